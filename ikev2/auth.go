@@ -1,0 +1,206 @@
+package ikev2
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vigil-ipsec/vigil/crypto"
+	"github.com/vigil-ipsec/vigil/ikev2/wire"
+)
+
+// ErrAuthFailed means a peer failed authentication, or rejected ours.
+var ErrAuthFailed = errors.New("authentication failed")
+
+// pskAuth computes the AUTH value of RFC 7296 2.15 for a shared key:
+// prf(prf(PSK, "Key Pad for IKEv2"), <InitMessage> | <Nonce of the other side> | prf(SK_p, RestOfIDPayload)).
+func pskAuth(prf crypto.PRF, psk, initMsg, otherNonce, skp []byte, id *wire.ID) []byte {
+	octets := make([]byte, 0, len(initMsg)+len(otherNonce)+prf.Size())
+	octets = append(octets, initMsg...)
+	octets = append(octets, otherNonce...)
+	octets = append(octets, prf.Compute(skp, id.RestOfPayload())...)
+	return crypto.PSKAuth(prf, psk, octets)
+}
+
+func idPayload(id Identity, responder bool) *wire.ID {
+	return &wire.ID{Responder: responder, IDType: id.Type, Data: id.Data}
+}
+
+func sameID(id Identity, p *wire.ID) bool {
+	return p != nil && p.IDType == id.Type && bytes.Equal(p.Data, id.Data)
+}
+
+// sendAuth sends our IKE_AUTH request with the first Child SA.
+func (e *Engine) sendAuth(sa *IKESA) {
+	t := sa.Tunnel
+	sa.State = IKEAuthSent
+	cp := &childProposal{
+		tunnel:   t,
+		spi:      e.randomChildSPI(),
+		ni:       sa.ni,
+		localTS:  tsFromPrefixes(t.Cfg.LocalTS),
+		remoteTS: tsFromPrefixes(t.Cfg.RemoteTS),
+	}
+	sa.authChild = cp
+	build := func() []wire.Payload {
+		idi := idPayload(t.Cfg.LocalID, false)
+		ps := []wire.Payload{idi}
+		if len(t.Cfg.RemoteID.Data) > 0 {
+			ps = append(ps, idPayload(t.Cfg.RemoteID, true))
+		}
+		ps = append(ps,
+			&wire.Auth{Method: wire.AuthSharedKey, Data: pskAuth(sa.prf, t.Cfg.PSK, sa.initReq, sa.nr, sa.keys.SKpi, idi)},
+			&wire.Notify{Type: wire.NotifyInitialContact},
+			&wire.SA{Proposals: crypto.ToWire(withoutDH(t.Cfg.ESPProposals), wire.ProtocolESP, spiBytes(cp.spi))},
+			&wire.TrafficSelectors{Selectors: cp.localTS},
+			&wire.TrafficSelectors{Responder: true, Selectors: cp.remoteTS},
+		)
+		return ps
+	}
+	e.request(sa, wire.ExchangeIKEAuth, build, func(m *wire.Message) { e.handleAuthResponse(sa, m) }, func(err error) { e.ikeFailed(sa, err) })
+}
+
+// withoutDH strips DH groups from ESP proposals: the first Child SA takes its keys from the
+// IKE SA's DH exchange (RFC 7296 1.2).
+func withoutDH(ps []crypto.Proposal) []crypto.Proposal {
+	out := make([]crypto.Proposal, len(ps))
+	for i, p := range ps {
+		p.DH = nil
+		out[i] = p
+	}
+	return out
+}
+
+func (e *Engine) handleAuthResponse(sa *IKESA, m *wire.Message) {
+	t := sa.Tunnel
+	if n := m.Notify(wire.NotifyAuthenticationFailed); n != nil {
+		e.stats.AuthFailures++
+		e.log.Error("peer rejected our authentication: AUTHENTICATION_FAILED (check psk, local_id and remote_id)", "tunnel", t.Cfg.Name, "peer", sa.Remote)
+		e.ikeFailed(sa, fmt.Errorf("%w: peer answered AUTHENTICATION_FAILED", ErrAuthFailed))
+		return
+	}
+	idr, auth := m.IDr(), m.Auth()
+	if idr == nil || auth == nil {
+		ne := notifyError(m)
+		e.ikeFailed(sa, fmt.Errorf("IKE_AUTH failed: peer answered %v", ne))
+		return
+	}
+	if len(t.Cfg.RemoteID.Data) > 0 && !sameID(t.Cfg.RemoteID, idr) {
+		e.stats.AuthFailures++
+		e.log.Error("peer identity does not match remote_id", "tunnel", t.Cfg.Name, "peer", sa.Remote, "got", idString(idr.IDType, idr.Data))
+		e.ikeFailed(sa, fmt.Errorf("%w: peer identity %s", ErrAuthFailed, idString(idr.IDType, idr.Data)))
+		return
+	}
+	want := pskAuth(sa.prf, t.Cfg.PSK, sa.initResp, sa.ni, sa.keys.SKpr, idr)
+	if auth.Method != wire.AuthSharedKey || subtle.ConstantTimeCompare(want, auth.Data) != 1 {
+		e.stats.AuthFailures++
+		e.log.Error("AUTHENTICATION_FAILED: the peer's AUTH payload does not verify with our PSK", "tunnel", t.Cfg.Name, "peer", sa.Remote)
+		e.ikeFailed(sa, fmt.Errorf("%w: peer's AUTH does not verify", ErrAuthFailed))
+		return
+	}
+	e.established(sa)
+	cp := sa.authChild
+	sa.authChild = nil
+	if _, err := e.acceptChildResponse(sa, cp, m, nil); err != nil {
+		e.log.Warn("first Child SA not created", "tunnel", t.Cfg.Name, "err", err)
+		e.hooks.ChildFailed(t, err)
+	}
+}
+
+// established marks an IKE SA authenticated and starts its timers.
+func (e *Engine) established(sa *IKESA) {
+	sa.State = IKEEstablished
+	sa.Up = time.Now()
+	sa.lastInbound = sa.Up
+	sa.initReq, sa.initResp, sa.dh = nil, nil, nil
+	t := sa.Tunnel
+	if old := t.IKE; old != nil && old != sa && old.State != IKEDead && old.rekeyedBy == nil {
+		// A second IKE SA for the tunnel (both sides initiated at once): keep both until one is
+		// deleted; the newest carries new exchanges.
+		e.log.Debug("tunnel has a second IKE SA", "tunnel", t.Cfg.Name, "old", old.String(), "new", sa.String())
+	}
+	t.IKE = sa
+	t.Since = sa.Up
+	e.scheduleIKERekey(sa)
+	e.scheduleDPD(sa)
+	e.log.Info("IKE SA established", "tunnel", t.Cfg.Name, "peer", sa.Remote, "ike", sa.String(), "initiator", sa.Initiator, "algorithms", sa.Suite.String(), "udp_encap", sa.floated || sa.natLocal || sa.natRemote)
+	e.hooks.IKEUp(sa)
+}
+
+// handleAuthRequest authenticates an initiator and creates the first Child SA (responder).
+func (e *Engine) handleAuthRequest(sa *IKESA, m *wire.Message) ([]wire.Payload, func()) {
+	idi, auth := m.IDi(), m.Auth()
+	fail := func(reason string, args ...any) ([]wire.Payload, func()) {
+		e.stats.AuthFailures++
+		e.log.Error("AUTHENTICATION_FAILED: "+reason, append([]any{"peer", sa.Remote}, args...)...)
+		return []wire.Payload{&wire.Notify{Type: wire.NotifyAuthenticationFailed}}, func() { e.removeIKE(sa, ErrAuthFailed) }
+	}
+	if idi == nil || auth == nil {
+		return fail("IKE_AUTH request without IDi or AUTH")
+	}
+	var t *Tunnel
+	for _, c := range e.byRemoteID[Identity{idi.IDType, idi.Data}.key()] {
+		if c.Cfg.Remote.Addr() == sa.Remote.Addr() {
+			t = c
+			break
+		}
+	}
+	if t == nil {
+		return fail("no tunnel configured for this peer identity", "id", idString(idi.IDType, idi.Data))
+	}
+	if idr := m.IDr(); idr != nil && !sameID(t.Cfg.LocalID, idr) {
+		return fail("peer asks for an identity that is not ours", "tunnel", t.Cfg.Name, "id", idString(idr.IDType, idr.Data))
+	}
+	sa.Tunnel = t
+	want := pskAuth(sa.prf, t.Cfg.PSK, sa.initReq, sa.nr, sa.keys.SKpi, idi)
+	if auth.Method != wire.AuthSharedKey || subtle.ConstantTimeCompare(want, auth.Data) != 1 {
+		return fail("the peer's AUTH payload does not verify with our PSK (PSK mismatch?)", "tunnel", t.Cfg.Name)
+	}
+	e.leaveHalfOpen(sa)
+	if sa.timers.halfOpen != nil {
+		sa.timers.halfOpen.Stop()
+	}
+	if m.Notify(wire.NotifyInitialContact) != nil {
+		e.initialContact(sa)
+	}
+	idr := idPayload(t.Cfg.LocalID, true)
+	ps := []wire.Payload{idr, &wire.Auth{Method: wire.AuthSharedKey, Data: pskAuth(sa.prf, t.Cfg.PSK, sa.initResp, sa.ni, sa.keys.SKpr, idr)}}
+	nr := sa.nr
+	e.established(sa)
+	child, cps := e.acceptChildRequest(sa, m, nil, sa.ni, nr, nil)
+	ps = append(ps, cps...)
+	return ps, func() {
+		if child != nil {
+			e.activate(child, nil)
+		}
+	}
+}
+
+// initialContact removes the older IKE SAs (and their children) we have with the peer that
+// sent INITIAL_CONTACT in sa's IKE_AUTH (RFC 7296 2.4): it has no state for them.
+func (e *Engine) initialContact(sa *IKESA) {
+	for _, t := range e.byRemoteAddr[sa.Remote.Addr()] {
+		if old := t.IKE; old != nil && old != sa && old.State != IKEDead {
+			e.log.Info("INITIAL_CONTACT: removing older IKE SA of the peer", "tunnel", t.Cfg.Name, "ike", old.String())
+			e.removeIKE(old, fmt.Errorf("replaced after INITIAL_CONTACT"))
+		}
+	}
+}
+
+func idString(t wire.IDType, d []byte) string {
+	switch t {
+	case wire.IDFQDN:
+		return "fqdn:" + string(d)
+	case wire.IDRFC822:
+		return "email:" + string(d)
+	case wire.IDKeyID:
+		return fmt.Sprintf("keyid:%x", d)
+	case wire.IDIPv4, wire.IDIPv6:
+		if a, ok := addrFromSlice(d); ok {
+			return a.String()
+		}
+	}
+	return fmt.Sprintf("id%d:%x", t, d)
+}

@@ -1,0 +1,92 @@
+package ikev2
+
+import (
+	"time"
+
+	"github.com/vigil-ipsec/vigil/crypto"
+	"github.com/vigil-ipsec/vigil/dataplane"
+	"github.com/vigil-ipsec/vigil/ikev2/wire"
+)
+
+// ChildState is the state of a Child SA.
+type ChildState uint8
+
+const (
+	ChildInstalled ChildState = iota + 1 // carrying traffic
+	ChildRekeying                        // our rekey of it is in progress
+	ChildRekeyed                         // replaced; kept until its Delete completes
+	ChildDeleting                        // Delete sent
+	ChildDeleted
+)
+
+func (s ChildState) String() string {
+	switch s {
+	case ChildInstalled:
+		return "installed"
+	case ChildRekeying:
+		return "rekeying"
+	case ChildRekeyed:
+		return "rekeyed"
+	case ChildDeleting:
+		return "deleting"
+	case ChildDeleted:
+		return "deleted"
+	}
+	return "?"
+}
+
+// ChildSA is one Child SA (an inbound and an outbound ESP SA).
+type ChildSA struct {
+	ID       uint64
+	Tunnel   *Tunnel
+	IKE      *IKESA
+	SPIIn    uint32 // chosen by us
+	SPIOut   uint32 // chosen by the peer
+	Suite    crypto.Suite
+	LocalTS  []wire.TrafficSelector
+	RemoteTS []wire.TrafficSelector
+	Encap    dataplane.Encap
+	State    ChildState
+	Created  time.Time
+	RekeyAt  time.Time
+	// Initiator is true if we initiated the exchange that created it.
+	Initiator bool
+
+	ni, nr     []byte // nonces of the creating exchange (collision resolution)
+	rekeyTimer *time.Timer
+	rekeyedBy  *ChildSA
+	replaces   *ChildSA // the SA this one rekeyed (responder: switch outbound when it is deleted)
+	outActive  bool     // the policy points at SPIOut
+	collision  bool     // the peer rekeyed this SA while our rekey of it was in flight
+	peerRekey  *ChildSA // the SA created by the peer's colliding rekey
+}
+
+// Algorithms renders the negotiated suite.
+func (c *ChildSA) Algorithms() string { return c.Suite.String() }
+
+// LocalTSStrings and RemoteTSStrings render the selectors.
+func (c *ChildSA) LocalTSStrings() []string  { return tsStrings(c.LocalTS) }
+func (c *ChildSA) RemoteTSStrings() []string { return tsStrings(c.RemoteTS) }
+
+// childProposal is a Child SA being negotiated by us.
+type childProposal struct {
+	tunnel   *Tunnel
+	spi      uint32
+	ni       []byte
+	dh       crypto.DH
+	localTS  []wire.TrafficSelector
+	remoteTS []wire.TrafficSelector
+	rekey    *ChildSA // rekeying this SA
+}
+
+// lowestNonce returns the smallest of the given nonces (RFC 7296 2.8.1 compares them as
+// byte strings).
+func lowestNonce(ns ...[]byte) []byte {
+	var low []byte
+	for _, n := range ns {
+		if low == nil || string(n) < string(low) {
+			low = n
+		}
+	}
+	return low
+}

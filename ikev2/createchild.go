@@ -1,0 +1,322 @@
+package ikev2
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vigil-ipsec/vigil/crypto"
+	"github.com/vigil-ipsec/vigil/ikev2/wire"
+)
+
+// NotifyError is a peer's error notify in answer to our request.
+type NotifyError struct{ Type wire.NotifyType }
+
+func (e *NotifyError) Error() string { return "peer answered " + e.Type.String() }
+
+// IsNotify reports whether err is a peer's answer with notify t.
+func IsNotify(err error, t wire.NotifyType) bool {
+	var ne *NotifyError
+	return errors.As(err, &ne) && ne.Type == t
+}
+
+func spiBytes(spi uint32) []byte {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], spi)
+	return b[:]
+}
+
+// CreateChild negotiates a new Child SA for t on its established IKE SA (loop only). done, if
+// not nil, is called with the new Child SA or the error.
+func (e *Engine) CreateChild(t *Tunnel, done func(*ChildSA, error)) {
+	sa := t.IKE
+	if sa == nil || sa.State != IKEEstablished {
+		if done != nil {
+			done(nil, errors.New("no established IKE SA"))
+		}
+		return
+	}
+	cp := &childProposal{tunnel: t, spi: e.randomChildSPI(), localTS: tsFromPrefixes(t.Cfg.LocalTS), remoteTS: tsFromPrefixes(t.Cfg.RemoteTS)}
+	e.childExchange(sa, cp, done)
+}
+
+// RekeyChild rekeys c (RFC 7296 2.8, make-before-break). done, if not nil, is called with the
+// new Child SA or the error (for example a *NotifyError with CHILD_SA_NOT_FOUND).
+func (e *Engine) RekeyChild(c *ChildSA, done func(*ChildSA, error)) {
+	sa := c.IKE
+	if sa == nil || sa.State != IKEEstablished || c.State != ChildInstalled {
+		if done != nil {
+			done(nil, fmt.Errorf("child SA %08x cannot be rekeyed in state %v", c.SPIIn, c.State))
+		}
+		return
+	}
+	c.State = ChildRekeying
+	cp := &childProposal{tunnel: c.Tunnel, spi: e.randomChildSPI(), localTS: c.LocalTS, remoteTS: c.RemoteTS, rekey: c}
+	e.childExchange(sa, cp, done)
+}
+
+func (e *Engine) childExchange(sa *IKESA, cp *childProposal, done func(*ChildSA, error)) {
+	t := cp.tunnel
+	finish := func(c *ChildSA, err error) {
+		if cp.rekey != nil && cp.rekey.State == ChildRekeying {
+			cp.rekey.State = ChildInstalled
+		}
+		if err != nil {
+			e.log.Info("CREATE_CHILD_SA failed", "tunnel", t.Cfg.Name, "rekey", cp.rekey != nil, "err", err)
+			if cp.rekey != nil && cp.rekey.State == ChildInstalled {
+				e.hooks.ChildRekeyFailed(cp.rekey, err)
+			}
+		}
+		if done != nil {
+			done(c, err)
+		}
+	}
+	build := func() []wire.Payload {
+		cp.ni = e.nonce()
+		var ps []wire.Payload
+		if cp.rekey != nil {
+			ps = append(ps, &wire.Notify{Protocol: wire.ProtocolESP, SPI: spiBytes(cp.rekey.SPIIn), Type: wire.NotifyRekeySA})
+		}
+		ps = append(ps,
+			&wire.SA{Proposals: crypto.ToWire(t.Cfg.ESPProposals, wire.ProtocolESP, spiBytes(cp.spi))},
+			&wire.Nonce{Data: cp.ni})
+		if g := pfsGroup(t.Cfg.ESPProposals); g != 0 {
+			dh, err := crypto.NewDH(g, e.rand)
+			if err == nil {
+				cp.dh = dh
+				ps = append(ps, &wire.KE{Group: g, Data: dh.PublicKey()})
+			}
+		}
+		ps = append(ps, &wire.TrafficSelectors{Selectors: cp.localTS}, &wire.TrafficSelectors{Responder: true, Selectors: cp.remoteTS})
+		return ps
+	}
+	e.request(sa, wire.ExchangeCreateChildSA, build, func(m *wire.Message) {
+		if ne := notifyError(m); ne != 0 {
+			finish(nil, &NotifyError{ne})
+			return
+		}
+		c, err := e.acceptChildResponseCreate(sa, cp, m)
+		finish(c, err)
+	}, func(err error) {
+		finish(nil, err)
+		e.ikeFailed(sa, err)
+	})
+}
+
+func pfsGroup(ps []crypto.Proposal) uint16 {
+	if len(ps) > 0 && len(ps[0].DH) > 0 {
+		return ps[0].DH[0]
+	}
+	return 0
+}
+
+func (e *Engine) acceptChildResponseCreate(sa *IKESA, cp *childProposal, m *wire.Message) (*ChildSA, error) {
+	nonce := m.Nonce()
+	if nonce == nil || len(nonce.Data) < 16 {
+		return nil, errors.New("CREATE_CHILD_SA response without a valid nonce")
+	}
+	var gir []byte
+	if cp.dh != nil {
+		ke := m.KE()
+		if ke == nil || ke.Group != cp.dh.Group() {
+			return nil, errors.New("CREATE_CHILD_SA response lacks the PFS KE payload")
+		}
+		var err error
+		if gir, err = cp.dh.SharedSecret(ke.Data); err != nil {
+			return nil, err
+		}
+	}
+	return e.acceptChildResponse(sa, cp, m, &childKeys{ni: cp.ni, nr: nonce.Data, gir: gir})
+}
+
+type childKeys struct{ ni, nr, gir []byte }
+
+// acceptChildResponse completes a Child SA we proposed: checks the chosen proposal and the
+// narrowed selectors, derives keys, installs and activates it.
+func (e *Engine) acceptChildResponse(sa *IKESA, cp *childProposal, m *wire.Message, k *childKeys) (*ChildSA, error) {
+	if ne := notifyError(m); ne != 0 {
+		return nil, &NotifyError{ne}
+	}
+	sap, tsi, tsr := m.SA(), m.TSi(), m.TSr()
+	if sap == nil || tsi == nil || tsr == nil || len(sap.Proposals) != 1 || len(sap.Proposals[0].SPI) != 4 {
+		return nil, errors.New("child SA response lacks SA, TSi or TSr")
+	}
+	suite, err := crypto.SuiteFromAccepted(sap.Proposals[0])
+	if err != nil {
+		return nil, err
+	}
+	if !acceptable(suite, cp.tunnel.Cfg.ESPProposals) && !acceptable(suite, withoutDH(cp.tunnel.Cfg.ESPProposals)) {
+		return nil, fmt.Errorf("peer chose %v, which we did not offer", suite)
+	}
+	if !within(tsi.Selectors, cp.localTS) || !within(tsr.Selectors, cp.remoteTS) {
+		return nil, errors.New("peer's traffic selectors are not within ours")
+	}
+	if k == nil {
+		k = &childKeys{ni: sa.ni, nr: sa.nr}
+	}
+	c := &ChildSA{
+		ID: e.newID(), Tunnel: cp.tunnel, IKE: sa, SPIIn: cp.spi,
+		SPIOut: binary.BigEndian.Uint32(sap.Proposals[0].SPI), Suite: suite,
+		LocalTS: tsi.Selectors, RemoteTS: tsr.Selectors, Initiator: true, ni: k.ni, nr: k.nr,
+	}
+	keys := crypto.DeriveChildKeys(sa.prf, sa.keys.SKd, k.gir, k.ni, k.nr, suite)
+	if err := e.installChild(c, keys); err != nil {
+		return nil, err
+	}
+	old := cp.rekey
+	if old != nil && old.collision && old.peerRekey != nil && old.peerRekey.State != ChildDeleted {
+		// Simultaneous rekey (RFC 7296 2.8.1): the SA created with the lowest nonce is redundant
+		// and deleted by whoever initiated it.
+		p := old.peerRekey
+		if string(lowestNonce(c.ni, c.nr, p.ni, p.nr)) == string(lowestNonce(c.ni, c.nr)) {
+			e.log.Info("rekey collision lost: deleting our redundant Child SA", "tunnel", c.Tunnel.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn))
+			e.activate(p, old)
+			e.DeleteChild(c, true, nil)
+			return p, nil
+		}
+		e.log.Info("rekey collision won", "tunnel", c.Tunnel.Cfg.Name)
+		p.replaces = nil
+	}
+	e.activate(c, old)
+	if old != nil && old.State != ChildDeleted {
+		old.State = ChildRekeyed
+		old.rekeyedBy = c
+		e.DeleteChild(old, true, nil)
+	}
+	return c, nil
+}
+
+// acceptChildRequest handles the Child SA part of a request (IKE_AUTH or CREATE_CHILD_SA) as
+// responder. It installs the new SA's inbound and outbound halves and returns the SA (nil on
+// error) and the response payloads. The caller activates the SA after sending the response.
+func (e *Engine) acceptChildRequest(sa *IKESA, m *wire.Message, rekeyOf *ChildSA, ni, nr []byte, peerKE *wire.KE) (*ChildSA, []wire.Payload) {
+	t := sa.Tunnel
+	refuse := func(n wire.NotifyType, why string) (*ChildSA, []wire.Payload) {
+		e.log.Info("refusing Child SA", "tunnel", t.Cfg.Name, "peer", sa.Remote, "notify", n, "reason", why)
+		return nil, []wire.Payload{&wire.Notify{Type: n}}
+	}
+	sap, tsi, tsr := m.SA(), m.TSi(), m.TSr()
+	if sap == nil || tsi == nil || tsr == nil {
+		return refuse(wire.NotifyInvalidSyntax, "missing SA, TSi or TSr")
+	}
+	if m.Notify(wire.NotifyUseTransportMode) != nil {
+		return refuse(wire.NotifyNoProposalChosen, "transport mode is not supported")
+	}
+	props := t.Cfg.ESPProposals
+	if peerKE == nil {
+		props = withoutDH(props)
+	}
+	suite, chosen, err := crypto.Select(sap.Proposals, props, wire.ProtocolESP)
+	if err != nil || len(chosen.SPI) != 4 {
+		return refuse(wire.NotifyNoProposalChosen, "no acceptable ESP proposal")
+	}
+	var gir []byte
+	var ourKE *wire.KE
+	if suite.DH != 0 {
+		if peerKE == nil || peerKE.Group != suite.DH {
+			var g [2]byte
+			binary.BigEndian.PutUint16(g[:], suite.DH)
+			return nil, []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidKEPayload, Data: g[:]}}
+		}
+		dh, err := crypto.NewDH(suite.DH, e.rand)
+		if err != nil {
+			return refuse(wire.NotifyNoProposalChosen, err.Error())
+		}
+		if gir, err = dh.SharedSecret(peerKE.Data); err != nil {
+			return refuse(wire.NotifyInvalidSyntax, "bad KE payload")
+		}
+		ourKE = &wire.KE{Group: suite.DH, Data: dh.PublicKey()}
+	}
+	ntsi := narrow(tsi.Selectors, tsFromPrefixes(t.Cfg.RemoteTS))
+	ntsr := narrow(tsr.Selectors, tsFromPrefixes(t.Cfg.LocalTS))
+	if len(ntsi) == 0 || len(ntsr) == 0 {
+		return refuse(wire.NotifyTSUnacceptable, "traffic selectors do not match local_subnets/remote_subnets")
+	}
+	c := &ChildSA{
+		ID: e.newID(), Tunnel: t, IKE: sa, SPIIn: e.randomChildSPI(),
+		SPIOut: binary.BigEndian.Uint32(chosen.SPI), Suite: suite,
+		LocalTS: ntsr, RemoteTS: ntsi, ni: ni, nr: nr, replaces: rekeyOf,
+	}
+	keys := crypto.DeriveChildKeys(sa.prf, sa.keys.SKd, gir, ni, nr, suite)
+	if err := e.installChild(c, keys); err != nil {
+		return refuse(wire.NotifyTemporaryFailure, err.Error())
+	}
+	chosen.SPI = spiBytes(c.SPIIn)
+	ps := []wire.Payload{&wire.SA{Proposals: []wire.Proposal{chosen}}}
+	if m.Exchange == wire.ExchangeCreateChildSA {
+		ps = append(ps, &wire.Nonce{Data: nr})
+		if ourKE != nil {
+			ps = append(ps, ourKE)
+		}
+	}
+	ps = append(ps, &wire.TrafficSelectors{Selectors: ntsi}, &wire.TrafficSelectors{Responder: true, Selectors: ntsr})
+	return c, ps
+}
+
+// handleCreateChildRequest answers CREATE_CHILD_SA: a new Child SA, a Child rekey or an IKE
+// rekey.
+func (e *Engine) handleCreateChildRequest(sa *IKESA, m *wire.Message) ([]wire.Payload, func()) {
+	nonce := m.Nonce()
+	sap := m.SA()
+	if nonce == nil || sap == nil || len(nonce.Data) < 16 || len(nonce.Data) > 256 || len(sap.Proposals) == 0 {
+		return []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidSyntax}}, nil
+	}
+	if sap.Proposals[0].Protocol == wire.ProtocolIKE {
+		return e.handleIKERekeyRequest(sa, m)
+	}
+	if sa.rekeying != nil || sa.rekeyedBy != nil {
+		return []wire.Payload{&wire.Notify{Type: wire.NotifyTemporaryFailure}}, nil
+	}
+	var old *ChildSA
+	if n := m.Notify(wire.NotifyRekeySA); n != nil {
+		spi := notifySPI(n)
+		if len(n.SPI) == 4 {
+			spi = binary.BigEndian.Uint32(n.SPI)
+		}
+		old = e.outSPIs[outKey{sa.Remote.Addr(), spi}]
+		if old == nil || old.IKE != sa {
+			e.log.Info("peer rekeys a Child SA we do not have: CHILD_SA_NOT_FOUND", "tunnel", sa.tunnelName(), "spi", fmt.Sprintf("0x%08x", spi))
+			return []wire.Payload{&wire.Notify{Protocol: wire.ProtocolESP, SPI: spiBytes(spi), Type: wire.NotifyChildSANotFound}}, nil
+		}
+		if old.State == ChildRekeyed || old.State == ChildDeleting || old.State == ChildDeleted {
+			return []wire.Payload{&wire.Notify{Type: wire.NotifyTemporaryFailure}}, nil
+		}
+	}
+	nr := e.nonce()
+	c, ps := e.acceptChildRequest(sa, m, old, append([]byte(nil), nonce.Data...), nr, m.KE())
+	if c == nil {
+		return ps, nil
+	}
+	if old != nil && old.State == ChildRekeying {
+		old.collision = true
+		old.peerRekey = c
+		return ps, nil
+	}
+	return ps, func() {
+		if old == nil {
+			e.activate(c, nil)
+			return
+		}
+		// Responder of a rekey: the new SA takes over outbound traffic when the initiator deletes
+		// the old one (or after a grace period if it never does).
+		e.childUpPassive(c, old)
+	}
+}
+
+// childUpPassive reports a Child SA installed as rekey responder; the policy keeps the old
+// outbound SA until the peer deletes it.
+func (e *Engine) childUpPassive(c, old *ChildSA) {
+	c.State = ChildInstalled
+	c.Created = time.Now()
+	c.Tunnel.Child = c
+	time.AfterFunc(5*time.Second, func() {
+		e.Do(func() {
+			if c.State == ChildInstalled && !c.outActive && c.replaces != nil {
+				e.switchOutbound(c)
+			}
+		})
+	})
+	e.scheduleChildRekey(c)
+	e.hooks.ChildUp(c, old)
+}

@@ -1,0 +1,323 @@
+package ikev2
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/vigil-ipsec/vigil/dataplane"
+	"github.com/vigil-ipsec/vigil/ikev2/wire"
+)
+
+// Config holds engine-wide settings.
+type Config struct {
+	IKEPort  uint16 // 500
+	NATTPort uint16 // 4500
+
+	// Retransmission of requests: the first timeout, multiplied by Base after every try, capped
+	// at MaxTimeout, for at most Tries retransmissions (and never longer than the tunnel's
+	// DPDTimeout in total).
+	RetransmitTimeout time.Duration
+	RetransmitBase    float64
+	RetransmitTries   int
+	RetransmitMax     time.Duration
+
+	// CookieThreshold is the number of half-open IKE SAs above which IKE_SA_INIT requests
+	// must carry a COOKIE (RFC 7296 2.6). 0 disables cookies.
+	CookieThreshold int
+	// HalfOpenTimeout removes responder IKE SAs that never completed IKE_AUTH.
+	HalfOpenTimeout time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.IKEPort == 0 {
+		c.IKEPort = 500
+	}
+	if c.NATTPort == 0 {
+		c.NATTPort = 4500
+	}
+	if c.RetransmitTimeout == 0 {
+		c.RetransmitTimeout = 500 * time.Millisecond
+	}
+	if c.RetransmitBase < 1 {
+		c.RetransmitBase = 1.8
+	}
+	if c.RetransmitTries == 0 {
+		c.RetransmitTries = 5
+	}
+	if c.RetransmitMax == 0 {
+		c.RetransmitMax = 4 * time.Second
+	}
+	if c.HalfOpenTimeout == 0 {
+		c.HalfOpenTimeout = 30 * time.Second
+	}
+}
+
+// Engine is the IKEv2 protocol engine. Its exported methods other than New, Run, Do and
+// HandlePacket must be called on the loop (from Do or from a Hooks callback).
+type Engine struct {
+	cfg   Config
+	log   *slog.Logger
+	dp    dataplane.Dataplane
+	hooks Hooks
+	rand  io.Reader
+
+	loop chan func()
+
+	tunnels      map[string]*Tunnel
+	byRemoteAddr map[netip.Addr][]*Tunnel
+	byRemoteID   map[string][]*Tunnel
+
+	ikeSAs   map[uint64]*IKESA      // by our own IKE SPI
+	halfOpen map[halfOpenKey]*IKESA // responder SAs by (peer, SPIi) for IKE_SA_INIT retransmits
+	nHalf    int
+	children map[uint32]*ChildSA // by inbound SPI
+	outSPIs  map[outKey]*ChildSA // by (peer address, outbound SPI)
+
+	cookieSecret [32]byte
+	nextID       uint64
+	stats        Stats
+}
+
+type halfOpenKey struct {
+	remote netip.AddrPort
+	spii   uint64
+}
+
+type outKey struct {
+	peer netip.Addr
+	spi  uint32
+}
+
+// Stats counts protocol events.
+type Stats struct {
+	Malformed, UnknownSPI, Retransmits, ResponsesResent, CookiesSent uint64
+	AuthFailures, InvalidSPISent, ExchangeTimeouts                   uint64
+}
+
+// New creates an engine. hooks may be nil.
+func New(cfg Config, dp dataplane.Dataplane, hooks Hooks, log *slog.Logger) *Engine {
+	cfg.defaults()
+	if hooks == nil {
+		hooks = NopHooks{}
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{
+		cfg: cfg, log: log, dp: dp, hooks: hooks, rand: rand.Reader,
+		loop:         make(chan func(), 4096),
+		tunnels:      map[string]*Tunnel{},
+		byRemoteAddr: map[netip.Addr][]*Tunnel{},
+		byRemoteID:   map[string][]*Tunnel{},
+		ikeSAs:       map[uint64]*IKESA{},
+		halfOpen:     map[halfOpenKey]*IKESA{},
+		children:     map[uint32]*ChildSA{},
+		outSPIs:      map[outKey]*ChildSA{},
+	}
+	io.ReadFull(e.rand, e.cookieSecret[:])
+	return e
+}
+
+// Run executes the event loop until ctx ends.
+func (e *Engine) Run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case f := <-e.loop:
+			f()
+		}
+	}
+}
+
+// Do runs f on the loop goroutine.
+func (e *Engine) Do(f func()) { e.loop <- f }
+
+// Call runs f on the loop and waits for it.
+func (e *Engine) Call(f func()) {
+	done := make(chan struct{})
+	e.loop <- func() { f(); close(done) }
+	<-done
+}
+
+// HandlePacket is the dataplane's IKEHandler: it may be called from any goroutine.
+func (e *Engine) HandlePacket(local, remote netip.AddrPort, msg []byte) {
+	b := append([]byte(nil), msg...)
+	select {
+	case e.loop <- func() { e.handle(local, remote, b) }:
+	default:
+		// The loop is saturated: drop, as a busy responder must (the peer retransmits).
+	}
+}
+
+// Stats returns a copy of the counters.
+func (e *Engine) Stats() Stats { return e.stats }
+
+// Tunnels returns all tunnels (loop only).
+func (e *Engine) Tunnels() map[string]*Tunnel { return e.tunnels }
+
+// Tunnel returns a tunnel by name (loop only).
+func (e *Engine) Tunnel(name string) *Tunnel { return e.tunnels[name] }
+
+// AddTunnel registers a tunnel configuration (loop only). It does not initiate.
+func (e *Engine) AddTunnel(c *TunnelConfig) *Tunnel {
+	t := &Tunnel{Cfg: c, Since: time.Now()}
+	e.tunnels[c.Name] = t
+	ra := c.Remote.Addr()
+	e.byRemoteAddr[ra] = append(e.byRemoteAddr[ra], t)
+	k := c.RemoteID.key()
+	e.byRemoteID[k] = append(e.byRemoteID[k], t)
+	e.holdPolicy(t)
+	return t
+}
+
+// RemoveTunnel deletes a tunnel's SAs (with Delete notifies when notify is set) and forgets it.
+func (e *Engine) RemoveTunnel(name string, notify bool) {
+	t := e.tunnels[name]
+	if t == nil {
+		return
+	}
+	t.removed = true
+	if t.IKE != nil {
+		e.DeleteIKE(t.IKE, notify)
+	}
+	delete(e.tunnels, name)
+	e.byRemoteAddr[t.Cfg.Remote.Addr()] = without(e.byRemoteAddr[t.Cfg.Remote.Addr()], t)
+	k := t.Cfg.RemoteID.key()
+	e.byRemoteID[k] = without(e.byRemoteID[k], t)
+	e.dp.DeletePolicy(name)
+}
+
+func without(ts []*Tunnel, t *Tunnel) []*Tunnel {
+	for i, x := range ts {
+		if x == t {
+			return append(ts[:i:i], ts[i+1:]...)
+		}
+	}
+	return ts
+}
+
+// IKESAs returns the live IKE SAs (loop only).
+func (e *Engine) IKESAs() map[uint64]*IKESA { return e.ikeSAs }
+
+// ChildByInSPI finds a Child SA by its inbound SPI (loop only).
+func (e *Engine) ChildByInSPI(spi uint32) *ChildSA { return e.children[spi] }
+
+// ChildByOutSPI finds a Child SA by the outbound SPI it uses towards peer (loop only).
+func (e *Engine) ChildByOutSPI(peer netip.Addr, spi uint32) *ChildSA {
+	return e.outSPIs[outKey{peer, spi}]
+}
+
+// IKEByPeer returns the established IKE SA of a tunnel to addr with which we can talk, if any.
+func (e *Engine) IKEByPeer(addr netip.Addr) *IKESA {
+	for _, t := range e.byRemoteAddr[addr] {
+		if t.IKE != nil && t.IKE.State == IKEEstablished {
+			return t.IKE
+		}
+	}
+	return nil
+}
+
+func (e *Engine) newID() uint64 { e.nextID++; return e.nextID }
+
+func (e *Engine) randomSPI() uint64 {
+	var b [8]byte
+	for {
+		io.ReadFull(e.rand, b[:])
+		s := binary.BigEndian.Uint64(b[:])
+		if s != 0 && e.ikeSAs[s] == nil {
+			return s
+		}
+	}
+}
+
+func (e *Engine) randomChildSPI() uint32 {
+	var b [4]byte
+	for {
+		io.ReadFull(e.rand, b[:])
+		s := binary.BigEndian.Uint32(b[:])
+		if s >= 256 && e.children[s] == nil { // 1-255 are reserved (RFC 4303 2.1)
+			return s
+		}
+	}
+}
+
+func (e *Engine) nonce() []byte {
+	b := make([]byte, 32)
+	io.ReadFull(e.rand, b)
+	return b
+}
+
+// handle dispatches one received IKE message.
+func (e *Engine) handle(local, remote netip.AddrPort, msg []byte) {
+	h, err := wire.ParseHeader(msg)
+	if err != nil {
+		e.stats.Malformed++
+		e.log.Debug("dropping malformed IKE message", "peer", remote, "err", err)
+		return
+	}
+	msg = msg[:h.Length]
+	if h.Exchange == wire.ExchangeIKESAInit {
+		if h.IsResponse() {
+			e.handleInitResponse(local, remote, h, msg)
+		} else {
+			e.handleInitRequest(local, remote, h, msg)
+		}
+		return
+	}
+	own := h.SPIi
+	if h.IsInitiator() {
+		own = h.SPIr
+	}
+	sa := e.ikeSAs[own]
+	if sa == nil || (h.IsInitiator() == sa.Initiator) || sa.peerSPI(h) != sa.otherSPI() {
+		e.handleUnknownSA(local, remote, h, msg)
+		return
+	}
+	e.handleProtected(sa, local, remote, h, msg)
+}
+
+// handleUnknownSA covers messages for IKE SAs we do not have. Unprotected notifies are hints
+// only (RFC 7296 2.21.4): they go to the hooks, which may start a rate-limited liveness check,
+// and change no state here.
+func (e *Engine) handleUnknownSA(local, remote netip.AddrPort, h wire.Header, msg []byte) {
+	m, err := wire.ParseMessage(msg)
+	if err != nil {
+		e.stats.Malformed++
+		return
+	}
+	for _, p := range m.Payloads {
+		if n, ok := p.(*wire.Notify); ok && (n.Type == wire.NotifyInvalidSPI || n.Type == wire.NotifyInvalidIKESPI) {
+			e.hooks.UnprotectedNotify(remote, n.Type, notifySPI(n))
+			return
+		}
+	}
+	e.stats.UnknownSPI++
+	e.log.Debug("IKE message for unknown IKE SA", "peer", remote, "exchange", h.Exchange, "spi_i", fmt.Sprintf("%016x", h.SPIi), "spi_r", fmt.Sprintf("%016x", h.SPIr))
+}
+
+// notifySPI reads the SPI an INVALID_SPI notify is about: a 32-bit network-order integer from
+// the notification data; lenient with peers that put it in the SPI field instead.
+func notifySPI(n *wire.Notify) uint32 {
+	switch {
+	case len(n.Data) >= 4:
+		return binary.BigEndian.Uint32(n.Data[:4])
+	case len(n.SPI) == 4:
+		return binary.BigEndian.Uint32(n.SPI)
+	}
+	return 0
+}
+
+var (
+	// ErrTimeout means a request exhausted its retransmissions.
+	ErrTimeout = errors.New("peer did not answer")
+	// ErrDeleted means the SA was deleted (by us or the peer).
+	ErrDeleted = errors.New("deleted")
+)

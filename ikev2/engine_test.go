@@ -1,0 +1,259 @@
+package ikev2
+
+import (
+	"strings"
+	"testing"
+	"testing/synctest"
+
+	"github.com/vigil-ipsec/vigil/dataplane"
+)
+
+func TestEstablishSuites(t *testing.T) {
+	for _, tc := range []struct{ ike, esp string }{
+		{"aes128gcm16-prfsha256-x25519", "aes128gcm16"},
+		{"aes256-sha256-modp2048", "aes256-sha256"},
+		{"chacha20poly1305-prfsha256-ecp256", "chacha20poly1305"},
+		{"aes256gcm16-prfsha384-ecp384", "aes256gcm16-esn"},
+		{"aes128-sha512-x25519", "aes128-sha512-modp2048"},
+	} {
+		t.Run(tc.ike, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				a, b, _ := newPair(t, pairOpts{ikeA: tc.ike, espA: tc.esp})
+				a.e.Do(func() { a.e.Initiate(a.t) })
+				a.wait(t, "child-up")
+				b.wait(t, "child-up")
+				checkChildPair(t, a, b)
+				var algs string
+				a.e.Call(func() { algs = a.t.IKE.Suite.String() })
+				if algs != tc.ike {
+					t.Errorf("IKE suite %q, want %q", algs, tc.ike)
+				}
+			})
+		})
+	}
+}
+
+func TestWrongPSK(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b, _ := newPair(t, pairOpts{pskB: "another-secret-that-differs"})
+		a.e.Do(func() { a.e.Initiate(a.t) })
+		a.wait(t, "ike-down")
+		var st Stats
+		b.e.Call(func() { st = b.e.Stats() })
+		if st.AuthFailures != 1 {
+			t.Errorf("responder counted %d auth failures", st.AuthFailures)
+		}
+		a.e.Call(func() {
+			if a.t.IKE != nil || a.t.Child != nil {
+				t.Errorf("initiator kept SAs after AUTHENTICATION_FAILED")
+			}
+		})
+		if n := a.dp.count() + b.dp.count(); n != 0 {
+			t.Errorf("%d SAs installed after failed authentication", n)
+		}
+	})
+}
+
+func TestInvalidKEPayloadRetry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// A proposes x25519 first, B only accepts ecp256: B answers INVALID_KE_PAYLOAD.
+		a, b, _ := newPair(t, pairOpts{ikeA: "aes128gcm16-prfsha256-x25519-ecp256", ikeB: "aes128gcm16-prfsha256-ecp256"})
+		a.e.Do(func() { a.e.Initiate(a.t) })
+		a.wait(t, "child-up")
+		b.wait(t, "child-up")
+		a.e.Call(func() {
+			if g := a.t.IKE.Suite.DH; g != 19 {
+				t.Errorf("DH group %d, want 19", g)
+			}
+		})
+	})
+}
+
+func TestCookie(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b, _ := newPair(t, pairOpts{cfg: Config{CookieThreshold: -1}})
+		b.e.Call(func() { b.e.cfg.CookieThreshold = 1; b.e.nHalf = 5 })
+		a.e.Do(func() { a.e.Initiate(a.t) })
+		a.wait(t, "ike-up")
+		var st Stats
+		b.e.Call(func() { st = b.e.Stats() })
+		if st.CookiesSent != 1 {
+			t.Errorf("cookies sent = %d, want 1", st.CookiesSent)
+		}
+	})
+}
+
+func TestNoProposalChosen(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, _, _ := newPair(t, pairOpts{ikeA: "aes128gcm16-prfsha256-x25519", ikeB: "aes256-sha512-modp2048"})
+		a.e.Do(func() { a.e.Initiate(a.t) })
+		a.wait(t, "ike-down")
+	})
+}
+
+func TestChildRekeyBothSides(t *testing.T) {
+	for _, who := range []string{"initiator", "responder"} {
+		t.Run(who, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				a, b, _ := newPair(t, pairOpts{})
+				a.e.Do(func() { a.e.Initiate(a.t) })
+				a.wait(t, "child-up")
+				b.wait(t, "child-up")
+				in0, out0 := checkChildPair(t, a, b)
+				r := a
+				if who == "responder" {
+					r = b
+				}
+				r.e.Do(func() { r.e.RekeyChild(r.t.Child, nil) })
+				a.wait(t, "child-down")
+				b.wait(t, "child-down")
+				in1, out1 := checkChildPair(t, a, b)
+				if in0 == in1 || out0 == out1 {
+					t.Fatalf("SPIs unchanged after rekey")
+				}
+				if _, ok := a.dp.sa(in0, dataplane.In); ok {
+					t.Errorf("old inbound SA still installed")
+				}
+				if n := a.dp.count(); n != 2 {
+					t.Errorf("a has %d SAs installed, want 2", n)
+				}
+			})
+		})
+	}
+}
+
+func TestChildRekeyCollision(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b, fn := newPair(t, pairOpts{})
+		a.e.Do(func() { a.e.Initiate(a.t) })
+		a.wait(t, "child-up")
+		b.wait(t, "child-up")
+		// Both rekey at once: both requests are on the wire before either arrives.
+		fn.hold(true)
+		a.e.Call(func() { a.e.RekeyChild(a.t.Child, nil) })
+		b.e.Call(func() { b.e.RekeyChild(b.t.Child, nil) })
+		fn.hold(false)
+		synctest.Wait()
+		var ca, cb int
+		a.e.Call(func() { ca = len(a.t.IKE.children) })
+		b.e.Call(func() { cb = len(b.t.IKE.children) })
+		if ca != 1 || cb != 1 {
+			t.Fatalf("children after collision: a %d, b %d", ca, cb)
+		}
+		if a.dp.count() != 2 || b.dp.count() != 2 {
+			t.Fatalf("after collision a has %d SAs, b has %d", a.dp.count(), b.dp.count())
+		}
+		checkChildPair(t, a, b)
+	})
+}
+
+func TestIKERekeyBothSides(t *testing.T) {
+	for _, who := range []string{"initiator", "responder"} {
+		t.Run(who, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				a, b, _ := newPair(t, pairOpts{})
+				a.e.Do(func() { a.e.Initiate(a.t) })
+				a.wait(t, "child-up")
+				b.wait(t, "child-up")
+				in0, _ := checkChildPair(t, a, b)
+				var old string
+				a.e.Call(func() { old = a.t.IKE.String() })
+				r := a
+				if who == "responder" {
+					r = b
+				}
+				r.e.Do(func() { r.e.RekeyIKE(r.t.IKE) })
+				a.wait(t, "ike-down")
+				b.wait(t, "ike-down")
+				var now string
+				a.e.Call(func() { now = a.t.IKE.String() })
+				if now == old {
+					t.Fatalf("IKE SA unchanged")
+				}
+				in1, _ := checkChildPair(t, a, b)
+				if in0 != in1 {
+					t.Errorf("child changed during IKE rekey")
+				}
+				// The new IKE SA works: rekey the child over it.
+				a.e.Do(func() { a.e.RekeyChild(a.t.Child, nil) })
+				a.wait(t, "child-rekeyed")
+				b.e.Call(func() {
+					if len(b.e.ikeSAs) != 1 {
+						t.Errorf("b has %d IKE SAs", len(b.e.ikeSAs))
+					}
+				})
+			})
+		})
+	}
+}
+
+func TestDeleteChildAndIKE(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b, _ := newPair(t, pairOpts{})
+		a.e.Do(func() { a.e.Initiate(a.t) })
+		a.wait(t, "child-up")
+		b.wait(t, "child-up")
+		b.e.Do(func() { b.e.DeleteChild(b.t.Child, true, nil) })
+		a.wait(t, "child-down")
+		b.wait(t, "child-down")
+		if a.dp.count() != 0 || b.dp.count() != 0 {
+			t.Fatalf("SAs left after Delete: %d %d", a.dp.count(), b.dp.count())
+		}
+		if p := a.dp.policy("t"); p.OutSPI != 0 {
+			t.Errorf("policy still points at %08x", p.OutSPI)
+		}
+		a.e.Do(func() { a.e.CreateChild(a.t, nil) })
+		a.wait(t, "child-up")
+		checkChildPair(t, a, b)
+		a.e.Do(func() { a.e.DeleteIKE(a.t.IKE, true) })
+		b.wait(t, "ike-down")
+		a.wait(t, "ike-down")
+		if a.dp.count() != 0 || b.dp.count() != 0 {
+			t.Fatalf("SAs left after IKE Delete")
+		}
+	})
+}
+
+func TestInvalidSPINotify(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b, _ := newPair(t, pairOpts{})
+		a.e.Do(func() { a.e.Initiate(a.t) })
+		a.wait(t, "child-up")
+		b.wait(t, "child-up")
+		_, out := checkChildPair(t, a, b)
+		b.e.Do(func() { b.e.SendInvalidSPI(b.t.IKE, out) })
+		a.wait(t, "invalid-spi:"+hex8(out))
+	})
+}
+
+func hex8(v uint32) string {
+	const d = "0123456789abcdef"
+	var b [8]byte
+	for i := 7; i >= 0; i-- {
+		b[i] = d[v&15]
+		v >>= 4
+	}
+	return string(b[:])
+}
+
+func TestLivenessTimeoutKillsSA(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b, fn := newPair(t, pairOpts{cfg: Config{RetransmitTimeout: 10e6, RetransmitTries: 2}})
+		a.e.Do(func() { a.e.Initiate(a.t) })
+		a.wait(t, "child-up")
+		b.wait(t, "child-up")
+		fn.mu.Lock()
+		fn.drop = func(from, to netipAddrPort, msg []byte) bool { return true }
+		fn.mu.Unlock()
+		errc := make(chan error, 1)
+		a.e.Do(func() { a.e.Liveness(a.t.IKE, func(err error) { errc <- err }) })
+		if err := <-errc; err == nil || !strings.Contains(err.Error(), "did not answer") {
+			t.Fatalf("liveness: %v", err)
+		}
+		a.e.Call(func() {
+			if a.t.IKE != nil {
+				t.Errorf("IKE SA survived a failed liveness check")
+			}
+		})
+	})
+}

@@ -1,0 +1,199 @@
+package ikev2
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/vigil-ipsec/vigil/ikev2/wire"
+)
+
+// request is one exchange we initiate. Requests of an IKE SA run one at a time (window size 1,
+// RFC 7296 2.3); later ones wait in sa.queue and are built when they are sent, so that they
+// see the state the earlier exchanges left.
+type request struct {
+	exch    wire.ExchangeType
+	build   func() []wire.Payload // nil for IKE_SA_INIT, whose raw bytes are prebuilt
+	onResp  func(m *wire.Message)
+	onFail  func(err error)
+	msgID   uint32
+	raw     []byte
+	tries   int
+	timeout time.Duration
+	started time.Time
+	timer   *time.Timer
+}
+
+// request queues an encrypted request on sa.
+func (e *Engine) request(sa *IKESA, exch wire.ExchangeType, build func() []wire.Payload, onResp func(*wire.Message), onFail func(error)) {
+	r := &request{exch: exch, build: build, onResp: onResp, onFail: onFail}
+	if sa.pending == nil {
+		e.sendRequest(sa, r)
+		return
+	}
+	sa.queue = append(sa.queue, r)
+}
+
+func (e *Engine) sendRequest(sa *IKESA, r *request) {
+	if r.raw == nil {
+		r.msgID = sa.nextMsgID
+		sa.nextMsgID++
+		r.raw = wire.AppendEncrypted(nil, sa.header(r.exch, r.msgID, false), r.build(), sa.out)
+	}
+	sa.pending = r
+	r.started = time.Now()
+	r.timeout = e.cfg.RetransmitTimeout
+	e.send(sa, r.raw)
+	e.arm(sa, r)
+}
+
+func (e *Engine) arm(sa *IKESA, r *request) {
+	r.timer = time.AfterFunc(r.timeout, func() { e.Do(func() { e.retransmit(sa, r) }) })
+}
+
+// retransmit resends r with exponential back-off, or fails it when the tries or the tunnel's
+// time budget are used up.
+func (e *Engine) retransmit(sa *IKESA, r *request) {
+	if sa.pending != r || sa.State == IKEDead {
+		return
+	}
+	elapsed := time.Since(r.started)
+	budget := time.Duration(0)
+	if sa.Tunnel != nil {
+		budget = sa.Tunnel.Cfg.DPDTimeout
+	}
+	if r.tries >= e.cfg.RetransmitTries || (budget > 0 && elapsed >= budget) {
+		sa.pending = nil
+		e.stats.ExchangeTimeouts++
+		e.log.Info("exchange timed out", "tunnel", sa.tunnelName(), "ike", sa.String(), "exchange", r.exch, "tries", r.tries+1, "after", elapsed.Round(time.Millisecond))
+		r.onFail(ErrTimeout)
+		e.next(sa)
+		return
+	}
+	r.tries++
+	e.stats.Retransmits++
+	r.timeout = min(time.Duration(float64(r.timeout)*e.cfg.RetransmitBase), e.cfg.RetransmitMax)
+	if budget > 0 && elapsed+r.timeout > budget {
+		r.timeout = budget - elapsed
+	}
+	e.send(sa, r.raw)
+	e.arm(sa, r)
+}
+
+// next sends the next queued request, if any.
+func (e *Engine) next(sa *IKESA) {
+	if sa.pending != nil || len(sa.queue) == 0 || sa.State == IKEDead {
+		return
+	}
+	r := sa.queue[0]
+	sa.queue = sa.queue[1:]
+	e.sendRequest(sa, r)
+}
+
+// failQueued fails every waiting request of a dying SA.
+func (e *Engine) failQueued(sa *IKESA, err error) {
+	p, q := sa.pending, sa.queue
+	sa.pending, sa.queue = nil, nil
+	if p != nil {
+		if p.timer != nil {
+			p.timer.Stop()
+		}
+		p.onFail(err)
+	}
+	for _, r := range q {
+		r.onFail(err)
+	}
+}
+
+func (e *Engine) send(sa *IKESA, raw []byte) {
+	if err := e.dp.SendIKE(sa.Local, sa.Remote, raw); err != nil {
+		e.log.Debug("sending IKE message failed", "peer", sa.Remote, "err", err)
+	}
+}
+
+func (sa *IKESA) tunnelName() string {
+	if sa.Tunnel == nil {
+		return ""
+	}
+	return sa.Tunnel.Cfg.Name
+}
+
+// handleProtected processes a message of an existing IKE SA (anything but IKE_SA_INIT).
+func (e *Engine) handleProtected(sa *IKESA, local, remote netip.AddrPort, h wire.Header, msg []byte) {
+	if h.IsResponse() {
+		r := sa.pending
+		if r == nil || h.MessageID != r.msgID || r.exch != h.Exchange {
+			return
+		}
+		m, err := wire.OpenEncrypted(msg, sa.in)
+		if err != nil {
+			e.stats.Malformed++
+			e.log.Debug("dropping response that fails to decrypt", "ike", sa.String(), "err", err)
+			return
+		}
+		r.timer.Stop()
+		sa.pending = nil
+		sa.lastInbound = time.Now()
+		e.hooks.Exchange(sa, r.exch, time.Since(r.started), r.tries)
+		r.onResp(m)
+		e.next(sa)
+		return
+	}
+	switch {
+	case h.MessageID == sa.peerMsgID:
+	case h.MessageID+1 == sa.peerMsgID && sa.lastRespOK:
+		if _, err := wire.OpenEncrypted(msg, sa.in); err == nil {
+			e.stats.ResponsesResent++
+			e.dp.SendIKE(local, remote, sa.lastResp)
+		}
+		return
+	default:
+		return
+	}
+	m, err := wire.OpenEncrypted(msg, sa.in)
+	if err != nil {
+		e.stats.Malformed++
+		e.log.Debug("dropping request that fails to decrypt", "ike", sa.String(), "err", err)
+		return
+	}
+	sa.peerMsgID++
+	sa.lastInbound = time.Now()
+	// Answer where the request came from (the peer may have floated to 4500 or be NATed).
+	sa.Local, sa.Remote = local, remote
+	resp, after := e.handleRequest(sa, h, m)
+	raw := wire.AppendEncrypted(nil, sa.header(h.Exchange, h.MessageID, true), resp, sa.out)
+	sa.lastResp, sa.lastRespOK = raw, true
+	e.send(sa, raw)
+	if after != nil {
+		after()
+	}
+}
+
+// handleRequest dispatches a request; it returns the response payloads and an optional action
+// to run once the response has been sent.
+func (e *Engine) handleRequest(sa *IKESA, h wire.Header, m *wire.Message) ([]wire.Payload, func()) {
+	switch h.Exchange {
+	case wire.ExchangeIKEAuth:
+		if sa.State != IKEHalfOpen || sa.Initiator {
+			return []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidSyntax}}, nil
+		}
+		return e.handleAuthRequest(sa, m)
+	case wire.ExchangeCreateChildSA:
+		if sa.State != IKEEstablished {
+			return []wire.Payload{&wire.Notify{Type: wire.NotifyTemporaryFailure}}, nil
+		}
+		return e.handleCreateChildRequest(sa, m)
+	case wire.ExchangeInformational:
+		return e.handleInformationalRequest(sa, m)
+	}
+	return nil, nil
+}
+
+// notifyError returns the first error notify of a message, or 0.
+func notifyError(m *wire.Message) wire.NotifyType {
+	for _, p := range m.Payloads {
+		if n, ok := p.(*wire.Notify); ok && n.Type.IsError() {
+			return n.Type
+		}
+	}
+	return 0
+}

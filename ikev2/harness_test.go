@@ -1,0 +1,284 @@
+package ikev2
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigil-ipsec/vigil/crypto"
+	"github.com/vigil-ipsec/vigil/dataplane"
+	"github.com/vigil-ipsec/vigil/ikev2/wire"
+)
+
+// fakeNet connects engines by address; messages are delivered asynchronously in order.
+type fakeNet struct {
+	mu      sync.Mutex
+	nodes   map[netip.Addr]*fakeDP
+	drop    func(from, to netip.AddrPort, msg []byte) bool
+	held    []func()
+	holding bool
+}
+
+// hold queues messages instead of delivering them; hold(false) delivers the queue.
+func (n *fakeNet) hold(on bool) {
+	n.mu.Lock()
+	n.holding = on
+	q := n.held
+	n.held = nil
+	n.mu.Unlock()
+	if !on {
+		for _, f := range q {
+			f()
+		}
+	}
+}
+
+type fakeDP struct {
+	net    *fakeNet
+	addr   netip.Addr
+	engine *Engine
+
+	mu       sync.Mutex
+	sas      map[dpKey]dataplane.SAConfig
+	policies map[string]dataplane.Policy
+	sent     int
+}
+
+type dpKey struct {
+	spi uint32
+	dir dataplane.Direction
+}
+
+func (d *fakeDP) AddSA(c dataplane.SAConfig) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.sas[dpKey{c.SPI, c.Dir}] = c
+	return nil
+}
+
+func (d *fakeDP) DeleteSA(spi uint32, dir dataplane.Direction) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.sas[dpKey{spi, dir}]; !ok {
+		return dataplane.ErrNotFound
+	}
+	delete(d.sas, dpKey{spi, dir})
+	return nil
+}
+
+func (d *fakeDP) SAStats(uint32, dataplane.Direction) (dataplane.Stats, bool) {
+	return dataplane.Stats{}, false
+}
+
+func (d *fakeDP) SetPolicy(p dataplane.Policy) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.policies[p.Tunnel] = p
+	return nil
+}
+
+func (d *fakeDP) DeletePolicy(t string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.policies, t)
+	return nil
+}
+
+func (d *fakeDP) SendIKE(local, remote netip.AddrPort, msg []byte) error {
+	d.net.mu.Lock()
+	peer := d.net.nodes[remote.Addr()]
+	drop := d.net.drop
+	if d.net.holding && peer != nil {
+		m := append([]byte(nil), msg...)
+		d.net.held = append(d.net.held, func() { peer.engine.HandlePacket(remote, local, m) })
+		d.net.mu.Unlock()
+		return nil
+	}
+	d.net.mu.Unlock()
+	d.mu.Lock()
+	d.sent++
+	d.mu.Unlock()
+	if peer == nil || (drop != nil && drop(local, remote, msg)) {
+		return nil
+	}
+	peer.engine.HandlePacket(remote, local, msg)
+	return nil
+}
+
+func (d *fakeDP) Listen(netip.Addr) error        { return nil }
+func (d *fakeDP) Events() <-chan dataplane.Event { return nil }
+func (d *fakeDP) Close() error                   { return nil }
+
+func (d *fakeDP) sa(spi uint32, dir dataplane.Direction) (dataplane.SAConfig, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c, ok := d.sas[dpKey{spi, dir}]
+	return c, ok
+}
+
+func (d *fakeDP) policy(t string) dataplane.Policy {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.policies[t]
+}
+
+func (d *fakeDP) count() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.sas)
+}
+
+// recHooks records events on a channel.
+type recHooks struct {
+	NopHooks
+	ev chan string
+}
+
+func (h *recHooks) post(s string) {
+	select {
+	case h.ev <- s:
+	default:
+	}
+}
+func (h *recHooks) IKEUp(sa *IKESA)              { h.post("ike-up") }
+func (h *recHooks) IKEDown(sa *IKESA, err error) { h.post("ike-down") }
+func (h *recHooks) ChildUp(c, old *ChildSA) {
+	if old != nil {
+		h.post("child-rekeyed")
+		return
+	}
+	h.post("child-up")
+}
+func (h *recHooks) ChildDown(c *ChildSA, err error)        { h.post("child-down") }
+func (h *recHooks) ChildFailed(t *Tunnel, err error)       { h.post("child-failed") }
+func (h *recHooks) ChildRekeyFailed(c *ChildSA, err error) { h.post("rekey-failed:" + err.Error()) }
+func (h *recHooks) InvalidSPI(sa *IKESA, spi uint32)       { h.post(fmt.Sprintf("invalid-spi:%08x", spi)) }
+func (h *recHooks) UnprotectedNotify(r netip.AddrPort, t wire.NotifyType, spi uint32) {
+	h.post(fmt.Sprintf("unprotected:%v:%08x", t, spi))
+}
+
+type node struct {
+	e     *Engine
+	dp    *fakeDP
+	hooks *recHooks
+	t     *Tunnel
+}
+
+type pairOpts struct {
+	ikeA, ikeB, espA, espB string
+	pskB                   string
+	cfg                    Config
+	encap                  EncapMode
+}
+
+func mustProps(t testing.TB, s string, ike bool) []crypto.Proposal {
+	t.Helper()
+	p, err := crypto.ParseProposals(s, ike)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// newPair builds two engines A (192.0.2.1, 10.1.0.0/16) and B (192.0.2.2, 10.2.0.0/16) with one
+// tunnel each, running until the test ends.
+func newPair(t testing.TB, o pairOpts) (*node, *node, *fakeNet) {
+	t.Helper()
+	if o.ikeA == "" {
+		o.ikeA = "aes128gcm16-prfsha256-x25519"
+	}
+	if o.ikeB == "" {
+		o.ikeB = o.ikeA
+	}
+	if o.espA == "" {
+		o.espA = "aes128gcm16"
+	}
+	if o.espB == "" {
+		o.espB = o.espA
+	}
+	psk := "a-very-secret-pre-shared-key"
+	if o.pskB == "" {
+		o.pskB = psk
+	}
+	fn := &fakeNet{nodes: map[netip.Addr]*fakeDP{}}
+	mk := func(local, remote string, lnet, rnet string, ike, esp, psk string, lid, rid string) *node {
+		dp := &fakeDP{net: fn, addr: netip.MustParseAddr(local), sas: map[dpKey]dataplane.SAConfig{}, policies: map[string]dataplane.Policy{}}
+		h := &recHooks{ev: make(chan string, 256)}
+		e := New(o.cfg, dp, h, nil)
+		dp.engine = e
+		fn.nodes[dp.addr] = dp
+		tc := &TunnelConfig{
+			Name: "t", Local: netip.MustParseAddrPort(local + ":500"), Remote: netip.MustParseAddrPort(remote + ":500"),
+			LocalID: Identity{wire.IDFQDN, []byte(lid)}, RemoteID: Identity{wire.IDFQDN, []byte(rid)},
+			PSK: []byte(psk), LocalTS: []netip.Prefix{netip.MustParsePrefix(lnet)}, RemoteTS: []netip.Prefix{netip.MustParsePrefix(rnet)},
+			IKEProposals: mustProps(t, ike, true), ESPProposals: mustProps(t, esp, false),
+			IKELifetime: time.Hour, ChildLifetime: time.Hour, DPDTimeout: 10 * time.Second, ReplayWindow: 1024, Encap: o.encap,
+		}
+		n := &node{e: e, dp: dp, hooks: h}
+		e.Call0(func() { n.t = e.AddTunnel(tc) })
+		return n
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	a := mk("192.0.2.1", "192.0.2.2", "10.1.0.0/16", "10.2.0.0/16", o.ikeA, o.espA, psk, "a.example", "b.example")
+	b := mk("192.0.2.2", "192.0.2.1", "10.2.0.0/16", "10.1.0.0/16", o.ikeB, o.espB, o.pskB, "b.example", "a.example")
+	go a.e.Run(ctx)
+	go b.e.Run(ctx)
+	return a, b, fn
+}
+
+// Call0 runs f synchronously before the loop is started (tests only).
+func (e *Engine) Call0(f func()) { f() }
+
+// wait waits for an event on n, failing after a generous deadline.
+func (n *node) wait(t testing.TB, want string) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case got := <-n.hooks.ev:
+			if got == want {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("timed out waiting for %q", want)
+		}
+	}
+}
+
+// checkChildPair asserts that a's outbound SA equals b's inbound SA and vice versa.
+func checkChildPair(t testing.TB, a, b *node) (uint32, uint32) {
+	t.Helper()
+	var ca, cb *ChildSA
+	a.e.Call(func() { ca = a.t.Child })
+	b.e.Call(func() { cb = b.t.Child })
+	if ca == nil || cb == nil {
+		t.Fatalf("child missing: a=%v b=%v", ca, cb)
+	}
+	if ca.SPIOut != cb.SPIIn || ca.SPIIn != cb.SPIOut {
+		t.Fatalf("SPIs do not pair: a in=%08x out=%08x, b in=%08x out=%08x", ca.SPIIn, ca.SPIOut, cb.SPIIn, cb.SPIOut)
+	}
+	aOut, ok1 := a.dp.sa(ca.SPIOut, dataplane.Out)
+	bIn, ok2 := b.dp.sa(cb.SPIIn, dataplane.In)
+	aIn, ok3 := a.dp.sa(ca.SPIIn, dataplane.In)
+	bOut, ok4 := b.dp.sa(cb.SPIOut, dataplane.Out)
+	if !ok1 || !ok2 || !ok3 || !ok4 {
+		t.Fatalf("SAs not installed in dataplanes")
+	}
+	if !bytes.Equal(aOut.EncrKey, bIn.EncrKey) || !bytes.Equal(aIn.EncrKey, bOut.EncrKey) || !bytes.Equal(aOut.IntegKey, bIn.IntegKey) {
+		t.Fatalf("keys differ between the two sides")
+	}
+	if bytes.Equal(aOut.EncrKey, aIn.EncrKey) {
+		t.Fatalf("both directions use the same key")
+	}
+	if p := a.dp.policy("t"); p.OutSPI != ca.SPIOut {
+		t.Fatalf("a's policy uses %08x, want %08x", p.OutSPI, ca.SPIOut)
+	}
+	return ca.SPIIn, ca.SPIOut
+}
+
+type netipAddrPort = netip.AddrPort

@@ -1,0 +1,212 @@
+package ikev2
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/vigil-ipsec/vigil/crypto"
+	"github.com/vigil-ipsec/vigil/ikev2/wire"
+)
+
+// ikeRekey is our IKE SA rekey in flight.
+type ikeRekey struct {
+	spi     uint64
+	ni      []byte
+	dh      crypto.DH
+	peerNew *IKESA // created by the peer's colliding rekey
+}
+
+func spi64(s uint64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], s)
+	return b[:]
+}
+
+// scheduleIKERekey arms the IKE SA's rekey timer.
+func (e *Engine) scheduleIKERekey(sa *IKESA) {
+	if sa.timers.rekey != nil {
+		sa.timers.rekey.Stop()
+	}
+	d := sa.Tunnel.Cfg.IKELifetime
+	if d <= 0 {
+		return
+	}
+	d = jitter(d)
+	sa.RekeyAt = time.Now().Add(d)
+	sa.timers.rekey = time.AfterFunc(d, func() { e.Do(func() { e.RekeyIKE(sa) }) })
+}
+
+// RekeyIKE rekeys an IKE SA with CREATE_CHILD_SA (RFC 7296 2.18); its Child SAs move to the new
+// one (loop only).
+func (e *Engine) RekeyIKE(sa *IKESA) {
+	if sa.State != IKEEstablished || sa.rekeying != nil || sa.rekeyedBy != nil {
+		return
+	}
+	rk := &ikeRekey{spi: e.randomSPI()}
+	sa.rekeying = rk
+	e.log.Info("rekeying IKE SA", "tunnel", sa.tunnelName(), "ike", sa.String())
+	build := func() []wire.Payload {
+		rk.ni = e.nonce()
+		dh, err := crypto.NewDH(sa.Suite.DH, e.rand)
+		if err != nil {
+			return nil
+		}
+		rk.dh = dh
+		return []wire.Payload{
+			&wire.SA{Proposals: crypto.ToWire(sa.Tunnel.Cfg.IKEProposals, wire.ProtocolIKE, spi64(rk.spi))},
+			&wire.Nonce{Data: rk.ni},
+			&wire.KE{Group: dh.Group(), Data: dh.PublicKey()},
+		}
+	}
+	e.request(sa, wire.ExchangeCreateChildSA, build, func(m *wire.Message) {
+		sa.rekeying = nil
+		n, err := e.ikeRekeyResponse(sa, rk, m)
+		if err != nil {
+			e.log.Info("IKE rekey failed", "tunnel", sa.tunnelName(), "err", err)
+			if IsNotify(err, wire.NotifyTemporaryFailure) && sa.State == IKEEstablished {
+				time.AfterFunc(time.Second+jitter(time.Second), func() { e.Do(func() { e.RekeyIKE(sa) }) })
+			}
+			return
+		}
+		if p := rk.peerNew; p != nil && p.State != IKEDead {
+			if string(lowestNonce(rk.ni, n.nr, p.ni, p.nr)) == string(lowestNonce(rk.ni, n.nr)) {
+				// Ours is redundant (RFC 7296 2.8.1): delete it; the peer's replaces the old SA
+				// and the peer deletes the old one.
+				e.log.Info("IKE rekey collision lost", "tunnel", sa.tunnelName())
+				e.registerRekeyed(sa, n, false)
+				e.DeleteIKE(n, true)
+				e.moveTo(sa, p)
+				return
+			}
+		}
+		e.registerRekeyed(sa, n, true)
+		e.DeleteIKE(sa, true)
+	}, func(err error) {
+		sa.rekeying = nil
+		e.ikeFailed(sa, err)
+	})
+}
+
+func (e *Engine) ikeRekeyResponse(sa *IKESA, rk *ikeRekey, m *wire.Message) (*IKESA, error) {
+	if ne := notifyError(m); ne != 0 {
+		return nil, &NotifyError{ne}
+	}
+	sap, ke, nonce := m.SA(), m.KE(), m.Nonce()
+	if sap == nil || ke == nil || nonce == nil || len(sap.Proposals) != 1 || len(sap.Proposals[0].SPI) != 8 || rk.dh == nil {
+		return nil, fmt.Errorf("IKE rekey response lacks SA, KE or Nonce")
+	}
+	suite, err := crypto.SuiteFromAccepted(sap.Proposals[0])
+	if err != nil {
+		return nil, err
+	}
+	if !acceptable(suite, sa.Tunnel.Cfg.IKEProposals) || ke.Group != rk.dh.Group() || suite.DH != ke.Group {
+		return nil, fmt.Errorf("peer chose %v, which we did not offer", suite)
+	}
+	gir, err := rk.dh.SharedSecret(ke.Data)
+	if err != nil {
+		return nil, err
+	}
+	n := &IKESA{
+		ID: e.newID(), Tunnel: sa.Tunnel, SPIi: rk.spi, SPIr: binary.BigEndian.Uint64(sap.Proposals[0].SPI),
+		Initiator: true, Local: sa.Local, Remote: sa.Remote, Suite: suite, Created: time.Now(),
+		children: map[uint64]*ChildSA{}, ni: rk.ni, nr: append([]byte(nil), nonce.Data...),
+		floated: sa.floated, natLocal: sa.natLocal, natRemote: sa.natRemote,
+	}
+	if err := e.deriveRekeyed(sa, n, gir); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+func (e *Engine) deriveRekeyed(old, n *IKESA, gir []byte) error {
+	prf, err := crypto.NewPRF(n.Suite.PRF)
+	if err != nil {
+		return err
+	}
+	keys, err := crypto.DeriveRekeyedIKEKeys(n.Suite, old.prf, old.keys.SKd, gir, n.ni, n.nr, n.SPIi, n.SPIr)
+	if err != nil {
+		return err
+	}
+	return n.setKeys(prf, keys)
+}
+
+// registerRekeyed makes n a live IKE SA; with move it also takes over old's children.
+func (e *Engine) registerRekeyed(old, n *IKESA, move bool) {
+	e.ikeSAs[n.ourSPI()] = n
+	n.State = IKEEstablished
+	n.Up = time.Now()
+	n.lastInbound = n.Up
+	if move {
+		e.moveTo(old, n)
+	}
+}
+
+// moveTo hands old's children and tunnel over to n (after a rekey).
+func (e *Engine) moveTo(old, n *IKESA) {
+	for id, c := range old.children {
+		c.IKE = n
+		n.children[id] = c
+		delete(old.children, id)
+	}
+	old.rekeyedBy = n
+	if old.timers.rekey != nil {
+		old.timers.rekey.Stop()
+	}
+	if old.timers.dpd != nil {
+		old.timers.dpd.Stop()
+	}
+	t := n.Tunnel
+	if t.IKE == old || t.IKE == nil {
+		t.IKE = n
+	}
+	e.scheduleIKERekey(n)
+	e.scheduleDPD(n)
+	e.log.Info("IKE SA rekeyed", "tunnel", t.Cfg.Name, "old", old.String(), "new", n.String(), "algorithms", n.Suite.String())
+	e.hooks.IKEUp(n)
+}
+
+// handleIKERekeyRequest answers the peer's IKE SA rekey (responder).
+func (e *Engine) handleIKERekeyRequest(sa *IKESA, m *wire.Message) ([]wire.Payload, func()) {
+	if sa.rekeyedBy != nil || sa.State != IKEEstablished {
+		return []wire.Payload{&wire.Notify{Type: wire.NotifyTemporaryFailure}}, nil
+	}
+	suite, chosen, err := crypto.Select(m.SA().Proposals, sa.Tunnel.Cfg.IKEProposals, wire.ProtocolIKE)
+	if err != nil || len(chosen.SPI) != 8 {
+		return []wire.Payload{&wire.Notify{Type: wire.NotifyNoProposalChosen}}, nil
+	}
+	ke := m.KE()
+	if ke == nil || ke.Group != suite.DH {
+		var g [2]byte
+		binary.BigEndian.PutUint16(g[:], suite.DH)
+		return []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidKEPayload, Data: g[:]}}, nil
+	}
+	dh, err := crypto.NewDH(suite.DH, e.rand)
+	if err != nil {
+		return []wire.Payload{&wire.Notify{Type: wire.NotifyNoProposalChosen}}, nil
+	}
+	gir, err := dh.SharedSecret(ke.Data)
+	if err != nil {
+		return []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidSyntax}}, nil
+	}
+	n := &IKESA{
+		ID: e.newID(), Tunnel: sa.Tunnel, SPIi: binary.BigEndian.Uint64(chosen.SPI), SPIr: e.randomSPI(),
+		Local: sa.Local, Remote: sa.Remote, Suite: suite, Created: time.Now(),
+		children: map[uint64]*ChildSA{}, ni: append([]byte(nil), m.Nonce().Data...), nr: e.nonce(),
+		floated: sa.floated, natLocal: sa.natLocal, natRemote: sa.natRemote,
+	}
+	if err := e.deriveRekeyed(sa, n, gir); err != nil {
+		return []wire.Payload{&wire.Notify{Type: wire.NotifyNoProposalChosen}}, nil
+	}
+	chosen.SPI = spi64(n.SPIr)
+	ps := []wire.Payload{&wire.SA{Proposals: []wire.Proposal{chosen}}, &wire.Nonce{Data: n.nr}, &wire.KE{Group: suite.DH, Data: dh.PublicKey()}}
+	return ps, func() {
+		if rk := sa.rekeying; rk != nil {
+			// Collision: decide when our own rekey's answer arrives.
+			rk.peerNew = n
+			e.registerRekeyed(sa, n, false)
+			return
+		}
+		e.registerRekeyed(sa, n, true)
+	}
+}

@@ -1,0 +1,155 @@
+package ikev2
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/vigil-ipsec/vigil/crypto"
+	"github.com/vigil-ipsec/vigil/ikev2/wire"
+)
+
+// IKEState is the state of an IKE SA.
+type IKEState uint8
+
+const (
+	IKEInitSent    IKEState = iota + 1 // initiator: IKE_SA_INIT request sent
+	IKEHalfOpen                        // responder: IKE_SA_INIT answered, waiting for IKE_AUTH
+	IKEAuthSent                        // initiator: IKE_AUTH request sent
+	IKEEstablished                     // authenticated
+	IKEDeleting                        // Delete sent, waiting for the answer
+	IKEDead                            // removed
+)
+
+func (s IKEState) String() string {
+	switch s {
+	case IKEInitSent:
+		return "init-sent"
+	case IKEHalfOpen:
+		return "half-open"
+	case IKEAuthSent:
+		return "auth-sent"
+	case IKEEstablished:
+		return "established"
+	case IKEDeleting:
+		return "deleting"
+	case IKEDead:
+		return "dead"
+	}
+	return "?"
+}
+
+// IKESA is one IKE SA.
+type IKESA struct {
+	ID        uint64
+	Tunnel    *Tunnel
+	SPIi      uint64
+	SPIr      uint64
+	Initiator bool // we are the original initiator
+	State     IKEState
+	Local     netip.AddrPort
+	Remote    netip.AddrPort
+	Suite     crypto.Suite
+	Created   time.Time
+	Up        time.Time // when it became established
+	RekeyAt   time.Time // zero if no rekey is scheduled
+
+	prf   crypto.PRF
+	keys  crypto.IKEKeys
+	out   wire.SKCipher
+	in    wire.SKCipher
+	ni    []byte
+	nr    []byte
+	dh    crypto.DH
+	group uint16 // DH group offered in our KE
+
+	initReq  []byte // IKE_SA_INIT request as sent/received (for AUTH)
+	initResp []byte // IKE_SA_INIT response as sent/received
+	cookie   []byte
+	halfKey  halfOpenKey
+
+	natLocal  bool // we are behind a NAT (our NAT_DETECTION_SOURCE_IP did not match)
+	natRemote bool // the peer is behind a NAT
+	floated   bool // IKE moved to port 4500
+
+	// Requests we initiate (window size 1).
+	nextMsgID uint32
+	pending   *request
+	queue     []*request
+
+	// Requests the peer initiates.
+	peerMsgID  uint32 // next expected message ID
+	lastResp   []byte // cached response to peerMsgID-1
+	lastRespOK bool
+
+	children map[uint64]*ChildSA
+
+	// Pending first Child SA (IKE_AUTH) of an initiator.
+	authChild *childProposal
+
+	lastInbound time.Time // last authenticated message from the peer
+	timers      saTimers
+
+	rekeying  *ikeRekey // our IKE rekey in progress
+	rekeyedBy *IKESA    // replaced by this SA (rekey); this one is being deleted
+	deleteErr error
+}
+
+type saTimers struct {
+	rekey, dpd, halfOpen *time.Timer
+}
+
+func (sa *IKESA) stop() {
+	for _, t := range []*time.Timer{sa.timers.rekey, sa.timers.dpd, sa.timers.halfOpen} {
+		if t != nil {
+			t.Stop()
+		}
+	}
+	if sa.pending != nil && sa.pending.timer != nil {
+		sa.pending.timer.Stop()
+	}
+}
+
+// ourSPI is the SPI we chose; otherSPI the peer's.
+func (sa *IKESA) ourSPI() uint64 {
+	if sa.Initiator {
+		return sa.SPIi
+	}
+	return sa.SPIr
+}
+
+func (sa *IKESA) otherSPI() uint64 {
+	if sa.Initiator {
+		return sa.SPIr
+	}
+	return sa.SPIi
+}
+
+// peerSPI extracts the peer's SPI from a message header.
+func (sa *IKESA) peerSPI(h wire.Header) uint64 {
+	if sa.Initiator {
+		return h.SPIr
+	}
+	return h.SPIi
+}
+
+// Children lists the SA's Child SAs.
+func (sa *IKESA) Children() map[uint64]*ChildSA { return sa.children }
+
+// Algorithms renders the negotiated suite.
+func (sa *IKESA) Algorithms() string { return sa.Suite.String() }
+
+func (sa *IKESA) String() string {
+	return fmt.Sprintf("%016x_i %016x_r", sa.SPIi, sa.SPIr)
+}
+
+func (sa *IKESA) header(exch wire.ExchangeType, msgID uint32, response bool) wire.Header {
+	var f wire.Flags
+	if sa.Initiator {
+		f |= wire.FlagInitiator
+	}
+	if response {
+		f |= wire.FlagResponse
+	}
+	return wire.Header{SPIi: sa.SPIi, SPIr: sa.SPIr, Version: 0x20, Exchange: exch, Flags: f, MessageID: msgID}
+}

@@ -1,0 +1,240 @@
+package ikev2
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/vigil-ipsec/vigil/ikev2/wire"
+)
+
+// ErrPeerDeleted means the peer deleted the SA.
+var ErrPeerDeleted = errors.New("deleted by peer")
+
+// DeleteChild removes c; with notify it first tells the peer (INFORMATIONAL Delete) and
+// removes c when the answer arrives, otherwise at once (loop only).
+func (e *Engine) DeleteChild(c *ChildSA, notify bool, done func(error)) {
+	if c.State == ChildDeleted {
+		if done != nil {
+			done(nil)
+		}
+		return
+	}
+	sa := c.IKE
+	if !notify || sa.State != IKEEstablished {
+		e.removeChild(c, ErrDeleted)
+		if done != nil {
+			done(nil)
+		}
+		return
+	}
+	if c.State != ChildRekeyed {
+		c.State = ChildDeleting
+	}
+	e.request(sa, wire.ExchangeInformational, func() []wire.Payload {
+		return []wire.Payload{&wire.Delete{Protocol: wire.ProtocolESP, SPIs: [][]byte{spiBytes(c.SPIIn)}}}
+	}, func(*wire.Message) {
+		e.removeChild(c, ErrDeleted)
+		if done != nil {
+			done(nil)
+		}
+	}, func(err error) {
+		e.removeChild(c, ErrDeleted)
+		if done != nil {
+			done(err)
+		}
+		e.ikeFailed(sa, err)
+	})
+}
+
+// DeleteIKE deletes an IKE SA and its children; with notify the peer is told first.
+func (e *Engine) DeleteIKE(sa *IKESA, notify bool) {
+	if sa.State == IKEDead {
+		return
+	}
+	if !notify || sa.State != IKEEstablished {
+		e.removeIKE(sa, ErrDeleted)
+		return
+	}
+	sa.State = IKEDeleting
+	// Deleting an IKE SA is the one request we do not queue behind others.
+	e.failQueued(sa, ErrDeleted)
+	e.request(sa, wire.ExchangeInformational, func() []wire.Payload {
+		return []wire.Payload{&wire.Delete{Protocol: wire.ProtocolIKE}}
+	}, func(*wire.Message) { e.removeIKE(sa, ErrDeleted) }, func(error) { e.removeIKE(sa, ErrDeleted) })
+}
+
+// Liveness sends an empty INFORMATIONAL request (a liveness check, RFC 7296 2.4). done is
+// called with nil when the peer answers; when retransmissions are exhausted the IKE SA is
+// declared dead (done gets ErrTimeout after the SA has been removed).
+func (e *Engine) Liveness(sa *IKESA, done func(error)) {
+	if sa.State != IKEEstablished {
+		if done != nil {
+			done(errors.New("IKE SA not established"))
+		}
+		return
+	}
+	e.request(sa, wire.ExchangeInformational, func() []wire.Payload { return nil }, func(*wire.Message) {
+		if done != nil {
+			done(nil)
+		}
+	}, func(err error) {
+		e.ikeFailed(sa, err)
+		if done != nil {
+			done(err)
+		}
+	})
+}
+
+// LivenessPending reports whether sa has an exchange in flight (a liveness check would only
+// queue behind it).
+func (sa *IKESA) LivenessPending() bool { return sa.pending != nil }
+
+// SendInvalidSPI tells the peer, inside sa, that ESP arrived on an SPI we do not know
+// (RFC 7296 3.10.1: SPI size 0, protocol 0, the SPI as 4 bytes of notification data).
+func (e *Engine) SendInvalidSPI(sa *IKESA, spi uint32) {
+	e.stats.InvalidSPISent++
+	e.request(sa, wire.ExchangeInformational, func() []wire.Payload {
+		return []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidSPI, Data: spiBytes(spi)}}
+	}, func(*wire.Message) {}, func(err error) { e.ikeFailed(sa, err) })
+}
+
+// SendUnprotectedInvalidSPI sends an INVALID_SPI notify outside any IKE SA (RFC 7296 2.21.4).
+// The caller rate-limits.
+func (e *Engine) SendUnprotectedInvalidSPI(local, remote netip.AddrPort, spi uint32) {
+	h := wire.Header{SPIi: 0, SPIr: 0, Version: 0x20, Exchange: wire.ExchangeInformational}
+	m := &wire.Message{Header: h, Payloads: []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidSPI, Data: spiBytes(spi)}}}
+	e.dp.SendIKE(local, remote, m.Append(nil))
+}
+
+// handleInformationalRequest answers an INFORMATIONAL request: Deletes, notifies, liveness.
+func (e *Engine) handleInformationalRequest(sa *IKESA, m *wire.Message) ([]wire.Payload, func()) {
+	var resp []wire.Payload
+	var after []func()
+	var spis [][]byte
+	for _, p := range m.Payloads {
+		switch p := p.(type) {
+		case *wire.Delete:
+			switch p.Protocol {
+			case wire.ProtocolIKE:
+				e.log.Info("peer deleted the IKE SA", "tunnel", sa.tunnelName(), "ike", sa.String())
+				return nil, func() { e.removeIKE(sa, ErrPeerDeleted) }
+			case wire.ProtocolESP:
+				for _, b := range p.SPIs {
+					spi := binary.BigEndian.Uint32(b)
+					c := e.outSPIs[outKey{sa.Remote.Addr(), spi}]
+					if c == nil || c.IKE != sa {
+						continue
+					}
+					if c.State != ChildDeleting && c.State != ChildRekeyed {
+						// Not deleting it ourselves: answer with our inbound SPI (RFC 7296 1.4.1).
+						spis = append(spis, spiBytes(c.SPIIn))
+					}
+					after = append(after, func() { e.peerDeletedChild(c) })
+				}
+			}
+		case *wire.Notify:
+			switch p.Type {
+			case wire.NotifyInvalidSPI:
+				spi := notifySPI(p)
+				after = append(after, func() { e.hooks.InvalidSPI(sa, spi) })
+			default:
+				if p.Type.IsError() {
+					e.log.Info("peer sent an error notify in a request", "tunnel", sa.tunnelName(), "notify", p.Type)
+				}
+			}
+		}
+	}
+	if len(spis) > 0 {
+		resp = append(resp, &wire.Delete{Protocol: wire.ProtocolESP, SPIs: spis})
+	}
+	return resp, func() {
+		for _, f := range after {
+			f()
+		}
+	}
+}
+
+// peerDeletedChild handles a Delete for one of our Child SAs.
+func (e *Engine) peerDeletedChild(c *ChildSA) {
+	e.log.Info("peer deleted Child SA", "tunnel", c.Tunnel.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn), "spi_out", fmt.Sprintf("0x%08x", c.SPIOut))
+	// A rekey responder's new SA takes over when the old one goes.
+	var next *ChildSA
+	for _, o := range c.IKE.children {
+		if o.replaces == c && o.State == ChildInstalled {
+			next = o
+		}
+	}
+	if c.peerRekey != nil && c.peerRekey.State == ChildInstalled {
+		next = c.peerRekey
+	}
+	if next != nil {
+		next.replaces = nil
+		c.rekeyedBy = next
+	}
+	e.removeChild(c, ErrPeerDeleted)
+}
+
+// ikeFailed handles a failed exchange or negotiation: the IKE SA is removed.
+func (e *Engine) ikeFailed(sa *IKESA, err error) {
+	if sa.State == IKEDead {
+		return
+	}
+	e.log.Info("IKE SA failed", "tunnel", sa.tunnelName(), "ike", sa.String(), "state", sa.State, "err", err)
+	e.removeIKE(sa, err)
+}
+
+// removeIKE forgets an IKE SA and its children without telling the peer.
+func (e *Engine) removeIKE(sa *IKESA, err error) {
+	if sa.State == IKEDead {
+		return
+	}
+	wasHalf := sa.State == IKEHalfOpen
+	sa.State = IKEDead
+	sa.stop()
+	if wasHalf {
+		e.leaveHalfOpen(sa)
+	}
+	for _, c := range sa.children {
+		e.removeChild(c, err)
+	}
+	if e.ikeSAs[sa.ourSPI()] == sa {
+		delete(e.ikeSAs, sa.ourSPI())
+	}
+	e.failQueued(sa, err)
+	if t := sa.Tunnel; t != nil && t.IKE == sa {
+		t.IKE = nil
+		if sa.rekeyedBy != nil && sa.rekeyedBy.State != IKEDead {
+			t.IKE = sa.rekeyedBy
+		}
+		t.Since = time.Now()
+	}
+	if sa.Up.IsZero() && !wasHalf {
+		e.log.Info("IKE SA not established", "tunnel", sa.tunnelName(), "peer", sa.Remote, "err", err)
+	}
+	e.hooks.IKEDown(sa, err)
+}
+
+// scheduleDPD arms the liveness timer: a check is due when we have sent ESP or IKE traffic but
+// heard nothing from the peer for DPDDelay. The gateway's hooks decide about Child SA
+// activity; here only IKE-level silence counts.
+func (e *Engine) scheduleDPD(sa *IKESA) {
+	d := sa.Tunnel.Cfg.DPDDelay
+	if d <= 0 {
+		return
+	}
+	if sa.timers.dpd != nil {
+		sa.timers.dpd.Stop()
+	}
+	sa.timers.dpd = time.AfterFunc(d, func() {
+		e.Do(func() {
+			if sa.State != IKEEstablished {
+				return
+			}
+			e.hooks.DPDDue(sa)
+			e.scheduleDPD(sa)
+		})
+	})
+}

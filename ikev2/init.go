@@ -1,0 +1,391 @@
+package ikev2
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/vigil-ipsec/vigil/crypto"
+	"github.com/vigil-ipsec/vigil/ikev2/wire"
+)
+
+// Initiate starts an IKE SA (and its first Child SA) for t unless one exists (loop only).
+func (e *Engine) Initiate(t *Tunnel) *IKESA {
+	if t.IKE != nil && t.IKE.State != IKEDead {
+		return t.IKE
+	}
+	if len(t.Cfg.IKEProposals) == 0 || len(t.Cfg.IKEProposals[0].DH) == 0 {
+		return nil
+	}
+	sa := &IKESA{
+		ID: e.newID(), Tunnel: t, SPIi: e.randomSPI(), Initiator: true, State: IKEInitSent,
+		Local: t.Cfg.Local, Remote: t.Cfg.Remote, Created: time.Now(),
+		children: map[uint64]*ChildSA{},
+		group:    t.Cfg.IKEProposals[0].DH[0],
+	}
+	sa.ni = e.nonce()
+	e.ikeSAs[sa.SPIi] = sa
+	t.IKE = sa
+	e.log.Info("initiating IKE SA", "tunnel", t.Cfg.Name, "peer", sa.Remote, "ike", sa.String())
+	e.sendInit(sa)
+	return sa
+}
+
+// sendInit (re)builds and sends our IKE_SA_INIT request.
+func (e *Engine) sendInit(sa *IKESA) {
+	dh, err := crypto.NewDH(sa.group, e.rand)
+	if err != nil {
+		e.ikeFailed(sa, err)
+		return
+	}
+	sa.dh = dh
+	var ps []wire.Payload
+	if sa.cookie != nil {
+		ps = append(ps, &wire.Notify{Type: wire.NotifyCookie, Data: sa.cookie})
+	}
+	ps = append(ps,
+		&wire.SA{Proposals: crypto.ToWire(sa.Tunnel.Cfg.IKEProposals, wire.ProtocolIKE, nil)},
+		&wire.KE{Group: sa.group, Data: dh.PublicKey()},
+		&wire.Nonce{Data: sa.ni},
+	)
+	ps = append(ps, e.natDetection(sa, sa.Local, sa.Remote, sa.Tunnel.Cfg.Encap == EncapUDP)...)
+	m := &wire.Message{Header: sa.header(wire.ExchangeIKESAInit, 0, false), Payloads: ps}
+	raw := m.Append(nil)
+	sa.initReq = raw
+	if sa.pending != nil && sa.pending.timer != nil {
+		sa.pending.timer.Stop()
+	}
+	sa.pending = nil
+	r := &request{exch: wire.ExchangeIKESAInit, raw: raw, msgID: 0,
+		onResp: func(*wire.Message) {}, onFail: func(err error) { e.ikeFailed(sa, err) }}
+	sa.nextMsgID = 1
+	e.sendRequest(sa, r)
+}
+
+// natHash is the NAT_DETECTION_*_IP value (RFC 7296 2.23).
+func natHash(spii, spir uint64, ap netip.AddrPort) []byte {
+	h := sha1.New()
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], spii)
+	h.Write(b[:])
+	binary.BigEndian.PutUint64(b[:], spir)
+	h.Write(b[:])
+	h.Write(ap.Addr().AsSlice())
+	binary.BigEndian.PutUint16(b[:2], ap.Port())
+	h.Write(b[:2])
+	return h.Sum(nil)
+}
+
+// natDetection builds our two NAT detection notifies. With force, the source hash is made not
+// to match, so that both sides move to UDP encapsulation (what strongSwan calls forceencaps).
+func (e *Engine) natDetection(sa *IKESA, local, remote netip.AddrPort, force bool) []wire.Payload {
+	src := natHash(sa.SPIi, sa.SPIr, local)
+	if force {
+		src = natHash(sa.SPIi^0xffffffffffffffff, sa.SPIr, local)
+	}
+	return []wire.Payload{
+		&wire.Notify{Type: wire.NotifyNATDetectionSourceIP, Data: src},
+		&wire.Notify{Type: wire.NotifyNATDetectionDestinationIP, Data: natHash(sa.SPIi, sa.SPIr, remote)},
+	}
+}
+
+// checkNAT evaluates the peer's NAT detection notifies of m. It reports whether the peer
+// supports NAT traversal at all.
+func checkNAT(sa *IKESA, m *wire.Message, local, remote netip.AddrPort) bool {
+	seen := false
+	srcMatch := false
+	for _, p := range m.Payloads {
+		n, ok := p.(*wire.Notify)
+		if !ok {
+			continue
+		}
+		switch n.Type {
+		case wire.NotifyNATDetectionSourceIP:
+			seen = true
+			if bytes.Equal(n.Data, natHash(sa.SPIi, sa.SPIr, remote)) {
+				srcMatch = true
+			}
+		case wire.NotifyNATDetectionDestinationIP:
+			seen = true
+			if !bytes.Equal(n.Data, natHash(sa.SPIi, sa.SPIr, local)) {
+				sa.natLocal = true
+			}
+		}
+	}
+	if seen && !srcMatch {
+		sa.natRemote = true
+	}
+	return seen
+}
+
+// handleInitResponse processes the answer to our IKE_SA_INIT.
+func (e *Engine) handleInitResponse(local, remote netip.AddrPort, h wire.Header, msg []byte) {
+	sa := e.ikeSAs[h.SPIi]
+	if sa == nil || !sa.Initiator || sa.State != IKEInitSent || sa.pending == nil || h.MessageID != 0 {
+		return
+	}
+	m, err := wire.ParseMessage(msg)
+	if err != nil {
+		e.stats.Malformed++
+		return
+	}
+	t := sa.Tunnel
+	if n := m.Notify(wire.NotifyCookie); n != nil {
+		if len(n.Data) < 1 || len(n.Data) > 64 || bytes.Equal(n.Data, sa.cookie) {
+			return
+		}
+		sa.cookie = append([]byte(nil), n.Data...)
+		e.log.Debug("peer demands a cookie", "tunnel", t.Cfg.Name)
+		e.sendInit(sa)
+		return
+	}
+	if n := m.Notify(wire.NotifyInvalidKEPayload); n != nil && len(n.Data) == 2 {
+		g := binary.BigEndian.Uint16(n.Data)
+		if g != sa.group && proposesGroup(t.Cfg.IKEProposals, g) {
+			e.log.Info("peer asks for another DH group", "tunnel", t.Cfg.Name, "group", g)
+			sa.group = g
+			e.sendInit(sa)
+			return
+		}
+		e.ikeFailed(sa, fmt.Errorf("peer wants DH group %d, which we do not propose", g))
+		return
+	}
+	if ne := notifyError(m); ne != 0 {
+		e.ikeFailed(sa, fmt.Errorf("peer answered IKE_SA_INIT with %v", ne))
+		return
+	}
+	sap, ke, nonce := m.SA(), m.KE(), m.Nonce()
+	if sap == nil || ke == nil || nonce == nil || len(sap.Proposals) != 1 || h.SPIr == 0 {
+		e.ikeFailed(sa, fmt.Errorf("IKE_SA_INIT response lacks SA, KE or Nonce"))
+		return
+	}
+	suite, err := crypto.SuiteFromAccepted(sap.Proposals[0])
+	if err == nil && !acceptable(suite, t.Cfg.IKEProposals) {
+		err = fmt.Errorf("peer chose %v, which we did not offer", suite)
+	}
+	if err == nil && (ke.Group != suite.DH || ke.Group != sa.group) {
+		err = fmt.Errorf("peer's KE group %d does not match", ke.Group)
+	}
+	if err == nil && (len(nonce.Data) < 16 || len(nonce.Data) > 256) {
+		err = fmt.Errorf("peer's nonce has a bad length %d", len(nonce.Data))
+	}
+	var gir []byte
+	if err == nil {
+		gir, err = sa.dh.SharedSecret(ke.Data)
+	}
+	if err != nil {
+		e.ikeFailed(sa, err)
+		return
+	}
+	sa.pending.timer.Stop()
+	sa.pending = nil
+	sa.SPIr = h.SPIr
+	sa.Suite = suite
+	sa.nr = append([]byte(nil), nonce.Data...)
+	sa.initResp = append([]byte(nil), msg...)
+	if err := e.deriveIKE(sa, gir); err != nil {
+		e.ikeFailed(sa, err)
+		return
+	}
+	natt := checkNAT(sa, m, local, remote)
+	if natt && (sa.natLocal || sa.natRemote || t.Cfg.Encap == EncapUDP) {
+		sa.floated = true
+		sa.Local = netip.AddrPortFrom(sa.Local.Addr(), e.cfg.NATTPort)
+		sa.Remote = netip.AddrPortFrom(sa.Remote.Addr(), e.cfg.NATTPort)
+	}
+	e.sendAuth(sa)
+}
+
+// deriveIKE computes the IKE SA keys and ciphers from the DH secret.
+func (e *Engine) deriveIKE(sa *IKESA, gir []byte) error {
+	prf, err := crypto.NewPRF(sa.Suite.PRF)
+	if err != nil {
+		return err
+	}
+	keys, err := crypto.DeriveIKEKeys(sa.Suite, sa.ni, sa.nr, gir, sa.SPIi, sa.SPIr)
+	if err != nil {
+		return err
+	}
+	return sa.setKeys(prf, keys)
+}
+
+func (sa *IKESA) setKeys(prf crypto.PRF, keys crypto.IKEKeys) error {
+	ei, ai, er, ar := keys.SKei, keys.SKai, keys.SKer, keys.SKar
+	if !sa.Initiator {
+		ei, ai, er, ar = er, ar, ei, ai
+	}
+	out, err := crypto.NewSKCipher(sa.Suite, ei, ai)
+	if err != nil {
+		return err
+	}
+	in, err := crypto.NewSKCipher(sa.Suite, er, ar)
+	if err != nil {
+		return err
+	}
+	sa.prf, sa.keys, sa.out, sa.in = prf, keys, out, in
+	return nil
+}
+
+func proposesGroup(ps []crypto.Proposal, g uint16) bool {
+	for _, p := range ps {
+		if slices.Contains(p.DH, g) {
+			return true
+		}
+	}
+	return false
+}
+
+// acceptable reports whether a suite chosen by the peer is one we offered.
+func acceptable(s crypto.Suite, ps []crypto.Proposal) bool {
+	for _, p := range ps {
+		encr := false
+		for _, a := range p.Encr {
+			if a.ID == s.Encr && a.KeyBits == s.EncrKeyBits {
+				encr = true
+			}
+		}
+		if !encr {
+			continue
+		}
+		if s.PRF != 0 && !slices.Contains(p.PRF, s.PRF) {
+			continue
+		}
+		if !s.AEAD() && !slices.Contains(p.Integ, s.Integ) {
+			continue
+		}
+		if s.DH != 0 && !slices.Contains(p.DH, s.DH) || s.DH == 0 && len(p.DH) > 0 && !slices.Contains(p.DH, 0) {
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+// cookie computes the stateless cookie for an initiator (RFC 7296 2.6).
+func (e *Engine) cookie(ni []byte, remote netip.AddrPort, spii uint64) []byte {
+	m := hmac.New(sha256.New, e.cookieSecret[:])
+	m.Write(ni)
+	m.Write(remote.Addr().AsSlice())
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], spii)
+	m.Write(b[:])
+	return append([]byte{0}, m.Sum(nil)[:16]...)
+}
+
+// replyInitError sends a stateless IKE_SA_INIT error response.
+func (e *Engine) replyInitError(local, remote netip.AddrPort, h wire.Header, n *wire.Notify) {
+	rh := wire.Header{SPIi: h.SPIi, Version: 0x20, Exchange: wire.ExchangeIKESAInit, Flags: wire.FlagResponse}
+	m := &wire.Message{Header: rh, Payloads: []wire.Payload{n}}
+	e.dp.SendIKE(local, remote, m.Append(nil))
+}
+
+// handleInitRequest answers an IKE_SA_INIT request (responder).
+func (e *Engine) handleInitRequest(local, remote netip.AddrPort, h wire.Header, msg []byte) {
+	if h.SPIr != 0 || h.MessageID != 0 || !h.IsInitiator() {
+		return
+	}
+	key := halfOpenKey{remote, h.SPIi}
+	if sa := e.halfOpen[key]; sa != nil {
+		if bytes.Equal(sa.initReq, msg) {
+			e.stats.ResponsesResent++
+			e.dp.SendIKE(local, remote, sa.initResp)
+		}
+		return
+	}
+	m, err := wire.ParseMessage(msg)
+	if err != nil {
+		e.stats.Malformed++
+		e.log.Debug("malformed IKE_SA_INIT", "peer", remote, "err", err)
+		return
+	}
+	cands := e.byRemoteAddr[remote.Addr()]
+	if len(cands) == 0 {
+		e.log.Info("IKE_SA_INIT from a peer with no tunnel configured", "peer", remote)
+		e.replyInitError(local, remote, h, &wire.Notify{Type: wire.NotifyNoProposalChosen})
+		return
+	}
+	t := cands[0]
+	sap, ke, nonce := m.SA(), m.KE(), m.Nonce()
+	if sap == nil || ke == nil || nonce == nil || len(nonce.Data) < 16 || len(nonce.Data) > 256 {
+		e.replyInitError(local, remote, h, &wire.Notify{Type: wire.NotifyInvalidSyntax})
+		return
+	}
+	if e.cfg.CookieThreshold > 0 && e.nHalf >= e.cfg.CookieThreshold {
+		want := e.cookie(nonce.Data, remote, h.SPIi)
+		if n := m.Notify(wire.NotifyCookie); n == nil || !hmac.Equal(n.Data, want) {
+			e.stats.CookiesSent++
+			e.replyInitError(local, remote, h, &wire.Notify{Type: wire.NotifyCookie, Data: want})
+			return
+		}
+	}
+	suite, chosen, err := crypto.Select(sap.Proposals, t.Cfg.IKEProposals, wire.ProtocolIKE)
+	if err != nil {
+		e.log.Info("no acceptable IKE proposal", "tunnel", t.Cfg.Name, "peer", remote)
+		e.replyInitError(local, remote, h, &wire.Notify{Type: wire.NotifyNoProposalChosen})
+		return
+	}
+	if ke.Group != suite.DH {
+		var g [2]byte
+		binary.BigEndian.PutUint16(g[:], suite.DH)
+		e.replyInitError(local, remote, h, &wire.Notify{Type: wire.NotifyInvalidKEPayload, Data: g[:]})
+		return
+	}
+	dh, err := crypto.NewDH(suite.DH, e.rand)
+	if err != nil {
+		return
+	}
+	gir, err := dh.SharedSecret(ke.Data)
+	if err != nil {
+		e.log.Info("bad KE payload", "peer", remote, "err", err)
+		e.replyInitError(local, remote, h, &wire.Notify{Type: wire.NotifyInvalidSyntax})
+		return
+	}
+	sa := &IKESA{
+		ID: e.newID(), Tunnel: t, SPIi: h.SPIi, SPIr: e.randomSPI(), State: IKEHalfOpen,
+		Local: local, Remote: remote, Suite: suite, Created: time.Now(),
+		children: map[uint64]*ChildSA{}, dh: dh, group: suite.DH, peerMsgID: 1, nextMsgID: 0,
+	}
+	sa.ni = append([]byte(nil), nonce.Data...)
+	sa.nr = e.nonce()
+	if err := e.deriveIKE(sa, gir); err != nil {
+		e.log.Warn("key derivation failed", "err", err)
+		return
+	}
+	checkNAT(sa, m, local, remote)
+	chosen.SPI = nil
+	ps := []wire.Payload{
+		&wire.SA{Proposals: []wire.Proposal{chosen}},
+		&wire.KE{Group: suite.DH, Data: dh.PublicKey()},
+		&wire.Nonce{Data: sa.nr},
+	}
+	ps = append(ps, e.natDetection(sa, local, remote, t.Cfg.Encap == EncapUDP)...)
+	resp := &wire.Message{Header: sa.header(wire.ExchangeIKESAInit, 0, true), Payloads: ps}
+	sa.initReq = append([]byte(nil), msg...)
+	sa.initResp = resp.Append(nil)
+	e.ikeSAs[sa.SPIr] = sa
+	e.halfOpen[key] = sa
+	sa.halfKey = key
+	e.nHalf++
+	sa.timers.halfOpen = time.AfterFunc(e.cfg.HalfOpenTimeout, func() {
+		e.Do(func() {
+			if sa.State == IKEHalfOpen {
+				e.log.Info("half-open IKE SA timed out", "peer", sa.Remote, "ike", sa.String())
+				e.removeIKE(sa, ErrTimeout)
+			}
+		})
+	})
+	e.dp.SendIKE(local, remote, sa.initResp)
+}
+
+func (e *Engine) leaveHalfOpen(sa *IKESA) {
+	if e.halfOpen[sa.halfKey] == sa {
+		delete(e.halfOpen, sa.halfKey)
+		e.nHalf--
+	}
+}

@@ -1,0 +1,218 @@
+package ikev2
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"time"
+
+	"github.com/vigil-ipsec/vigil/crypto"
+	"github.com/vigil-ipsec/vigil/dataplane"
+)
+
+// encapFor decides how a Child SA of sa carries ESP.
+func (e *Engine) encapFor(sa *IKESA) dataplane.Encap {
+	if sa.floated || sa.natLocal || sa.natRemote || sa.Local.Port() == e.cfg.NATTPort {
+		return dataplane.EncapUDP
+	}
+	if sa.Tunnel != nil && sa.Tunnel.Cfg.Encap == EncapUDP {
+		return dataplane.EncapUDP
+	}
+	return dataplane.EncapRaw
+}
+
+// installChild hands both halves of c to the dataplane and indexes it. Traffic does not use
+// the outbound half until activate (or switchOutbound) points the tunnel's policy at it.
+func (e *Engine) installChild(c *ChildSA, k crypto.ChildKeys) error {
+	sa := c.IKE
+	c.Encap = e.encapFor(sa)
+	local, remote := sa.Local, sa.Remote
+	if c.Encap == dataplane.EncapUDP {
+		if local.Port() != e.cfg.NATTPort {
+			local = netip.AddrPortFrom(local.Addr(), e.cfg.NATTPort)
+		}
+		if remote.Port() == e.cfg.IKEPort {
+			remote = netip.AddrPortFrom(remote.Addr(), e.cfg.NATTPort)
+		}
+	} else {
+		local, remote = netip.AddrPortFrom(local.Addr(), 0), netip.AddrPortFrom(remote.Addr(), 0)
+	}
+	// Keys: "I" keys protect initiator-to-responder traffic of the creating exchange.
+	outE, outA, inE, inA := k.EncrI, k.IntegI, k.EncrR, k.IntegR
+	if !c.Initiator {
+		outE, outA, inE, inA = inE, inA, outE, outA
+	}
+	cfg := c.Tunnel.Cfg
+	base := dataplane.SAConfig{
+		Tunnel: cfg.Name, ChildID: c.ID, Local: local, Remote: remote, Encap: c.Encap,
+		Encr: c.Suite.Encr, Integ: c.Suite.Integ, ESN: c.Suite.ESN,
+		HardBytes: cfg.ChildLifeBytes, HardPackets: cfg.ChildLifePackets,
+	}
+	if cfg.ChildLifeBytes > 0 {
+		base.SoftBytes = cfg.ChildLifeBytes * 9 / 10
+	}
+	if cfg.ChildLifePackets > 0 {
+		base.SoftPackets = cfg.ChildLifePackets * 9 / 10
+	}
+	in := base
+	in.SPI, in.Dir, in.EncrKey, in.IntegKey, in.ReplayWindow = c.SPIIn, dataplane.In, inE, inA, cfg.ReplayWindow
+	out := base
+	out.SPI, out.Dir, out.EncrKey, out.IntegKey = c.SPIOut, dataplane.Out, outE, outA
+	if err := e.dp.AddSA(in); err != nil {
+		return fmt.Errorf("installing inbound SA: %w", err)
+	}
+	if err := e.dp.AddSA(out); err != nil {
+		e.dp.DeleteSA(c.SPIIn, dataplane.In)
+		return fmt.Errorf("installing outbound SA: %w", err)
+	}
+	e.children[c.SPIIn] = c
+	e.outSPIs[outKey{sa.Remote.Addr(), c.SPIOut}] = c
+	c.IKE.children[c.ID] = c
+	c.State = ChildInstalled
+	c.Created = time.Now()
+	return nil
+}
+
+// activate makes c the tunnel's Child SA: outbound traffic switches to it, its rekey timer
+// starts and the hooks learn about it.
+func (e *Engine) activate(c *ChildSA, old *ChildSA) {
+	if c.State == ChildDeleted {
+		return
+	}
+	c.State = ChildInstalled
+	c.Tunnel.Child = c
+	e.switchOutbound(c)
+	e.scheduleChildRekey(c)
+	e.log.Info("Child SA installed", "tunnel", c.Tunnel.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn), "spi_out", fmt.Sprintf("0x%08x", c.SPIOut), "algorithms", c.Suite.String(), "encap", encapName(c.Encap), "rekey_of", rekeyOf(old))
+	e.hooks.ChildUp(c, old)
+}
+
+func rekeyOf(old *ChildSA) string {
+	if old == nil {
+		return ""
+	}
+	return fmt.Sprintf("0x%08x", old.SPIIn)
+}
+
+func encapName(x dataplane.Encap) string {
+	if x == dataplane.EncapUDP {
+		return "udp"
+	}
+	return "raw"
+}
+
+// switchOutbound points the tunnel's policy at c.
+func (e *Engine) switchOutbound(c *ChildSA) {
+	t := c.Tunnel
+	t.Child = c
+	if t.active != nil {
+		t.active.outActive = false
+	}
+	t.active = c
+	c.outActive = true
+	if err := e.dp.SetPolicy(dataplane.Policy{Tunnel: t.Cfg.Name, LocalTS: dpSelectors(c.LocalTS), RemoteTS: dpSelectors(c.RemoteTS), OutSPI: c.SPIOut}); err != nil {
+		e.log.Warn("setting policy failed", "tunnel", t.Cfg.Name, "err", err)
+	}
+}
+
+// holdPolicy makes the tunnel's traffic wait (and trap, for start_action trap) until a Child
+// SA exists.
+func (e *Engine) holdPolicy(t *Tunnel) {
+	if t.removed {
+		return
+	}
+	err := e.dp.SetPolicy(dataplane.Policy{
+		Tunnel: t.Cfg.Name, LocalTS: selectors(t.Cfg.LocalTS), RemoteTS: selectors(t.Cfg.RemoteTS),
+		Trap: t.Cfg.StartAction != StartNone,
+	})
+	if err != nil {
+		e.log.Warn("setting policy failed", "tunnel", t.Cfg.Name, "err", err)
+	}
+}
+
+// removeChild forgets c and removes it from the dataplane (no Delete is sent).
+func (e *Engine) removeChild(c *ChildSA, err error) {
+	if c.State == ChildDeleted {
+		return
+	}
+	c.State = ChildDeleted
+	if c.rekeyTimer != nil {
+		c.rekeyTimer.Stop()
+	}
+	if e.children[c.SPIIn] == c {
+		delete(e.children, c.SPIIn)
+	}
+	k := outKey{c.IKE.Remote.Addr(), c.SPIOut}
+	if e.outSPIs[k] == c {
+		delete(e.outSPIs, k)
+	}
+	delete(c.IKE.children, c.ID)
+	e.dp.DeleteSA(c.SPIIn, dataplane.In)
+	e.dp.DeleteSA(c.SPIOut, dataplane.Out)
+	t := c.Tunnel
+	if t.Child == c {
+		t.Child = nil
+	}
+	if t.active == c || t.active == nil {
+		t.active = nil
+		if n := c.rekeyedBy; n != nil && n.State == ChildInstalled {
+			e.switchOutbound(n)
+		} else if n := e.successor(c); n != nil {
+			e.switchOutbound(n)
+		} else {
+			e.holdPolicy(t)
+		}
+	}
+	if t.Child == nil {
+		t.Child = t.active
+	}
+	e.log.Info("Child SA removed", "tunnel", t.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn), "spi_out", fmt.Sprintf("0x%08x", c.SPIOut), "reason", errString(err))
+	e.hooks.ChildDown(c, err)
+}
+
+// successor finds another installed Child SA of the same tunnel on the same IKE SA (at most a
+// handful: old and new during a rekey).
+func (e *Engine) successor(c *ChildSA) *ChildSA {
+	for _, o := range c.IKE.children {
+		if o != c && o.Tunnel == c.Tunnel && o.State == ChildInstalled {
+			return o
+		}
+	}
+	return nil
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// jitter spreads timers by up to -10%.
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return d
+	}
+	return d - time.Duration(rand.Int64N(int64(d)/10+1))
+}
+
+// scheduleChildRekey arms c's rekey timer.
+func (e *Engine) scheduleChildRekey(c *ChildSA) {
+	if c.rekeyTimer != nil {
+		c.rekeyTimer.Stop()
+	}
+	d := c.Tunnel.Cfg.ChildLifetime
+	if d <= 0 {
+		return
+	}
+	d = jitter(d)
+	c.RekeyAt = time.Now().Add(d)
+	c.rekeyTimer = time.AfterFunc(d, func() {
+		e.Do(func() {
+			if c.State == ChildInstalled && c.IKE.State == IKEEstablished {
+				e.log.Info("rekeying Child SA", "tunnel", c.Tunnel.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn))
+				e.RekeyChild(c, nil)
+			}
+		})
+	})
+}

@@ -1,0 +1,164 @@
+package ikev2
+
+import (
+	"net/netip"
+
+	"github.com/vigil-ipsec/vigil/dataplane"
+	"github.com/vigil-ipsec/vigil/ikev2/wire"
+)
+
+// prefixRange returns the first and last address of p.
+func prefixRange(p netip.Prefix) (netip.Addr, netip.Addr) {
+	p = p.Masked()
+	start := p.Addr()
+	b := start.AsSlice()
+	bits := p.Bits()
+	for i := range b {
+		for j := 0; j < 8; j++ {
+			if i*8+j >= bits {
+				b[i] |= 0x80 >> j
+			}
+		}
+	}
+	end, _ := netip.AddrFromSlice(b)
+	return start, end
+}
+
+// tsFromPrefixes builds wire traffic selectors (any protocol, all ports) from prefixes.
+func tsFromPrefixes(ps []netip.Prefix) []wire.TrafficSelector {
+	out := make([]wire.TrafficSelector, 0, len(ps))
+	for _, p := range ps {
+		s, e := prefixRange(p)
+		t := wire.TSIPv4AddrRange
+		if s.Is6() {
+			t = wire.TSIPv6AddrRange
+		}
+		out = append(out, wire.TrafficSelector{Type: t, StartPort: 0, EndPort: 0xffff, StartAddr: s, EndAddr: e})
+	}
+	return out
+}
+
+func maxAddr(a, b netip.Addr) netip.Addr {
+	if a.Compare(b) >= 0 {
+		return a
+	}
+	return b
+}
+
+func minAddr(a, b netip.Addr) netip.Addr {
+	if a.Compare(b) <= 0 {
+		return a
+	}
+	return b
+}
+
+// intersect returns the intersection of two selectors, ok=false if it is empty.
+func intersect(a, b wire.TrafficSelector) (wire.TrafficSelector, bool) {
+	if a.Type != b.Type || a.StartAddr.Is4() != b.StartAddr.Is4() {
+		return wire.TrafficSelector{}, false
+	}
+	r := a
+	switch {
+	case a.IPProtocol == 0:
+		r.IPProtocol = b.IPProtocol
+	case b.IPProtocol != 0 && a.IPProtocol != b.IPProtocol:
+		return wire.TrafficSelector{}, false
+	}
+	r.StartAddr = maxAddr(a.StartAddr, b.StartAddr)
+	r.EndAddr = minAddr(a.EndAddr, b.EndAddr)
+	if r.StartAddr.Compare(r.EndAddr) > 0 {
+		return wire.TrafficSelector{}, false
+	}
+	r.StartPort = max(a.StartPort, b.StartPort)
+	r.EndPort = min(a.EndPort, b.EndPort)
+	if r.StartPort > r.EndPort {
+		return wire.TrafficSelector{}, false
+	}
+	return r, true
+}
+
+// narrow intersects what the peer proposed with what we allow (RFC 7296 2.9). The result is
+// empty when nothing is acceptable.
+func narrow(proposed, allowed []wire.TrafficSelector) []wire.TrafficSelector {
+	var out []wire.TrafficSelector
+	for _, p := range proposed {
+		for _, a := range allowed {
+			if r, ok := intersect(p, a); ok {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+// within reports whether every selector of got lies inside one of allowed (initiator check of
+// the responder's narrowed answer).
+func within(got, allowed []wire.TrafficSelector) bool {
+	if len(got) == 0 {
+		return false
+	}
+	for _, g := range got {
+		ok := false
+		for _, a := range allowed {
+			if r, ok2 := intersect(g, a); ok2 && r == g {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// dpSelectors converts wire selectors for the dataplane.
+func dpSelectors(ts []wire.TrafficSelector) []dataplane.Selector {
+	out := make([]dataplane.Selector, len(ts))
+	for i, t := range ts {
+		out[i] = dataplane.Selector{Proto: t.IPProtocol, StartAddr: t.StartAddr, EndAddr: t.EndAddr, StartPort: t.StartPort, EndPort: t.EndPort}
+	}
+	return out
+}
+
+// tsStrings renders selectors for operators ("10.1.0.0/16", or a range when not a prefix).
+func tsStrings(ts []wire.TrafficSelector) []string {
+	out := make([]string, 0, len(ts))
+	for _, t := range ts {
+		s := rangeString(t.StartAddr, t.EndAddr)
+		if t.IPProtocol != 0 || t.StartPort != 0 || t.EndPort != 0xffff {
+			s += "[" + itoa(int(t.IPProtocol)) + "/" + itoa(int(t.StartPort)) + "-" + itoa(int(t.EndPort)) + "]"
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func rangeString(s, e netip.Addr) string {
+	for bits := 0; bits <= s.BitLen(); bits++ {
+		p := netip.PrefixFrom(s, bits)
+		if p.Masked().Addr() != s {
+			continue
+		}
+		if ps, pe := prefixRange(p); ps == s && pe == e {
+			return p.String()
+		}
+	}
+	return s.String() + "-" + e.String()
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [12]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}
+
+func addrFromSlice(b []byte) (netip.Addr, bool) { return netip.AddrFromSlice(b) }

@@ -1,0 +1,48 @@
+package wire
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Errors returned by this package wrap one of these, so
+// callers test them with errors.Is.
+var (
+	// ErrTruncated reports that a length field points past the end of the
+	// available bytes, or that a fixed-size field is cut short.
+	ErrTruncated = errors.New("wire: truncated")
+	// ErrMalformed reports a structurally invalid message or payload.
+	ErrMalformed = errors.New("wire: malformed")
+	// ErrInvalidMajorVersion reports an IKE header whose major version is not 2.
+	ErrInvalidMajorVersion = errors.New("wire: invalid major version")
+	// ErrIntegrity reports that an SK or SKF payload failed verification or
+	// decryption.
+	ErrIntegrity = errors.New("wire: integrity check failed")
+	// ErrUnsupportedCritical reports an unrecognised payload with the
+	// critical bit set. The concrete error is an *UnsupportedCriticalError
+	// carrying the payload type.
+	ErrUnsupportedCritical = errors.New("wire: unsupported critical payload")
+	// ErrFragmented reports that OpenEncrypted was given a message that
+	// carries an Encrypted Fragment (SKF) payload; use OpenEncryptedFragment.
+	ErrFragmented = errors.New("wire: message is an IKE fragment")
+)
+
+// UnsupportedCriticalError is returned when an unrecognised payload has the
+// critical bit set. RFC 7296 requires answering with an
+// UNSUPPORTED_CRITICAL_PAYLOAD notification whose data is Type.
+type UnsupportedCriticalError struct {
+	Type PayloadType
+}
+
+func (e *UnsupportedCriticalError) Error() string {
+	return fmt.Sprintf("%v: %v", ErrUnsupportedCritical, e.Type)
+}
+
+// Is makes errors.Is(err, ErrUnsupportedCritical) true.
+func (e *UnsupportedCriticalError) Is(target error) bool { return target == ErrUnsupportedCritical }
+
+func truncated(what string) error { return fmt.Errorf("%s: %w", what, ErrTruncated) }
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrMalformed)
+}

@@ -1,0 +1,127 @@
+package wire
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// HeaderLen is the length of the IKE header in bytes.
+const HeaderLen = 28
+
+// Version is the IKE header version octet for IKEv2.0 (major 2, minor 0).
+const Version uint8 = 0x20
+
+// ExchangeType is the IKE header Exchange Type field.
+type ExchangeType uint8
+
+// Exchange types (RFC 7296 section 3.1, RFC 9242).
+const (
+	ExchangeIKESAInit        ExchangeType = 34
+	ExchangeIKEAuth          ExchangeType = 35
+	ExchangeCreateChildSA    ExchangeType = 36
+	ExchangeInformational    ExchangeType = 37
+	ExchangeIKESessionResume ExchangeType = 38
+	ExchangeIKEIntermediate  ExchangeType = 43
+)
+
+func (e ExchangeType) String() string {
+	switch e {
+	case ExchangeIKESAInit:
+		return "IKE_SA_INIT"
+	case ExchangeIKEAuth:
+		return "IKE_AUTH"
+	case ExchangeCreateChildSA:
+		return "CREATE_CHILD_SA"
+	case ExchangeInformational:
+		return "INFORMATIONAL"
+	case ExchangeIKESessionResume:
+		return "IKE_SESSION_RESUME"
+	case ExchangeIKEIntermediate:
+		return "IKE_INTERMEDIATE"
+	}
+	return fmt.Sprintf("EXCHANGE(%d)", uint8(e))
+}
+
+// Flags is the IKE header Flags field.
+type Flags uint8
+
+// Header flag bits.
+const (
+	FlagInitiator Flags = 0x08 // I: sent by the original initiator of the IKE SA
+	FlagVersion   Flags = 0x10 // V: sender can speak a higher major version
+	FlagResponse  Flags = 0x20 // R: message is a response
+)
+
+// Header is the fixed IKE header (RFC 7296 section 3.1).
+type Header struct {
+	SPIi, SPIr  uint64
+	NextPayload PayloadType
+	// Version is the raw version octet: major version in the high nibble,
+	// minor in the low one. Message.Append and AppendEncrypted write
+	// 0x20 when it is zero.
+	Version   uint8
+	Exchange  ExchangeType
+	Flags     Flags
+	MessageID uint32
+	// Length is the total message length including the header.
+	Length uint32
+}
+
+// IsResponse reports whether the R flag is set.
+func (h Header) IsResponse() bool { return h.Flags&FlagResponse != 0 }
+
+// IsInitiator reports whether the I flag is set.
+func (h Header) IsInitiator() bool { return h.Flags&FlagInitiator != 0 }
+
+// MajorVersion returns the high nibble of the version octet.
+func (h Header) MajorVersion() uint8 { return h.Version >> 4 }
+
+// String summarises the header without any payload content.
+func (h Header) String() string {
+	dir := "request"
+	if h.IsResponse() {
+		dir = "response"
+	}
+	return fmt.Sprintf("%v %s %d spi %016x_i %016x_r", h.Exchange, dir, h.MessageID, h.SPIi, h.SPIr)
+}
+
+// Append appends the 28 header bytes exactly as given (no field is filled in).
+func (h Header) Append(b []byte) []byte {
+	b = binary.BigEndian.AppendUint64(b, h.SPIi)
+	b = binary.BigEndian.AppendUint64(b, h.SPIr)
+	b = append(b, byte(h.NextPayload), h.Version, byte(h.Exchange), byte(h.Flags))
+	b = binary.BigEndian.AppendUint32(b, h.MessageID)
+	return binary.BigEndian.AppendUint32(b, h.Length)
+}
+
+// ParseHeader decodes the IKE header at the start of b. It checks that b
+// holds at least HeaderLen bytes, that the major version is 2 and that the
+// Length field is at least HeaderLen and at most len(b). On a version
+// mismatch the decoded header is returned along with an error wrapping
+// ErrInvalidMajorVersion, so that the caller can answer with
+// INVALID_MAJOR_VERSION.
+func ParseHeader(b []byte) (Header, error) {
+	if len(b) < HeaderLen {
+		return Header{}, truncated("IKE header")
+	}
+	h := Header{
+		SPIi:        binary.BigEndian.Uint64(b[0:]),
+		SPIr:        binary.BigEndian.Uint64(b[8:]),
+		NextPayload: PayloadType(b[16]),
+		Version:     b[17],
+		Exchange:    ExchangeType(b[18]),
+		Flags:       Flags(b[19]),
+		MessageID:   binary.BigEndian.Uint32(b[20:]),
+		Length:      binary.BigEndian.Uint32(b[24:]),
+	}
+	if h.MajorVersion() != 2 {
+		return h, fmt.Errorf("IKE header version %#02x: %w", h.Version, ErrInvalidMajorVersion)
+	}
+	if h.Length < HeaderLen {
+		return h, malformed("IKE header length %d shorter than header", h.Length)
+	}
+	if uint64(h.Length) > uint64(len(b)) {
+		return h, fmt.Errorf("IKE header length %d exceeds %d available bytes: %w", h.Length, len(b), ErrTruncated)
+	}
+	return h, nil
+}
