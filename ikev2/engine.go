@@ -80,7 +80,8 @@ type Engine struct {
 	children map[uint32]*ChildSA // by inbound SPI
 	outSPIs  map[outKey]*ChildSA // by (peer address, outbound SPI)
 
-	cookieSecret [32]byte
+	cookieSecret  [32]byte
+	invalidIKESPI limiter
 	nextID       uint64
 	stats        Stats
 }
@@ -288,19 +289,40 @@ func (e *Engine) handle(local, remote netip.AddrPort, msg []byte) {
 // only (RFC 7296 2.21.4): they go to the hooks, which may start a rate-limited liveness check,
 // and change no state here.
 func (e *Engine) handleUnknownSA(local, remote netip.AddrPort, h wire.Header, msg []byte) {
+	if e.unprotectedHint(remote, msg) {
+		return
+	}
+	e.stats.UnknownSPI++
+	e.log.Debug("IKE message for unknown IKE SA", "peer", remote, "exchange", h.Exchange, "spi_i", fmt.Sprintf("%016x", h.SPIi), "spi_r", fmt.Sprintf("%016x", h.SPIr))
+	if !h.IsResponse() && e.invalidIKESPI.allow(time.Now()) {
+		// RFC 7296 2.21.4: a request for an IKE SA we do not know (we may have restarted) MAY be
+		// answered, unprotected, with INVALID_IKE_SPI, same SPIs and message ID. Rate-limited.
+		rh := h
+		rh.Flags = wire.FlagResponse
+		if !h.IsInitiator() {
+			rh.Flags |= wire.FlagInitiator
+		}
+		rh.NextPayload = 0
+		m := &wire.Message{Header: rh, Payloads: []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidIKESPI}}}
+		e.dp.SendIKE(local, remote, m.Append(nil))
+	}
+}
+
+// unprotectedHint passes unprotected INVALID_SPI / INVALID_IKE_SPI notifies to the hooks. They
+// change no state (RFC 7296 2.21.4).
+func (e *Engine) unprotectedHint(remote netip.AddrPort, msg []byte) bool {
 	m, err := wire.ParseMessage(msg)
 	if err != nil {
 		e.stats.Malformed++
-		return
+		return false
 	}
 	for _, p := range m.Payloads {
 		if n, ok := p.(*wire.Notify); ok && (n.Type == wire.NotifyInvalidSPI || n.Type == wire.NotifyInvalidIKESPI) {
 			e.hooks.UnprotectedNotify(remote, n.Type, notifySPI(n))
-			return
+			return true
 		}
 	}
-	e.stats.UnknownSPI++
-	e.log.Debug("IKE message for unknown IKE SA", "peer", remote, "exchange", h.Exchange, "spi_i", fmt.Sprintf("%016x", h.SPIi), "spi_r", fmt.Sprintf("%016x", h.SPIr))
+	return false
 }
 
 // notifySPI reads the SPI an INVALID_SPI notify is about: a 32-bit network-order integer from

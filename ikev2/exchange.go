@@ -21,6 +21,7 @@ type request struct {
 	timeout time.Duration
 	started time.Time
 	timer   *time.Timer
+	budget  time.Duration // overrides the tunnel's DPDTimeout when set
 }
 
 // request queues an encrypted request on sa.
@@ -42,6 +43,9 @@ func (e *Engine) sendRequest(sa *IKESA, r *request) {
 	sa.pending = r
 	r.started = time.Now()
 	r.timeout = e.cfg.RetransmitTimeout
+	if r.budget > 0 && r.timeout > r.budget/4 {
+		r.timeout = r.budget / 4
+	}
 	e.send(sa, r.raw)
 	e.arm(sa, r)
 }
@@ -57,8 +61,8 @@ func (e *Engine) retransmit(sa *IKESA, r *request) {
 		return
 	}
 	elapsed := time.Since(r.started)
-	budget := time.Duration(0)
-	if sa.Tunnel != nil {
+	budget := r.budget
+	if budget == 0 && sa.Tunnel != nil {
 		budget = sa.Tunnel.Cfg.DPDTimeout
 	}
 	if r.tries >= e.cfg.RetransmitTries || (budget > 0 && elapsed >= budget) {
@@ -126,6 +130,7 @@ func (e *Engine) handleProtected(sa *IKESA, local, remote netip.AddrPort, h wire
 		}
 		m, err := wire.OpenEncrypted(msg, sa.in)
 		if err != nil {
+			e.unprotectedHint(remote, msg)
 			e.stats.Malformed++
 			e.log.Debug("dropping response that fails to decrypt", "ike", sa.String(), "err", err)
 			return

@@ -14,6 +14,10 @@
 // allocation is ever sized from an attacker-controlled length field. Parsed
 // values never alias the caller's buffer.
 //
+// All payloads implement the Payload interface through pointer receivers.
+// Its method is PayloadType() rather than Type() because the Notify payload
+// has a field named Type (the notify message type).
+//
 // Encoding is done with Append-style functions that append to a caller
 // supplied slice and fill in all Next Payload and length fields. Building a
 // value that cannot be encoded (for example a payload body larger than

@@ -34,6 +34,7 @@ type UnsupportedCriticalError struct {
 	Type PayloadType
 }
 
+// Error implements error.
 func (e *UnsupportedCriticalError) Error() string {
 	return fmt.Sprintf("%v: %v", ErrUnsupportedCritical, e.Type)
 }

@@ -24,6 +24,7 @@ const (
 	ExchangeIKEIntermediate  ExchangeType = 43
 )
 
+// String returns the RFC name, or "EXCHANGE(n)" for unknown values.
 func (e ExchangeType) String() string {
 	switch e {
 	case ExchangeIKESAInit:

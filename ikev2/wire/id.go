@@ -16,6 +16,7 @@ const (
 	IDKeyID     IDType = 11
 )
 
+// String returns the RFC name, or "ID(n)" for unknown values.
 func (t IDType) String() string {
 	switch t {
 	case IDIPv4:

@@ -52,6 +52,8 @@ var payloadNames = map[PayloadType]string{
 	PayloadSKF:      "SKF",
 }
 
+// String returns a short name (as used in strongSwan logs), or
+// "PAYLOAD(n)" for unknown values.
 func (t PayloadType) String() string {
 	if s, ok := payloadNames[t]; ok {
 		return s

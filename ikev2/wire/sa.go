@@ -12,6 +12,7 @@ const (
 	ProtocolESP ProtocolID = 3
 )
 
+// String returns the protocol name, or "PROTO(n)" for unknown values.
 func (p ProtocolID) String() string {
 	switch p {
 	case 0:
@@ -38,6 +39,7 @@ const (
 	TransformESN   TransformType = 5
 )
 
+// String returns the transform type name, or "TRANSFORM(n)".
 func (t TransformType) String() string {
 	switch t {
 	case TransformENCR:

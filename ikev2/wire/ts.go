@@ -14,6 +14,7 @@ const (
 	TSIPv6AddrRange TSType = 8
 )
 
+// String returns the RFC name, or "TS(n)" for unknown values.
 func (t TSType) String() string {
 	switch t {
 	case TSIPv4AddrRange:
@@ -81,6 +82,7 @@ func (ts TrafficSelector) Contains(addr netip.Addr) bool {
 	return ts.StartAddr.Compare(addr) <= 0 && addr.Compare(ts.EndAddr) <= 0
 }
 
+// String formats the selector for logs.
 func (ts TrafficSelector) String() string {
 	return fmt.Sprintf("%v-%v proto %d ports %d-%d", ts.StartAddr, ts.EndAddr, ts.IPProtocol, ts.StartPort, ts.EndPort)
 }

@@ -408,3 +408,24 @@ func TestAppendPanicsOnUnencodable(t *testing.T) {
 		})
 	}
 }
+
+// TestShortBodies gives every payload with a fixed part a body that is one
+// byte too short (and an empty one) and requires ErrTruncated/ErrMalformed.
+func TestShortBodies(t *testing.T) {
+	fixed := map[PayloadType]int{PayloadSA: 8, PayloadKE: 4, PayloadIDi: 4, PayloadIDr: 4, PayloadCERT: 1, PayloadCERTREQ: 1,
+		PayloadAUTH: 4, PayloadNotify: 4, PayloadDelete: 4, PayloadTSi: 4, PayloadTSr: 4, PayloadCP: 4, PayloadEAP: 4, PayloadSKF: 4}
+	for pt, n := range fixed {
+		for _, l := range []int{0, n - 1} {
+			b := append([]byte{0, 0, 0, byte(4 + l)}, make([]byte, l)...)
+			_, err := ParsePayloads(pt, b)
+			if !errors.Is(err, ErrTruncated) && !errors.Is(err, ErrMalformed) {
+				t.Errorf("%v with %d-byte body: err = %v", pt, l, err)
+			}
+		}
+	}
+	for _, pt := range []PayloadType{PayloadNonce, PayloadVendorID, PayloadSK, 99} {
+		if _, err := ParsePayloads(pt, []byte{0, 0, 0, 4}); err != nil {
+			t.Errorf("%v with empty body: %v", pt, err)
+		}
+	}
+}

@@ -1,0 +1,102 @@
+package config
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Config is a loaded and validated configuration file.
+type Config struct {
+	File    string   // path of the file it was read from
+	Global  Global   // [global]
+	Tunnels []Tunnel // [tunnel.NAME] tables, in file order
+
+	byName map[string]int // tunnel name -> index in Tunnels
+}
+
+// Tunnel returns the tunnel called name, or nil if there is none.
+func (c *Config) Tunnel(name string) *Tunnel {
+	if c == nil {
+		return nil
+	}
+	if c.byName != nil {
+		if i, ok := c.byName[name]; ok {
+			return &c.Tunnels[i]
+		}
+		return nil
+	}
+	for i := range c.Tunnels { // Config built by hand rather than by Parse
+		if c.Tunnels[i].Name == name {
+			return &c.Tunnels[i]
+		}
+	}
+	return nil
+}
+
+// Global holds daemon-wide settings, the [global] table.
+type Global struct {
+	Socket          string     // socket: control API Unix socket path
+	IKEPort         int        // ike_port: UDP port for IKE
+	NATTPort        int        // natt_port: UDP port for IKE and ESP behind NAT
+	LogLevel        string     // log_level: debug, info, warn or error
+	LogFormat       string     // log_format: text or json
+	MetricsAddr     string     // metrics_addr: host:port of the metrics endpoint; "" disables it
+	CookieThreshold int        // cookie_threshold: half-open IKE SAs before a COOKIE is demanded (0: always)
+	Retransmit      Retransmit // [global.retransmit]
+	TUNName         string     // tun_name: name of the TUN interface
+	InvalidSPI      InvalidSPI // [global.invalid_spi]
+}
+
+// Retransmit controls IKE request retransmission, the [global.retransmit]
+// table. The n-th retransmission (n from 0) waits
+// min(Timeout * Base^n, MaxTimeout); the exchange fails after Tries
+// retransmissions.
+type Retransmit struct {
+	Timeout    time.Duration // timeout: first wait
+	Base       float64       // base: growth factor, at least 1
+	Tries      int           // tries: retransmissions before giving up
+	MaxTimeout time.Duration // max_timeout: cap on a single wait
+}
+
+// InvalidSPI rate-limits INVALID_SPI handling, the [global.invalid_spi] table.
+type InvalidSPI struct {
+	PerSPIInterval  time.Duration // per_spi_interval: at most one notification per SPI per interval
+	PerPeerRate     int           // per_peer_rate: notifications per second per peer
+	Unprotected     bool          // unprotected: also send unprotected notifications to peers with no IKE SA
+	UnprotectedRate int           // unprotected_rate: unprotected notifications per second, global
+}
+
+// Tunnel is one [tunnel.NAME] table: a peer and the traffic it protects.
+type Tunnel struct {
+	Name string // the table key
+	Line int    // line of the table header in the file
+
+	Version    int        // version: IKE version, 2 (or 1)
+	LocalAddr  netip.Addr // local_addr: our IKE address
+	RemoteAddr netip.Addr // remote_addr: the peer's IKE address (same family)
+	LocalPort  int        // local_port: defaults to global ike_port
+	RemotePort int        // remote_port: the peer's IKE port
+	LocalID    Identity   // local_id: defaults to the local_addr identity
+	RemoteID   Identity   // remote_id: defaults to the remote_addr identity
+	PSK        Secret     // psk, or the content of psk_file; at least 16 bytes
+
+	LocalTS  []netip.Prefix // local_subnets: protected networks on our side
+	RemoteTS []netip.Prefix // remote_subnets: protected networks behind the peer
+
+	IKEProposals string // ike_proposals: strongSwan proposal syntax, comma-separated
+	ESPProposals string // esp_proposals: strongSwan proposal syntax, comma-separated
+
+	IKELifetime      time.Duration // ike_lifetime: IKE SA rekey time; 0 never rekeys
+	ChildLifetime    time.Duration // child_lifetime: Child SA rekey time; 0 never rekeys
+	ChildLifeBytes   uint64        // child_life_bytes: rekey after this many bytes; 0 unlimited
+	ChildLifePackets uint64        // child_life_packets: rekey after this many packets; 0 unlimited
+
+	StartAction string // start_action: "start", "trap" or "none"
+	Encap       string // encap: "auto", "udp" (force ESP-in-UDP on port 4500) or "raw"
+
+	DPDDelay     time.Duration // dpd_delay: idle time before a liveness check; 0 disables
+	DPDTimeout   time.Duration // dpd_timeout: time without answer before the peer is declared dead
+	ChildProbe   time.Duration // child_probe: Child SA probe interval; 0 disables
+	ReplayWindow int           // replay_window: ESP anti-replay window in packets; 0 disables
+	Mobike       bool          // mobike: reserved, currently ignored
+}

@@ -1,0 +1,92 @@
+package config
+
+import "time"
+
+// Default values of the optional settings.
+const (
+	DefaultSocket          = "/run/vigil/vigil.sock"
+	DefaultIKEPort         = 500
+	DefaultNATTPort        = 4500
+	DefaultLogLevel        = "info"
+	DefaultLogFormat       = "text"
+	DefaultMetricsAddr     = "127.0.0.1:9745"
+	DefaultCookieThreshold = 500
+	DefaultTUNName         = "vigil0"
+
+	DefaultRetransmitTimeout    = 500 * time.Millisecond
+	DefaultRetransmitBase       = 1.8
+	DefaultRetransmitTries      = 5
+	DefaultRetransmitMaxTimeout = 4 * time.Second
+
+	DefaultPerSPIInterval  = time.Second
+	DefaultPerPeerRate     = 10
+	DefaultUnprotectedRate = 10
+
+	DefaultVersion       = 2
+	DefaultRemotePort    = 500
+	DefaultIKEProposals  = "aes128gcm16-prfsha256-x25519"
+	DefaultESPProposals  = "aes128gcm16"
+	DefaultIKELifetime   = 4 * time.Hour
+	DefaultChildLifetime = time.Hour
+	DefaultStartAction   = "none"
+	DefaultEncap         = "auto"
+	DefaultDPDDelay      = 10 * time.Second
+	DefaultDPDTimeout    = 10 * time.Second
+	DefaultChildProbe    = 3 * time.Second
+	DefaultReplayWindow  = 1024
+)
+
+// Accepted values of the enumerated settings.
+var (
+	logLevels    = []string{"debug", "info", "warn", "error"}
+	logFormats   = []string{"text", "json"}
+	startActions = []string{"start", "trap", "none"}
+	encaps       = []string{"auto", "udp", "raw"}
+)
+
+// DefaultGlobal returns the global settings used when [global] is empty.
+func DefaultGlobal() Global {
+	return Global{
+		Socket:          DefaultSocket,
+		IKEPort:         DefaultIKEPort,
+		NATTPort:        DefaultNATTPort,
+		LogLevel:        DefaultLogLevel,
+		LogFormat:       DefaultLogFormat,
+		MetricsAddr:     DefaultMetricsAddr,
+		CookieThreshold: DefaultCookieThreshold,
+		Retransmit: Retransmit{
+			Timeout:    DefaultRetransmitTimeout,
+			Base:       DefaultRetransmitBase,
+			Tries:      DefaultRetransmitTries,
+			MaxTimeout: DefaultRetransmitMaxTimeout,
+		},
+		TUNName: DefaultTUNName,
+		InvalidSPI: InvalidSPI{
+			PerSPIInterval:  DefaultPerSPIInterval,
+			PerPeerRate:     DefaultPerPeerRate,
+			UnprotectedRate: DefaultUnprotectedRate,
+		},
+	}
+}
+
+// defaultTunnel returns a tunnel with every optional setting at its
+// default; local_port follows the global IKE port.
+func defaultTunnel(name string, line int, g *Global) Tunnel {
+	return Tunnel{
+		Name:          name,
+		Line:          line,
+		Version:       DefaultVersion,
+		LocalPort:     g.IKEPort,
+		RemotePort:    DefaultRemotePort,
+		IKEProposals:  DefaultIKEProposals,
+		ESPProposals:  DefaultESPProposals,
+		IKELifetime:   DefaultIKELifetime,
+		ChildLifetime: DefaultChildLifetime,
+		StartAction:   DefaultStartAction,
+		Encap:         DefaultEncap,
+		DPDDelay:      DefaultDPDDelay,
+		DPDTimeout:    DefaultDPDTimeout,
+		ChildProbe:    DefaultChildProbe,
+		ReplayWindow:  DefaultReplayWindow,
+	}
+}

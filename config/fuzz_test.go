@@ -1,0 +1,46 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(base))
+	f.Add([]byte(base + second + "local_subnets = [\"10.1.0.0/16\"]\nremote_subnets = [\"10.3.0.0/16\"]\n"))
+	f.Add([]byte("[global]\nike_port = 0x1f4\nnatt_port = 4_500\n[global.retransmit]\nbase = 1.5e0\ntimeout = \"1s\"\n"))
+	f.Add([]byte("[global.invalid_spi]\nunprotected = true\n[[tunnel]]\n"))
+	f.Add([]byte("[tunnel]\na = { local_addr = \"2001:db8::1\", remote_addr = \"2001:db8::2\", psk_file = \"/nonexistent\", local_subnets = [\"::/0\"], remote_subnets = [\"2001:db8::/32\"] }\n"))
+	f.Add([]byte("a.b.c = 1\n[a]\n[a.b]\n[[a.d]]\nx = [[1, 2], [\"a\", {b = 1}]]\n"))
+	f.Add([]byte("[tunnel.a]\nlocal_id = \"@#zz\"\nremote_id = \"keyid:0x\"\nike_proposals = \"aes128gcm16-prfsha256-x25519!,,\"\n"))
+	f.Add([]byte("x = 1979-05-27T07:32:00Z\ny = 07:32:00\nz = '''\nq'''\n\"quoted key\" = \"\"\"\\u00e9\"\"\"\n"))
+	f.Add([]byte("[tunnel.a]\r\nlocal_addr = \"192.0.2.1\"\r\nx = \"\\"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse("fuzz.toml", data)
+		if err != nil {
+			lines := strings.Count(string(data), "\n") + 1
+			for _, e := range Errors(err) {
+				if e.File != "fuzz.toml" || e.Line < 0 || e.Line > lines {
+					t.Fatalf("bad position in %v (%d lines)", e, lines)
+				}
+			}
+			if len(Errors(err)) == 0 {
+				t.Fatalf("error without *Error: %v", err)
+			}
+			return
+		}
+		for i := range c.Tunnels {
+			tun := &c.Tunnels[i]
+			if c.Tunnel(tun.Name) != tun {
+				t.Fatalf("Tunnel(%q) lookup", tun.Name)
+			}
+			if len(tun.PSK) < minPSKLen || len(tun.LocalTS) == 0 || len(tun.RemoteTS) == 0 ||
+				!tun.LocalAddr.IsValid() || tun.LocalAddr.Is4() != tun.RemoteAddr.Is4() || tun.LocalID.IsZero() {
+				t.Fatalf("accepted an invalid tunnel %+v", tun)
+			}
+			if !tun.Equal(tun) {
+				t.Fatal("tunnel not equal to itself")
+			}
+		}
+	})
+}

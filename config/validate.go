@@ -1,0 +1,313 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/vigil-ipsec/vigil/crypto"
+)
+
+// ValidateProposals checks a comma-separated list of proposals in
+// strongSwan syntax ("aes128gcm16-prfsha256-x25519,aes256-sha256-modp2048");
+// ike selects IKE rather than ESP proposals. Its error is shown to the user
+// as is. It is a variable so that tests can substitute it.
+var ValidateProposals = func(s string, ike bool) error {
+	_, err := crypto.ParseProposals(s, ike)
+	return err
+}
+
+// Limits of the numeric settings.
+const (
+	maxRetransmitTries = 100
+	maxRetransmitBase  = 10
+	maxReplayWindow    = 1 << 16
+	maxNameLen         = 64
+	maxTUNNameLen      = 15 // IFNAMSIZ - 1
+	minPSKLen          = 16
+	maxPSKFileSize     = 4096
+)
+
+// validName reports whether name is acceptable as a tunnel name: a bare
+// TOML key of at most maxNameLen bytes.
+func validName(name string) bool {
+	return len(name) <= maxNameLen && isBareKey(name)
+}
+
+// addrTo decodes an IP address (no zone, not unspecified or multicast);
+// IPv4-mapped IPv6 addresses are stored as IPv4.
+func (d *decoder) addrTo(dst *netip.Addr) func(*value, string) {
+	return func(v *value, p string) {
+		s, ok := d.str(v, p)
+		if !ok {
+			return
+		}
+		a, err := netip.ParseAddr(s)
+		switch {
+		case err != nil:
+			d.errs.add(v.line, "%s: %q is not an IP address", p, s)
+		case a.Zone() != "":
+			d.errs.add(v.line, "%s: %q: zones are not supported", p, s)
+		case a.IsUnspecified() || a.IsMulticast():
+			d.errs.add(v.line, "%s: %s is not a unicast address", p, s)
+		default:
+			*dst = a.Unmap()
+		}
+	}
+}
+
+// identityTo decodes an identity (see ParseIdentity).
+func (d *decoder) identityTo(dst *Identity) func(*value, string) {
+	return func(v *value, p string) {
+		s, ok := d.str(v, p)
+		if !ok {
+			return
+		}
+		id, err := ParseIdentity(s)
+		if err != nil {
+			d.errs.add(v.line, "%s: %v", p, err)
+			return
+		}
+		*dst = id
+	}
+}
+
+// prefixesTo decodes a non-empty array of CIDR prefixes; a bare address
+// stands for a single host. dst is only set when every element is valid.
+func (d *decoder) prefixesTo(dst *[]netip.Prefix) func(*value, string) {
+	return func(v *value, p string) {
+		if v.kind != kindArray {
+			d.typeErr(v, p, `an array of subnets such as ["10.0.0.0/8"]`)
+			return
+		}
+		if len(v.arr) == 0 {
+			d.errs.add(v.line, "%s: must list at least one subnet", p)
+			return
+		}
+		out := make([]netip.Prefix, 0, len(v.arr))
+		for i, e := range v.arr {
+			ep := fmt.Sprintf("%s[%d]", p, i)
+			s, ok := d.str(e, ep)
+			if !ok {
+				continue
+			}
+			pfx, err := parsePrefix(s)
+			if err != nil {
+				d.errs.add(e.line, "%s: %v", ep, err)
+				continue
+			}
+			out = append(out, pfx)
+		}
+		if len(out) == len(v.arr) {
+			*dst = out
+		}
+	}
+}
+
+// parsePrefix parses "10.1.0.0/16" or a single address; host bits must be
+// zero.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if !strings.Contains(s, "/") {
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.Zone() != "" {
+			return netip.Prefix{}, fmt.Errorf("%q is not a subnet (CIDR such as 10.1.0.0/16) or address", s)
+		}
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	pfx, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not a subnet (CIDR such as 10.1.0.0/16)", s)
+	}
+	if m := pfx.Masked(); m != pfx {
+		return netip.Prefix{}, fmt.Errorf("%q has host bits set (did you mean %q?)", s, m.String())
+	}
+	return pfx, nil
+}
+
+// proposalsTo decodes and validates a proposal list.
+func (d *decoder) proposalsTo(dst *string, ike bool) func(*value, string) {
+	return func(v *value, p string) {
+		s, ok := d.str(v, p)
+		if !ok {
+			return
+		}
+		if strings.TrimSpace(s) == "" {
+			d.errs.add(v.line, "%s: must not be empty", p)
+			return
+		}
+		if err := ValidateProposals(s, ike); err != nil {
+			d.errs.add(v.line, "%s: %v", p, err)
+			return
+		}
+		*dst = s
+	}
+}
+
+// psk returns the tunnel's pre-shared key from psk or psk_file, exactly one
+// of which must be set. Messages never include the key.
+func (d *decoder) psk(t *table, path string) Secret {
+	pv, fv := t.keys["psk"], t.keys["psk_file"]
+	switch {
+	case pv != nil && fv != nil:
+		d.errs.add(max(pv.line, fv.line), "%s: psk and psk_file are mutually exclusive; set only one", path)
+		if pv.kind == kindString {
+			d.errs.secrets = append(d.errs.secrets, []byte(pv.text))
+		}
+		return nil
+	case pv == nil && fv == nil:
+		d.errs.add(t.line, "%s: missing pre-shared key: set psk or psk_file", path)
+		return nil
+	case pv != nil:
+		if pv.kind != kindString {
+			d.typeErr(pv, path+".psk", "a string")
+			return nil
+		}
+		key := []byte(pv.text)
+		d.errs.secrets = append(d.errs.secrets, key)
+		if len(key) < minPSKLen {
+			d.errs.add(pv.line, "%s.psk: the pre-shared key must be at least %d bytes long", path, minPSKLen)
+			return nil
+		}
+		return Secret(key)
+	}
+	name, ok := d.str(fv, path+".psk_file")
+	if !ok {
+		return nil
+	}
+	if name == "" {
+		d.errs.add(fv.line, "%s.psk_file: must not be empty", path)
+		return nil
+	}
+	if !filepath.IsAbs(name) {
+		name = filepath.Join(d.dir, name)
+	}
+	key, err := readFile(name, maxPSKFileSize, true)
+	if err != nil {
+		d.errs.add(fv.line, "%s.psk_file: cannot read %q: %v", path, name, err)
+		return nil
+	}
+	if b, ok := bytes.CutSuffix(key, []byte("\n")); ok {
+		key, _ = bytes.CutSuffix(b, []byte("\r"))
+	}
+	d.errs.secrets = append(d.errs.secrets, key)
+	if len(key) < minPSKLen {
+		d.errs.add(fv.line, "%s.psk_file: the pre-shared key in %q must be at least %d bytes long", path, name, minPSKLen)
+		return nil
+	}
+	return Secret(key)
+}
+
+// checkGlobal checks the relations between global settings.
+func (d *decoder) checkGlobal(g *Global) {
+	if g.Socket == "" {
+		d.errs.add(d.line("global.socket"), "global.socket: must not be empty")
+	}
+	if g.IKEPort == g.NATTPort {
+		p := "global.natt_port"
+		if !d.has(p) {
+			p = "global.ike_port"
+		}
+		d.errs.add(d.line(p), "%s: ike_port and natt_port must differ (both are %d)", p, g.IKEPort)
+	}
+	if a := g.MetricsAddr; a != "" {
+		host, port, err := net.SplitHostPort(a)
+		n, perr := strconv.Atoi(port)
+		if err != nil || perr != nil || n < 0 || n > 65535 {
+			d.errs.add(d.line("global.metrics_addr"), "global.metrics_addr: %q is not host:port (use \"\" to disable metrics)", a)
+		} else if host != "" && strings.ContainsAny(host, " /") {
+			d.errs.add(d.line("global.metrics_addr"), "global.metrics_addr: invalid host %q", host)
+		}
+	}
+	if n := g.TUNName; n == "" || len(n) > maxTUNNameLen || n == "." || n == ".." || strings.ContainsAny(n, "/: \t\n\r\x00") {
+		d.errs.add(d.line("global.tun_name"), "global.tun_name: %q is not a valid interface name (1 to %d characters, no '/', ':' or spaces)", n, maxTUNNameLen)
+	}
+	r := &g.Retransmit
+	if r.Timeout <= 0 {
+		d.errs.add(d.line("global.retransmit.timeout"), "global.retransmit.timeout: must be positive")
+	}
+	if math.IsNaN(r.Base) || r.Base < 1 || r.Base > maxRetransmitBase {
+		d.errs.add(d.line("global.retransmit.base"), "global.retransmit.base: %v is out of range (1 to %d)", r.Base, maxRetransmitBase)
+	}
+	if r.MaxTimeout < r.Timeout {
+		p := "global.retransmit.max_timeout"
+		if !d.has(p) {
+			p = "global.retransmit.timeout"
+		}
+		d.errs.add(d.line(p), "global.retransmit: max_timeout (%v) must not be shorter than timeout (%v)", r.MaxTimeout, r.Timeout)
+	}
+}
+
+// checkTunnel checks required keys and relations within one tunnel, and
+// fills in the default identities.
+func (d *decoder) checkTunnel(t *Tunnel, path string) {
+	for _, k := range []string{"local_addr", "remote_addr", "local_subnets", "remote_subnets"} {
+		if !d.has(path + "." + k) {
+			d.errs.add(t.Line, "%s: missing required key %q", path, k)
+		}
+	}
+	if t.LocalAddr.IsValid() && t.RemoteAddr.IsValid() && t.LocalAddr.Is4() != t.RemoteAddr.Is4() {
+		d.errs.add(max(d.line(path+".local_addr"), d.line(path+".remote_addr")),
+			"%s: local_addr %s is %s but remote_addr %s is %s; they must be of the same address family",
+			path, t.LocalAddr, family(t.LocalAddr), t.RemoteAddr, family(t.RemoteAddr))
+	}
+	if !d.has(path+".local_id") && t.LocalAddr.IsValid() {
+		t.LocalID = AddrIdentity(t.LocalAddr)
+	}
+	if !d.has(path+".remote_id") && t.RemoteAddr.IsValid() {
+		t.RemoteID = AddrIdentity(t.RemoteAddr)
+	}
+	if t.DPDDelay > 0 && t.DPDTimeout <= 0 {
+		d.errs.add(d.line(path+".dpd_timeout"), "%s.dpd_timeout: must be positive when dpd_delay is set (use dpd_delay = \"0s\" to disable liveness checks)", path)
+	}
+}
+
+// family names the address family of a.
+func family(a netip.Addr) string {
+	if a.Is4() {
+		return "IPv4"
+	}
+	return "IPv6"
+}
+
+// checkOverlaps rejects ambiguous traffic selectors: two tunnels to the same
+// peer whose local×remote subnets overlap, and any two tunnels whose remote
+// subnets overlap (a packet could not be routed to one tunnel). The error
+// is reported at the later tunnel and names the earlier one.
+func (d *decoder) checkOverlaps(ts []Tunnel) {
+	for j := range ts {
+		b := &ts[j]
+		for i := range ts[:j] {
+			a := &ts[i]
+			if a.RemoteAddr.IsValid() && a.RemoteAddr == b.RemoteAddr {
+				if la, lb, ok := overlap(a.LocalTS, b.LocalTS); ok {
+					if ra, rb, ok := overlap(a.RemoteTS, b.RemoteTS); ok {
+						d.errs.add(b.Line, "tunnel %q: traffic selectors %s === %s overlap %s === %s of tunnel %q (line %d) to the same peer %s",
+							b.Name, lb, rb, la, ra, a.Name, a.Line, b.RemoteAddr)
+						continue
+					}
+				}
+			}
+			if ra, rb, ok := overlap(a.RemoteTS, b.RemoteTS); ok {
+				d.errs.add(b.Line, "tunnel %q: remote_subnets %s overlaps %s of tunnel %q (line %d); routing would be ambiguous",
+					b.Name, rb, ra, a.Name, a.Line)
+			}
+		}
+	}
+}
+
+// overlap returns the first pair of overlapping prefixes from x and y.
+func overlap(x, y []netip.Prefix) (netip.Prefix, netip.Prefix, bool) {
+	for _, p := range x {
+		for _, q := range y {
+			if p.Overlaps(q) {
+				return p, q, true
+			}
+		}
+	}
+	return netip.Prefix{}, netip.Prefix{}, false
+}

@@ -1,0 +1,221 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vigil-ipsec/vigil/api"
+	"github.com/vigil-ipsec/vigil/dataplane"
+	"github.com/vigil-ipsec/vigil/ikev2"
+)
+
+// The Gateway implements api.Backend. Reads run on the engine loop so they see a consistent
+// state.
+var _ api.Backend = (*Gateway)(nil)
+
+func notFound(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", api.ErrNotFound, fmt.Sprintf(format, args...))
+}
+
+func (g *Gateway) Status() api.Status {
+	s := api.Status{Version: Version, PID: os.Getpid(), Started: g.started, Uptime: api.Duration(time.Since(g.started)),
+		LogLevel: strings.ToLower(g.level.Level().String())}
+	g.cfgMu.Lock()
+	s.ConfigFile = g.cfg.File
+	g.cfgMu.Unlock()
+	g.engine.Call(func() {
+		for _, t := range g.engine.Tunnels() {
+			s.Tunnels++
+			if t.State() == ikev2.TunnelUp {
+				s.TunnelsUp++
+			}
+		}
+		for _, sa := range g.engine.IKESAs() {
+			s.IKESAs++
+			s.ChildSAs += len(sa.Children())
+		}
+	})
+	return s
+}
+
+func (g *Gateway) apiTunnel(t *ikev2.Tunnel) api.Tunnel {
+	c := t.Cfg
+	out := api.Tunnel{
+		Name: c.Name, State: t.State().String(), Version: 2,
+		Local: c.Local.Addr().String(), Remote: c.Remote.Addr().String(),
+		LocalID: idText(c.LocalID), RemoteID: idText(c.RemoteID),
+		StartAction: startName(c.StartAction), Since: t.Since,
+	}
+	for _, p := range c.LocalTS {
+		out.LocalTS = append(out.LocalTS, p.String())
+	}
+	for _, p := range c.RemoteTS {
+		out.RemoteTS = append(out.RemoteTS, p.String())
+	}
+	if t.IKE != nil {
+		out.IKESAs = 1
+		out.ChildSAs = len(t.IKE.Children())
+	}
+	if ts := g.tstate[c.Name]; ts != nil {
+		out.LastEvent = ts.lastEvent
+	}
+	return out
+}
+
+func startName(a ikev2.StartAction) string {
+	switch a {
+	case ikev2.StartStart:
+		return "start"
+	case ikev2.StartTrap:
+		return "trap"
+	}
+	return "none"
+}
+
+func idText(id ikev2.Identity) string {
+	return identityString(uint8(id.Type), id.Data)
+}
+
+func (g *Gateway) Tunnels() []api.Tunnel {
+	var out []api.Tunnel
+	g.engine.Call(func() {
+		for _, t := range g.engine.Tunnels() {
+			out = append(out, g.apiTunnel(t))
+		}
+	})
+	slices.SortFunc(out, func(a, b api.Tunnel) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+func (g *Gateway) Tunnel(name string) (api.Tunnel, error) {
+	var out api.Tunnel
+	var err error
+	g.engine.Call(func() {
+		t := g.engine.Tunnel(name)
+		if t == nil {
+			err = notFound("no tunnel %q", name)
+			return
+		}
+		out = g.apiTunnel(t)
+	})
+	return out, err
+}
+
+func (g *Gateway) TunnelUp(name string) error   { return g.tunnelUp(name) }
+func (g *Gateway) TunnelDown(name string) error { return g.tunnelDown(name) }
+
+func rekeyIn(at time.Time) api.Duration {
+	if at.IsZero() {
+		return 0
+	}
+	return api.Duration(max(time.Until(at), 0))
+}
+
+func (g *Gateway) apiChild(c *ikev2.ChildSA) api.ChildSA {
+	in, _ := g.dp.SAStats(c.SPIIn, dataplane.In)
+	out, _ := g.dp.SAStats(c.SPIOut, dataplane.Out)
+	encap := "raw"
+	if c.Encap == dataplane.EncapUDP {
+		encap = "udp"
+	}
+	return api.ChildSA{
+		ID: c.ID, Tunnel: c.Tunnel.Cfg.Name, IKESA: c.IKE.ID, SPIIn: api.SPI(c.SPIIn), SPIOut: api.SPI(c.SPIOut),
+		State: c.State.String(), Algorithms: c.Algorithms(), Encap: encap,
+		LocalTS: c.LocalTSStrings(), RemoteTS: c.RemoteTSStrings(), Established: c.Created,
+		Age: api.Duration(time.Since(c.Created)), RekeyIn: rekeyIn(c.RekeyAt),
+		BytesIn: in.Bytes, BytesOut: out.Bytes, PacketsIn: in.Packets, PacketsOut: out.Packets,
+		LastIn: in.LastUsed, LastOut: out.LastUsed,
+	}
+}
+
+func (g *Gateway) SAs(tunnel string) []api.IKESA {
+	var out []api.IKESA
+	g.engine.Call(func() {
+		for _, sa := range g.engine.IKESAs() {
+			if sa.Tunnel == nil || (tunnel != "" && sa.Tunnel.Cfg.Name != tunnel) {
+				continue
+			}
+			a := api.IKESA{
+				ID: sa.ID, Tunnel: sa.Tunnel.Cfg.Name, SPIi: fmt.Sprintf("%016x", sa.SPIi), SPIr: fmt.Sprintf("%016x", sa.SPIr),
+				Initiator: sa.Initiator, State: sa.State.String(), Local: sa.Local.String(), Remote: sa.Remote.String(),
+				Algorithms: sa.Algorithms(), Established: sa.Up, RekeyIn: rekeyIn(sa.RekeyAt),
+			}
+			if !sa.Up.IsZero() {
+				a.Age = api.Duration(time.Since(sa.Up))
+			}
+			for _, c := range sa.Children() {
+				a.Children = append(a.Children, g.apiChild(c))
+			}
+			slices.SortFunc(a.Children, func(x, y api.ChildSA) int { return int(x.ID) - int(y.ID) })
+			out = append(out, a)
+		}
+	})
+	slices.SortFunc(out, func(a, b api.IKESA) int {
+		if c := strings.Compare(a.Tunnel, b.Tunnel); c != 0 {
+			return c
+		}
+		return int(a.ID) - int(b.ID)
+	})
+	return out
+}
+
+func (g *Gateway) ChildSA(spi api.SPI) (api.ChildSA, error) {
+	var out api.ChildSA
+	var err error
+	g.engine.Call(func() {
+		c := g.engine.FindChild(uint32(spi))
+		if c == nil {
+			err = notFound("no Child SA with SPI 0x%08x (inbound or outbound)", uint32(spi))
+			return
+		}
+		out = g.apiChild(c)
+	})
+	return out, err
+}
+
+// DeleteChildSA removes the Child SA with that SPI (either direction). With notify the peer
+// gets a Delete and the tunnel is re-established per its start action; without, the SA is
+// dropped silently and nothing else happens (this is how a peer that lost an SA is simulated).
+func (g *Gateway) DeleteChildSA(spi api.SPI, notify bool) (api.DeleteResult, error) {
+	var res api.DeleteResult
+	var err error
+	g.engine.Call(func() {
+		c := g.engine.FindChild(uint32(spi))
+		if c == nil {
+			err = notFound("no Child SA with SPI 0x%08x (inbound or outbound)", uint32(spi))
+			return
+		}
+		t := c.Tunnel
+		res = api.DeleteResult{Tunnel: t.Cfg.Name, SPIIn: api.SPI(c.SPIIn), SPIOut: api.SPI(c.SPIOut), Notified: notify && c.IKE.State == ikev2.IKEEstablished, Action: "none"}
+		g.log.Info("operator deletes Child SA", "tunnel", t.Cfg.Name, "spi_in", spiText(c.SPIIn), "spi_out", spiText(c.SPIOut), "notify", notify)
+		g.event(t.Cfg.Name, "delete", "manual", c.IKE.Remote.Addr().String(), api.SPI(c.SPIIn), nil,
+			fmt.Sprintf("operator deleted Child SA in 0x%08x out 0x%08x (notify=%v)", c.SPIIn, c.SPIOut, notify), 0)
+		g.engine.DeleteChild(c, notify, nil)
+		if notify && t.Cfg.StartAction == ikev2.StartStart && t.IKE != nil && t.IKE.State == ikev2.IKEEstablished {
+			res.Action = "recreate"
+			g.engine.CreateChild(t, nil)
+		}
+	})
+	return res, err
+}
+
+func (g *Gateway) Events(tunnel string, since uint64) []api.Event { return g.events.since(tunnel, since) }
+
+func (g *Gateway) Subscribe(ctx context.Context, tunnel string) <-chan api.Event {
+	return g.events.subscribe(ctx, tunnel)
+}
+
+func (g *Gateway) SetLogLevel(level string) error {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return fmt.Errorf("%w: unknown log level %q (debug, info, warn, error)", api.ErrBadRequest, level)
+	}
+	g.level.Set(l)
+	g.log.Info("log level changed", "level", l)
+	return nil
+}

@@ -1,0 +1,266 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/vigil-ipsec/vigil/config"
+	"github.com/vigil-ipsec/vigil/dataplane"
+	"github.com/vigil-ipsec/vigil/ikev2"
+)
+
+// Version is the daemon's version string.
+var Version = "0.1.0"
+
+// Options configure a Gateway.
+type Options struct {
+	Logger   *slog.Logger
+	LogLevel *slog.LevelVar
+	// OpenDataplane creates the dataplane, delivering IKE messages to h.
+	OpenDataplane func(h dataplane.IKEHandler) (dataplane.Dataplane, error)
+	// LoadConfig re-reads the configuration for Reload; defaults to config.Load(cfg.File).
+	LoadConfig func() (*config.Config, error)
+}
+
+// Gateway is a running Vigil instance.
+type Gateway struct {
+	log     *slog.Logger
+	level   *slog.LevelVar
+	dp      dataplane.Dataplane
+	engine  *ikev2.Engine
+	events  *eventLog
+	metrics *Metrics
+	started time.Time
+	load    func() (*config.Config, error)
+
+	cfgMu sync.Mutex // guards cfg for readers outside the loop
+	cfg   *config.Config
+
+	// Loop-owned state.
+	tstate  map[string]*tunnelState
+	limiter *spiLimiter
+	unprot  rateLimiter
+	ctx     context.Context
+	closing map[*ikev2.IKESA]bool // IKE SAs whose Delete is in flight at shutdown
+	closed  chan struct{}         // closed when closing empties
+}
+
+// tunnelState is the gateway's per-tunnel bookkeeping (loop-owned).
+type tunnelState struct {
+	outageStart time.Time // detection of the current outage; zero if none
+	outageCause string
+	recovering  bool // a replacement Child SA or IKE SA is being negotiated
+	lastProbe   time.Time
+	probeTimer  *time.Timer
+	lastHint    time.Time
+	backoff     time.Duration
+	retryTimer  *time.Timer
+	lastEvent   string
+	manualDown  bool
+	childProbe  time.Duration
+	everUp      bool
+	probeSince  time.Time // last inbound before the probe in flight; zero if none
+	probeCause  string
+	dpdSince    time.Time
+}
+
+// New builds a gateway from a validated configuration. Nothing runs until Run.
+func New(cfg *config.Config, o Options) (*Gateway, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.LogLevel == nil {
+		o.LogLevel = new(slog.LevelVar)
+	}
+	g := &Gateway{
+		log: o.Logger, level: o.LogLevel, cfg: cfg, events: newEventLog(10000),
+		metrics: newMetrics(), started: time.Now(), tstate: map[string]*tunnelState{},
+		load: o.LoadConfig,
+	}
+	if g.load == nil {
+		g.load = func() (*config.Config, error) { return config.Load(cfg.File) }
+	}
+	g.limiter = newSPILimiter(cfg.Global.InvalidSPI.PerSPIInterval, cfg.Global.InvalidSPI.PerPeerRate)
+	g.unprot = rateLimiter{rate: float64(max(cfg.Global.InvalidSPI.UnprotectedRate, 1))}
+	var eng *ikev2.Engine
+	dp, err := o.OpenDataplane(func(l, r netip.AddrPort, m []byte) { eng.HandlePacket(l, r, m) })
+	if err != nil {
+		return nil, err
+	}
+	gl := cfg.Global
+	eng = ikev2.New(ikev2.Config{
+		IKEPort: uint16(gl.IKEPort), NATTPort: uint16(gl.NATTPort),
+		RetransmitTimeout: gl.Retransmit.Timeout, RetransmitBase: gl.Retransmit.Base,
+		RetransmitTries: gl.Retransmit.Tries, RetransmitMax: gl.Retransmit.MaxTimeout,
+		CookieThreshold: gl.CookieThreshold,
+	}, dp, g, g.log)
+	g.dp, g.engine = dp, eng
+	g.metrics.gw = g
+	for i := range cfg.Tunnels {
+		if err := g.addTunnel(&cfg.Tunnels[i]); err != nil {
+			dp.Close()
+			return nil, err
+		}
+	}
+	return g, nil
+}
+
+// addTunnel registers a configured tunnel with the engine (before Run, or on the loop).
+func (g *Gateway) addTunnel(ct *config.Tunnel) error {
+	if ct.Version == 1 {
+		return fmt.Errorf("tunnel %s: IKEv1 is not supported yet", ct.Name)
+	}
+	tc, err := tunnelConfig(g.cfg.Global, ct)
+	if err != nil {
+		return err
+	}
+	if err := g.dp.Listen(tc.Local.Addr()); err != nil {
+		return fmt.Errorf("tunnel %s: listening on %v: %w", ct.Name, tc.Local.Addr(), err)
+	}
+	g.engine.AddTunnel(tc)
+	g.tstate[ct.Name] = &tunnelState{childProbe: ct.ChildProbe}
+	return nil
+}
+
+// Engine exposes the IKE engine (tests).
+func (g *Gateway) Engine() *ikev2.Engine { return g.engine }
+
+// Dataplane exposes the dataplane (tests).
+func (g *Gateway) Dataplane() dataplane.Dataplane { return g.dp }
+
+// Run starts the tunnels whose start action is "start", processes dataplane events and runs
+// the engine until ctx ends; then it deletes all SAs (telling the peers) and closes the
+// dataplane.
+func (g *Gateway) Run(ctx context.Context) error {
+	g.ctx = ctx
+	loopCtx, stopLoop := context.WithCancel(context.Background())
+	loopDone := make(chan struct{})
+	go func() { g.engine.Run(loopCtx); close(loopDone) }()
+	g.engine.Do(func() {
+		for name, t := range g.engine.Tunnels() {
+			if t.Cfg.StartAction == ikev2.StartStart {
+				g.initiate(name, "start")
+			}
+		}
+	})
+	evDone := make(chan struct{})
+	go func() { g.dataplaneEvents(ctx); close(evDone) }()
+	<-ctx.Done()
+	<-evDone
+	g.shutdown()
+	stopLoop()
+	<-loopDone
+	return g.dp.Close()
+}
+
+// shutdown deletes every IKE SA with a Delete notify, waiting up to 1.5 s for the answers,
+// then removes the tunnels (policies, routes).
+func (g *Gateway) shutdown() {
+	done := make(chan struct{})
+	g.engine.Call(func() {
+		g.closing = map[*ikev2.IKESA]bool{}
+		g.closed = done
+		for _, t := range g.engine.Tunnels() {
+			if ts := g.tstate[t.Cfg.Name]; ts != nil {
+				ts.manualDown = true
+				stopTimer(ts.retryTimer)
+				stopTimer(ts.probeTimer)
+			}
+		}
+		for _, sa := range g.engine.IKESAs() {
+			if sa.State == ikev2.IKEEstablished {
+				g.closing[sa] = true
+				g.engine.DeleteIKE(sa, true)
+			}
+		}
+		if len(g.closing) == 0 {
+			close(done)
+		}
+	})
+	select {
+	case <-done:
+	case <-time.After(1500 * time.Millisecond):
+	}
+	g.engine.Call(func() {
+		for name := range g.engine.Tunnels() {
+			g.engine.RemoveTunnel(name, false)
+		}
+	})
+}
+
+func stopTimer(t *time.Timer) {
+	if t != nil {
+		t.Stop()
+	}
+}
+
+// initiate starts a tunnel unless it is up or connecting (loop only).
+func (g *Gateway) initiate(name, why string) {
+	t := g.engine.Tunnel(name)
+	if t == nil || t.IKE != nil {
+		return
+	}
+	ts := g.tstate[name]
+	ts.manualDown = false
+	if g.engine.Initiate(t) != nil {
+		g.event(name, "connect", why, t.Cfg.Remote.Addr().String(), 0, nil, "initiating IKE SA", 0)
+	}
+}
+
+// scheduleReconnect re-initiates a tunnel after a failure, with exponential back-off from
+// 0 up to 30 s (loop only).
+func (g *Gateway) scheduleReconnect(t *ikev2.Tunnel) {
+	ts := g.tstate[t.Cfg.Name]
+	if ts == nil || ts.manualDown || t.Cfg.StartAction != ikev2.StartStart || g.ctx == nil || g.ctx.Err() != nil || g.engine.Tunnel(t.Cfg.Name) != t {
+		return
+	}
+	stopTimer(ts.retryTimer)
+	d := ts.backoff
+	ts.backoff = min(max(2*ts.backoff, 250*time.Millisecond), 30*time.Second)
+	name := t.Cfg.Name
+	ts.retryTimer = time.AfterFunc(d, func() { g.engine.Do(func() { g.initiate(name, "reconnect") }) })
+}
+
+// TunnelUp initiates a tunnel.
+func (g *Gateway) tunnelUp(name string) error {
+	var err error
+	g.engine.Call(func() {
+		t := g.engine.Tunnel(name)
+		if t == nil {
+			err = notFound("tunnel %q", name)
+			return
+		}
+		g.tstate[name].manualDown = false
+		if t.IKE != nil && t.Child == nil && t.IKE.State == ikev2.IKEEstablished {
+			g.engine.CreateChild(t, nil)
+			return
+		}
+		g.initiate(name, "manual")
+	})
+	return err
+}
+
+// tunnelDown deletes a tunnel's SAs (with Delete notifies) and keeps it down.
+func (g *Gateway) tunnelDown(name string) error {
+	var err error
+	g.engine.Call(func() {
+		t := g.engine.Tunnel(name)
+		if t == nil {
+			err = notFound("tunnel %q", name)
+			return
+		}
+		ts := g.tstate[name]
+		ts.manualDown = true
+		stopTimer(ts.retryTimer)
+		if t.IKE != nil {
+			g.engine.DeleteIKE(t.IKE, true)
+		}
+		g.event(name, "down", "manual", t.Cfg.Remote.Addr().String(), 0, nil, "tunnel taken down by operator", 0)
+	})
+	return err
+}
+

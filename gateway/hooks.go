@@ -1,0 +1,133 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/vigil-ipsec/vigil/api"
+	"github.com/vigil-ipsec/vigil/ikev2"
+	"github.com/vigil-ipsec/vigil/ikev2/wire"
+)
+
+// The Gateway implements ikev2.Hooks; every method runs on the engine's loop.
+
+func (g *Gateway) IKEUp(sa *ikev2.IKESA) {
+	t := sa.Tunnel
+	g.metrics.ikeUp.Inc()
+	g.event(t.Cfg.Name, "up", "", sa.Remote.Addr().String(), 0, nil,
+		fmt.Sprintf("IKE SA %s established (%s)", sa.String(), sa.Algorithms()), 0)
+}
+
+func (g *Gateway) IKEDown(sa *ikev2.IKESA, err error) {
+	if g.closing != nil && g.closing[sa] {
+		delete(g.closing, sa)
+		if len(g.closing) == 0 {
+			close(g.closed)
+			g.closing = nil
+		}
+	}
+	t := sa.Tunnel
+	if t == nil {
+		return
+	}
+	name := t.Cfg.Name
+	cause := "ike-down"
+	switch {
+	case errors.Is(err, ikev2.ErrTimeout):
+		cause = "dpd"
+	case errors.Is(err, ikev2.ErrPeerDeleted):
+		cause = "peer-delete"
+	case errors.Is(err, ikev2.ErrAuthFailed):
+		cause = "auth-failed"
+	}
+	if sa.Up.IsZero() {
+		if cause != "dpd" || g.tstate[name] == nil {
+			g.event(name, "failed", cause, sa.Remote.Addr().String(), 0, nil, "IKE SA not established: "+errText(err), 0)
+		}
+	} else if sa.Tunnel.IKE == nil || sa.Tunnel.IKE == sa {
+		g.event(name, "down", cause, sa.Remote.Addr().String(), 0, nil, fmt.Sprintf("IKE SA %s removed: %s", sa.String(), errText(err)), 0)
+	}
+	if t.IKE != nil || g.engine.Tunnel(name) != t {
+		return // replaced (rekey, INITIAL_CONTACT, reload) – nothing to do
+	}
+	ts := g.tstate[name]
+	if ts == nil {
+		return
+	}
+	if cause == "dpd" && !sa.Up.IsZero() {
+		g.startOutage(ts, "dpd", time.Now())
+		g.metrics.recoveries.WithLabelValues("dpd").Inc()
+	}
+	ts.recovering = false
+	// Re-initiate per start action; a trap tunnel waits for traffic.
+	g.engine.Do(func() {
+		if t.IKE == nil {
+			g.scheduleReconnect(t)
+		}
+	})
+}
+
+func (g *Gateway) ChildUp(c, old *ikev2.ChildSA) {
+	t := c.Tunnel
+	ts := g.tstate[t.Cfg.Name]
+	if ts == nil {
+		return
+	}
+	ts.backoff = 0
+	ts.everUp = true
+	if old != nil {
+		g.metrics.rekeys.WithLabelValues("child").Inc()
+		g.event(t.Cfg.Name, "rekey", "", c.IKE.Remote.Addr().String(), api.SPI(c.SPIIn), nil,
+			fmt.Sprintf("Child SA rekeyed: in 0x%08x out 0x%08x (was in 0x%08x out 0x%08x)", c.SPIIn, c.SPIOut, old.SPIIn, old.SPIOut), 0)
+	} else {
+		g.event(t.Cfg.Name, "up", "", c.IKE.Remote.Addr().String(), api.SPI(c.SPIIn), nil,
+			fmt.Sprintf("Child SA installed: in 0x%08x out 0x%08x %s %v === %v", c.SPIIn, c.SPIOut, c.Algorithms(), c.LocalTSStrings(), c.RemoteTSStrings()), 0)
+	}
+	g.endOutage(t.Cfg.Name, ts)
+	g.armProbe(c)
+}
+
+func (g *Gateway) ChildDown(c *ikev2.ChildSA, err error) {
+	t := c.Tunnel
+	if errors.Is(err, ikev2.ErrPeerDeleted) {
+		g.event(t.Cfg.Name, "delete", "peer-delete", c.IKE.Remote.Addr().String(), api.SPI(c.SPIIn), nil,
+			fmt.Sprintf("peer deleted Child SA in 0x%08x out 0x%08x", c.SPIIn, c.SPIOut), 0)
+		// The peer removed the tunnel's only Child SA: keep the tunnel up per start action.
+		if t.Child == nil && t.IKE != nil && t.IKE.State == ikev2.IKEEstablished && t.Cfg.StartAction == ikev2.StartStart {
+			if ts := g.tstate[t.Cfg.Name]; ts != nil && !ts.manualDown {
+				g.engine.CreateChild(t, nil)
+			}
+		}
+	}
+}
+
+func (g *Gateway) ChildFailed(t *ikev2.Tunnel, err error) {
+	g.event(t.Cfg.Name, "failed", "", t.Cfg.Remote.Addr().String(), 0, nil, "Child SA not created: "+errText(err), 0)
+}
+
+func (g *Gateway) ChildRekeyFailed(c *ikev2.ChildSA, err error) {
+	g.rekeyFailed(c, err)
+}
+
+func (g *Gateway) InvalidSPI(sa *ikev2.IKESA, spi uint32) {
+	g.receivedInvalidSPI(sa, spi)
+}
+
+func (g *Gateway) UnprotectedNotify(remote netip.AddrPort, t wire.NotifyType, spi uint32) {
+	g.receivedUnprotected(remote, t, spi)
+}
+
+func (g *Gateway) DPDDue(sa *ikev2.IKESA) { g.dpdDue(sa) }
+
+func (g *Gateway) Exchange(sa *ikev2.IKESA, exch wire.ExchangeType, rtt time.Duration, retransmits int) {
+	g.metrics.exchange.WithLabelValues(exch.String()).Observe(rtt.Seconds())
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return err.Error()
+}

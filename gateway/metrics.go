@@ -1,0 +1,118 @@
+package gateway
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/vigil-ipsec/vigil/dataplane"
+	"github.com/vigil-ipsec/vigil/ikev2"
+)
+
+// Metrics are the daemon's Prometheus metrics.
+type Metrics struct {
+	reg *prometheus.Registry
+	gw  *Gateway
+
+	invalidSPISent     *prometheus.CounterVec
+	invalidSPIReceived *prometheus.CounterVec
+	invalidSPILimited  prometheus.Counter
+	unknownSPI         prometheus.Counter
+	recoveries         *prometheus.CounterVec
+	outage             *prometheus.HistogramVec
+	rekeys             *prometheus.CounterVec
+	exchange           *prometheus.HistogramVec
+	ikeUp              prometheus.Counter
+}
+
+func newMetrics() *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.invalidSPISent = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_invalid_spi_sent_total", Help: "INVALID_SPI notifies sent, by protection."}, []string{"kind"})
+	m.invalidSPIReceived = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_invalid_spi_received_total", Help: "INVALID_SPI / INVALID_IKE_SPI notifies received."}, []string{"protected"})
+	m.invalidSPILimited = prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_invalid_spi_rate_limited_total", Help: "INVALID_SPI notifies not sent because of rate limits."})
+	m.unknownSPI = prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_unknown_spi_packets_total", Help: "ESP packets received on unknown SPIs."})
+	m.recoveries = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_recoveries_total", Help: "Stale-SA recoveries started, by cause."}, []string{"cause"})
+	m.outage = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "vigil_outage_seconds", Help: "Outages ended by recovery, from detection to a new Child SA.",
+		Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300}}, []string{"cause"})
+	m.rekeys = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_rekeys_total", Help: "Completed rekeys."}, []string{"kind"})
+	m.exchange = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "vigil_ike_exchange_seconds", Help: "Round-trip time of IKE exchanges we initiated.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}, []string{"exchange"})
+	m.ikeUp = prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_ike_sas_established_total", Help: "IKE SAs established (including rekeys)."})
+	m.reg.MustRegister(m.invalidSPISent, m.invalidSPIReceived, m.invalidSPILimited, m.unknownSPI, m.recoveries, m.outage, m.rekeys, m.exchange, m.ikeUp, m)
+	return m
+}
+
+var (
+	descTunnelUp  = prometheus.NewDesc("vigil_tunnel_up", "1 if the tunnel has an established Child SA.", []string{"tunnel"}, nil)
+	descBytes     = prometheus.NewDesc("vigil_tunnel_bytes_total", "Bytes through the tunnel's current Child SA.", []string{"tunnel", "direction"}, nil)
+	descPackets   = prometheus.NewDesc("vigil_tunnel_packets_total", "Packets through the tunnel's current Child SA.", []string{"tunnel", "direction"}, nil)
+	descSAs       = prometheus.NewDesc("vigil_sas", "SAs by kind and state.", []string{"kind", "state"}, nil)
+	descRetrans   = prometheus.NewDesc("vigil_ike_retransmissions_total", "IKE requests retransmitted.", nil, nil)
+	descTimeouts  = prometheus.NewDesc("vigil_ike_exchange_timeouts_total", "IKE exchanges that exhausted their retransmissions.", nil, nil)
+	descAuthFails = prometheus.NewDesc("vigil_ike_auth_failures_total", "IKE authentication failures.", nil, nil)
+	descMalformed = prometheus.NewDesc("vigil_ike_malformed_total", "IKE messages dropped as malformed or failing integrity checks.", nil, nil)
+)
+
+// Describe implements prometheus.Collector for the gauges read at scrape time.
+func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descTunnelUp, descBytes, descPackets, descSAs, descRetrans, descTimeouts, descAuthFails, descMalformed} {
+		ch <- d
+	}
+}
+
+// Collect reads tunnel state on the engine loop.
+func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
+	g := m.gw
+	if g == nil {
+		return
+	}
+	type row struct {
+		name                     string
+		up                       float64
+		bin, bout, pin, pout     uint64
+	}
+	var rows []row
+	sas := map[[2]string]int{}
+	var st ikev2.Stats
+	g.engine.Call(func() {
+		st = g.engine.Stats()
+		for name, t := range g.engine.Tunnels() {
+			r := row{name: name}
+			if t.State() == ikev2.TunnelUp {
+				r.up = 1
+			}
+			if c := t.Child; c != nil {
+				in, _ := g.dp.SAStats(c.SPIIn, dataplane.In)
+				out, _ := g.dp.SAStats(c.SPIOut, dataplane.Out)
+				r.bin, r.pin, r.bout, r.pout = in.Bytes, in.Packets, out.Bytes, out.Packets
+			}
+			rows = append(rows, r)
+		}
+		for _, sa := range g.engine.IKESAs() {
+			sas[[2]string{"ike", sa.State.String()}]++
+			for _, c := range sa.Children() {
+				sas[[2]string{"child", c.State.String()}]++
+			}
+		}
+	})
+	for _, r := range rows {
+		ch <- prometheus.MustNewConstMetric(descTunnelUp, prometheus.GaugeValue, r.up, r.name)
+		ch <- prometheus.MustNewConstMetric(descBytes, prometheus.CounterValue, float64(r.bin), r.name, "in")
+		ch <- prometheus.MustNewConstMetric(descBytes, prometheus.CounterValue, float64(r.bout), r.name, "out")
+		ch <- prometheus.MustNewConstMetric(descPackets, prometheus.CounterValue, float64(r.pin), r.name, "in")
+		ch <- prometheus.MustNewConstMetric(descPackets, prometheus.CounterValue, float64(r.pout), r.name, "out")
+	}
+	for k, n := range sas {
+		ch <- prometheus.MustNewConstMetric(descSAs, prometheus.GaugeValue, float64(n), k[0], k[1])
+	}
+	ch <- prometheus.MustNewConstMetric(descRetrans, prometheus.CounterValue, float64(st.Retransmits))
+	ch <- prometheus.MustNewConstMetric(descTimeouts, prometheus.CounterValue, float64(st.ExchangeTimeouts))
+	ch <- prometheus.MustNewConstMetric(descAuthFails, prometheus.CounterValue, float64(st.AuthFailures))
+	ch <- prometheus.MustNewConstMetric(descMalformed, prometheus.CounterValue, float64(st.Malformed))
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (g *Gateway) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(g.metrics.reg, promhttp.HandlerOpts{})
+}

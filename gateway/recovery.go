@@ -1,0 +1,384 @@
+package gateway
+
+// Stale-SA recovery: the three parts of the INVALID_SPI fix, and dead-SA detection.
+//
+//  1. Send: ESP on an SPI we do not know, from a peer we have an IKE SA with, is answered with a
+//     protected INVALID_SPI notify (rate-limited per SPI and per peer). Without an IKE SA we stay
+//     silent unless configured to send an unprotected notify (globally rate-limited).
+//  2. Receive: a protected INVALID_SPI names one of our outbound SPIs to that peer; that Child SA
+//     is deleted and re-created at once (CREATE_CHILD_SA, or a new IKE SA with INITIAL_CONTACT if
+//     the peer refuses or does not answer). An unprotected one changes nothing: it only starts a
+//     rate-limited liveness check and a Child SA probe (RFC 7296 2.4, 2.21.4).
+//  3. Detect: a Child SA that sends but receives nothing for child_probe is probed by rekeying
+//     it; an error answer (CHILD_SA_NOT_FOUND) replaces it. An IKE SA that sends but hears
+//     nothing for dpd_delay gets a liveness check; if unanswered, the peer is dead and the tunnel
+//     is re-initiated.
+//
+// Every function here runs on the engine's loop.
+
+import (
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/vigil-ipsec/vigil/api"
+	"github.com/vigil-ipsec/vigil/dataplane"
+	"github.com/vigil-ipsec/vigil/ikev2"
+	"github.com/vigil-ipsec/vigil/ikev2/wire"
+)
+
+const (
+	// replaceTimeout is how long a replacement CREATE_CHILD_SA may stay unanswered before we
+	// stop waiting on the IKE SA and start a new one.
+	replaceTimeout = time.Second
+	// hintBudget bounds the liveness check started by an unprotected notify.
+	hintBudget = 2 * time.Second
+	// hintInterval rate-limits checks started by unprotected notifies, per tunnel.
+	hintInterval = time.Second
+)
+
+// ---- Part 1: ESP on an unknown SPI --------------------------------------------------------
+
+func (g *Gateway) unknownSPI(ev dataplane.Event) {
+	g.metrics.unknownSPI.Add(float64(1 + ev.Suppressed))
+	peer := ev.Src.Addr()
+	now := time.Now()
+	if sa := g.engine.IKEByPeer(peer); sa != nil {
+		if !g.limiter.allow(peer, ev.SPI, now) {
+			g.metrics.invalidSPILimited.Inc()
+			return
+		}
+		g.engine.SendInvalidSPI(sa, ev.SPI)
+		g.metrics.invalidSPISent.WithLabelValues("protected").Inc()
+		g.log.Info("ESP on unknown SPI: sent INVALID_SPI", "peer", peer, "tunnel", sa.Tunnel.Cfg.Name,
+			"spi", spiText(ev.SPI), "protected", true)
+		g.event(sa.Tunnel.Cfg.Name, "action", "unknown-spi", peer.String(), api.SPI(ev.SPI), ptr(true),
+			fmt.Sprintf("ESP on unknown SPI 0x%08x: sent INVALID_SPI in IKE SA %s", ev.SPI, sa.String()), 0)
+		return
+	}
+	if !g.cfg.Global.InvalidSPI.Unprotected || !g.unprot.allow(now) {
+		g.log.Debug("ESP on unknown SPI from a peer without IKE SA", "peer", ev.Src, "spi", spiText(ev.SPI))
+		return
+	}
+	local, remote := ev.Dst, ev.Src
+	if remote.Port() == 0 { // raw ESP: answer on the IKE port
+		local = netip.AddrPortFrom(local.Addr(), uint16(g.cfg.Global.IKEPort))
+		remote = netip.AddrPortFrom(remote.Addr(), uint16(g.cfg.Global.IKEPort))
+	}
+	g.engine.SendUnprotectedInvalidSPI(local, remote, ev.SPI)
+	g.metrics.invalidSPISent.WithLabelValues("unprotected").Inc()
+	g.log.Info("ESP on unknown SPI from a peer without IKE SA: sent unprotected INVALID_SPI", "peer", ev.Src, "spi", spiText(ev.SPI), "protected", false)
+}
+
+// ---- Part 2: INVALID_SPI received ----------------------------------------------------------
+
+// receivedInvalidSPI acts on a protected INVALID_SPI: the SPI is one of our outbound SPIs to
+// the peer of sa, never another peer's and never an inbound one.
+func (g *Gateway) receivedInvalidSPI(sa *ikev2.IKESA, spi uint32) {
+	g.metrics.invalidSPIReceived.WithLabelValues("true").Inc()
+	peer := sa.Remote.Addr()
+	name := sa.Tunnel.Cfg.Name
+	c := g.engine.ChildByOutSPI(peer, spi)
+	if c == nil {
+		g.log.Info("received INVALID_SPI for no outbound SA of ours to this peer: ignored",
+			"peer", peer, "tunnel", name, "spi", spiText(spi), "protected", true, "action", "none")
+		g.event(name, "detect", "invalid-spi", peer.String(), api.SPI(spi), ptr(true),
+			fmt.Sprintf("INVALID_SPI 0x%08x matches no outbound Child SA to %v: ignored", spi, peer), 0)
+		return
+	}
+	g.log.Warn("received INVALID_SPI: peer lost our Child SA",
+		"peer", peer, "tunnel", c.Tunnel.Cfg.Name, "spi", spiText(spi), "protected", true, "action", "replace Child SA")
+	g.event(c.Tunnel.Cfg.Name, "detect", "invalid-spi", peer.String(), api.SPI(spi), ptr(true),
+		fmt.Sprintf("peer says it has no SA for our outbound SPI 0x%08x", spi), 0)
+	g.replaceChild(c, "invalid-spi", time.Now())
+}
+
+// receivedUnprotected treats an unprotected INVALID_SPI / INVALID_IKE_SPI as a hint: no state
+// changes; at most one liveness check (and one Child SA probe) per second per tunnel.
+func (g *Gateway) receivedUnprotected(remote netip.AddrPort, t wire.NotifyType, spi uint32) {
+	g.metrics.invalidSPIReceived.WithLabelValues("false").Inc()
+	sa := g.engine.IKEByPeer(remote.Addr())
+	if sa == nil {
+		g.log.Debug("unprotected notify from a peer without IKE SA: ignored", "peer", remote, "notify", t, "spi", spiText(spi))
+		return
+	}
+	name := sa.Tunnel.Cfg.Name
+	ts := g.tstate[name]
+	now := time.Now()
+	if ts == nil || now.Sub(ts.lastHint) < hintInterval {
+		return
+	}
+	ts.lastHint = now
+	g.log.Info("unprotected notify: hint only, checking liveness", "peer", remote, "tunnel", name,
+		"notify", t, "spi", spiText(spi), "protected", false, "action", "liveness check")
+	g.event(name, "detect", "unprotected-"+notifyName(t), remote.Addr().String(), api.SPI(spi), ptr(false),
+		"unprotected notify: no state changed; liveness check started", 0)
+	g.engine.LivenessWithin(sa, hintBudget, nil)
+	if t == wire.NotifyInvalidSPI {
+		if c := g.engine.ChildByOutSPI(remote.Addr(), spi); c != nil && c.IKE == sa {
+			g.probeChild(c, "unprotected-hint", now)
+		}
+	}
+}
+
+// replaceChild deletes c and creates a replacement with the same selectors and proposals.
+// Outbound packets wait in the dataplane's queue meanwhile.
+func (g *Gateway) replaceChild(c *ikev2.ChildSA, cause string, detected time.Time) {
+	t := c.Tunnel
+	ts := g.tstate[t.Cfg.Name]
+	if ts == nil || c.State == ikev2.ChildDeleted {
+		return
+	}
+	g.startOutage(ts, cause, detected)
+	if ts.recovering {
+		return
+	}
+	ts.recovering = true
+	g.metrics.recoveries.WithLabelValues(cause).Inc()
+	g.event(t.Cfg.Name, "action", cause, c.IKE.Remote.Addr().String(), api.SPI(c.SPIOut), nil,
+		fmt.Sprintf("deleting Child SA in 0x%08x out 0x%08x and creating a replacement", c.SPIIn, c.SPIOut), 0)
+	g.engine.Hold(t)
+	sa := c.IKE
+	done := false
+	g.engine.CreateChild(t, func(n *ikev2.ChildSA, err error) {
+		done = true
+		if err != nil && ts.recovering {
+			g.replaceIKE(t, cause, fmt.Errorf("replacement Child SA refused: %w", err))
+		}
+	})
+	g.engine.DeleteChild(c, true, nil)
+	time.AfterFunc(replaceTimeout, func() {
+		g.engine.Do(func() {
+			if !done && ts.recovering && t.IKE == sa {
+				g.replaceIKE(t, cause, fmt.Errorf("replacement Child SA not answered in %v", replaceTimeout))
+			}
+		})
+	})
+}
+
+// replaceIKE abandons the tunnel's IKE SA (without waiting on the peer) and initiates a new
+// one; its IKE_AUTH carries INITIAL_CONTACT, so the peer drops the old state.
+func (g *Gateway) replaceIKE(t *ikev2.Tunnel, cause string, why error) {
+	g.log.Info("recovering with a new IKE SA", "tunnel", t.Cfg.Name, "reason", why)
+	g.event(t.Cfg.Name, "action", cause, t.Cfg.Remote.Addr().String(), 0, nil, "new IKE SA with INITIAL_CONTACT: "+why.Error(), 0)
+	if t.IKE != nil {
+		g.engine.RemoveIKE(t.IKE, why)
+	}
+	g.engine.Initiate(t)
+}
+
+// ---- Part 3: detection without the peer's help -----------------------------------------------
+
+// armProbe (re)starts the Child SA probe timer of c's tunnel.
+func (g *Gateway) armProbe(c *ikev2.ChildSA) {
+	ts := g.tstate[c.Tunnel.Cfg.Name]
+	if ts == nil || ts.childProbe <= 0 {
+		return
+	}
+	stopTimer(ts.probeTimer)
+	ts.probeTimer = time.AfterFunc(ts.childProbe, func() { g.engine.Do(func() { g.checkChild(c) }) })
+}
+
+// checkChild probes the tunnel's active Child SA if it has sent packets but received none for
+// child_probe.
+func (g *Gateway) checkChild(c *ikev2.ChildSA) {
+	t := c.Tunnel
+	if a := t.Active(); a != c {
+		if a != nil {
+			g.armProbe(a)
+		}
+		return
+	}
+	if c.State != ikev2.ChildInstalled {
+		g.armProbe(c)
+		return
+	}
+	ts := g.tstate[t.Cfg.Name]
+	in, _ := g.dp.SAStats(c.SPIIn, dataplane.In)
+	out, _ := g.dp.SAStats(c.SPIOut, dataplane.Out)
+	now := time.Now()
+	lastIn := in.LastUsed
+	if lastIn.Before(c.Created) {
+		lastIn = c.Created
+	}
+	if out.LastUsed.After(lastIn) && now.Sub(lastIn) >= ts.childProbe && now.Sub(out.LastUsed) < ts.childProbe {
+		g.probeChild(c, "child-probe", lastIn)
+	}
+	g.armProbe(c)
+}
+
+// probeChild rekeys c to find out whether the peer still has it; at most once per child_probe.
+func (g *Gateway) probeChild(c *ikev2.ChildSA, cause string, since time.Time) {
+	ts := g.tstate[c.Tunnel.Cfg.Name]
+	now := time.Now()
+	interval := max(ts.childProbe, time.Second)
+	if ts.recovering || now.Sub(ts.lastProbe) < interval || c.State != ikev2.ChildInstalled {
+		return
+	}
+	ts.lastProbe = now
+	ts.probeSince = since
+	ts.probeCause = cause
+	g.event(c.Tunnel.Cfg.Name, "detect", cause, c.IKE.Remote.Addr().String(), api.SPI(c.SPIOut), nil,
+		fmt.Sprintf("outbound traffic but nothing inbound for %v: probing Child SA by rekeying it", now.Sub(since).Round(time.Millisecond)), 0)
+	g.engine.RekeyChild(c, nil)
+}
+
+// rekeyFailed handles any failed rekey of c (a probe or a scheduled rekey): an error answer
+// such as CHILD_SA_NOT_FOUND means the peer lost it, so it is replaced.
+func (g *Gateway) rekeyFailed(c *ikev2.ChildSA, err error) {
+	ts := g.tstate[c.Tunnel.Cfg.Name]
+	if ts == nil {
+		return
+	}
+	cause, since := "rekey-failed", time.Now()
+	if !ts.probeSince.IsZero() {
+		cause, since = ts.probeCause, ts.probeSince
+		ts.probeSince = time.Time{}
+	}
+	if ikev2.IsNotify(err, wire.NotifyTemporaryFailure) && cause == "rekey-failed" {
+		// The peer is busy with an exchange of its own: try again shortly.
+		time.AfterFunc(2*time.Second, func() {
+			g.engine.Do(func() {
+				if c.State == ikev2.ChildInstalled && c.Tunnel.Active() == c {
+					g.engine.RekeyChild(c, nil)
+				}
+			})
+		})
+		return
+	}
+	if c.IKE.State != ikev2.IKEEstablished {
+		return // the IKE SA failed: IKEDown recovers
+	}
+	g.log.Warn("Child SA rekey failed: replacing it", "tunnel", c.Tunnel.Cfg.Name, "spi_out", spiText(c.SPIOut), "err", err)
+	g.replaceChild(c, cause, since)
+}
+
+// dpdDue runs every dpd_delay: if we sent traffic but heard nothing (IKE or ESP) for that long,
+// a liveness check goes out; if it stays unanswered the engine declares the peer dead.
+func (g *Gateway) dpdDue(sa *ikev2.IKESA) {
+	t := sa.Tunnel
+	lastIn := sa.LastInbound()
+	var lastOut time.Time
+	for _, c := range sa.Children() {
+		in, _ := g.dp.SAStats(c.SPIIn, dataplane.In)
+		out, _ := g.dp.SAStats(c.SPIOut, dataplane.Out)
+		if in.LastUsed.After(lastIn) {
+			lastIn = in.LastUsed
+		}
+		if out.LastUsed.After(lastOut) {
+			lastOut = out.LastUsed
+		}
+	}
+	now := time.Now()
+	if !lastOut.After(lastIn) || now.Sub(lastIn) < t.Cfg.DPDDelay || sa.LivenessPending() {
+		return
+	}
+	g.event(t.Cfg.Name, "detect", "dpd", sa.Remote.Addr().String(), 0, nil,
+		fmt.Sprintf("outbound traffic but nothing from the peer for %v: liveness check", now.Sub(lastIn).Round(time.Millisecond)), 0)
+	if ts := g.tstate[t.Cfg.Name]; ts != nil {
+		ts.dpdSince = lastIn
+	}
+	g.engine.Liveness(sa, nil)
+}
+
+// ---- Outage bookkeeping ----------------------------------------------------------------------
+
+func (g *Gateway) startOutage(ts *tunnelState, cause string, at time.Time) {
+	if ts.outageStart.IsZero() {
+		ts.outageStart, ts.outageCause = at, cause
+	}
+}
+
+func (g *Gateway) endOutage(name string, ts *tunnelState) {
+	ts.recovering = false
+	if ts.outageStart.IsZero() {
+		return
+	}
+	d := time.Since(ts.outageStart)
+	g.metrics.outage.WithLabelValues(ts.outageCause).Observe(d.Seconds())
+	g.log.Info("tunnel recovered", "tunnel", name, "cause", ts.outageCause, "outage", d.Round(time.Microsecond))
+	g.event(name, "recovered", ts.outageCause, "", 0, nil, fmt.Sprintf("traffic can flow again after %v", d.Round(time.Millisecond)), float64(d.Microseconds())/1000)
+	ts.outageStart, ts.outageCause = time.Time{}, ""
+}
+
+// ---- Dataplane events ------------------------------------------------------------------------
+
+func (g *Gateway) dataplaneEvents(ctx interface{ Done() <-chan struct{} }) {
+	evs := g.dp.Events()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-evs:
+			if !ok {
+				return
+			}
+			g.engine.Do(func() { g.dpEvent(ev) })
+		}
+	}
+}
+
+func (g *Gateway) dpEvent(ev dataplane.Event) {
+	switch ev.Kind {
+	case dataplane.EventUnknownSPI:
+		g.unknownSPI(ev)
+	case dataplane.EventAcquire:
+		t := g.engine.Tunnel(ev.Tunnel)
+		if t == nil {
+			return
+		}
+		switch {
+		case t.IKE == nil:
+			g.initiate(ev.Tunnel, "acquire")
+		case t.Child == nil && t.IKE.State == ikev2.IKEEstablished:
+			g.engine.CreateChild(t, nil)
+		}
+	case dataplane.EventSoftExpire:
+		if c := g.childOf(ev); c != nil && c.State == ikev2.ChildInstalled {
+			g.log.Info("Child SA soft lifetime reached: rekeying", "tunnel", ev.Tunnel, "spi", spiText(ev.SPI))
+			g.engine.RekeyChild(c, nil)
+		}
+	case dataplane.EventHardExpire:
+		if c := g.childOf(ev); c != nil {
+			g.log.Info("Child SA hard lifetime reached: deleting", "tunnel", ev.Tunnel, "spi", spiText(ev.SPI))
+			t := c.Tunnel
+			g.engine.DeleteChild(c, true, nil)
+			if t.Cfg.StartAction == ikev2.StartStart && t.Child == nil {
+				g.engine.CreateChild(t, nil)
+			}
+		}
+	}
+}
+
+func (g *Gateway) childOf(ev dataplane.Event) *ikev2.ChildSA {
+	if ev.Dir == dataplane.In {
+		return g.engine.ChildByInSPI(ev.SPI)
+	}
+	return g.engine.FindChild(ev.SPI)
+}
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+func spiText(spi uint32) string { return fmt.Sprintf("0x%08x", spi) }
+
+func ptr[T any](v T) *T { return &v }
+
+func notifyName(t wire.NotifyType) string {
+	switch t {
+	case wire.NotifyInvalidSPI:
+		return "invalid-spi"
+	case wire.NotifyInvalidIKESPI:
+		return "invalid-ike-spi"
+	}
+	return t.String()
+}
+
+// event records a timeline entry.
+func (g *Gateway) event(tunnel, kind, cause, peer string, spi api.SPI, protected *bool, msg string, outageMS float64) {
+	ev := g.events.add(api.Event{Time: time.Now(), Tunnel: tunnel, Kind: kind, Cause: cause, Peer: peer, SPI: spi, Protected: protected, Message: msg, OutageMS: outageMS})
+	if ts := g.tstate[tunnel]; ts != nil {
+		ts.lastEvent = kind + ": " + msg
+	}
+	g.log.Log(nil, slog.LevelDebug, "event", "tunnel", tunnel, "kind", kind, "cause", cause, "seq", ev.Seq)
+}

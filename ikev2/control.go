@@ -1,0 +1,72 @@
+package ikev2
+
+import (
+	"time"
+
+	"github.com/vigil-ipsec/vigil/ikev2/wire"
+)
+
+// Loop-only operations used by the gateway's recovery logic and the operator API.
+
+// Hold points the tunnel's policy at no SA: packets from the TUN device wait in the dataplane's
+// bounded queue until a new Child SA is activated.
+func (e *Engine) Hold(t *Tunnel) {
+	if t.active != nil {
+		t.active.outActive = false
+	}
+	t.active = nil
+	e.holdPolicy(t)
+}
+
+// RemoveIKE forgets an IKE SA and its Child SAs without telling the peer (loop only).
+func (e *Engine) RemoveIKE(sa *IKESA, err error) { e.removeIKE(sa, err) }
+
+// FindChild finds a Child SA by either its inbound or its outbound SPI (operator path; the
+// outbound search covers all peers).
+func (e *Engine) FindChild(spi uint32) *ChildSA {
+	if c := e.children[spi]; c != nil {
+		return c
+	}
+	for k, c := range e.outSPIs {
+		if k.spi == spi {
+			return c
+		}
+	}
+	return nil
+}
+
+// LivenessWithin is Liveness with a retransmission budget shorter than the tunnel's: used
+// when an unprotected hint says the peer may have lost its state (RFC 7296 2.4 still holds:
+// only unanswered protected requests declare the peer dead).
+func (e *Engine) LivenessWithin(sa *IKESA, budget time.Duration, done func(error)) {
+	if sa.State != IKEEstablished {
+		if done != nil {
+			done(nil)
+		}
+		return
+	}
+	r := &request{exch: wire.ExchangeInformational, build: func() []wire.Payload { return nil }, budget: budget,
+		onResp: func(*wire.Message) {
+			if done != nil {
+				done(nil)
+			}
+		},
+		onFail: func(err error) {
+			e.ikeFailed(sa, err)
+			if done != nil {
+				done(err)
+			}
+		}}
+	if sa.pending == nil {
+		e.sendRequest(sa, r)
+		return
+	}
+	// Probe ahead of other queued work: the answer to the pending request proves liveness too.
+	sa.queue = append([]*request{r}, sa.queue...)
+}
+
+// LastInbound is when the peer last sent an authenticated IKE message.
+func (sa *IKESA) LastInbound() time.Time { return sa.lastInbound }
+
+// Active is the Child SA the tunnel's outbound policy uses (nil while held).
+func (t *Tunnel) Active() *ChildSA { return t.active }
