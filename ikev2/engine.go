@@ -265,6 +265,9 @@ func (e *Engine) handle(local, remote netip.AddrPort, msg []byte) {
 		return
 	}
 	msg = msg[:h.Length]
+	if e.log.Enabled(context.Background(), slog.LevelDebug) {
+		e.log.Debug("received IKE message", "peer", remote, "local", local, "exchange", h.Exchange, "response", h.IsResponse(), "msgid", h.MessageID, "len", len(msg))
+	}
 	if h.Exchange == wire.ExchangeIKESAInit {
 		if h.IsResponse() {
 			e.handleInitResponse(local, remote, h, msg)

@@ -98,6 +98,11 @@ func (e *Engine) natDetection(sa *IKESA, local, remote netip.AddrPort, force boo
 // checkNAT evaluates the peer's NAT detection notifies of m. It reports whether the peer
 // supports NAT traversal at all.
 func checkNAT(sa *IKESA, m *wire.Message, local, remote netip.AddrPort) bool {
+	// The hashes cover the SPIs as they appear in the message's header: a request has SPIr 0.
+	spir := sa.SPIr
+	if !m.IsResponse() {
+		spir = 0
+	}
 	seen := false
 	srcMatch := false
 	for _, p := range m.Payloads {
@@ -108,12 +113,12 @@ func checkNAT(sa *IKESA, m *wire.Message, local, remote netip.AddrPort) bool {
 		switch n.Type {
 		case wire.NotifyNATDetectionSourceIP:
 			seen = true
-			if bytes.Equal(n.Data, natHash(sa.SPIi, sa.SPIr, remote)) {
+			if bytes.Equal(n.Data, natHash(sa.SPIi, spir, remote)) {
 				srcMatch = true
 			}
 		case wire.NotifyNATDetectionDestinationIP:
 			seen = true
-			if !bytes.Equal(n.Data, natHash(sa.SPIi, sa.SPIr, local)) {
+			if !bytes.Equal(n.Data, natHash(sa.SPIi, spir, local)) {
 				sa.natLocal = true
 			}
 		}

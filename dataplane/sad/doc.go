@@ -1,0 +1,13 @@
+// Package sad is the security association database shared by Vigil's dataplanes.
+//
+// It holds inbound SAs keyed by SPI, outbound SAs, and the per-tunnel policies that bind inner
+// traffic to outbound SAs, and it implements everything about the packet path that does not
+// touch a device or a socket: inner packet classification, policy lookup, per-SA counters and
+// lifetime enforcement, hold queues with acquire events, unknown-SPI events with rate limiting,
+// and inbound selector checks. The TUN+UDP dataplane (dataplane/tunudp) and the in-memory one
+// (dataplane/memory) both drive the same DB, so their semantics cannot drift apart.
+//
+// Concurrency: control-plane calls (AddSA, DeleteSA, SetPolicy, DeletePolicy) serialise on a
+// mutex and publish immutable snapshots through atomic pointers; the per-packet calls (Route,
+// Seal, Open) never take a DB-wide lock.
+package sad

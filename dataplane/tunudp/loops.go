@@ -1,0 +1,297 @@
+package tunudp
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"time"
+
+	"golang.org/x/net/ipv4"
+
+	"github.com/vigil-ipsec/vigil/dataplane"
+	"github.com/vigil-ipsec/vigil/dataplane/sad"
+)
+
+const (
+	// tunHeadroom is where inner packets are read into TUN buffers: room for the largest ESP
+	// header (8 + 16-byte IV) in front, so sealing happens in place.
+	tunHeadroom = 32
+	// tunTail is spare capacity after the largest inner packet for padding, trailer and ICV.
+	tunTail = 128
+	// tunWriteOffset is the headroom handed to tun.Device.Write (at least the virtio-net
+	// header). Opened ESP leaves at least 16 bytes (SPI, sequence, 8-byte IV) before the inner
+	// packet.
+	tunWriteOffset = 16
+	// recvBufSize holds the largest UDP datagram; big buffers also let the TUN library
+	// coalesce TCP segments into one super-packet (GRO) when writing.
+	recvBufSize = 65536
+	espBatch    = 64
+	ikeBatch    = 8
+)
+
+// sendBatch collects sealed packets per socket for one sendmmsg each.
+type sendBatch struct {
+	s    *sock
+	msgs []ipv4.Message
+	bufs [][1][]byte
+}
+
+// tunLoop reads inner packets from the TUN device, seals them and sends them.
+func (d *Dataplane) tunLoop() {
+	defer d.wg.Done()
+	n := d.tun.BatchSize()
+	bufSize := tunHeadroom + d.cfg.MTU + tunTail
+	bufs := make([][]byte, n)
+	for i := range bufs {
+		bufs[i] = make([]byte, bufSize)
+	}
+	sizes := make([]int, n)
+	var batches []*sendBatch
+	addrCache := map[netip.AddrPort]net.Addr{}
+	var t sad.Tally
+	for {
+		k, err := d.tun.Read(bufs, sizes, tunHeadroom)
+		if err != nil {
+			if errors.Is(err, os.ErrClosed) || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			d.stats.Inc(sad.CMalformed, 1)
+			d.log.Debug("tunudp: TUN read", "err", err)
+			if k == 0 {
+				continue
+			}
+		}
+		now := time.Now().UnixNano()
+		for i := range k {
+			pkt := bufs[i][tunHeadroom : tunHeadroom+sizes[i]]
+			sa, drop := d.db.Route(pkt, now, &t)
+			if drop != sad.DropNone {
+				continue
+			}
+			out, s, dst, ok := d.seal(sa, bufs[i][:cap(bufs[i])], tunHeadroom, len(pkt), now, &t, addrCache)
+			if !ok {
+				continue
+			}
+			b := batchFor(&batches, s)
+			b.bufs = append(b.bufs, [1][]byte{out})
+			b.msgs = append(b.msgs, ipv4.Message{Addr: dst})
+		}
+		for _, b := range batches {
+			if len(b.msgs) > 0 {
+				for j := range b.msgs {
+					b.msgs[j].Buffers = b.bufs[j][:]
+				}
+				d.send(b.s, b.msgs)
+				b.msgs, b.bufs = b.msgs[:0], b.bufs[:0]
+			}
+		}
+		d.stats.Add(&t)
+		if len(addrCache) > 4096 {
+			clear(addrCache)
+		}
+	}
+}
+
+func batchFor(l *[]*sendBatch, s *sock) *sendBatch {
+	for _, b := range *l {
+		if b.s == s {
+			return b
+		}
+	}
+	b := &sendBatch{s: s}
+	*l = append(*l, b)
+	return b
+}
+
+// seal encapsulates the inner packet at buf[off:off+n] in place for sa and picks the socket
+// and destination to send it with. Packets too big for the path are answered with ICMP.
+func (d *Dataplane) seal(sa *sad.OutSA, buf []byte, off, n int, now int64, t *sad.Tally,
+	cache map[netip.AddrPort]net.Addr) ([]byte, *sock, net.Addr, bool) {
+	remote := sa.Remote()
+	raw := sa.Encap() == dataplane.EncapRaw
+	outer := 20
+	if remote.Addr().Unmap().Is6() {
+		outer = 40
+	}
+	if !raw {
+		outer += 8
+	}
+	pkt := buf[off : off+n]
+	if limit := d.cfg.LinkMTU - outer - sa.Overhead(); n > limit && mustNotFragment(pkt, limit) {
+		d.packetTooBig(pkt, limit)
+		t.Drop(sad.DropTooBig)
+		return nil, nil, nil, false
+	}
+	ss := d.socks.Load()
+	var s *sock
+	if raw {
+		s = ss.pick(ss.raw, sa.Local().Addr())
+	} else {
+		s = ss.pick(ss.natt, sa.Local().Addr())
+	}
+	if s == nil {
+		t.Drop(sad.DropNoRoute)
+		return nil, nil, nil, false
+	}
+	hl := sa.HeaderLen()
+	region := buf[off-hl:]
+	out, drop := sa.Seal(region[:0], region[hl:hl+n], now, t)
+	if drop != sad.DropNone {
+		return nil, nil, nil, false
+	}
+	var dst net.Addr
+	if cache != nil {
+		dst = cache[remote]
+	}
+	if dst == nil {
+		r := unmapAP(remote)
+		if raw {
+			dst = &net.IPAddr{IP: r.Addr().AsSlice()}
+		} else {
+			dst = net.UDPAddrFromAddrPort(r)
+		}
+		if cache != nil {
+			cache[remote] = dst
+		}
+	}
+	return out, s, dst, true
+}
+
+// send writes a batch with sendmmsg, retrying partial writes.
+func (d *Dataplane) send(s *sock, msgs []ipv4.Message) {
+	for len(msgs) > 0 {
+		n, err := s.bc.WriteBatch(msgs, 0)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Skip the message that failed (e.g. EMSGSIZE, unreachable) and go on.
+			d.stats.Inc(sad.CSendErrors, 1)
+			d.log.Debug("tunudp: send", "err", err)
+			n++
+		}
+		if n <= 0 {
+			n = 1
+		}
+		if n > len(msgs) {
+			n = len(msgs)
+		}
+		msgs = msgs[n:]
+	}
+}
+
+// flush seals and sends packets released from a policy's hold queue (control-plane goroutine).
+func (d *Dataplane) flush(sa *sad.OutSA, pkts [][]byte) {
+	now := time.Now().UnixNano()
+	var t sad.Tally
+	for _, p := range pkts {
+		buf := make([]byte, tunHeadroom+len(p)+tunTail)
+		copy(buf[tunHeadroom:], p)
+		out, s, dst, ok := d.seal(sa, buf, tunHeadroom, len(p), now, &t, nil)
+		if ok {
+			d.send(s, []ipv4.Message{{Buffers: [][]byte{out}, Addr: dst}})
+		}
+	}
+	d.stats.Add(&t)
+}
+
+// recvLoop receives datagrams on one socket: IKE goes to the handler, ESP is opened and the
+// inner packets written to the TUN device.
+func (d *Dataplane) recvLoop(s *sock) {
+	defer d.wg.Done()
+	n := espBatch
+	if s.kind == kindIKE {
+		n = ikeBatch
+	}
+	msgs := make([]ipv4.Message, n)
+	bufs := make([][]byte, n)
+	for i := range msgs {
+		bufs[i] = make([]byte, recvBufSize)
+		msgs[i].Buffers = [][]byte{bufs[i]}
+	}
+	out := make([][]byte, 0, n)
+	var t sad.Tally
+	for {
+		k, err := s.bc.ReadBatch(msgs, 0)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			d.log.Debug("tunudp: receive", "local", s.local, "err", err)
+			continue
+		}
+		now := time.Now().UnixNano()
+		for i := range k {
+			m := &msgs[i]
+			data := bufs[i][:m.N]
+			src := sourceOf(m.Addr)
+			switch s.kind {
+			case kindIKE:
+				d.deliverIKE(s.local, src, data, &t)
+				continue
+			case kindNATT:
+				if len(data) == 1 && data[0] == 0xff {
+					t[sad.CKeepalives]++
+					continue
+				}
+				if len(data) >= 4 && data[0]|data[1]|data[2]|data[3] == 0 {
+					d.deliverIKE(s.local, src, data[4:], &t)
+					continue
+				}
+			case kindRaw:
+				if s.v4 {
+					if len(data) < 20 || int(data[0]&0xf)*4 > len(data) {
+						t.Drop(sad.DropMalformed)
+						continue
+					}
+					data = data[int(data[0]&0xf)*4:]
+				}
+			}
+			inner, _, drop := d.db.Open(data, src, s.local, now, &t)
+			if drop != sad.DropNone {
+				continue
+			}
+			start := len(bufs[i]) - cap(inner) // inner aliases bufs[i]
+			if len(inner) == 0 || start < tunWriteOffset || &bufs[i][start] != &inner[0] {
+				t.Drop(sad.DropMalformed)
+				continue
+			}
+			out = append(out, bufs[i][start-tunWriteOffset:start+len(inner)])
+		}
+		if len(out) > 0 {
+			if _, err := d.tun.Write(out, tunWriteOffset); err != nil {
+				if errors.Is(err, os.ErrClosed) {
+					return
+				}
+				t[sad.CSendErrors]++
+				d.log.Debug("tunudp: TUN write", "err", err)
+			}
+			clear(out)
+			out = out[:0]
+		}
+		d.stats.Add(&t)
+	}
+}
+
+func (d *Dataplane) deliverIKE(local, remote netip.AddrPort, msg []byte, t *sad.Tally) {
+	t[sad.CIKEIn]++
+	// Publish this batch's counters so far: whoever reacts to the message sees the packets
+	// that arrived before it counted.
+	d.stats.Add(t)
+	if d.h != nil {
+		d.h(local, remote, msg)
+	}
+}
+
+func sourceOf(a net.Addr) netip.AddrPort {
+	switch a := a.(type) {
+	case *net.UDPAddr:
+		ap := a.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	case *net.IPAddr:
+		ip, _ := netip.AddrFromSlice(a.IP)
+		return netip.AddrPortFrom(ip.Unmap(), 0)
+	}
+	return netip.AddrPort{}
+}

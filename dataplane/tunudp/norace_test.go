@@ -1,0 +1,5 @@
+//go:build !race
+
+package tunudp
+
+const transferDiv = 1
