@@ -204,7 +204,9 @@ func (g *Gateway) DeleteChildSA(spi api.SPI, notify bool) (api.DeleteResult, err
 	return res, err
 }
 
-func (g *Gateway) Events(tunnel string, since uint64) []api.Event { return g.events.since(tunnel, since) }
+func (g *Gateway) Events(tunnel string, since uint64) []api.Event {
+	return g.events.since(tunnel, since)
+}
 
 func (g *Gateway) Subscribe(ctx context.Context, tunnel string) <-chan api.Event {
 	return g.events.subscribe(ctx, tunnel)

@@ -263,4 +263,3 @@ func (g *Gateway) tunnelDown(name string) error {
 	})
 	return err
 }
-

@@ -68,9 +68,9 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	type row struct {
-		name                     string
-		up                       float64
-		bin, bout, pin, pout     uint64
+		name                 string
+		up                   float64
+		bin, bout, pin, pout uint64
 	}
 	var rows []row
 	sas := map[[2]string]int{}

@@ -82,8 +82,8 @@ type Engine struct {
 
 	cookieSecret  [32]byte
 	invalidIKESPI limiter
-	nextID       uint64
-	stats        Stats
+	nextID        uint64
+	stats         Stats
 }
 
 type halfOpenKey struct {
