@@ -1,0 +1,28 @@
+package api
+
+import "context"
+
+// Backend is what the server exposes: implemented by the daemon. Methods are called concurrently.
+// Errors should wrap ErrNotFound, ErrBadRequest or ErrConflict where one applies; their message
+// is shown to the user as is.
+type Backend interface {
+	Status() Status
+	Tunnels() []Tunnel
+	Tunnel(name string) (Tunnel, error)
+	TunnelUp(name string) error
+	TunnelDown(name string) error
+	// SAs lists IKE SAs with their Child SAs; tunnel "" means all tunnels.
+	SAs(tunnel string) []IKESA
+	// ChildSA finds a Child SA by its inbound or outbound SPI.
+	ChildSA(spi SPI) (ChildSA, error)
+	// DeleteChildSA removes the Child SA with that SPI (either direction), telling the peer if
+	// notify is set.
+	DeleteChildSA(spi SPI, notify bool) (DeleteResult, error)
+	// Events returns the retained events with Seq > since, oldest first; tunnel "" means all.
+	Events(tunnel string, since uint64) []Event
+	// Subscribe delivers live events (of one tunnel, or all if ""); the channel is closed when
+	// ctx ends (or if the backend gives up on a slow subscriber).
+	Subscribe(ctx context.Context, tunnel string) <-chan Event
+	Reload() (ReloadResult, error)
+	SetLogLevel(level string) error
+}
