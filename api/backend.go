@@ -18,6 +18,14 @@ type Backend interface {
 	// DeleteChildSA removes the Child SA with that SPI (either direction), telling the peer if
 	// notify is set.
 	DeleteChildSA(spi SPI, notify bool) (DeleteResult, error)
+	// RekeyChildSA starts a make-before-break rekey of the Child SA with that SPI (either
+	// direction): the new Child SA is installed before the old one is deleted. It returns once
+	// the rekey is under way (ErrNotFound for an unknown SPI, ErrConflict if the SA cannot be
+	// rekeyed now, e.g. a rekey is already running).
+	RekeyChildSA(spi SPI) error
+	// RekeyIKESA starts a rekey of the tunnel's IKE SA and returns once it is under way
+	// (ErrNotFound for an unknown tunnel, ErrConflict if it has no established IKE SA).
+	RekeyIKESA(tunnel string) error
 	// Events returns the retained events with Seq > since, oldest first; tunnel "" means all.
 	Events(tunnel string, since uint64) []Event
 	// Subscribe delivers live events (of one tunnel, or all if ""); the channel is closed when

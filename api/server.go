@@ -39,9 +39,11 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET "+p+"/tunnels/{name}", s.handleTunnel)
 	s.mux.HandleFunc("POST "+p+"/tunnels/{name}/up", s.handleTunnelUp)
 	s.mux.HandleFunc("POST "+p+"/tunnels/{name}/down", s.handleTunnelDown)
+	s.mux.HandleFunc("POST "+p+"/tunnels/{name}/rekey-ike", s.handleRekeyIKESA)
 	s.mux.HandleFunc("GET "+p+"/sas", s.handleSAs)
 	s.mux.HandleFunc("GET "+p+"/sas/child/{spi}", s.handleChildSA)
 	s.mux.HandleFunc("DELETE "+p+"/sas/child/{spi}", s.handleDeleteChildSA)
+	s.mux.HandleFunc("POST "+p+"/sas/child/{spi}/rekey", s.handleRekeyChildSA)
 	s.mux.HandleFunc("GET "+p+"/events", s.handleEvents)
 	s.mux.HandleFunc("POST "+p+"/reload", s.handleReload)
 	s.mux.HandleFunc("PUT "+p+"/log-level", s.handleLogLevel)
@@ -153,6 +155,30 @@ func (s *Server) handleDeleteChildSA(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// handleRekeyChildSA starts a Child SA rekey; 202 Accepted with {} since it completes later
+// (watch the events for the outcome).
+func (s *Server) handleRekeyChildSA(w http.ResponseWriter, r *http.Request) {
+	spi, err := pathSPI(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.b.RekeyChildSA(spi); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, struct{}{})
+}
+
+// handleRekeyIKESA starts a rekey of a tunnel's IKE SA; 202 Accepted with {}.
+func (s *Server) handleRekeyIKESA(w http.ResponseWriter, r *http.Request) {
+	if err := s.b.RekeyIKESA(r.PathValue("name")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, struct{}{})
 }
 
 func (s *Server) handleReload(w http.ResponseWriter, r *http.Request) {

@@ -81,6 +81,15 @@ func TestRoutes(t *testing.T) {
 		{"GET", "/v1/sas/child/0xdeadbeef", "", 404, []string{`no Child SA with spi 0xdeadbeef`}},
 		{"GET", "/v1/sas/child/0xnothex", "", 400, []string{`spi must be 0x followed by 1-8 hex digits`}},
 		{"GET", "/v1/sas/child/0", "", 400, []string{`reserved`}},
+		{"POST", "/v1/sas/child/0x0badf00d/rekey", "", 202, []string{"{}\n"}},
+		{"POST", "/v1/sas/child/3238002690/rekey", "", 202, []string{"{}\n"}},
+		{"POST", "/v1/sas/child/0xdeadbeef/rekey", "", 404, []string{`no Child SA with spi 0xdeadbeef`}},
+		{"POST", "/v1/sas/child/0/rekey", "", 400, []string{`reserved`}},
+		{"POST", "/v1/sas/child/0xnothex/rekey", "", 400, []string{`spi must be 0x followed by 1-8 hex digits`}},
+		{"GET", "/v1/sas/child/0x0badf00d/rekey", "", 405, []string{`method not allowed`}},
+		{"POST", "/v1/tunnels/site-a/rekey-ike", "", 202, []string{"{}\n"}},
+		{"POST", "/v1/tunnels/site-b/rekey-ike", "", 409, []string{`tunnel \"site-b\" has no established IKE SA: conflict`}},
+		{"POST", "/v1/tunnels/nope/rekey-ike", "", 404, []string{`tunnel \"nope\": not found`}},
 		{"DELETE", "/v1/sas/child/0x0badf00d?notify=maybe", "", 400, []string{`notify must be true or false`}},
 		{"DELETE", "/v1/sas/child/0x0badf00d?notify=false", "", 200, []string{`"tunnel":"site-a"`, `"spi_in":"0xc1000001"`, `"notified":false`, `"action":"restart"`}},
 		{"DELETE", "/v1/sas/child/0x0badf00d", "", 404, []string{`not found`}},
@@ -104,6 +113,9 @@ func TestRoutes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		status, body := do(t, hc, tt.method, tt.path, tt.body)
+		if status == http.StatusAccepted && body != "{}\n" {
+			t.Errorf("%s %s: 202 body %q, want {}", tt.method, tt.path, body)
+		}
 		if status != tt.status {
 			t.Errorf("%s %s: status %d, want %d (body %s)", tt.method, tt.path, status, tt.status, body)
 		}
@@ -119,7 +131,7 @@ func TestRoutes(t *testing.T) {
 			}
 		}
 	}
-	wantCalls := []string{"up site-b", "down site-b", "delete 0x0badf00d notify=false", "delete 0xc1000002 notify=true", "reload", "log-level debug"}
+	wantCalls := []string{"up site-b", "down site-b", "rekey-child 0x0badf00d", "rekey-child 0xc1000002", "rekey-ike site-a", "delete 0x0badf00d notify=false", "delete 0xc1000002 notify=true", "reload", "log-level debug"}
 	if got := fake.CallLog(); fmt.Sprint(got) != fmt.Sprint(wantCalls) {
 		t.Errorf("backend calls = %q, want %q", got, wantCalls)
 	}

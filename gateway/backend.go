@@ -221,3 +221,41 @@ func (g *Gateway) SetLogLevel(level string) error {
 	g.log.Info("log level changed", "level", l)
 	return nil
 }
+
+// RekeyChildSA rekeys the Child SA with that SPI (either direction), make-before-break.
+func (g *Gateway) RekeyChildSA(spi api.SPI) error {
+	var err error
+	g.engine.Call(func() {
+		c := g.engine.FindChild(uint32(spi))
+		if c == nil {
+			err = notFound("no Child SA with SPI 0x%08x (inbound or outbound)", uint32(spi))
+			return
+		}
+		if c.State != ikev2.ChildInstalled || c.IKE.State != ikev2.IKEEstablished {
+			err = fmt.Errorf("%w: Child SA 0x%08x is %v; only installed Child SAs of established IKE SAs can be rekeyed", api.ErrConflict, c.SPIIn, c.State)
+			return
+		}
+		g.log.Info("operator rekeys Child SA", "tunnel", c.Tunnel.Cfg.Name, "spi_in", spiText(c.SPIIn))
+		g.engine.RekeyChild(c, nil)
+	})
+	return err
+}
+
+// RekeyIKESA rekeys the tunnel's IKE SA.
+func (g *Gateway) RekeyIKESA(tunnel string) error {
+	var err error
+	g.engine.Call(func() {
+		t := g.engine.Tunnel(tunnel)
+		if t == nil {
+			err = notFound("no tunnel %q", tunnel)
+			return
+		}
+		if t.IKE == nil || t.IKE.State != ikev2.IKEEstablished {
+			err = fmt.Errorf("%w: tunnel %s has no established IKE SA", api.ErrConflict, tunnel)
+			return
+		}
+		g.log.Info("operator rekeys IKE SA", "tunnel", tunnel, "ike", t.IKE.String())
+		g.engine.RekeyIKE(t.IKE)
+	})
+	return err
+}

@@ -59,8 +59,13 @@ func (e *Engine) DeleteIKE(sa *IKESA, notify bool) {
 		return
 	}
 	sa.State = IKEDeleting
-	// Deleting an IKE SA is the one request we do not queue behind others.
-	e.failQueued(sa, ErrDeleted)
+	// The Delete goes right after the exchange in flight (window size 1): waiting requests
+	// are dropped.
+	q := sa.queue
+	sa.queue = nil
+	for _, r := range q {
+		r.onFail(ErrDeleted)
+	}
 	e.request(sa, wire.ExchangeInformational, func() []wire.Payload {
 		return []wire.Payload{&wire.Delete{Protocol: wire.ProtocolIKE}}
 	}, func(*wire.Message) { e.removeIKE(sa, ErrDeleted) }, func(error) { e.removeIKE(sa, ErrDeleted) })
@@ -179,7 +184,7 @@ func (e *Engine) peerDeletedChild(c *ChildSA) {
 
 // ikeFailed handles a failed exchange or negotiation: the IKE SA is removed.
 func (e *Engine) ikeFailed(sa *IKESA, err error) {
-	if sa.State == IKEDead {
+	if sa.State == IKEDead || errors.Is(err, ErrDeleted) {
 		return
 	}
 	e.log.Info("IKE SA failed", "tunnel", sa.tunnelName(), "ike", sa.String(), "state", sa.State, "err", err)

@@ -26,7 +26,7 @@ type Fake struct {
 	ReloadRes   api.ReloadResult
 	ReloadErr   error // returned by Reload if set
 	LogLevel    string
-	Calls       []string // mutating calls in order, e.g. "up site-a", "delete 0xc1000001 notify=false"
+	Calls       []string // mutating calls in order, e.g. "up site-a", "delete 0xc1000001 notify=false", "rekey-child 0xc1000001", "rekey-ike site-a"
 	subscribers map[int]subscriber
 	nextSub     int
 	subChanged  chan struct{} // closed and replaced whenever subscribers change
@@ -220,6 +220,43 @@ func (f *Fake) DeleteChildSA(spi api.SPI, notify bool) (api.DeleteResult, error)
 		}
 	}
 	return api.DeleteResult{}, fmt.Errorf("no Child SA with spi %s: %w", spi, api.ErrNotFound)
+}
+
+// RekeyChildSA implements api.Backend: a Child SA that is not "installed" (any case) is a
+// conflict. The fake's SAs are left as they are.
+func (f *Fake) RekeyChildSA(spi api.SPI) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, sa := range f.IKESAList {
+		for _, c := range sa.Children {
+			if c.SPIIn != spi && c.SPIOut != spi {
+				continue
+			}
+			if !strings.EqualFold(c.State, "installed") {
+				return fmt.Errorf("Child SA %s is %s, not installed: %w", spi, c.State, api.ErrConflict)
+			}
+			f.Calls = append(f.Calls, "rekey-child "+spi.String())
+			return nil
+		}
+	}
+	return fmt.Errorf("no Child SA with spi %s: %w", spi, api.ErrNotFound)
+}
+
+// RekeyIKESA implements api.Backend: a tunnel without an "established" (any case) IKE SA is a
+// conflict. The fake's SAs are left as they are.
+func (f *Fake) RekeyIKESA(tunnel string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, err := f.tunnel(tunnel); err != nil {
+		return err
+	}
+	for _, sa := range f.IKESAList {
+		if sa.Tunnel == tunnel && strings.EqualFold(sa.State, "established") {
+			f.Calls = append(f.Calls, "rekey-ike "+tunnel)
+			return nil
+		}
+	}
+	return fmt.Errorf("tunnel %q has no established IKE SA: %w", tunnel, api.ErrConflict)
 }
 
 // Events implements api.Backend.

@@ -114,6 +114,19 @@ func (c *Client) DeleteChildSA(ctx context.Context, spi api.SPI, notify bool) (a
 	return res, c.call(ctx, http.MethodDelete, "/sas/child/"+spi.String(), q, nil, &res)
 }
 
+// RekeyChildSA starts a make-before-break rekey of the Child SA with that SPI (either
+// direction). It returns once the daemon has accepted the request; the outcome shows in the
+// events.
+func (c *Client) RekeyChildSA(ctx context.Context, spi api.SPI) error {
+	return c.call(ctx, http.MethodPost, "/sas/child/"+spi.String()+"/rekey", nil, nil, nil)
+}
+
+// RekeyIKESA starts a rekey of the tunnel's IKE SA. It returns once the daemon has accepted the
+// request.
+func (c *Client) RekeyIKESA(ctx context.Context, tunnel string) error {
+	return c.call(ctx, http.MethodPost, "/tunnels/"+url.PathEscape(tunnel)+"/rekey-ike", nil, nil, nil)
+}
+
 // Events returns the retained events with sequence numbers above since, of one tunnel or
 // (tunnel "") all.
 func (c *Client) Events(ctx context.Context, tunnel string, since uint64) ([]api.Event, error) {
@@ -189,7 +202,8 @@ func eventsQuery(tunnel string, since uint64, follow bool) url.Values {
 	return q
 }
 
-// call does a bounded request and decodes the JSON answer into out.
+// call does a bounded request and decodes the JSON answer into out; with out nil the answer
+// (e.g. {} or an empty 204 body) is discarded.
 func (c *Client) call(ctx context.Context, method, path string, q url.Values, body, out any) error {
 	if _, ok := ctx.Deadline(); !ok && c.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -203,6 +217,10 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, bo
 	defer resp.Body.Close()
 	if err := checkStatus(resp); err != nil {
 		return err
+	}
+	if out == nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
+		return nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
 		if ctx.Err() == nil {

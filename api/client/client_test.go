@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +60,15 @@ func TestMethods(t *testing.T) {
 	if err != nil || child.ID != 12 || child.BytesIn != 1536000 || !child.LastOut.Equal(apitest.Epoch.Add(-250*time.Millisecond)) {
 		t.Errorf("ChildSA = %+v, %v", child, err)
 	}
+	if err := c.RekeyChildSA(ctx, 0x0badf00d); err != nil {
+		t.Errorf("RekeyChildSA = %v", err)
+	}
+	if err := c.RekeyIKESA(ctx, "site-a"); err != nil {
+		t.Errorf("RekeyIKESA = %v", err)
+	}
+	if got, want := fake.CallLog(), []string{"up site-b", "down site-b", "rekey-child 0x0badf00d", "rekey-ike site-a"}; !slices.Equal(got, want) {
+		t.Errorf("calls after rekeys = %q, want %q", got, want)
+	}
 	del, err := c.DeleteChildSA(ctx, 0x0badf00d, false)
 	if err != nil || del != (api.DeleteResult{Tunnel: "site-a", SPIIn: 0xc1000001, SPIOut: 0x0badf00d, Notified: false, Action: "restart"}) {
 		t.Errorf("DeleteChildSA = %+v, %v", del, err)
@@ -93,6 +103,11 @@ func TestAPIErrors(t *testing.T) {
 		{"conflict", func() error { _, err := c.TunnelUp(ctx, "site-a"); return err }, 409, api.ErrConflict, `tunnel "site-a" is already up: conflict`},
 		{"bad request", func() error { return c.SetLogLevel(ctx, "chatty") }, 400, api.ErrBadRequest, `unknown log level "chatty"`},
 		{"spi zero", func() error { _, err := c.ChildSA(ctx, 0); return err }, 400, api.ErrBadRequest, `reserved`},
+		{"rekey unknown spi", func() error { return c.RekeyChildSA(ctx, 0xdeadbeef) }, 404, api.ErrNotFound, `no Child SA with spi 0xdeadbeef`},
+		{"rekey spi zero", func() error { return c.RekeyChildSA(ctx, 0) }, 400, api.ErrBadRequest, `reserved`},
+		{"rekey-ike unknown tunnel", func() error { return c.RekeyIKESA(ctx, "nope") }, 404, api.ErrNotFound, `tunnel "nope": not found`},
+		{"rekey-ike no IKE SA", func() error { return c.RekeyIKESA(ctx, "site-b") }, 409, api.ErrConflict, `tunnel "site-b" has no established IKE SA`},
+		{"rekey-ike escaped name", func() error { return c.RekeyIKESA(ctx, "a/b c") }, 404, api.ErrNotFound, `tunnel "a/b c": not found`},
 		{"escaped name", func() error { _, err := c.Tunnel(ctx, "a/b c"); return err }, 404, api.ErrNotFound, `tunnel "a/b c": not found`},
 	}
 	for _, tt := range tests {
@@ -100,6 +115,51 @@ func TestAPIErrors(t *testing.T) {
 		var apiErr *api.Error
 		if !errors.As(err, &apiErr) || apiErr.Status != tt.status || !errors.Is(err, tt.is) || !strings.Contains(err.Error(), tt.msg) {
 			t.Errorf("%s: error %#v, want *api.Error %d containing %q", tt.name, err, tt.status, tt.msg)
+		}
+	}
+}
+
+// TestRekeyConflict checks that a Child SA that is not installed cannot be rekeyed, and that
+// nothing reaches the backend's call log then.
+func TestRekeyConflict(t *testing.T) {
+	fake := apitest.NewFake()
+	fake.IKESAList[0].Children[0].State = "REKEYING"
+	c := client.New(apitest.Serve(t, fake))
+	t.Cleanup(c.Close)
+	err := c.RekeyChildSA(context.Background(), 0xc1000001)
+	if !errors.Is(err, api.ErrConflict) || !strings.Contains(err.Error(), "Child SA 0xc1000001 is REKEYING, not installed") {
+		t.Errorf("RekeyChildSA of a rekeying SA = %v, want a conflict", err)
+	}
+	if calls := fake.CallLog(); len(calls) != 0 {
+		t.Errorf("calls = %q, want none", calls)
+	}
+}
+
+// TestRekeyNoContent checks that the rekey methods also accept 204 No Content (an empty body).
+func TestRekeyNoContent(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "nc.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := make(chan string, 2)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paths <- r.Method + " " + r.URL.Path
+		w.WriteHeader(http.StatusNoContent)
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	c := client.New(sock)
+	t.Cleanup(c.Close)
+	if err := c.RekeyChildSA(context.Background(), 0x1234); err != nil {
+		t.Errorf("RekeyChildSA with 204 = %v", err)
+	}
+	if err := c.RekeyIKESA(context.Background(), "site a"); err != nil {
+		t.Errorf("RekeyIKESA with 204 = %v", err)
+	}
+	for _, want := range []string{"POST /v1/sas/child/0x00001234/rekey", "POST /v1/tunnels/site a/rekey-ike"} {
+		if got := <-paths; got != want {
+			t.Errorf("request %q, want %q", got, want)
 		}
 	}
 }

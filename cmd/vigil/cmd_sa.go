@@ -8,9 +8,9 @@ func (a *app) saCmd() *cobra.Command {
 	cmd := group(&cobra.Command{
 		Use:     "sa",
 		Aliases: []string{"sas"},
-		Short:   "List, show and delete security associations",
+		Short:   "List, show, rekey and delete security associations",
 	})
-	cmd.AddCommand(a.saListCmd(), a.saShowCmd(), a.saDeleteCmd())
+	cmd.AddCommand(a.saListCmd(), a.saShowCmd(), a.saRekeyCmd(), a.saDeleteCmd())
 	return cmd
 }
 

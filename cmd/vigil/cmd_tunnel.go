@@ -14,9 +14,9 @@ func (a *app) tunnelCmd() *cobra.Command {
 	cmd := group(&cobra.Command{
 		Use:     "tunnel",
 		Aliases: []string{"tunnels"},
-		Short:   "List, show, start and stop tunnels",
+		Short:   "List, show, start, stop and rekey tunnels",
 	})
-	cmd.AddCommand(a.tunnelListCmd(), a.tunnelShowCmd(), a.tunnelActionCmd("up"), a.tunnelActionCmd("down"))
+	cmd.AddCommand(a.tunnelListCmd(), a.tunnelShowCmd(), a.tunnelActionCmd("up"), a.tunnelActionCmd("down"), a.tunnelRekeyCmd())
 	return cmd
 }
 

@@ -100,6 +100,15 @@ func TestGolden(t *testing.T) {
 		{"sa_delete_bad_spi", []string{"sa", "delete", "--spi", "0xc10000011"}, 2, false},
 		{"sa_delete_zero_spi", []string{"sa", "delete", "--spi", "0x0"}, 2, false},
 		{"sa_delete_no_spi", []string{"sa", "delete"}, 2, false},
+		{"sa_rekey", []string{"sa", "rekey", "--spi", "0x0BADF00D"}, 0, false},
+		{"sa_rekey_not_found", []string{"sa", "rekey", "--spi", "0xdeadbeef"}, 1, false},
+		{"sa_rekey_no_spi", []string{"sa", "rekey"}, 2, false},
+		{"tunnel_rekey", []string{"tunnel", "rekey", "site-a"}, 0, false},
+		{"tunnel_rekey_ike", []string{"tunnel", "rekey", "site-a", "--ike"}, 0, false},
+		{"tunnel_rekey_ike_conflict", []string{"tunnel", "rekey", "--ike", "site-b"}, 1, false},
+		{"tunnel_rekey_no_child", []string{"tunnel", "rekey", "site-b"}, 1, false},
+		{"tunnel_rekey_missing", []string{"tunnel", "rekey", "nope"}, 1, false},
+		{"tunnel_rekey_no_name", []string{"tunnel", "rekey", "--ike"}, 2, false},
 		{"events", []string{"events"}, 0, false},
 		{"events_tunnel", []string{"events", "--tunnel", "site-a", "--since", "2"}, 0, false},
 		{"events_json", []string{"events", "-o", "json", "--since", "3"}, 0, false},
@@ -149,6 +158,9 @@ func TestMutationsReachDaemon(t *testing.T) {
 	sock := apitest.Serve(t, fake)
 	for _, args := range [][]string{
 		{"tunnel", "up", "site-b"},
+		{"sa", "rekey", "--spi", "3238002689"},
+		{"tunnel", "rekey", "site-a"},
+		{"tunnel", "rekey", "site-a", "--ike"},
 		{"sa", "delete", "--spi", "0x0badf00d", "--no-notify"},
 		{"sa", "delete", "--spi", "0xc1000002"},
 		{"log-level", "warn"},
@@ -158,7 +170,7 @@ func TestMutationsReachDaemon(t *testing.T) {
 			t.Fatalf("vigil %v: exit %d", args, code)
 		}
 	}
-	want := "[up site-b delete 0x0badf00d notify=false delete 0xc1000002 notify=true log-level warn reload]"
+	want := "[up site-b rekey-child 0xc1000001 rekey-child 0xc1000002 rekey-ike site-a delete 0x0badf00d notify=false delete 0xc1000002 notify=true log-level warn reload]"
 	if got := fmt.Sprint(fake.CallLog()); got != want {
 		t.Errorf("daemon saw %s, want %s", got, want)
 	}
@@ -201,7 +213,7 @@ func TestCompletion(t *testing.T) {
 }
 
 func TestHelpExitsZero(t *testing.T) {
-	for _, args := range [][]string{{"--help"}, {}, {"tunnel"}, {"sa", "delete", "--help"}} {
+	for _, args := range [][]string{{"--help"}, {}, {"tunnel"}, {"sa", "delete", "--help"}, {"sa", "rekey", "--help"}, {"tunnel", "rekey", "--help"}} {
 		var stdout bytes.Buffer
 		if code := cli(context.Background(), "", &stdout, io.Discard, args...); code != 0 || !strings.Contains(stdout.String(), "Usage:") {
 			t.Errorf("vigil %v: exit %d, output %q", args, code, stdout.String())

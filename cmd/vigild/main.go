@@ -204,3 +204,6 @@ func unknownSPILimits(c config.InvalidSPI) sad.UnknownSPILimits {
 	}
 	return l
 }
+
+func (b backend) RekeyChildSA(s api.SPI) error { return b.gw().RekeyChildSA(s) }
+func (b backend) RekeyIKESA(t string) error    { return b.gw().RekeyIKESA(t) }

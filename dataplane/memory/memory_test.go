@@ -310,3 +310,31 @@ func TestUnknownSPIRateLimited(t *testing.T) {
 		}
 	})
 }
+
+func TestIPv6InnerAndOuter(t *testing.T) {
+	n := NewNetwork()
+	oa, ob := netip.MustParseAddr("2001:db8::a"), netip.MustParseAddr("2001:db8::b")
+	a := n.Attach([]netip.Addr{oa}, nil)
+	b := n.Attach([]netip.Addr{ob}, nil)
+	defer a.Close()
+	defer b.Close()
+	la, lb := netip.AddrPortFrom(oa, 4500), netip.AddrPortFrom(ob, 4500)
+	sa := func(spi uint32, dir dataplane.Direction, l, r netip.AddrPort) dataplane.SAConfig {
+		return dataplane.SAConfig{SPI: spi, Dir: dir, Tunnel: "v6", Local: l, Remote: r, Encap: dataplane.EncapUDP,
+			Encr: esp.EncrChaCha20Poly1305, EncrKey: key(7)}
+	}
+	must(t, a.AddSA(sa(0x5000, dataplane.Out, la, lb)))
+	must(t, b.AddSA(sa(0x5000, dataplane.In, lb, la)))
+	must(t, b.SetPolicy(dataplane.Policy{Tunnel: "v6", LocalTS: []dataplane.Selector{sel("fd00:2::/64")},
+		RemoteTS: []dataplane.Selector{sel("fd00:1::/64"), sel("10.1.0.0/16")}}))
+	must(t, a.SetPolicy(dataplane.Policy{Tunnel: "v6", LocalTS: []dataplane.Selector{sel("fd00:1::/64"), sel("10.1.0.0/16")},
+		RemoteTS: []dataplane.Selector{sel("fd00:2::/64"), sel("10.2.0.0/16")}, OutSPI: 0x5000}))
+	must(t, a.SendInner(netip.MustParseAddr("fd00:1::1"), netip.MustParseAddr("fd00:2::1"), []byte("six")))
+	if p := recv(t, b); p[0]>>4 != 6 || !bytes.HasSuffix(p, []byte("six")) {
+		t.Fatalf("got %x", p)
+	}
+	// IPv4 inner over the IPv6 outer SA: b's policy has no 10.2.0.0/16 locally -> mismatch.
+	if err := a.SendInner(hostA, hostB, nil); !errors.Is(err, sad.DropPolicyMismatch) {
+		t.Fatalf("err = %v", err)
+	}
+}

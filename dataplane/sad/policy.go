@@ -28,8 +28,13 @@ type Policy struct {
 	next  *Policy    // set when SetPolicy replaced this policy; held packets go there
 }
 
-// Config returns the policy as installed.
-func (p *Policy) Config() dataplane.Policy { return p.cfg }
+// Config returns a copy of the policy as installed.
+func (p *Policy) Config() dataplane.Policy {
+	c := p.cfg
+	c.LocalTS = append([]dataplane.Selector(nil), c.LocalTS...)
+	c.RemoteTS = append([]dataplane.Selector(nil), c.RemoteTS...)
+	return c
+}
 
 // SA returns the outbound SA the policy currently uses (nil while it holds).
 func (p *Policy) SA() *OutSA { return p.sa.Load() }

@@ -30,13 +30,6 @@ const (
 	ikeBatch    = 8
 )
 
-// sendBatch collects sealed packets per socket for one sendmmsg each.
-type sendBatch struct {
-	s    *sock
-	msgs []ipv4.Message
-	bufs [][1][]byte
-}
-
 // tunLoop reads inner packets from the TUN device, seals them and sends them.
 func (d *Dataplane) tunLoop() {
 	defer d.wg.Done()
@@ -47,7 +40,7 @@ func (d *Dataplane) tunLoop() {
 		bufs[i] = make([]byte, bufSize)
 	}
 	sizes := make([]int, n)
-	var batches []*sendBatch
+	var queues []*sendQueue
 	addrCache := map[netip.AddrPort]net.Addr{}
 	var t sad.Tally
 	for {
@@ -73,17 +66,11 @@ func (d *Dataplane) tunLoop() {
 			if !ok {
 				continue
 			}
-			b := batchFor(&batches, s)
-			b.bufs = append(b.bufs, [1][]byte{out})
-			b.msgs = append(b.msgs, ipv4.Message{Addr: dst})
+			queueFor(&queues, s).add(out, dst)
 		}
-		for _, b := range batches {
-			if len(b.msgs) > 0 {
-				for j := range b.msgs {
-					b.msgs[j].Buffers = b.bufs[j][:]
-				}
-				d.send(b.s, b.msgs)
-				b.msgs, b.bufs = b.msgs[:0], b.bufs[:0]
+		for _, q := range queues {
+			if len(q.pkts) > 0 {
+				d.flushQueue(q)
 			}
 		}
 		d.stats.Add(&t)
@@ -91,17 +78,6 @@ func (d *Dataplane) tunLoop() {
 			clear(addrCache)
 		}
 	}
-}
-
-func batchFor(l *[]*sendBatch, s *sock) *sendBatch {
-	for _, b := range *l {
-		if b.s == s {
-			return b
-		}
-	}
-	b := &sendBatch{s: s}
-	*l = append(*l, b)
-	return b
 }
 
 // seal encapsulates the inner packet at buf[off:off+n] in place for sa and picks the socket
@@ -158,29 +134,6 @@ func (d *Dataplane) seal(sa *sad.OutSA, buf []byte, off, n int, now int64, t *sa
 	return out, s, dst, true
 }
 
-// send writes a batch with sendmmsg, retrying partial writes.
-func (d *Dataplane) send(s *sock, msgs []ipv4.Message) {
-	for len(msgs) > 0 {
-		n, err := s.bc.WriteBatch(msgs, 0)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			// Skip the message that failed (e.g. EMSGSIZE, unreachable) and go on.
-			d.stats.Inc(sad.CSendErrors, 1)
-			d.log.Debug("tunudp: send", "err", err)
-			n++
-		}
-		if n <= 0 {
-			n = 1
-		}
-		if n > len(msgs) {
-			n = len(msgs)
-		}
-		msgs = msgs[n:]
-	}
-}
-
 // flush seals and sends packets released from a policy's hold queue (control-plane goroutine).
 func (d *Dataplane) flush(sa *sad.OutSA, pkts [][]byte) {
 	now := time.Now().UnixNano()
@@ -190,7 +143,9 @@ func (d *Dataplane) flush(sa *sad.OutSA, pkts [][]byte) {
 		copy(buf[tunHeadroom:], p)
 		out, s, dst, ok := d.seal(sa, buf, tunHeadroom, len(p), now, &t, nil)
 		if ok {
-			d.send(s, []ipv4.Message{{Buffers: [][]byte{out}, Addr: dst}})
+			q := &sendQueue{s: s}
+			q.add(out, dst)
+			d.flushQueue(q)
 		}
 	}
 	d.stats.Add(&t)

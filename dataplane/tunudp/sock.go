@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/net/ipv4"
@@ -35,6 +36,7 @@ type sock struct {
 	udp   *net.UDPConn // nil for raw
 	bc    batchConn
 	v4    bool
+	gso   atomic.Bool // UDP_SEGMENT usable
 }
 
 const sockBufBytes = 4 << 20
@@ -65,6 +67,7 @@ func openUDP(kind sockKind, a netip.AddrPort) (*sock, error) {
 	}
 	setBuffers(c)
 	s := &sock{kind: kind, local: a, conn: c, udp: c, v4: a.Addr().Is4()}
+	s.gso.Store(kind == kindNATT && gsoSupported(c))
 	if s.v4 {
 		s.bc = ipv4.NewPacketConn(c)
 	} else {

@@ -53,7 +53,8 @@ type routeRef struct {
 var _ dataplane.Dataplane = (*Dataplane)(nil)
 
 // Open creates the TUN device and sockets in the calling thread's network namespace and
-// starts the workers. h receives IKE messages (it is called from the socket goroutines).
+// starts the workers. h receives IKE messages; it is called synchronously from the socket
+// goroutines (the NAT-T one also carries ESP), so it should copy the message and return quickly.
 func Open(cfg Config, h dataplane.IKEHandler) (*Dataplane, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err

@@ -1,4 +1,3 @@
-// Package espsa plugs the ESP transforms of package esp into the SA database (package sad).
 package espsa
 
 import (
