@@ -30,7 +30,7 @@ func (l *rateLimiter) allow(now time.Time) bool {
 }
 
 // spiLimiter limits INVALID_SPI notifies: one per SPI per interval and rate per second per
-// peer. Its tables are bounded: when one grows past maxEntries it starts over, which at worst
+// peer (a rate of 0 disables sending). Its tables are bounded: when one grows past maxEntries it starts over, which at worst
 // allows one extra notify per key.
 type spiLimiter struct {
 	interval time.Duration
@@ -50,13 +50,13 @@ func newSPILimiter(interval time.Duration, perPeer int) *spiLimiter {
 	if interval <= 0 {
 		interval = time.Second
 	}
-	if perPeer <= 0 {
-		perPeer = 10
-	}
 	return &spiLimiter{interval: interval, rate: float64(perPeer), bySPI: map[spiKey]time.Time{}, byPeer: map[netip.Addr]*rateLimiter{}}
 }
 
 func (l *spiLimiter) allow(peer netip.Addr, spi uint32, now time.Time) bool {
+	if l.rate <= 0 { // per_peer_rate = 0: never send
+		return false
+	}
 	k := spiKey{peer, spi}
 	if last, ok := l.bySPI[k]; ok && now.Sub(last) < l.interval {
 		return false

@@ -293,3 +293,27 @@ func summary(sas []api.IKESA) string {
 	}
 	return b.String()
 }
+
+// PID is the daemon's process id (0 if not running).
+func (v *Vigil) PID() int {
+	if v.cmd == nil || v.cmd.Process == nil {
+		return 0
+	}
+	return v.cmd.Process.Pid
+}
+
+// RSS is the daemon's resident memory in KiB, from /proc.
+func (v *Vigil) RSS() int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", v.PID()))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			var kb int
+			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(l, "VmRSS:")), "%d", &kb)
+			return kb
+		}
+	}
+	return 0
+}
