@@ -1,0 +1,154 @@
+package e2e
+
+import (
+	"context"
+	"encoding/binary"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/vigil-ipsec/vigil/api"
+	"github.com/vigil-ipsec/vigil/ikev2/wire"
+	"github.com/vigil-ipsec/vigil/internal/netns"
+	"github.com/vigil-ipsec/vigil/internal/vigiltest"
+)
+
+// udpFrom opens a UDP socket inside ns bound to laddr and connected to raddr.
+func udpFrom(t *testing.T, ns *netns.NS, laddr, raddr netip.AddrPort) *net.UDPConn {
+	t.Helper()
+	var c *net.UDPConn
+	err := ns.Do(func() error {
+		var err error
+		c, err = net.DialUDP("udp", net.UDPAddrFromAddrPort(laddr), net.UDPAddrFromAddrPort(raddr))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// TestForgedUnprotectedInvalidSPI: 10,000 unprotected INVALID_SPI notifies that carry the real
+// SPIs (half with the real IKE SPIs in the header, half with none) delete nothing and do not
+// interrupt traffic (RFC 7296 2.21.4: hints only).
+func TestForgedUnprotectedInvalidSPI(t *testing.T) {
+	topo := netns.NewSiteToSite(t, "vgf")
+	a, b := vigilPair(t, topo, nil)
+	ctx := ctxT(t, 60*time.Second)
+	ca, _ := pairUp(t, ctx, a, b, "site")
+	sas, _ := a.Client.SAs(ctx, "site")
+	ike := sas[0]
+	spii, _ := strconv.ParseUint(ike.SPIi, 16, 64)
+	spir, _ := strconv.ParseUint(ike.SPIr, 16, 64)
+	probes := startProbes(t, ctx, topo)
+	seq := a.LastSeq(ctx)
+	start := time.Now()
+
+	// The forger sits at B's address (another port: B's daemon owns 500).
+	c := udpFrom(t, topo.GwB, netip.AddrPortFrom(netns.GwBWAN, 5000), netip.AddrPortFrom(netns.GwAWAN, 500))
+	for i := 0; i < 10000; i++ {
+		var spi [4]byte
+		binary.BigEndian.PutUint32(spi[:], uint32(ca.SPIOut))
+		h := wire.Header{Version: 0x20, Exchange: wire.ExchangeInformational, MessageID: uint32(i)}
+		if i%2 == 0 {
+			h.SPIi, h.SPIr, h.Flags = spii, spir, wire.FlagResponse
+		}
+		m := &wire.Message{Header: h, Payloads: []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidSPI, Data: spi[:]}}}
+		c.Write(m.Append(nil))
+	}
+	// Let A work through them, then check nothing was torn down.
+	if err := probes.WaitFlowing(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.WaitEvent(ctx, seq, func(ev api.Event) bool { return ev.Kind == "detect" && ev.Protected != nil && !*ev.Protected }); err != nil {
+		t.Fatal("no unprotected hint was logged:", err)
+	}
+	// Keep traffic going for a while after the flood.
+	ctx2, cancel := context.WithTimeout(ctx, 2*time.Second)
+	<-ctx2.Done()
+	cancel()
+	res := probes.Result(start)
+	evs, _ := a.Client.Events(ctx, "site", seq)
+	hints := 0
+	for _, ev := range evs {
+		switch {
+		case ev.Kind == "action" || ev.Kind == "recovered" || ev.Kind == "down" || (ev.Kind == "delete" && ev.Cause != ""):
+			t.Errorf("forged notify changed state: %+v", ev)
+		case ev.Kind == "detect" && ev.Protected != nil && !*ev.Protected:
+			hints++
+		}
+	}
+	sas2, _ := a.Client.SAs(ctx, "site")
+	if len(sas2) != 1 || sas2[0].SPIi != ike.SPIi {
+		t.Errorf("IKE SA changed: %+v", sas2)
+	}
+	if res.Outage > 250*time.Millisecond {
+		t.Errorf("traffic interrupted for %v", res.Outage)
+	}
+	// Hints are rate-limited to one per second per tunnel.
+	if max := int(time.Since(start).Seconds()) + 2; hints > max {
+		t.Errorf("%d liveness checks started by hints in %v", hints, time.Since(start))
+	}
+	t.Logf("10000 forged notifies: %d hints acted on, max probe gap %v, probes lost %d", hints, res.Outage, res.Lost)
+}
+
+// TestUnknownSPIFlood: 100k ESP packets on random unknown SPIs keep INVALID_SPI sends within
+// the rate limits and B's memory flat.
+func TestUnknownSPIFlood(t *testing.T) {
+	topo := netns.NewSiteToSite(t, "vgf")
+	a, b := vigilPair(t, topo, func(ta, tb *vigiltest.Tunnel) { ta.Encap, tb.Encap = "udp", "udp" })
+	ctx := ctxT(t, 60*time.Second)
+	pairUp(t, ctx, a, b, "site")
+	rss0 := b.RSS()
+	seqA := a.LastSeq(ctx)
+	seqB := b.LastSeq(ctx)
+	c := udpFrom(t, topo.GwA, netip.AddrPortFrom(netns.GwAWAN, 4501), netip.AddrPortFrom(netns.GwBWAN, 4500))
+	start := time.Now()
+	pkt := make([]byte, 120)
+	for i := 0; i < 100000; i++ {
+		binary.BigEndian.PutUint32(pkt[0:4], rand.Uint32()|0x100)
+		binary.BigEndian.PutUint32(pkt[4:8], uint32(i+1))
+		c.Write(pkt)
+	}
+	elapsed := time.Since(start)
+	// A answers every INVALID_SPI it gets with "matches nothing": wait for the last of them
+	// by checking that B is still responsive and its counts are final.
+	if _, err := b.Client.Status(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ctx2, cancel := context.WithTimeout(ctx, time.Second)
+	<-ctx2.Done()
+	cancel()
+	bevs, _ := b.Client.Events(ctx, "", seqB)
+	sent := 0
+	for _, ev := range bevs {
+		if ev.Kind == "action" && ev.Cause == "unknown-spi" {
+			sent++
+		}
+	}
+	aevs, _ := a.Client.Events(ctx, "", seqA)
+	got := 0
+	for _, ev := range aevs {
+		if ev.Kind == "detect" && ev.Cause == "invalid-spi" {
+			got++
+		}
+	}
+	limit := 10 + int(10*(elapsed.Seconds()+1.5))
+	t.Logf("100k unknown-SPI packets in %v: B sent %d INVALID_SPI, A received %d; B RSS %d -> %d KiB", elapsed, sent, got, rss0, b.RSS())
+	if sent == 0 || sent > limit {
+		t.Errorf("B sent %d INVALID_SPI notifies (limit %d)", sent, limit)
+	}
+	if got > sent {
+		t.Errorf("A saw %d notifies, B sent %d", got, sent)
+	}
+	if grow := b.RSS() - rss0; grow > 16*1024 {
+		t.Errorf("B's memory grew by %d KiB", grow)
+	}
+	// The tunnel is untouched.
+	pairUp(t, ctx, a, b, "site")
+	ping(t, ctx, topo)
+}
