@@ -1,6 +1,8 @@
 // Package probe measures tunnel outages with a stream of small UDP datagrams, one per
-// interval, from a host behind one gateway to a host behind the other. The outage of a fault
-// is the gap between the last probe that got through before it and the first one after it.
+// interval, from a host behind one gateway to a host behind the other, which echoes each one
+// back (so the tunnel carries traffic both ways, like a real flow). A probe counts when its
+// echo arrives. The outage of a fault is the gap between the last probe that made the round
+// trip before it and the first one after it.
 package probe
 
 import (
@@ -52,8 +54,9 @@ func Start(srcNS, dstNS *netns.NS, dst netip.Addr, port int, interval, maxDurati
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), maxDuration)
 	s.cancel = cancel
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.sendLoop(ctx)
+	go s.echoLoop()
 	go s.recvLoop()
 	return s, nil
 }
@@ -77,11 +80,25 @@ func (s *Stream) sendLoop(ctx context.Context) {
 	}
 }
 
+// echoLoop returns every probe to its sender.
+func (s *Stream) echoLoop() {
+	defer s.wg.Done()
+	var b [64]byte
+	for {
+		n, from, err := s.recv.ReadFromUDPAddrPort(b[:])
+		if err != nil {
+			return
+		}
+		s.recv.WriteToUDPAddrPort(b[:n], from)
+	}
+}
+
+// recvLoop records the echoes.
 func (s *Stream) recvLoop() {
 	defer s.wg.Done()
 	var b [64]byte
 	for {
-		if _, err := s.recv.Read(b[:]); err != nil {
+		if _, err := s.send.Read(b[:]); err != nil {
 			return
 		}
 		now := time.Now()
