@@ -87,7 +87,7 @@ func TestForgedUnprotectedInvalidSPI(t *testing.T) {
 		t.Errorf("IKE SA changed: %+v", sas2)
 	}
 	if res.Outage > 250*time.Millisecond {
-		t.Errorf("traffic interrupted for %v", res.Outage)
+		t.Errorf("traffic interrupted for %v from %v", res.Outage, res.GapStart.Format("15:04:05.000000"))
 	}
 	// Hints are rate-limited to one per second per tunnel.
 	if max := int(time.Since(start).Seconds()) + 2; hints > max {

@@ -52,7 +52,12 @@ func (e *Engine) sendAuth(sa *IKESA) {
 		}
 		ps = append(ps,
 			&wire.Auth{Method: wire.AuthSharedKey, Data: pskAuth(sa.prf, t.Cfg.PSK, sa.initReq, sa.nr, sa.keys.SKpi, idi)},
-			&wire.Notify{Type: wire.NotifyInitialContact},
+		)
+		if !e.otherIKEWithPeer(sa) {
+			// RFC 7296 2.4: we have no other IKE SA with this peer for these identities.
+			ps = append(ps, &wire.Notify{Type: wire.NotifyInitialContact})
+		}
+		ps = append(ps,
 			&wire.SA{Proposals: crypto.ToWire(withoutDH(t.Cfg.ESPProposals), wire.ProtocolESP, spiBytes(cp.spi))},
 			&wire.TrafficSelectors{Selectors: cp.localTS},
 			&wire.TrafficSelectors{Responder: true, Selectors: cp.remoteTS},
@@ -140,9 +145,18 @@ func (e *Engine) handleAuthRequest(sa *IKESA, m *wire.Message) ([]wire.Payload, 
 	if idi == nil || auth == nil {
 		return fail("IKE_AUTH request without IDi or AUTH")
 	}
+	// The tunnel: same peer identity and address; among several (one IKE SA per tunnel), the
+	// one whose selectors fit the proposed ones.
 	var t *Tunnel
+	tsi, tsr := m.TSi(), m.TSr()
 	for _, c := range e.byRemoteID[Identity{idi.IDType, idi.Data}.key()] {
-		if c.Cfg.Remote.Addr() == sa.Remote.Addr() {
+		if c.Cfg.Remote.Addr() != sa.Remote.Addr() {
+			continue
+		}
+		if t == nil {
+			t = c
+		}
+		if tsi != nil && tsr != nil && len(narrow(tsi.Selectors, tsFromPrefixes(c.Cfg.RemoteTS))) > 0 && len(narrow(tsr.Selectors, tsFromPrefixes(c.Cfg.LocalTS))) > 0 {
 			t = c
 			break
 		}
@@ -178,10 +192,30 @@ func (e *Engine) handleAuthRequest(sa *IKESA, m *wire.Message) ([]wire.Payload, 
 	}
 }
 
+// otherIKEWithPeer reports whether another live IKE SA exists with sa's peer for the same pair
+// of identities (then INITIAL_CONTACT must not be sent).
+func (e *Engine) otherIKEWithPeer(sa *IKESA) bool {
+	c := sa.Tunnel.Cfg
+	for _, t := range e.byRemoteAddr[c.Remote.Addr()] {
+		if t == sa.Tunnel || t.IKE == nil || t.IKE.State == IKEDead {
+			continue
+		}
+		if t.Cfg.RemoteID.key() == c.RemoteID.key() && t.Cfg.LocalID.key() == c.LocalID.key() {
+			return true
+		}
+	}
+	return false
+}
+
 // initialContact removes the older IKE SAs (and their children) we have with the peer that
-// sent INITIAL_CONTACT in sa's IKE_AUTH (RFC 7296 2.4): it has no state for them.
+// sent INITIAL_CONTACT in sa's IKE_AUTH, for the same identities (RFC 7296 2.4): the peer has
+// no state for them.
 func (e *Engine) initialContact(sa *IKESA) {
+	c := sa.Tunnel.Cfg
 	for _, t := range e.byRemoteAddr[sa.Remote.Addr()] {
+		if t.Cfg.RemoteID.key() != c.RemoteID.key() || t.Cfg.LocalID.key() != c.LocalID.key() {
+			continue
+		}
 		if old := t.IKE; old != nil && old != sa && old.State != IKEDead {
 			e.log.Info("INITIAL_CONTACT: removing older IKE SA of the peer", "tunnel", t.Cfg.Name, "ike", old.String())
 			e.removeIKE(old, fmt.Errorf("replaced after INITIAL_CONTACT"))

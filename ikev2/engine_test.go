@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/vigil-ipsec/vigil/dataplane"
 )
@@ -108,6 +109,12 @@ func TestChildRekeyBothSides(t *testing.T) {
 				a.wait(t, "child-down")
 				b.wait(t, "child-down")
 				in1, out1 := checkChildPair(t, a, b)
+				// The old inbound SA outlives the rekey by rekeyGrace (fake time).
+				if _, ok := a.dp.sa(in0, dataplane.In); !ok {
+					t.Errorf("old inbound SA removed without grace")
+				}
+				time.Sleep(rekeyGrace + time.Millisecond)
+				synctest.Wait()
 				if in0 == in1 || out0 == out1 {
 					t.Fatalf("SPIs unchanged after rekey")
 				}
@@ -133,6 +140,8 @@ func TestChildRekeyCollision(t *testing.T) {
 		a.e.Call(func() { a.e.RekeyChild(a.t.Child, nil) })
 		b.e.Call(func() { b.e.RekeyChild(b.t.Child, nil) })
 		fn.hold(false)
+		synctest.Wait()
+		time.Sleep(rekeyGrace + time.Millisecond)
 		synctest.Wait()
 		var ca, cb int
 		a.e.Call(func() { ca = len(a.t.IKE.children) })

@@ -147,8 +147,15 @@ func (e *Engine) removeChild(c *ChildSA, err error) {
 		delete(e.outSPIs, k)
 	}
 	delete(c.IKE.children, c.ID)
-	e.dp.DeleteSA(c.SPIIn, dataplane.In)
 	e.dp.DeleteSA(c.SPIOut, dataplane.Out)
+	if c.rekeyedBy != nil {
+		// Replaced by a rekey: packets the peer sealed just before it switched may still be on
+		// their way, so the inbound half lives a little longer (it is in no index any more).
+		spi := c.SPIIn
+		time.AfterFunc(rekeyGrace, func() { e.Do(func() { e.dp.DeleteSA(spi, dataplane.In) }) })
+	} else {
+		e.dp.DeleteSA(c.SPIIn, dataplane.In)
+	}
 	t := c.Tunnel
 	if t.Child == c {
 		t.Child = nil
@@ -170,12 +177,24 @@ func (e *Engine) removeChild(c *ChildSA, err error) {
 	e.hooks.ChildDown(c, err)
 }
 
-// successor finds another installed Child SA of the same tunnel on the same IKE SA (at most a
-// handful: old and new during a rekey).
+// rekeyGrace is how long the inbound half of a rekeyed Child SA outlives its deletion.
+const rekeyGrace = 2 * time.Second
+
+// successor finds another installed Child SA of the tunnel: the newest one, or one on the same
+// or the tunnel's current IKE SA (at most a handful: old and new during a rekey).
 func (e *Engine) successor(c *ChildSA) *ChildSA {
-	for _, o := range c.IKE.children {
-		if o != c && o.Tunnel == c.Tunnel && o.State == ChildInstalled {
-			return o
+	t := c.Tunnel
+	if n := t.Child; n != nil && n != c && n.State == ChildInstalled {
+		return n
+	}
+	for _, sa := range []*IKESA{c.IKE, t.IKE} {
+		if sa == nil {
+			continue
+		}
+		for _, o := range sa.children {
+			if o != c && o.Tunnel == t && o.State == ChildInstalled {
+				return o
+			}
 		}
 	}
 	return nil

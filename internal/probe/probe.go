@@ -147,6 +147,8 @@ type Result struct {
 	Outage time.Duration
 	// Lost is Sent - Received.
 	Lost int
+	// GapStart is the arrival time that began the largest gap.
+	GapStart time.Time
 }
 
 // Result computes the outage caused by a fault at time fault.
@@ -160,7 +162,7 @@ func (s *Stream) Result(fault time.Time) Result {
 	}
 	for j := i + 1; j < len(s.arrivals); j++ {
 		if g := s.arrivals[j].Sub(s.arrivals[j-1]); g > r.Outage {
-			r.Outage = g
+			r.Outage, r.GapStart = g, s.arrivals[j-1]
 		}
 	}
 	return r

@@ -68,6 +68,7 @@ type Tunnel struct {
 type Conf struct {
 	Global  []string
 	Tunnels []Tunnel
+	Metrics string // metrics_addr; "" disables
 }
 
 func q(s string) string { return fmt.Sprintf("%q", s) }
@@ -83,7 +84,7 @@ func list(xs []string) string {
 // TOML renders the configuration; socket and TUN name are set by Start.
 func (c Conf) TOML(socket, tun string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "[global]\nsocket = %s\ntun_name = %s\nmetrics_addr = \"\"\n", q(socket), q(tun))
+	fmt.Fprintf(&b, "[global]\nsocket = %s\ntun_name = %s\nmetrics_addr = %s\n", q(socket), q(tun), q(c.Metrics))
 	for _, l := range c.Global {
 		b.WriteString(l + "\n")
 	}
@@ -117,6 +118,7 @@ func (c Conf) TOML(socket, tun string) string {
 // Vigil is a vigild running in a namespace.
 type Vigil struct {
 	NS      *netns.NS
+	Name    string
 	Dir     string
 	Config  string
 	Socket  string
@@ -131,7 +133,7 @@ type Vigil struct {
 func Start(t testing.TB, ns *netns.NS, name string, conf Conf) *Vigil {
 	t.Helper()
 	dir := t.TempDir()
-	v := &Vigil{NS: ns, Dir: dir, t: t, Socket: filepath.Join(dir, "vigil.sock"), Config: filepath.Join(dir, "vigil.toml"), logPath: filepath.Join(dir, "vigild.log")}
+	v := &Vigil{NS: ns, Name: name, Dir: dir, t: t, Socket: filepath.Join(dir, "vigil.sock"), Config: filepath.Join(dir, "vigil.toml"), logPath: filepath.Join(dir, "vigild.log")}
 	if err := os.WriteFile(v.Config, []byte(conf.TOML(v.Socket, "vigil-"+name)), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +184,13 @@ func (v *Vigil) Stop() {
 	if v.cmd == nil {
 		return
 	}
-	v.NS.Stop(v.cmd)
+	v.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-v.NS.Exited(v.cmd):
+	case <-time.After(5 * time.Second):
+		v.t.Errorf("vigild ignored SIGTERM for 5 s")
+	}
+	v.NS.Stop(v.cmd) // reaps (and kills if still running)
 	v.cmd = nil
 }
 
@@ -317,3 +325,25 @@ func (v *Vigil) RSS() int {
 	}
 	return 0
 }
+
+// TUN is the name of the daemon's TUN device.
+func (v *Vigil) TUN() string { return "vigil-" + v.Name }
+
+// WriteConfig replaces the daemon's configuration file (for reload tests).
+func (v *Vigil) WriteConfig(conf Conf) {
+	v.t.Helper()
+	if err := os.WriteFile(v.Config, []byte(conf.TOML(v.Socket, v.TUN())), 0o600); err != nil {
+		v.t.Fatal(err)
+	}
+}
+
+// WriteRawConfig replaces the configuration file with arbitrary text.
+func (v *Vigil) WriteRawConfig(text string) {
+	v.t.Helper()
+	if err := os.WriteFile(v.Config, []byte(text), 0o600); err != nil {
+		v.t.Fatal(err)
+	}
+}
+
+// Args are the daemon's command line.
+func (v *Vigil) Args() []string { return v.args }
