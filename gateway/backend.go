@@ -11,7 +11,7 @@ import (
 
 	"github.com/vigil-ipsec/vigil/api"
 	"github.com/vigil-ipsec/vigil/dataplane"
-	"github.com/vigil-ipsec/vigil/ikev2"
+	"github.com/vigil-ipsec/vigil/ike"
 )
 
 // The Gateway implements api.Backend. Reads run on the engine loop so they see a consistent
@@ -31,7 +31,7 @@ func (g *Gateway) Status() api.Status {
 	g.engine.Call(func() {
 		for _, t := range g.engine.Tunnels() {
 			s.Tunnels++
-			if t.State() == ikev2.TunnelUp {
+			if t.State() == ike.TunnelUp {
 				s.TunnelsUp++
 			}
 		}
@@ -43,7 +43,7 @@ func (g *Gateway) Status() api.Status {
 	return s
 }
 
-func (g *Gateway) apiTunnel(t *ikev2.Tunnel) api.Tunnel {
+func (g *Gateway) apiTunnel(t *ike.Tunnel) api.Tunnel {
 	c := t.Cfg
 	out := api.Tunnel{
 		Name: c.Name, State: t.State().String(), Version: 2,
@@ -67,17 +67,17 @@ func (g *Gateway) apiTunnel(t *ikev2.Tunnel) api.Tunnel {
 	return out
 }
 
-func startName(a ikev2.StartAction) string {
+func startName(a ike.StartAction) string {
 	switch a {
-	case ikev2.StartStart:
+	case ike.StartStart:
 		return "start"
-	case ikev2.StartTrap:
+	case ike.StartTrap:
 		return "trap"
 	}
 	return "none"
 }
 
-func idText(id ikev2.Identity) string {
+func idText(id ike.Identity) string {
 	return identityString(uint8(id.Type), id.Data)
 }
 
@@ -116,7 +116,7 @@ func rekeyIn(at time.Time) api.Duration {
 	return api.Duration(max(time.Until(at), 0))
 }
 
-func (g *Gateway) apiChild(c *ikev2.ChildSA) api.ChildSA {
+func (g *Gateway) apiChild(c *ike.ChildSA) api.ChildSA {
 	in, _ := g.dp.SAStats(c.SPIIn, dataplane.In)
 	out, _ := g.dp.SAStats(c.SPIOut, dataplane.Out)
 	encap := "raw"
@@ -191,12 +191,12 @@ func (g *Gateway) DeleteChildSA(spi api.SPI, notify bool) (api.DeleteResult, err
 			return
 		}
 		t := c.Tunnel
-		res = api.DeleteResult{Tunnel: t.Cfg.Name, SPIIn: api.SPI(c.SPIIn), SPIOut: api.SPI(c.SPIOut), Notified: notify && c.IKE.State == ikev2.IKEEstablished, Action: "none"}
+		res = api.DeleteResult{Tunnel: t.Cfg.Name, SPIIn: api.SPI(c.SPIIn), SPIOut: api.SPI(c.SPIOut), Notified: notify && c.IKE.State == ike.IKEEstablished, Action: "none"}
 		g.log.Info("operator deletes Child SA", "tunnel", t.Cfg.Name, "spi_in", spiText(c.SPIIn), "spi_out", spiText(c.SPIOut), "notify", notify)
 		g.event(t.Cfg.Name, "delete", "manual", c.IKE.Remote.Addr().String(), api.SPI(c.SPIIn), nil,
 			fmt.Sprintf("operator deleted Child SA in 0x%08x out 0x%08x (notify=%v)", c.SPIIn, c.SPIOut, notify), 0)
 		g.engine.DeleteChild(c, notify, nil)
-		if notify && t.Cfg.StartAction == ikev2.StartStart && t.IKE != nil && t.IKE.State == ikev2.IKEEstablished {
+		if notify && t.Cfg.StartAction == ike.StartStart && t.IKE != nil && t.IKE.State == ike.IKEEstablished {
 			res.Action = "recreate"
 			g.engine.CreateChild(t, nil)
 		}
@@ -231,7 +231,7 @@ func (g *Gateway) RekeyChildSA(spi api.SPI) error {
 			err = notFound("no Child SA with SPI 0x%08x (inbound or outbound)", uint32(spi))
 			return
 		}
-		if c.State != ikev2.ChildInstalled || c.IKE.State != ikev2.IKEEstablished {
+		if c.State != ike.ChildInstalled || c.IKE.State != ike.IKEEstablished {
 			err = fmt.Errorf("%w: Child SA 0x%08x is %v; only installed Child SAs of established IKE SAs can be rekeyed", api.ErrConflict, c.SPIIn, c.State)
 			return
 		}
@@ -250,7 +250,7 @@ func (g *Gateway) RekeyIKESA(tunnel string) error {
 			err = notFound("no tunnel %q", tunnel)
 			return
 		}
-		if t.IKE == nil || t.IKE.State != ikev2.IKEEstablished {
+		if t.IKE == nil || t.IKE.State != ike.IKEEstablished {
 			err = fmt.Errorf("%w: tunnel %s has no established IKE SA", api.ErrConflict, tunnel)
 			return
 		}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/vigil-ipsec/vigil/config"
 	"github.com/vigil-ipsec/vigil/dataplane"
-	"github.com/vigil-ipsec/vigil/ikev2"
+	"github.com/vigil-ipsec/vigil/ike"
 )
 
 // Version is the daemon's version string.
@@ -31,7 +31,7 @@ type Gateway struct {
 	log     *slog.Logger
 	level   *slog.LevelVar
 	dp      dataplane.Dataplane
-	engine  *ikev2.Engine
+	engine  *ike.Engine
 	events  *eventLog
 	metrics *Metrics
 	started time.Time
@@ -45,7 +45,7 @@ type Gateway struct {
 	limiter *spiLimiter
 	unprot  rateLimiter
 	ctx     context.Context
-	closing map[*ikev2.IKESA]bool // IKE SAs whose Delete is in flight at shutdown
+	closing map[*ike.IKESA]bool // IKE SAs whose Delete is in flight at shutdown
 	closed  chan struct{}         // closed when closing empties
 }
 
@@ -86,13 +86,13 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	}
 	g.limiter = newSPILimiter(cfg.Global.InvalidSPI.PerSPIInterval, cfg.Global.InvalidSPI.PerPeerRate)
 	g.unprot = rateLimiter{rate: float64(max(cfg.Global.InvalidSPI.UnprotectedRate, 1))}
-	var eng *ikev2.Engine
+	var eng *ike.Engine
 	dp, err := o.OpenDataplane(func(l, r netip.AddrPort, m []byte) { eng.HandlePacket(l, r, m) })
 	if err != nil {
 		return nil, err
 	}
 	gl := cfg.Global
-	eng = ikev2.New(ikev2.Config{
+	eng = ike.New(ike.Config{
 		IKEPort: uint16(gl.IKEPort), NATTPort: uint16(gl.NATTPort),
 		RetransmitTimeout: gl.Retransmit.Timeout, RetransmitBase: gl.Retransmit.Base,
 		RetransmitTries: gl.Retransmit.Tries, RetransmitMax: gl.Retransmit.MaxTimeout,
@@ -127,7 +127,7 @@ func (g *Gateway) addTunnel(ct *config.Tunnel) error {
 }
 
 // Engine exposes the IKE engine (tests).
-func (g *Gateway) Engine() *ikev2.Engine { return g.engine }
+func (g *Gateway) Engine() *ike.Engine { return g.engine }
 
 // Dataplane exposes the dataplane (tests).
 func (g *Gateway) Dataplane() dataplane.Dataplane { return g.dp }
@@ -142,7 +142,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	go func() { g.engine.Run(loopCtx); close(loopDone) }()
 	g.engine.Do(func() {
 		for name, t := range g.engine.Tunnels() {
-			if t.Cfg.StartAction == ikev2.StartStart {
+			if t.Cfg.StartAction == ike.StartStart {
 				g.initiate(name, "start")
 			}
 		}
@@ -162,7 +162,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 func (g *Gateway) shutdown() {
 	done := make(chan struct{})
 	g.engine.Call(func() {
-		g.closing = map[*ikev2.IKESA]bool{}
+		g.closing = map[*ike.IKESA]bool{}
 		g.closed = done
 		for _, t := range g.engine.Tunnels() {
 			if ts := g.tstate[t.Cfg.Name]; ts != nil {
@@ -172,7 +172,7 @@ func (g *Gateway) shutdown() {
 			}
 		}
 		for _, sa := range g.engine.IKESAs() {
-			if sa.State == ikev2.IKEEstablished {
+			if sa.State == ike.IKEEstablished {
 				g.closing[sa] = true
 				g.engine.DeleteIKE(sa, true)
 			}
@@ -213,9 +213,9 @@ func (g *Gateway) initiate(name, why string) {
 
 // scheduleReconnect re-initiates a tunnel after a failure, with exponential back-off from
 // 0 up to 30 s (loop only).
-func (g *Gateway) scheduleReconnect(t *ikev2.Tunnel) {
+func (g *Gateway) scheduleReconnect(t *ike.Tunnel) {
 	ts := g.tstate[t.Cfg.Name]
-	if ts == nil || ts.manualDown || t.Cfg.StartAction != ikev2.StartStart || g.ctx == nil || g.ctx.Err() != nil || g.engine.Tunnel(t.Cfg.Name) != t {
+	if ts == nil || ts.manualDown || t.Cfg.StartAction != ike.StartStart || g.ctx == nil || g.ctx.Err() != nil || g.engine.Tunnel(t.Cfg.Name) != t {
 		return
 	}
 	stopTimer(ts.retryTimer)
@@ -235,7 +235,7 @@ func (g *Gateway) tunnelUp(name string) error {
 			return
 		}
 		g.tstate[name].manualDown = false
-		if t.IKE != nil && t.Child == nil && t.IKE.State == ikev2.IKEEstablished {
+		if t.IKE != nil && t.Child == nil && t.IKE.State == ike.IKEEstablished {
 			g.engine.CreateChild(t, nil)
 			return
 		}

@@ -7,20 +7,20 @@ import (
 	"time"
 
 	"github.com/vigil-ipsec/vigil/api"
-	"github.com/vigil-ipsec/vigil/ikev2"
+	"github.com/vigil-ipsec/vigil/ike"
 	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
-// The Gateway implements ikev2.Hooks; every method runs on the engine's loop.
+// The Gateway implements ike.Hooks; every method runs on the engine's loop.
 
-func (g *Gateway) IKEUp(sa *ikev2.IKESA) {
+func (g *Gateway) IKEUp(sa *ike.IKESA) {
 	t := sa.Tunnel
 	g.metrics.ikeUp.Inc()
 	g.event(t.Cfg.Name, "up", "", sa.Remote.Addr().String(), 0, nil,
 		fmt.Sprintf("IKE SA %s established (%s)", sa.String(), sa.Algorithms()), 0)
 }
 
-func (g *Gateway) IKEDown(sa *ikev2.IKESA, err error) {
+func (g *Gateway) IKEDown(sa *ike.IKESA, err error) {
 	if g.closing != nil && g.closing[sa] {
 		delete(g.closing, sa)
 		if len(g.closing) == 0 {
@@ -35,11 +35,11 @@ func (g *Gateway) IKEDown(sa *ikev2.IKESA, err error) {
 	name := t.Cfg.Name
 	cause := "ike-down"
 	switch {
-	case errors.Is(err, ikev2.ErrTimeout):
+	case errors.Is(err, ike.ErrTimeout):
 		cause = "dpd"
-	case errors.Is(err, ikev2.ErrPeerDeleted):
+	case errors.Is(err, ike.ErrPeerDeleted):
 		cause = "peer-delete"
-	case errors.Is(err, ikev2.ErrAuthFailed):
+	case errors.Is(err, ike.ErrAuthFailed):
 		cause = "auth-failed"
 	}
 	if sa.Up.IsZero() {
@@ -69,7 +69,7 @@ func (g *Gateway) IKEDown(sa *ikev2.IKESA, err error) {
 	})
 }
 
-func (g *Gateway) ChildUp(c, old *ikev2.ChildSA) {
+func (g *Gateway) ChildUp(c, old *ike.ChildSA) {
 	t := c.Tunnel
 	ts := g.tstate[t.Cfg.Name]
 	if ts == nil {
@@ -89,13 +89,13 @@ func (g *Gateway) ChildUp(c, old *ikev2.ChildSA) {
 	g.armProbe(c)
 }
 
-func (g *Gateway) ChildDown(c *ikev2.ChildSA, err error) {
+func (g *Gateway) ChildDown(c *ike.ChildSA, err error) {
 	t := c.Tunnel
-	if errors.Is(err, ikev2.ErrPeerDeleted) {
+	if errors.Is(err, ike.ErrPeerDeleted) {
 		g.event(t.Cfg.Name, "delete", "peer-delete", c.IKE.Remote.Addr().String(), api.SPI(c.SPIIn), nil,
 			fmt.Sprintf("peer deleted Child SA in 0x%08x out 0x%08x", c.SPIIn, c.SPIOut), 0)
 		// The peer removed the tunnel's only Child SA: keep the tunnel up per start action.
-		if t.Child == nil && t.IKE != nil && t.IKE.State == ikev2.IKEEstablished && t.Cfg.StartAction == ikev2.StartStart {
+		if t.Child == nil && t.IKE != nil && t.IKE.State == ike.IKEEstablished && t.Cfg.StartAction == ike.StartStart {
 			if ts := g.tstate[t.Cfg.Name]; ts != nil && !ts.manualDown {
 				g.engine.CreateChild(t, nil)
 			}
@@ -103,15 +103,15 @@ func (g *Gateway) ChildDown(c *ikev2.ChildSA, err error) {
 	}
 }
 
-func (g *Gateway) ChildFailed(t *ikev2.Tunnel, err error) {
+func (g *Gateway) ChildFailed(t *ike.Tunnel, err error) {
 	g.event(t.Cfg.Name, "failed", "", t.Cfg.Remote.Addr().String(), 0, nil, "Child SA not created: "+errText(err), 0)
 }
 
-func (g *Gateway) ChildRekeyFailed(c *ikev2.ChildSA, err error) {
+func (g *Gateway) ChildRekeyFailed(c *ike.ChildSA, err error) {
 	g.rekeyFailed(c, err)
 }
 
-func (g *Gateway) InvalidSPI(sa *ikev2.IKESA, spi uint32) {
+func (g *Gateway) InvalidSPI(sa *ike.IKESA, spi uint32) {
 	g.receivedInvalidSPI(sa, spi)
 }
 
@@ -119,9 +119,9 @@ func (g *Gateway) UnprotectedNotify(remote netip.AddrPort, t wire.NotifyType, sp
 	g.receivedUnprotected(remote, t, spi)
 }
 
-func (g *Gateway) DPDDue(sa *ikev2.IKESA) { g.dpdDue(sa) }
+func (g *Gateway) DPDDue(sa *ike.IKESA) { g.dpdDue(sa) }
 
-func (g *Gateway) Exchange(sa *ikev2.IKESA, exch wire.ExchangeType, rtt time.Duration, retransmits int) {
+func (g *Gateway) Exchange(sa *ike.IKESA, exch wire.ExchangeType, rtt time.Duration, retransmits int) {
 	g.metrics.exchange.WithLabelValues(exch.String()).Observe(rtt.Seconds())
 }
 

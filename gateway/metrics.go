@@ -7,7 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/vigil-ipsec/vigil/dataplane"
-	"github.com/vigil-ipsec/vigil/ikev2"
+	"github.com/vigil-ipsec/vigil/ike"
 )
 
 // Metrics are the daemon's Prometheus metrics.
@@ -74,12 +74,12 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	var rows []row
 	sas := map[[2]string]int{}
-	var st ikev2.Stats
+	var st ike.Stats
 	g.engine.Call(func() {
 		st = g.engine.Stats()
 		for name, t := range g.engine.Tunnels() {
 			r := row{name: name}
-			if t.State() == ikev2.TunnelUp {
+			if t.State() == ike.TunnelUp {
 				r.up = 1
 			}
 			if c := t.Child; c != nil {

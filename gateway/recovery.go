@@ -24,7 +24,7 @@ import (
 
 	"github.com/vigil-ipsec/vigil/api"
 	"github.com/vigil-ipsec/vigil/dataplane"
-	"github.com/vigil-ipsec/vigil/ikev2"
+	"github.com/vigil-ipsec/vigil/ike"
 	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
@@ -75,7 +75,7 @@ func (g *Gateway) unknownSPI(ev dataplane.Event) {
 
 // receivedInvalidSPI acts on a protected INVALID_SPI: the SPI is one of our outbound SPIs to
 // the peer of sa, never another peer's and never an inbound one.
-func (g *Gateway) receivedInvalidSPI(sa *ikev2.IKESA, spi uint32) {
+func (g *Gateway) receivedInvalidSPI(sa *ike.IKESA, spi uint32) {
 	g.metrics.invalidSPIReceived.WithLabelValues("true").Inc()
 	peer := sa.Remote.Addr()
 	name := sa.Tunnel.Cfg.Name
@@ -124,10 +124,10 @@ func (g *Gateway) receivedUnprotected(remote netip.AddrPort, t wire.NotifyType, 
 
 // replaceChild deletes c and creates a replacement with the same selectors and proposals.
 // Outbound packets wait in the dataplane's queue meanwhile.
-func (g *Gateway) replaceChild(c *ikev2.ChildSA, cause string, detected time.Time) {
+func (g *Gateway) replaceChild(c *ike.ChildSA, cause string, detected time.Time) {
 	t := c.Tunnel
 	ts := g.tstate[t.Cfg.Name]
-	if ts == nil || c.State == ikev2.ChildDeleted {
+	if ts == nil || c.State == ike.ChildDeleted {
 		return
 	}
 	g.startOutage(ts, cause, detected)
@@ -141,7 +141,7 @@ func (g *Gateway) replaceChild(c *ikev2.ChildSA, cause string, detected time.Tim
 	g.engine.Hold(t)
 	sa := c.IKE
 	done := false
-	g.engine.CreateChild(t, func(n *ikev2.ChildSA, err error) {
+	g.engine.CreateChild(t, func(n *ike.ChildSA, err error) {
 		done = true
 		if err != nil && ts.recovering {
 			g.replaceIKE(t, cause, fmt.Errorf("replacement Child SA refused: %w", err))
@@ -159,7 +159,7 @@ func (g *Gateway) replaceChild(c *ikev2.ChildSA, cause string, detected time.Tim
 
 // replaceIKE abandons the tunnel's IKE SA (without waiting on the peer) and initiates a new
 // one; its IKE_AUTH carries INITIAL_CONTACT, so the peer drops the old state.
-func (g *Gateway) replaceIKE(t *ikev2.Tunnel, cause string, why error) {
+func (g *Gateway) replaceIKE(t *ike.Tunnel, cause string, why error) {
 	g.log.Info("recovering with a new IKE SA", "tunnel", t.Cfg.Name, "reason", why)
 	g.event(t.Cfg.Name, "action", cause, t.Cfg.Remote.Addr().String(), 0, nil, "new IKE SA with INITIAL_CONTACT: "+why.Error(), 0)
 	if t.IKE != nil {
@@ -171,7 +171,7 @@ func (g *Gateway) replaceIKE(t *ikev2.Tunnel, cause string, why error) {
 // ---- Part 3: detection without the peer's help -----------------------------------------------
 
 // armProbe (re)starts the Child SA probe timer of c's tunnel.
-func (g *Gateway) armProbe(c *ikev2.ChildSA) {
+func (g *Gateway) armProbe(c *ike.ChildSA) {
 	ts := g.tstate[c.Tunnel.Cfg.Name]
 	if ts == nil || ts.childProbe <= 0 {
 		return
@@ -182,7 +182,7 @@ func (g *Gateway) armProbe(c *ikev2.ChildSA) {
 
 // checkChild probes the tunnel's active Child SA if it has sent packets but received none for
 // child_probe.
-func (g *Gateway) checkChild(c *ikev2.ChildSA) {
+func (g *Gateway) checkChild(c *ike.ChildSA) {
 	t := c.Tunnel
 	if a := t.Active(); a != c {
 		if a != nil {
@@ -190,7 +190,7 @@ func (g *Gateway) checkChild(c *ikev2.ChildSA) {
 		}
 		return
 	}
-	if c.State != ikev2.ChildInstalled {
+	if c.State != ike.ChildInstalled {
 		g.armProbe(c)
 		return
 	}
@@ -209,11 +209,11 @@ func (g *Gateway) checkChild(c *ikev2.ChildSA) {
 }
 
 // probeChild rekeys c to find out whether the peer still has it; at most once per child_probe.
-func (g *Gateway) probeChild(c *ikev2.ChildSA, cause string, since time.Time) {
+func (g *Gateway) probeChild(c *ike.ChildSA, cause string, since time.Time) {
 	ts := g.tstate[c.Tunnel.Cfg.Name]
 	now := time.Now()
 	interval := max(ts.childProbe, time.Second)
-	if ts.recovering || now.Sub(ts.lastProbe) < interval || c.State != ikev2.ChildInstalled {
+	if ts.recovering || now.Sub(ts.lastProbe) < interval || c.State != ike.ChildInstalled {
 		return
 	}
 	ts.lastProbe = now
@@ -226,7 +226,7 @@ func (g *Gateway) probeChild(c *ikev2.ChildSA, cause string, since time.Time) {
 
 // rekeyFailed handles any failed rekey of c (a probe or a scheduled rekey): an error answer
 // such as CHILD_SA_NOT_FOUND means the peer lost it, so it is replaced.
-func (g *Gateway) rekeyFailed(c *ikev2.ChildSA, err error) {
+func (g *Gateway) rekeyFailed(c *ike.ChildSA, err error) {
 	ts := g.tstate[c.Tunnel.Cfg.Name]
 	if ts == nil {
 		return
@@ -236,18 +236,18 @@ func (g *Gateway) rekeyFailed(c *ikev2.ChildSA, err error) {
 		cause, since = ts.probeCause, ts.probeSince
 		ts.probeSince = time.Time{}
 	}
-	if ikev2.IsNotify(err, wire.NotifyTemporaryFailure) && cause == "rekey-failed" {
+	if ike.IsNotify(err, wire.NotifyTemporaryFailure) && cause == "rekey-failed" {
 		// The peer is busy with an exchange of its own: try again shortly.
 		time.AfterFunc(2*time.Second, func() {
 			g.engine.Do(func() {
-				if c.State == ikev2.ChildInstalled && c.Tunnel.Active() == c {
+				if c.State == ike.ChildInstalled && c.Tunnel.Active() == c {
 					g.engine.RekeyChild(c, nil)
 				}
 			})
 		})
 		return
 	}
-	if c.IKE.State != ikev2.IKEEstablished {
+	if c.IKE.State != ike.IKEEstablished {
 		return // the IKE SA failed: IKEDown recovers
 	}
 	g.log.Warn("Child SA rekey failed: replacing it", "tunnel", c.Tunnel.Cfg.Name, "spi_out", spiText(c.SPIOut), "err", err)
@@ -256,7 +256,7 @@ func (g *Gateway) rekeyFailed(c *ikev2.ChildSA, err error) {
 
 // dpdDue runs every dpd_delay: if we sent traffic but heard nothing (IKE or ESP) for that long,
 // a liveness check goes out; if it stays unanswered the engine declares the peer dead.
-func (g *Gateway) dpdDue(sa *ikev2.IKESA) {
+func (g *Gateway) dpdDue(sa *ike.IKESA) {
 	t := sa.Tunnel
 	lastIn := sa.LastInbound()
 	var lastOut time.Time
@@ -331,11 +331,11 @@ func (g *Gateway) dpEvent(ev dataplane.Event) {
 		switch {
 		case t.IKE == nil:
 			g.initiate(ev.Tunnel, "acquire")
-		case t.Child == nil && t.IKE.State == ikev2.IKEEstablished:
+		case t.Child == nil && t.IKE.State == ike.IKEEstablished:
 			g.engine.CreateChild(t, nil)
 		}
 	case dataplane.EventSoftExpire:
-		if c := g.childOf(ev); c != nil && c.State == ikev2.ChildInstalled {
+		if c := g.childOf(ev); c != nil && c.State == ike.ChildInstalled {
 			g.log.Info("Child SA soft lifetime reached: rekeying", "tunnel", ev.Tunnel, "spi", spiText(ev.SPI))
 			g.engine.RekeyChild(c, nil)
 		}
@@ -344,14 +344,14 @@ func (g *Gateway) dpEvent(ev dataplane.Event) {
 			g.log.Info("Child SA hard lifetime reached: deleting", "tunnel", ev.Tunnel, "spi", spiText(ev.SPI))
 			t := c.Tunnel
 			g.engine.DeleteChild(c, true, nil)
-			if t.Cfg.StartAction == ikev2.StartStart && t.Child == nil {
+			if t.Cfg.StartAction == ike.StartStart && t.Child == nil {
 				g.engine.CreateChild(t, nil)
 			}
 		}
 	}
 }
 
-func (g *Gateway) childOf(ev dataplane.Event) *ikev2.ChildSA {
+func (g *Gateway) childOf(ev dataplane.Event) *ike.ChildSA {
 	if ev.Dir == dataplane.In {
 		return g.engine.ChildByInSPI(ev.SPI)
 	}

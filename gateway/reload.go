@@ -5,7 +5,7 @@ import (
 
 	"github.com/vigil-ipsec/vigil/api"
 	"github.com/vigil-ipsec/vigil/config"
-	"github.com/vigil-ipsec/vigil/ikev2"
+	"github.com/vigil-ipsec/vigil/ike"
 )
 
 func identityString(t uint8, v []byte) string {
@@ -45,7 +45,7 @@ func (g *Gateway) Reload() (api.ReloadResult, error) {
 			if err = g.addTunnel(ct); err != nil {
 				return
 			}
-			if t := g.engine.Tunnel(name); t != nil && t.Cfg.StartAction == ikev2.StartStart {
+			if t := g.engine.Tunnel(name); t != nil && t.Cfg.StartAction == ike.StartStart {
 				g.initiate(name, "reload")
 			}
 		}

@@ -6,13 +6,13 @@ import (
 
 	"github.com/vigil-ipsec/vigil/config"
 	"github.com/vigil-ipsec/vigil/crypto"
-	"github.com/vigil-ipsec/vigil/ikev2"
+	"github.com/vigil-ipsec/vigil/ike"
 	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
 // tunnelConfig converts a validated configuration tunnel into the engine's form.
-func tunnelConfig(g config.Global, t *config.Tunnel) (*ikev2.TunnelConfig, error) {
-	ike, err := crypto.ParseProposals(t.IKEProposals, true)
+func tunnelConfig(g config.Global, t *config.Tunnel) (*ike.TunnelConfig, error) {
+	ikeProps, err := crypto.ParseProposals(t.IKEProposals, true)
 	if err != nil {
 		return nil, fmt.Errorf("tunnel %s: ike_proposals: %w", t.Name, err)
 	}
@@ -27,16 +27,16 @@ func tunnelConfig(g config.Global, t *config.Tunnel) (*ikev2.TunnelConfig, error
 	if rp == 0 {
 		rp = g.IKEPort
 	}
-	c := &ikev2.TunnelConfig{
+	c := &ike.TunnelConfig{
 		Name:             t.Name,
 		Local:            netip.AddrPortFrom(t.LocalAddr, uint16(lp)),
 		Remote:           netip.AddrPortFrom(t.RemoteAddr, uint16(rp)),
-		LocalID:          ikev2.Identity{Type: wire.IDType(t.LocalID.Type), Data: t.LocalID.Value},
-		RemoteID:         ikev2.Identity{Type: wire.IDType(t.RemoteID.Type), Data: t.RemoteID.Value},
+		LocalID:          ike.Identity{Type: wire.IDType(t.LocalID.Type), Data: t.LocalID.Value},
+		RemoteID:         ike.Identity{Type: wire.IDType(t.RemoteID.Type), Data: t.RemoteID.Value},
 		PSK:              t.PSK.Bytes(),
 		LocalTS:          t.LocalTS,
 		RemoteTS:         t.RemoteTS,
-		IKEProposals:     ike,
+		IKEProposals:     ikeProps,
 		ESPProposals:     esp,
 		IKELifetime:      t.IKELifetime,
 		ChildLifetime:    t.ChildLifetime,
@@ -48,19 +48,19 @@ func tunnelConfig(g config.Global, t *config.Tunnel) (*ikev2.TunnelConfig, error
 	}
 	switch t.StartAction {
 	case "start":
-		c.StartAction = ikev2.StartStart
+		c.StartAction = ike.StartStart
 	case "trap":
-		c.StartAction = ikev2.StartTrap
+		c.StartAction = ike.StartTrap
 	default:
-		c.StartAction = ikev2.StartNone
+		c.StartAction = ike.StartNone
 	}
 	switch t.Encap {
 	case "udp":
-		c.Encap = ikev2.EncapUDP
+		c.Encap = ike.EncapUDP
 	case "raw":
-		c.Encap = ikev2.EncapRaw
+		c.Encap = ike.EncapRaw
 	default:
-		c.Encap = ikev2.EncapAuto
+		c.Encap = ike.EncapAuto
 	}
 	return c, nil
 }

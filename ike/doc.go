@@ -1,4 +1,5 @@
-// Package ikev2 is Vigil's IKEv2 protocol engine (RFC 7296).
+// Package ike is Vigil's IKE protocol engine: IKEv2 (RFC 7296) and, in the v1_*.go files,
+// IKEv1 (RFC 2409).
 //
 // One Engine runs one event loop goroutine that owns every IKE SA, Child SA and tunnel; all
 // protocol state is changed on that goroutine only, so none of it needs locks. Packets, timers
@@ -11,4 +12,4 @@
 // init.go (IKE_SA_INIT), auth.go (IKE_AUTH), createchild.go (CREATE_CHILD_SA: new, rekey, IKE
 // rekey), informational.go (Delete, liveness, notifies), ts.go (traffic selector narrowing),
 // install.go (handing Child SAs to the dataplane).
-package ikev2
+package ike
