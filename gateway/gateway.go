@@ -46,7 +46,7 @@ type Gateway struct {
 	unprot  rateLimiter
 	ctx     context.Context
 	closing map[*ike.IKESA]bool // IKE SAs whose Delete is in flight at shutdown
-	closed  chan struct{}         // closed when closing empties
+	closed  chan struct{}       // closed when closing empties
 }
 
 // tunnelState is the gateway's per-tunnel bookkeeping (loop-owned).
