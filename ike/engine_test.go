@@ -266,3 +266,73 @@ func TestLivenessTimeoutKillsSA(t *testing.T) {
 		})
 	})
 }
+
+func TestIKERekeyCollision(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b, fn := newPair(t, pairOpts{})
+		a.e.Do(func() { a.e.Initiate(a.t) })
+		a.wait(t, "child-up")
+		b.wait(t, "child-up")
+		in0, _ := checkChildPair(t, a, b)
+		fn.hold(true)
+		a.e.Call(func() { a.e.RekeyIKE(a.t.IKE) })
+		b.e.Call(func() { b.e.RekeyIKE(b.t.IKE) })
+		fn.hold(false)
+		synctest.Wait()
+		time.Sleep(20 * time.Second) // let every Delete and retransmission finish (fake time)
+		synctest.Wait()
+		var na, nb int
+		var sa, sb string
+		a.e.Call(func() { na = len(a.e.ikeSAs); sa = a.t.IKE.String() })
+		b.e.Call(func() { nb = len(b.e.ikeSAs); sb = b.t.IKE.String() })
+		if na != 1 || nb != 1 || sa != sb {
+			t.Fatalf("after IKE rekey collision: a has %d IKE SAs (%s), b has %d (%s)", na, sa, nb, sb)
+		}
+		in1, _ := checkChildPair(t, a, b)
+		if in1 != in0 {
+			t.Errorf("child changed")
+		}
+		// The surviving IKE SA works.
+		a.e.Do(func() { a.e.RekeyChild(a.t.Child, nil) })
+		a.wait(t, "child-rekeyed")
+	})
+}
+
+// TestRetransmitAndResponseCache: a lost response makes the initiator retransmit with back-off;
+// the responder answers the retransmission from its cache without processing it twice.
+func TestRetransmitAndResponseCache(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b, fn := newPair(t, pairOpts{})
+		a.e.Do(func() { a.e.Initiate(a.t) })
+		a.wait(t, "child-up")
+		b.wait(t, "child-up")
+		dropped := 0
+		fn.mu.Lock()
+		fn.drop = func(from, to netipAddrPort, msg []byte) bool {
+			// Drop B's first two responses to A's next request.
+			if from.Addr() == b.dp.addr && dropped < 2 && msg[19]&0x20 != 0 {
+				dropped++
+				return true
+			}
+			return false
+		}
+		fn.mu.Unlock()
+		start := time.Now()
+		errc := make(chan error, 1)
+		a.e.Do(func() { a.e.Liveness(a.t.IKE, func(err error) { errc <- err }) })
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+		took := time.Since(start)
+		// 500 ms, then 900 ms: answered after the second retransmission.
+		if took < 1400*time.Millisecond || took > 1500*time.Millisecond {
+			t.Errorf("answered after %v, want 1.4 s of back-off", took)
+		}
+		var sa, sb Stats
+		a.e.Call(func() { sa = a.e.Stats() })
+		b.e.Call(func() { sb = b.e.Stats() })
+		if sa.Retransmits != 2 || sb.ResponsesResent != 2 {
+			t.Errorf("retransmits %d, responses resent %d; want 2 and 2", sa.Retransmits, sb.ResponsesResent)
+		}
+	})
+}
