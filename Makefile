@@ -1,16 +1,23 @@
-# Makefile for Vigil. `make test` is what CI (.ci/run) runs.
+# Makefile for Vigil developers. ./test.sh (what CI runs) uses the fuzz target.
 
 GO       ?= go
-FUZZTIME ?= 5s
+FUZZTIME ?= 3s
 
-.PHONY: test unit fuzz
+.PHONY: build test unit fuzz demo
 
-# test: vet + all unit/integration tests, then a short run of every fuzz target.
-test: unit fuzz
+build:
+	$(GO) build -o bin/vigild ./cmd/vigild
+	$(GO) build -o bin/vigil ./cmd/vigil
+
+test:
+	./test.sh
 
 unit:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 25m ./...
+
+demo:
+	./demo/run.sh
 
 # fuzz: run each FuzzXxx target for $(FUZZTIME). Targets are discovered with
 # `go test -list`, whose output is the target names of a package followed by
