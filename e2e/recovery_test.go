@@ -152,3 +152,57 @@ func TestRecoverPeerRestart(t *testing.T) {
 		t.Errorf("A has %d IKE SAs after the peer restart", len(sas))
 	}
 }
+
+// TestRecoverDPD: the child probe is off; B is restarted without state and without starting
+// anything itself (start_action none), so only A's liveness check finds that its IKE SA is
+// dead (the restarted B answers it with an unprotected INVALID_IKE_SPI, a hint, never a
+// proof); A declares the peer dead when the check goes unanswered and re-initiates.
+func TestRecoverDPD(t *testing.T) {
+	topo := netns.NewSiteToSite(t, "vgr")
+	a, b := vigilPair(t, topo, func(ta, tb *vigiltest.Tunnel) {
+		ta.ChildProbe, ta.DPDDelay, ta.DPDTimeout = "0s", "1s", "2s"
+		tb.StartAction = "none"
+	})
+	ctx := ctxT(t, 60*time.Second)
+	pairUp(t, ctx, a, b, "site")
+	probes := startProbes(t, ctx, topo)
+	seq := a.LastSeq(ctx)
+	fault := time.Now()
+	b.Kill9()
+	b.Restart()
+	ev, err := a.WaitEvent(ctx, seq, func(ev api.Event) bool { return ev.Kind == "down" && ev.Cause == "dpd" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := probes.WaitFlowing(ctx); err != nil {
+		t.Fatal(err)
+	}
+	res := probes.Result(fault)
+	t.Logf("dead peer found at %v after the restart; outage %v", ev.Time.Sub(fault).Round(time.Millisecond), res.Outage)
+	if res.Outage > 6*time.Second {
+		t.Errorf("outage %v with dpd_delay 1s, dpd_timeout 2s", res.Outage)
+	}
+	pairUp(t, ctx, a, b, "site")
+}
+
+// TestTrap: a tunnel with start_action trap comes up when traffic needs it, and the packet that
+// triggered it is delivered once the SA exists.
+func TestTrap(t *testing.T) {
+	topo := netns.NewSiteToSite(t, "vgr")
+	a, b := vigilPair(t, topo, func(ta, tb *vigiltest.Tunnel) {
+		ta.StartAction, tb.StartAction = "trap", "none"
+	})
+	ctx := ctxT(t, 30*time.Second)
+	if sas, _ := a.Client.SAs(ctx, ""); len(sas) != 0 {
+		t.Fatalf("trap tunnel up before any traffic: %+v", sas)
+	}
+	// The first ping triggers the tunnel; its echo request waits in the queue and is answered.
+	if err := topo.HostA.Ping(ctx, netns.HostBAddr); err != nil {
+		t.Fatal(err)
+	}
+	pairUp(t, ctx, a, b, "site")
+	evs, _ := a.Client.Events(ctx, "site", 0)
+	if len(evs) == 0 || evs[0].Kind != "connect" || evs[0].Cause != "acquire" {
+		t.Errorf("first event %+v, want connect/acquire", evs)
+	}
+}

@@ -130,6 +130,7 @@ func (e *Engine) established(sa *IKESA) {
 	t.Since = sa.Up
 	e.scheduleIKERekey(sa)
 	e.scheduleDPD(sa)
+	e.scheduleKeepalive(sa)
 	e.log.Info("IKE SA established", "tunnel", t.Cfg.Name, "peer", sa.Remote, "ike", sa.String(), "initiator", sa.Initiator, "algorithms", sa.Suite.String(), "udp_encap", sa.floated || sa.natLocal || sa.natRemote)
 	e.hooks.IKEUp(sa)
 }

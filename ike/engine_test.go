@@ -336,3 +336,36 @@ func TestRetransmitAndResponseCache(t *testing.T) {
 		}
 	})
 }
+
+// kaDP is a fakeDP that records NAT keepalives.
+type kaDP struct {
+	*fakeDP
+	n chan netipAddrPort
+}
+
+func (d kaDP) SendKeepalive(local, remote netipAddrPort) error {
+	d.n <- remote
+	return nil
+}
+
+func TestNATKeepalive(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, _, _ := newPair(t, pairOpts{})
+		ka := kaDP{fakeDP: a.dp, n: make(chan netipAddrPort, 10)}
+		a.e.Call(func() { a.e.dp = ka })
+		a.e.Do(func() { a.e.Initiate(a.t) })
+		a.wait(t, "child-up")
+		// Not behind a NAT: no keepalives.
+		time.Sleep(keepaliveInterval + time.Second)
+		synctest.Wait()
+		if len(ka.n) != 0 {
+			t.Fatalf("keepalive sent without NAT")
+		}
+		a.e.Call(func() { a.t.IKE.natLocal = true; a.e.scheduleKeepalive(a.t.IKE) })
+		time.Sleep(2*keepaliveInterval + time.Second)
+		synctest.Wait()
+		if len(ka.n) != 2 {
+			t.Fatalf("%d keepalives in two intervals, want 2", len(ka.n))
+		}
+	})
+}
