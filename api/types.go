@@ -89,6 +89,8 @@ type ChildSA struct {
 	PacketsOut  uint64    `json:"packets_out"`
 	LastIn      time.Time `json:"last_in,omitzero"`  // zero = never
 	LastOut     time.Time `json:"last_out,omitzero"` // zero = never
+	ReplayDrops uint64    `json:"replay_drops"`      // inbound packets dropped as replays
+	AuthFails   uint64    `json:"auth_fails"`        // inbound packets that failed the integrity check
 }
 
 // Event is one entry of the daemon's timeline (dead-peer and invalid-SPI detection, recovery,

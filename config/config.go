@@ -97,6 +97,6 @@ type Tunnel struct {
 	DPDDelay     time.Duration // dpd_delay: idle time before a liveness check; 0 disables
 	DPDTimeout   time.Duration // dpd_timeout: time without answer before the peer is declared dead
 	ChildProbe   time.Duration // child_probe: Child SA probe interval; 0 disables
-	ReplayWindow int           // replay_window: ESP anti-replay window in packets; 0 disables
+	ReplayWindow int           // replay_window: ESP anti-replay window in packets; 0 or less than 1024 means 1024 (the minimum)
 	Mobike       bool          // mobike: reserved, currently ignored
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -92,6 +93,17 @@ func TestReload(t *testing.T) {
 	if c2.SPIIn != c0.SPIIn {
 		t.Errorf("site's SAs changed across reloads")
 	}
+
+	// SIGHUP reloads too.
+	seqA := a.LastSeq(ctx)
+	a.WriteConfig(vigiltest.Conf{Tunnels: []vigiltest.Tunnel{ta, xa}})
+	if err := syscall.Kill(a.PID(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.WaitEvent(ctx, seqA, func(ev api.Event) bool { return ev.Kind == "reload" }); err != nil {
+		t.Fatal(err)
+	}
+	pairUp(t, ctx, a, b, "extra")
 }
 
 // scrape reads the metrics endpoint inside ns.

@@ -129,7 +129,7 @@ func (g *Gateway) apiChild(c *ike.ChildSA) api.ChildSA {
 		LocalTS: c.LocalTSStrings(), RemoteTS: c.RemoteTSStrings(), Established: c.Created,
 		Age: api.Duration(time.Since(c.Created)), RekeyIn: rekeyIn(c.RekeyAt),
 		BytesIn: in.Bytes, BytesOut: out.Bytes, PacketsIn: in.Packets, PacketsOut: out.Packets,
-		LastIn: in.LastUsed, LastOut: out.LastUsed,
+		LastIn: in.LastUsed, LastOut: out.LastUsed, ReplayDrops: in.ReplayDrops, AuthFails: in.AuthFails,
 	}
 }
 

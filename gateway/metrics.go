@@ -47,6 +47,8 @@ var (
 	descTunnelUp  = prometheus.NewDesc("vigil_tunnel_up", "1 if the tunnel has an established Child SA.", []string{"tunnel"}, nil)
 	descBytes     = prometheus.NewDesc("vigil_tunnel_bytes_total", "Bytes through the tunnel's current Child SA.", []string{"tunnel", "direction"}, nil)
 	descPackets   = prometheus.NewDesc("vigil_tunnel_packets_total", "Packets through the tunnel's current Child SA.", []string{"tunnel", "direction"}, nil)
+	descReplay    = prometheus.NewDesc("vigil_esp_replay_drops_total", "Inbound ESP packets dropped as replays (current Child SA).", []string{"tunnel"}, nil)
+	descAuthFail  = prometheus.NewDesc("vigil_esp_auth_failures_total", "Inbound ESP packets failing the integrity check (current Child SA).", []string{"tunnel"}, nil)
 	descSAs       = prometheus.NewDesc("vigil_sas", "SAs by kind and state.", []string{"kind", "state"}, nil)
 	descRetrans   = prometheus.NewDesc("vigil_ike_retransmissions_total", "IKE requests retransmitted.", nil, nil)
 	descTimeouts  = prometheus.NewDesc("vigil_ike_exchange_timeouts_total", "IKE exchanges that exhausted their retransmissions.", nil, nil)
@@ -56,7 +58,7 @@ var (
 
 // Describe implements prometheus.Collector for the gauges read at scrape time.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descTunnelUp, descBytes, descPackets, descSAs, descRetrans, descTimeouts, descAuthFails, descMalformed} {
+	for _, d := range []*prometheus.Desc{descReplay, descAuthFail, descTunnelUp, descBytes, descPackets, descSAs, descRetrans, descTimeouts, descAuthFails, descMalformed} {
 		ch <- d
 	}
 }
@@ -71,6 +73,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		name                 string
 		up                   float64
 		bin, bout, pin, pout uint64
+		replay, authFail     uint64
 	}
 	var rows []row
 	sas := map[[2]string]int{}
@@ -86,6 +89,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 				in, _ := g.dp.SAStats(c.SPIIn, dataplane.In)
 				out, _ := g.dp.SAStats(c.SPIOut, dataplane.Out)
 				r.bin, r.pin, r.bout, r.pout = in.Bytes, in.Packets, out.Bytes, out.Packets
+				r.replay, r.authFail = in.ReplayDrops, in.AuthFails
 			}
 			rows = append(rows, r)
 		}
@@ -102,6 +106,8 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descBytes, prometheus.CounterValue, float64(r.bout), r.name, "out")
 		ch <- prometheus.MustNewConstMetric(descPackets, prometheus.CounterValue, float64(r.pin), r.name, "in")
 		ch <- prometheus.MustNewConstMetric(descPackets, prometheus.CounterValue, float64(r.pout), r.name, "out")
+		ch <- prometheus.MustNewConstMetric(descReplay, prometheus.CounterValue, float64(r.replay), r.name)
+		ch <- prometheus.MustNewConstMetric(descAuthFail, prometheus.CounterValue, float64(r.authFail), r.name)
 	}
 	for k, n := range sas {
 		ch <- prometheus.MustNewConstMetric(descSAs, prometheus.GaugeValue, float64(n), k[0], k[1])

@@ -298,7 +298,7 @@ func (g *Gateway) endOutage(name string, ts *tunnelState) {
 	d := time.Since(ts.outageStart)
 	g.metrics.outage.WithLabelValues(ts.outageCause).Observe(d.Seconds())
 	g.log.Info("tunnel recovered", "tunnel", name, "cause", ts.outageCause, "outage", d.Round(time.Microsecond))
-	g.event(name, "recovered", ts.outageCause, "", 0, nil, fmt.Sprintf("traffic can flow again after %v", d.Round(time.Millisecond)), float64(d.Microseconds())/1000)
+	g.event(name, "recovered", ts.outageCause, "", 0, nil, fmt.Sprintf("traffic can flow again after %v", roundOutage(d)), float64(d.Microseconds())/1000)
 	ts.outageStart, ts.outageCause = time.Time{}, ""
 }
 
@@ -381,4 +381,15 @@ func (g *Gateway) event(tunnel, kind, cause, peer string, spi api.SPI, protected
 		ts.lastEvent = kind + ": " + msg
 	}
 	g.log.Log(nil, slog.LevelDebug, "event", "tunnel", tunnel, "kind", kind, "cause", cause, "seq", ev.Seq)
+}
+
+// roundOutage keeps three significant digits or so: 2.077ms, 3.02s.
+func roundOutage(d time.Duration) time.Duration {
+	switch {
+	case d < time.Millisecond:
+		return d.Round(time.Microsecond)
+	case d < time.Second:
+		return d.Round(10 * time.Microsecond)
+	}
+	return d.Round(time.Millisecond)
 }

@@ -80,6 +80,15 @@ func withoutDH(ps []crypto.Proposal) []crypto.Proposal {
 
 func (e *Engine) handleAuthResponse(sa *IKESA, m *wire.Message) {
 	t := sa.Tunnel
+	if sa.deleteAfterAuth {
+		if notifyError(m) == 0 && m.Auth() != nil {
+			sa.State, sa.Up = IKEEstablished, time.Now()
+			e.DeleteIKE(sa, true)
+		} else {
+			e.removeIKE(sa, ErrDeleted)
+		}
+		return
+	}
 	if n := m.Notify(wire.NotifyAuthenticationFailed); n != nil {
 		e.stats.AuthFailures++
 		e.log.Error("peer rejected our authentication: AUTHENTICATION_FAILED (check psk, local_id and remote_id)", "tunnel", t.Cfg.Name, "peer", sa.Remote)
@@ -105,7 +114,9 @@ func (e *Engine) handleAuthResponse(sa *IKESA, m *wire.Message) {
 		e.ikeFailed(sa, fmt.Errorf("%w: peer's AUTH does not verify", ErrAuthFailed))
 		return
 	}
-	e.established(sa)
+	if !e.established(sa) {
+		return
+	}
 	cp := sa.authChild
 	sa.authChild = nil
 	if _, err := e.acceptChildResponse(sa, cp, m, nil); err != nil {
@@ -114,17 +125,31 @@ func (e *Engine) handleAuthResponse(sa *IKESA, m *wire.Message) {
 	}
 }
 
-// established marks an IKE SA authenticated and starts its timers.
-func (e *Engine) established(sa *IKESA) {
+// established marks an IKE SA authenticated and starts its timers. It returns false when the
+// SA turned out to be a duplicate of the tunnel's and is being deleted.
+func (e *Engine) established(sa *IKESA) bool {
 	sa.State = IKEEstablished
 	sa.Up = time.Now()
 	sa.lastInbound = sa.Up
 	sa.initReq, sa.initResp, sa.dh = nil, nil, nil
 	t := sa.Tunnel
-	if old := t.IKE; old != nil && old != sa && old.State != IKEDead && old.rekeyedBy == nil {
-		// A second IKE SA for the tunnel (both sides initiated at once): keep both until one is
-		// deleted; the newest carries new exchanges.
-		e.log.Debug("tunnel has a second IKE SA", "tunnel", t.Cfg.Name, "old", old.String(), "new", sa.String())
+	if old := t.IKE; old != nil && old != sa && old.State == IKEEstablished && old.rekeyedBy == nil && old.rekeying == nil {
+		// A second IKE SA for the tunnel: both sides initiated at once. Both sides keep the same
+		// one, the SA with the higher SPIi, and delete the other (with a Delete, so that a peer
+		// that still has it learns).
+		loser := sa
+		if old.SPIi < sa.SPIi {
+			loser = old
+		}
+		e.log.Info("tunnel has two IKE SAs: deleting the duplicate", "tunnel", t.Cfg.Name, "keep", map[bool]string{true: old.String(), false: sa.String()}[loser == sa], "delete", loser.String())
+		if loser == sa {
+			sa.State = IKEEstablished
+			sa.Up = time.Now()
+			e.DeleteIKE(sa, true)
+			return false
+		}
+		t.IKE = sa
+		e.DeleteIKE(old, true)
 	}
 	t.IKE = sa
 	t.Since = sa.Up
@@ -133,6 +158,7 @@ func (e *Engine) established(sa *IKESA) {
 	e.scheduleKeepalive(sa)
 	e.log.Info("IKE SA established", "tunnel", t.Cfg.Name, "peer", sa.Remote, "ike", sa.String(), "initiator", sa.Initiator, "algorithms", sa.Suite.String(), "udp_encap", sa.floated || sa.natLocal || sa.natRemote)
 	e.hooks.IKEUp(sa)
+	return true
 }
 
 // handleAuthRequest authenticates an initiator and creates the first Child SA (responder).
@@ -183,7 +209,9 @@ func (e *Engine) handleAuthRequest(sa *IKESA, m *wire.Message) ([]wire.Payload, 
 	idr := idPayload(t.Cfg.LocalID, true)
 	ps := []wire.Payload{idr, &wire.Auth{Method: wire.AuthSharedKey, Data: pskAuth(sa.prf, t.Cfg.PSK, sa.initResp, sa.ni, sa.keys.SKpr, idr)}}
 	nr := sa.nr
-	e.established(sa)
+	if !e.established(sa) {
+		return ps, nil
+	}
 	child, cps := e.acceptChildRequest(sa, m, nil, sa.ni, nr, nil)
 	ps = append(ps, cps...)
 	return ps, func() {
@@ -217,7 +245,9 @@ func (e *Engine) initialContact(sa *IKESA) {
 		if t.Cfg.RemoteID.key() != c.RemoteID.key() || t.Cfg.LocalID.key() != c.LocalID.key() {
 			continue
 		}
-		if old := t.IKE; old != nil && old != sa && old.State != IKEDead {
+		// Only established SAs: one of ours still being negotiated is not "older state" (when both
+		// sides initiate at once, their IKE_AUTH exchanges cross).
+		if old := t.IKE; old != nil && old != sa && old.State == IKEEstablished {
 			e.log.Info("INITIAL_CONTACT: removing older IKE SA of the peer", "tunnel", t.Cfg.Name, "ike", old.String())
 			e.removeIKE(old, fmt.Errorf("replaced after INITIAL_CONTACT"))
 		}

@@ -369,3 +369,27 @@ func TestNATKeepalive(t *testing.T) {
 		}
 	})
 }
+
+// TestSimultaneousInitiation: both sides initiate at the same moment (start_action start on
+// both); their IKE_AUTH exchanges cross. They must end with the same single IKE SA and a
+// working Child SA pair.
+func TestSimultaneousInitiation(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b, fn := newPair(t, pairOpts{})
+		fn.hold(true)
+		a.e.Call(func() { a.e.Initiate(a.t) })
+		b.e.Call(func() { b.e.Initiate(b.t) })
+		fn.hold(false) // both IKE_SA_INIT requests cross
+		synctest.Wait()
+		time.Sleep(30 * time.Second)
+		synctest.Wait()
+		var na, nb int
+		var sa, sb string
+		a.e.Call(func() { na = len(a.e.ikeSAs); sa = a.t.IKE.String() })
+		b.e.Call(func() { nb = len(b.e.ikeSAs); sb = b.t.IKE.String() })
+		if na != 1 || nb != 1 || sa != sb {
+			t.Fatalf("a has %d IKE SAs (%s), b has %d (%s)", na, sa, nb, sb)
+		}
+		checkChildPair(t, a, b)
+	})
+}

@@ -92,7 +92,9 @@ type IKESA struct {
 
 	rekeying  *ikeRekey // our IKE rekey in progress
 	rekeyedBy *IKESA    // replaced by this SA (rekey); this one is being deleted
-	deleteErr error
+	// deleteAfterAuth: deleted while IKE_AUTH was in flight; sends its Delete once it completes.
+	deleteAfterAuth bool
+	deleteErr       error
 }
 
 type saTimers struct {

@@ -54,6 +54,15 @@ func (e *Engine) DeleteIKE(sa *IKESA, notify bool) {
 	if sa.State == IKEDead {
 		return
 	}
+	if notify && sa.State == IKEAuthSent {
+		// The peer may already consider it established: delete it properly once IKE_AUTH
+		// completes, instead of leaving the peer a stale SA.
+		sa.deleteAfterAuth = true
+		if t := sa.Tunnel; t != nil && t.IKE == sa {
+			t.IKE = nil
+		}
+		return
+	}
 	if !notify || sa.State != IKEEstablished {
 		e.removeIKE(sa, ErrDeleted)
 		return

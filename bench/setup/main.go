@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vigil-ipsec/vigil/bench/internal/rig"
+	"github.com/vigil-ipsec/vigil/internal/netns"
+)
+
+// System names as printed.
+const (
+	sysVigil    = "vigil"
+	sysVigilAPI = "vigil-api"
+	sysSwan     = "strongswan"
+)
+
+var allSystems = []string{sysVigil, sysSwan}
+
+// options are the command-line settings.
+type options struct {
+	n       int
+	systems []string
+	keep    bool
+}
+
+func parseFlags() (options, error) {
+	var o options
+	fs := flag.NewFlagSet("setup", flag.ContinueOnError)
+	fs.IntVar(&o.n, "n", 20, "measured runs per system (after one warm-up run)")
+	quick := fs.Bool("quick", false, "smoke run: 5 runs per system (overrides -n)")
+	systems := fs.String("systems", strings.Join(allSystems, ","), "comma-separated systems to measure")
+	fs.BoolVar(&o.keep, "keep", false, "keep the working directory (configs, daemon logs) and print its path")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		return o, err
+	}
+	if fs.NArg() != 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *quick {
+		o.n = 5
+	}
+	if o.n < 1 || o.n > 10000 {
+		return o, fmt.Errorf("-n %d: want 1 to 10000", o.n)
+	}
+	for _, s := range strings.Split(*systems, ",") {
+		s = strings.TrimSpace(s)
+		if !slices.Contains(allSystems, s) {
+			return o, fmt.Errorf("-systems: unknown system %q (known: %s)", s, strings.Join(allSystems, ", "))
+		}
+		if !slices.Contains(o.systems, s) {
+			o.systems = append(o.systems, s)
+		}
+	}
+	return o, nil
+}
+
+func main() { os.Exit(run()) }
+
+func run() int {
+	o, err := parseFlags()
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(os.Stderr, "setup:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second Ctrl-C kills the program outright
+	}()
+
+	var cl rig.Cleanup
+	defer cl.Run()
+	code := bench(ctx, &cl, o)
+	if ctx.Err() != nil {
+		fmt.Fprintln(os.Stderr, "setup: interrupted, cleaning up")
+		return 130
+	}
+	return code
+}
+
+// bench runs the measurements and prints the result lines; it returns the exit code.
+func bench(ctx context.Context, cl *rig.Cleanup, o options) int {
+	fail := func(err error) int {
+		fmt.Fprintln(os.Stderr, "setup:", err)
+		return 1
+	}
+	if err := netns.Available(); err != nil {
+		return fail(err)
+	}
+	work, err := os.MkdirTemp("", "vgb-setup-")
+	if err != nil {
+		return fail(err)
+	}
+	if o.keep {
+		fmt.Fprintln(os.Stderr, "# working directory:", work)
+	} else {
+		cl.Push("working directory", func() error { return os.RemoveAll(work) })
+	}
+	var vigild string
+	if slices.Contains(o.systems, sysVigil) {
+		fmt.Fprintln(os.Stderr, "# building vigild")
+		if vigild, err = rig.BuildVigild(ctx, work); err != nil {
+			return fail(err)
+		}
+	}
+	tp, err := rig.NewTopo(cl, "vgb")
+	if err != nil {
+		return fail(err)
+	}
+
+	summaries := map[string]rig.Summary{}
+	code := 0
+	report := func(sys string, xs []time.Duration) {
+		if len(xs) == 0 {
+			return
+		}
+		s := rig.Summarize(xs)
+		summaries[sys] = s
+		fmt.Printf("setup %s median %s p90 %s min %s max %s (n=%d)\n",
+			sys, rig.Ms(s.Median), rig.Ms(s.P90), rig.Ms(s.Min), rig.Ms(s.Max), s.N)
+	}
+	for _, sys := range o.systems {
+		if ctx.Err() != nil {
+			return 1
+		}
+		fmt.Fprintf(os.Stderr, "# %s\n", sys)
+		r := &runner{ctx: ctx, tp: tp, dir: work + "/" + sys, n: o.n}
+		var err error
+		switch sys {
+		case sysVigil:
+			err = r.vigil(vigild)
+		case sysSwan:
+			err = r.strongswan()
+		}
+		if err != nil && ctx.Err() != nil {
+			return 1 // interrupted: no error line, no ratios
+		}
+		if sys == sysVigil {
+			report(sysVigil, r.samples)
+			report(sysVigilAPI, r.apiSamples)
+		} else {
+			report(sys, r.samples)
+		}
+		if err != nil {
+			fmt.Printf("setup %s error: %v\n", sys, oneLine(err))
+			fmt.Fprintf(os.Stderr, "setup: %s: %v\n", sys, err)
+			code = 1
+		}
+	}
+	for _, v := range []string{sysVigil, sysVigilAPI} {
+		sw, ok1 := summaries[sysSwan]
+		vs, ok2 := summaries[v]
+		if ok1 && ok2 && vs.Median > 0 {
+			fmt.Printf("ratio %s/%s %.1f\n", sysSwan, v, float64(sw.Median)/float64(vs.Median))
+		}
+	}
+	return code
+}
+
+// oneLine flattens a multi-line error for the result line (details go to stderr).
+func oneLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
+}

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vigil-ipsec/vigil/bench/internal/rig"
+	"github.com/vigil-ipsec/vigil/internal/netns"
+)
+
+// System names, in the order they run.
+const (
+	sysVigilUDP  = "vigil-udp"
+	sysVigilRaw  = "vigil-raw"
+	sysSwan      = "strongswan"
+	sysWireGuard = "wireguard-go"
+)
+
+var allSystems = []string{sysVigilUDP, sysVigilRaw, sysSwan, sysWireGuard}
+
+// streamCounts are the iperf3 -P values measured for every system.
+var streamCounts = []int{1, 4}
+
+func main() { os.Exit(run()) }
+
+// options are the command-line settings.
+type options struct {
+	duration time.Duration
+	systems  []string
+	keep     bool
+}
+
+func parseFlags() (options, error) {
+	var o options
+	fs := flag.NewFlagSet("throughput", flag.ContinueOnError)
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of each iperf3 run")
+	quick := fs.Bool("quick", false, "smoke run: 2 s per iperf3 run (overrides -duration)")
+	systems := fs.String("systems", strings.Join(allSystems, ","), "comma-separated systems to measure")
+	fs.BoolVar(&o.keep, "keep", false, "keep the working directory (configs, daemon logs) and print its path")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		return o, err
+	}
+	if fs.NArg() != 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *quick {
+		o.duration = 2 * time.Second
+	}
+	if o.duration < time.Second || o.duration > 10*time.Minute {
+		return o, fmt.Errorf("-duration %v: want 1s to 10m", o.duration)
+	}
+	for _, s := range strings.Split(*systems, ",") {
+		s = strings.TrimSpace(s)
+		if !slices.Contains(allSystems, s) {
+			return o, fmt.Errorf("-systems: unknown system %q (known: %s)", s, strings.Join(allSystems, ", "))
+		}
+		if !slices.Contains(o.systems, s) {
+			o.systems = append(o.systems, s)
+		}
+	}
+	return o, nil
+}
+
+func run() int {
+	o, err := parseFlags()
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(os.Stderr, "throughput:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second Ctrl-C kills the program outright
+	}()
+
+	var cl rig.Cleanup
+	defer cl.Run()
+	code := bench(ctx, &cl, o)
+	if ctx.Err() != nil {
+		fmt.Fprintln(os.Stderr, "throughput: interrupted, cleaning up")
+		return 130
+	}
+	return code
+}
+
+// bench runs the measurements and prints the result lines; it returns the exit code.
+func bench(ctx context.Context, cl *rig.Cleanup, o options) int {
+	fail := func(err error) int {
+		fmt.Fprintln(os.Stderr, "throughput:", err)
+		return 1
+	}
+	if err := netns.Available(); err != nil {
+		return fail(err)
+	}
+	need := []string{"iperf3", "ss"}
+	if slices.Contains(o.systems, sysWireGuard) {
+		need = append(need, "wg")
+	}
+	for _, b := range need {
+		if _, err := exec.LookPath(b); err != nil {
+			return fail(fmt.Errorf("%s not found (Debian: apt-get install iperf3 iproute2 wireguard-tools): %w", b, err))
+		}
+	}
+	work, err := os.MkdirTemp("", "vgb-throughput-")
+	if err != nil {
+		return fail(err)
+	}
+	if o.keep {
+		fmt.Fprintln(os.Stderr, "# working directory:", work)
+	} else {
+		cl.Push("working directory", func() error { return os.RemoveAll(work) })
+	}
+	var vigild, wgBin string
+	if slices.ContainsFunc(o.systems, func(s string) bool { return strings.HasPrefix(s, "vigil") }) {
+		fmt.Fprintln(os.Stderr, "# building vigild")
+		if vigild, err = rig.BuildVigild(ctx, work); err != nil {
+			return fail(err)
+		}
+	}
+	if slices.Contains(o.systems, sysWireGuard) {
+		if wgBin, err = rig.WireGuardBinary(ctx); err != nil {
+			return fail(err)
+		}
+	}
+	tp, err := rig.NewTopo(cl, "vgb")
+	if err != nil {
+		return fail(err)
+	}
+
+	results := map[string]map[int]rig.IperfResult{}
+	code := 0
+	for _, sys := range o.systems {
+		if ctx.Err() != nil {
+			return 1
+		}
+		fmt.Fprintf(os.Stderr, "# %s\n", sys)
+		// Forget path MTUs learnt through the previous system's tunnel device.
+		for _, ns := range []*netns.NS{tp.HostA, tp.GwA, tp.GwB, tp.HostB} {
+			if _, err := ns.Run(ctx, "ip", "route", "flush", "cache"); err != nil {
+				return fail(err)
+			}
+		}
+		r := &runner{ctx: ctx, tp: tp, dir: filepath.Join(work, sys), dur: o.duration, sys: sys}
+		var err error
+		switch sys {
+		case sysVigilUDP:
+			err = r.vigil(vigild, "udp")
+		case sysVigilRaw:
+			err = r.vigil(vigild, "raw")
+		case sysSwan:
+			err = r.strongswan()
+		case sysWireGuard:
+			err = r.wireguard(wgBin)
+		}
+		if err != nil && ctx.Err() != nil {
+			return 1 // interrupted: no error line, no ratios
+		}
+		if err != nil {
+			fmt.Printf("throughput %s error: %v\n", sys, oneLine(err))
+			fmt.Fprintf(os.Stderr, "throughput: %s: %v\n", sys, err)
+			code = 1
+		}
+		if len(r.results) > 0 {
+			results[sys] = r.results
+		}
+	}
+	printRatios(results)
+	return code
+}
+
+// printRatios prints Vigil's throughput relative to each other system measured.
+func printRatios(results map[string]map[int]rig.IperfResult) {
+	for _, v := range []string{sysVigilUDP, sysVigilRaw} {
+		for _, ref := range []string{sysWireGuard, sysSwan} {
+			for _, n := range streamCounts {
+				a, ok1 := results[v][n]
+				b, ok2 := results[ref][n]
+				if !ok1 || !ok2 || b.BitsPerSecond <= 0 {
+					continue
+				}
+				fmt.Printf("ratio %s/%s %s %.2f\n", v, ref, streamLabel(n), a.BitsPerSecond/b.BitsPerSecond)
+			}
+		}
+	}
+}
+
+func streamLabel(n int) string {
+	if n == 1 {
+		return "1stream"
+	}
+	return fmt.Sprintf("%dstreams", n)
+}
+
+// oneLine flattens a multi-line error for the result line (details go to stderr).
+func oneLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
+}
