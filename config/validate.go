@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -278,25 +279,60 @@ func family(a netip.Addr) string {
 // peer whose local×remote subnets overlap, and any two tunnels whose remote
 // subnets overlap (a packet could not be routed to one tunnel). The error
 // is reported at the later tunnel and names the earlier one.
+//
+// It runs in O(n log n) over all remote subnets: sorted by first address (and
+// wider prefixes first), a prefix overlaps an earlier one exactly when it
+// starts inside the widest range seen so far (prefixes nest or are disjoint).
 func (d *decoder) checkOverlaps(ts []Tunnel) {
-	for j := range ts {
-		b := &ts[j]
-		for i := range ts[:j] {
-			a := &ts[i]
-			if a.RemoteAddr.IsValid() && a.RemoteAddr == b.RemoteAddr {
-				if la, lb, ok := overlap(a.LocalTS, b.LocalTS); ok {
-					if ra, rb, ok := overlap(a.RemoteTS, b.RemoteTS); ok {
-						d.errs.add(b.Line, "tunnel %q: traffic selectors %s === %s overlap %s === %s of tunnel %q (line %d) to the same peer %s",
-							b.Name, lb, rb, la, ra, a.Name, a.Line, b.RemoteAddr)
-						continue
-					}
+	type ent struct {
+		p netip.Prefix
+		t int
+	}
+	var es []ent
+	for i := range ts {
+		for _, p := range ts[i].RemoteTS {
+			es = append(es, ent{p.Masked(), i})
+		}
+	}
+	slices.SortFunc(es, func(x, y ent) int {
+		if c := x.p.Addr().Compare(y.p.Addr()); c != 0 {
+			return c
+		}
+		return x.p.Bits() - y.p.Bits()
+	})
+	reported := map[[2]int]bool{}
+	var cur ent // the widest prefix of the current run of overlapping prefixes
+	for k, e := range es {
+		if k > 0 && cur.p.IsValid() && cur.p.Addr().Is4() == e.p.Addr().Is4() && cur.p.Contains(e.p.Addr()) {
+			if cur.t != e.t {
+				ai, bi := cur.t, e.t
+				if ai > bi {
+					ai, bi = bi, ai
+				}
+				if !reported[[2]int{ai, bi}] {
+					reported[[2]int{ai, bi}] = true
+					d.reportOverlap(&ts[ai], &ts[bi])
 				}
 			}
+			continue
+		}
+		cur = e
+	}
+}
+
+func (d *decoder) reportOverlap(a, b *Tunnel) {
+	if a.RemoteAddr.IsValid() && a.RemoteAddr == b.RemoteAddr {
+		if la, lb, ok := overlap(a.LocalTS, b.LocalTS); ok {
 			if ra, rb, ok := overlap(a.RemoteTS, b.RemoteTS); ok {
-				d.errs.add(b.Line, "tunnel %q: remote_subnets %s overlaps %s of tunnel %q (line %d); routing would be ambiguous",
-					b.Name, rb, ra, a.Name, a.Line)
+				d.errs.add(b.Line, "tunnel %q: traffic selectors %s === %s overlap %s === %s of tunnel %q (line %d) to the same peer %s",
+					b.Name, lb, rb, la, ra, a.Name, a.Line, b.RemoteAddr)
+				return
 			}
 		}
+	}
+	if ra, rb, ok := overlap(a.RemoteTS, b.RemoteTS); ok {
+		d.errs.add(b.Line, "tunnel %q: remote_subnets %s overlaps %s of tunnel %q (line %d); routing would be ambiguous",
+			b.Name, rb, ra, a.Name, a.Line)
 	}
 }
 
