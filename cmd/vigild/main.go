@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -40,6 +41,7 @@ func run(args []string) int {
 	logLevel := fs.String("log-level", "", "log level: debug, info, warn or error (overrides the config)")
 	socket := fs.String("socket", "", "control socket path (overrides the config)")
 	version := fs.Bool("version", false, "print the version and exit")
+	debugAddr := fs.String("debug-addr", "", "serve Go's pprof handlers on this address (e.g. 127.0.0.1:6060); off by default")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -136,6 +138,18 @@ func run(args []string) int {
 			defer ms.Close()
 			log.Info("metrics listening", "addr", mln.Addr().String())
 		}
+	}
+
+	if *debugAddr != "" {
+		dmux := http.NewServeMux()
+		dmux.HandleFunc("/debug/pprof/", pprof.Index)
+		dmux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		dmux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		dmux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		ds := &http.Server{Addr: *debugAddr, Handler: dmux, ReadHeaderTimeout: 5 * time.Second}
+		go ds.ListenAndServe()
+		defer ds.Close()
+		log.Info("pprof listening", "addr", *debugAddr)
 	}
 
 	apiDone := make(chan error, 1)
