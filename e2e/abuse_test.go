@@ -37,7 +37,8 @@ func udpFrom(t *testing.T, ns *netns.NS, laddr, raddr netip.AddrPort) *net.UDPCo
 // interrupt traffic (RFC 7296 2.21.4: hints only).
 func TestForgedUnprotectedInvalidSPI(t *testing.T) {
 	topo := netns.NewSiteToSite(t, "vgf")
-	a, b := vigilPair(t, topo, nil)
+	// Only A initiates, so that the IKE SA is settled before the forgeries start.
+	a, b := vigilPair(t, topo, func(ta, tb *vigiltest.Tunnel) { tb.StartAction = "none" })
 	ctx := ctxT(t, 60*time.Second)
 	ca, _ := pairUp(t, ctx, a, b, "site")
 	sas, _ := a.Client.SAs(ctx, "site")
