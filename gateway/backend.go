@@ -143,7 +143,7 @@ func (g *Gateway) SAs(tunnel string) []api.IKESA {
 			a := api.IKESA{
 				ID: sa.ID, Tunnel: sa.Tunnel.Cfg.Name, SPIi: fmt.Sprintf("%016x", sa.SPIi), SPIr: fmt.Sprintf("%016x", sa.SPIr),
 				Initiator: sa.Initiator, State: sa.State.String(), Local: sa.Local.String(), Remote: sa.Remote.String(),
-				Algorithms: sa.Algorithms(), Established: sa.Up, RekeyIn: rekeyIn(sa.RekeyAt),
+				Algorithms: algorithms(sa), Established: sa.Up, RekeyIn: rekeyIn(sa.RekeyAt),
 			}
 			if !sa.Up.IsZero() {
 				a.Age = api.Duration(time.Since(sa.Up))
@@ -258,4 +258,12 @@ func (g *Gateway) RekeyIKESA(tunnel string) error {
 		g.engine.RekeyIKE(t.IKE)
 	})
 	return err
+}
+
+// algorithms renders an IKE SA's suite, "-" while it is not negotiated yet.
+func algorithms(sa *ike.IKESA) string {
+	if sa.Suite.Encr == 0 {
+		return "-"
+	}
+	return sa.Algorithms()
 }

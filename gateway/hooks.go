@@ -21,6 +21,9 @@ func (g *Gateway) IKEUp(sa *ike.IKESA) {
 }
 
 func (g *Gateway) IKEDown(sa *ike.IKESA, err error) {
+	if errors.Is(err, ike.ErrSuperseded) {
+		return // the tunnel is up on the peer's IKE SA
+	}
 	if g.closing != nil && g.closing[sa] {
 		delete(g.closing, sa)
 		if len(g.closing) == 0 {

@@ -14,6 +14,9 @@ import (
 // ErrAuthFailed means a peer failed authentication, or rejected ours.
 var ErrAuthFailed = errors.New("authentication failed")
 
+// ErrSuperseded means our IKE SA in negotiation was dropped for the peer's.
+var ErrSuperseded = errors.New("superseded by the peer's IKE SA")
+
 // pskAuth computes the AUTH value of RFC 7296 2.15 for a shared key:
 // prf(prf(PSK, "Key Pad for IKEv2"), <InitMessage> | <Nonce of the other side> | prf(SK_p, RestOfIDPayload)).
 func pskAuth(prf crypto.PRF, psk, initMsg, otherNonce, skp []byte, id *wire.ID) []byte {
@@ -133,6 +136,12 @@ func (e *Engine) established(sa *IKESA) bool {
 	sa.lastInbound = sa.Up
 	sa.initReq, sa.initResp, sa.dh = nil, nil, nil
 	t := sa.Tunnel
+	if old := t.IKE; old != nil && old != sa && old.State == IKEInitSent {
+		// The peer initiated while our own IKE_SA_INIT was unanswered: its SA wins, ours goes
+		// (the peer holds at most a half-open SA for it, which times out).
+		e.log.Info("peer's IKE SA supersedes ours still in IKE_SA_INIT", "tunnel", t.Cfg.Name, "dropped", old.String())
+		e.removeIKE(old, ErrSuperseded)
+	}
 	if old := t.IKE; old != nil && old != sa && old.State == IKEEstablished && old.rekeyedBy == nil && old.rekeying == nil {
 		// A second IKE SA for the tunnel: both sides initiated at once. Both sides keep the same
 		// one, the SA with the higher SPIi, and delete the other (with a Delete, so that a peer
@@ -226,7 +235,10 @@ func (e *Engine) handleAuthRequest(sa *IKESA, m *wire.Message) ([]wire.Payload, 
 func (e *Engine) otherIKEWithPeer(sa *IKESA) bool {
 	c := sa.Tunnel.Cfg
 	for _, t := range e.byRemoteAddr[c.Remote.Addr()] {
-		if t == sa.Tunnel || t.IKE == nil || t.IKE.State == IKEDead {
+		if t.IKE == nil || t.IKE == sa || t.IKE.State == IKEDead {
+			continue
+		}
+		if t == sa.Tunnel && t.IKE.State != IKEEstablished {
 			continue
 		}
 		if t.Cfg.RemoteID.key() == c.RemoteID.key() && t.Cfg.LocalID.key() == c.LocalID.key() {

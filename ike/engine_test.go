@@ -393,3 +393,30 @@ func TestSimultaneousInitiation(t *testing.T) {
 		checkChildPair(t, a, b)
 	})
 }
+
+// TestPeerInitiatesWhileOurInitIsUnanswered: B starts first and its IKE_SA_INIT gets no answer
+// (A is not up yet); then A initiates. B drops its own half-done SA for A's.
+func TestPeerInitiatesWhileOurInitIsUnanswered(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b, fn := newPair(t, pairOpts{})
+		fn.mu.Lock()
+		fn.drop = func(from, to netipAddrPort, msg []byte) bool { return to.Addr() == a.dp.addr }
+		fn.mu.Unlock()
+		b.e.Call(func() { b.e.Initiate(b.t) })
+		time.Sleep(100 * time.Millisecond)
+		fn.mu.Lock()
+		fn.drop = nil
+		fn.mu.Unlock()
+		a.e.Call(func() { a.e.Initiate(a.t) })
+		a.wait(t, "child-up")
+		time.Sleep(30 * time.Second)
+		synctest.Wait()
+		var na, nb int
+		a.e.Call(func() { na = len(a.e.ikeSAs) })
+		b.e.Call(func() { nb = len(b.e.ikeSAs) })
+		if na != 1 || nb != 1 {
+			t.Fatalf("a has %d IKE SAs, b has %d", na, nb)
+		}
+		checkChildPair(t, a, b)
+	})
+}
