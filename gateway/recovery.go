@@ -36,6 +36,9 @@ const (
 	hintBudget = 2 * time.Second
 	// hintInterval rate-limits checks started by unprotected notifies, per tunnel.
 	hintInterval = time.Second
+	// probeBudget bounds the retransmissions of a probing rekey: the peer sent nothing for
+	// child_probe already, so an unanswered probe soon means a dead peer.
+	probeBudget = 2 * time.Second
 )
 
 // ---- Part 1: ESP on an unknown SPI --------------------------------------------------------
@@ -202,10 +205,24 @@ func (g *Gateway) checkChild(c *ike.ChildSA) {
 	if lastIn.Before(c.Created) {
 		lastIn = c.Created
 	}
-	if out.LastUsed.After(lastIn) && now.Sub(lastIn) >= ts.childProbe && now.Sub(out.LastUsed) < ts.childProbe {
-		g.probeChild(c, "child-probe", lastIn)
+	if out.LastUsed.After(lastIn) {
+		if now.Sub(lastIn) >= ts.childProbe && now.Sub(out.LastUsed) < ts.childProbe {
+			g.probeChild(c, "child-probe", lastIn)
+		} else if due := lastIn.Add(ts.childProbe).Sub(now); due > 0 {
+			// Traffic goes out but nothing has come back yet: look again exactly when the
+			// silence reaches child_probe, not a whole interval later.
+			g.armProbeIn(c, max(due, 20*time.Millisecond))
+			return
+		}
 	}
 	g.armProbe(c)
+}
+
+// armProbeIn re-arms the probe timer of c's tunnel to fire after d.
+func (g *Gateway) armProbeIn(c *ike.ChildSA, d time.Duration) {
+	ts := g.tstate[c.Tunnel.Cfg.Name]
+	stopTimer(ts.probeTimer)
+	ts.probeTimer = time.AfterFunc(d, func() { g.engine.Do(func() { g.checkChild(c) }) })
 }
 
 // probeChild rekeys c to find out whether the peer still has it; at most once per child_probe.
@@ -221,7 +238,7 @@ func (g *Gateway) probeChild(c *ike.ChildSA, cause string, since time.Time) {
 	ts.probeCause = cause
 	g.event(c.Tunnel.Cfg.Name, "detect", cause, c.IKE.Remote.Addr().String(), api.SPI(c.SPIOut), nil,
 		fmt.Sprintf("outbound traffic but nothing inbound for %v: probing Child SA by rekeying it", now.Sub(since).Round(time.Millisecond)), 0)
-	g.engine.RekeyChild(c, nil)
+	g.engine.RekeyChildWithin(c, probeBudget, nil)
 }
 
 // rekeyFailed handles any failed rekey of c (a probe or a scheduled rekey): an error answer

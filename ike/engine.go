@@ -80,6 +80,7 @@ type Engine struct {
 	children map[uint32]*ChildSA // by inbound SPI
 	outSPIs  map[outKey]*ChildSA // by (peer address, outbound SPI)
 
+	nextBudget    time.Duration // retransmission budget for the next request queued (probes)
 	cookieSecret  [32]byte
 	invalidIKESPI limiter
 	nextID        uint64

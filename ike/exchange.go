@@ -26,7 +26,7 @@ type request struct {
 
 // request queues an encrypted request on sa.
 func (e *Engine) request(sa *IKESA, exch wire.ExchangeType, build func() []wire.Payload, onResp func(*wire.Message), onFail func(error)) {
-	r := &request{exch: exch, build: build, onResp: onResp, onFail: onFail}
+	r := &request{exch: exch, build: build, onResp: onResp, onFail: onFail, budget: e.nextBudget}
 	if sa.pending == nil {
 		e.sendRequest(sa, r)
 		return
