@@ -1,0 +1,318 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vigil-ipsec/vigil/internal/netns"
+	"github.com/vigil-ipsec/vigil/internal/vigiltest"
+)
+
+// scenario is one output line: a fault measured with Vigil on gateway A (and Vigil or
+// strongSwan on B), next to a strongSwan<->strongSwan baseline.
+type scenario struct {
+	id    string // for -only, e.g. "silent-child-loss-vigil"
+	fault string // first column, e.g. "silent-child-loss"
+	pair  string // e.g. "vigil<->vigil"
+	run   func(*run) (sample, error)
+	// baseline names the strongSwan<->strongSwan measurement shown beside it; scenarios that
+	// name the same baseline share its runs.
+	baseline string
+}
+
+// baseline is a strongSwan<->strongSwan measurement.
+type baseline struct {
+	key  string
+	pair string
+	run  func(*run) (sample, error)
+}
+
+// scenarios are measured and printed in this order.
+var scenarios = append([]scenario{
+	{"silent-child-loss-vigil", "silent-child-loss", "vigil<->vigil", silentChildLossVigil, "swan-silent-child-loss"},
+	{"silent-child-loss-swan", "silent-child-loss", "vigil<->strongswan", silentChildLossSwanPeer, "swan-silent-child-loss"},
+	{"peer-restart-vigil", "peer-restart", "vigil<->vigil", peerRestartVigil, "swan-restart-initiating"},
+	{"peer-restart-swan", "peer-restart", "vigil<->strongswan", peerRestartSwanPeer, "swan-restart-waiting"},
+}, ikev1Scenarios...)
+
+var baselines = append([]baseline{
+	{"swan-silent-child-loss", "strongswan<->strongswan", swanSilentChildLoss},
+	{"swan-restart-initiating", "strongswan<->strongswan", swanRestartInitiating},
+	{"swan-restart-waiting", "strongswan<->strongswan", swanRestartWaiting},
+}, ikev1Baselines...)
+
+func findBaseline(key string) (baseline, bool) {
+	for _, b := range baselines {
+		if b.key == key {
+			return b, true
+		}
+	}
+	return baseline{}, false
+}
+
+func newPSK() string { return "vgr2-" + netns.RandHex(32) }
+
+// recoveredBy describes Vigil's "recovered" event after seq, for the progress line.
+func recoveredBy(r *run, v *vigiltest.Vigil, seq uint64) string {
+	ctx, cancel := r.setupCtx()
+	defer cancel()
+	evs, err := v.Client.Events(ctx, tunnelName, seq)
+	if err != nil {
+		return ""
+	}
+	var seen []string
+	for _, e := range evs {
+		if e.Kind == "recovered" {
+			return fmt.Sprintf("recovered by %s, vigild says %.1f ms", e.Cause, e.OutageMS)
+		}
+		k := e.Kind
+		if e.Cause != "" {
+			k += "/" + e.Cause
+		}
+		if !slices.Contains(seen, k) && len(seen) < 8 {
+			seen = append(seen, k)
+		}
+	}
+	return "no recovered event; events: " + strings.Join(seen, ", ")
+}
+
+// silentChildLossVigil: B deletes its Child SA without telling A (DeleteChildSA with
+// notify=false); A's next ESP packet reaches B on an unknown SPI, B answers INVALID_SPI and
+// A replaces the Child SA. B does not re-initiate by itself (start_action none).
+func silentChildLossVigil(r *run) (sample, error) {
+	ctx, cancel := r.setupCtx()
+	defer cancel()
+	psk := newPSK()
+	ta, tb := vigilSide("a", psk), vigilSide("b", psk)
+	ta.StartAction, tb.StartAction = "start", "none"
+	b, err := r.startVigil(r.topo.GwB, "b", vigiltest.Conf{Tunnels: []vigiltest.Tunnel{tb}})
+	if err != nil {
+		return sample{}, err
+	}
+	a, err := r.startVigil(r.topo.GwA, "a", vigiltest.Conf{Tunnels: []vigiltest.Tunnel{ta}})
+	if err != nil {
+		return sample{}, err
+	}
+	cb, err := vigilPaired(ctx, a, b)
+	if err != nil {
+		return sample{}, err
+	}
+	probes, err := r.startProbes(ctx)
+	if err != nil {
+		return sample{}, err
+	}
+	seq := a.LastSeq(ctx)
+	fault := time.Now()
+	if _, err := b.Client.DeleteChildSA(ctx, cb.SPIIn, false); err != nil {
+		return sample{}, err
+	}
+	smp, err := r.measure(probes, fault, probes.Arrived())
+	if err == nil {
+		smp.note = recoveredBy(r, a, seq)
+	}
+	return smp, err
+}
+
+// silentChildLossSwanPeer: strongSwan B's Child SA hits its hard lifetime (6 s, no rekey) and
+// the Delete it sends is dropped, so B silently stops accepting A's ESP. Vigil A runs its
+// defaults (child_probe 3 s). The fault time is when B's Child SA is gone.
+func silentChildLossSwanPeer(r *run) (sample, error) {
+	ctx, cancel := r.setupCtx()
+	defer cancel()
+	psk := newPSK()
+	sb := swanSide("b", psk)
+	silentExpiry(&sb, r.env.childLife)
+	ch, err := r.startSwan(r.topo.GwB, "b", sb)
+	if err != nil {
+		return sample{}, err
+	}
+	ta := vigilSide("a", psk)
+	ta.StartAction = "start"
+	a, err := r.startVigil(r.topo.GwA, "a", vigiltest.Conf{Tunnels: []vigiltest.Tunnel{ta}})
+	if err != nil {
+		return sample{}, err
+	}
+	cb, err := vigilSwanPaired(ctx, a, ch)
+	if err != nil {
+		return sample{}, err
+	}
+	if err := dropInformationalRequests(ctx, r.topo.GwB); err != nil {
+		return sample{}, err
+	}
+	probes, err := r.startProbes(ctx)
+	if err != nil {
+		return sample{}, err
+	}
+	seq := a.LastSeq(ctx)
+	if _, err := ch.WaitFor(ctx, swanChildGone(cb.SPIIn)); err != nil {
+		return sample{}, fmt.Errorf("strongSwan's Child SA did not expire: %w", err)
+	}
+	fault := time.Now()
+	smp, err := r.measure(probes, fault, probes.Arrived())
+	if err == nil {
+		smp.note = recoveredBy(r, a, seq)
+	}
+	return smp, err
+}
+
+// peerRestartVigil: Vigil B is killed with SIGKILL (all state lost, nothing sent) and
+// started again; both ends have start_action = "start".
+func peerRestartVigil(r *run) (sample, error) {
+	ctx, cancel := r.setupCtx()
+	defer cancel()
+	psk := newPSK()
+	ta, tb := vigilSide("a", psk), vigilSide("b", psk)
+	ta.StartAction, tb.StartAction = "start", "start"
+	b, err := r.startVigil(r.topo.GwB, "b", vigiltest.Conf{Tunnels: []vigiltest.Tunnel{tb}})
+	if err != nil {
+		return sample{}, err
+	}
+	a, err := r.startVigil(r.topo.GwA, "a", vigiltest.Conf{Tunnels: []vigiltest.Tunnel{ta}})
+	if err != nil {
+		return sample{}, err
+	}
+	if _, err := vigilPaired(ctx, a, b); err != nil {
+		return sample{}, err
+	}
+	probes, err := r.startProbes(ctx)
+	if err != nil {
+		return sample{}, err
+	}
+	seq := a.LastSeq(ctx)
+	fault := time.Now()
+	b.Kill9()
+	base := probes.Arrived()
+	if err := b.Relaunch(); err != nil {
+		return sample{}, err
+	}
+	smp, err := r.measure(probes, fault, base)
+	if err == nil {
+		smp.note = recoveredBy(r, a, seq)
+	}
+	return smp, err
+}
+
+// peerRestartSwanPeer: strongSwan B is killed with SIGKILL and started again; it waits
+// (start_action none) and says nothing about A's ESP, so Vigil A (defaults: dpd_delay 10 s,
+// dpd_timeout 10 s, child_probe 3 s) must find out by itself.
+func peerRestartSwanPeer(r *run) (sample, error) {
+	ctx, cancel := r.setupCtx()
+	defer cancel()
+	psk := newPSK()
+	sb := swanSide("b", psk)
+	ch, err := r.startSwan(r.topo.GwB, "b", sb)
+	if err != nil {
+		return sample{}, err
+	}
+	ta := vigilSide("a", psk)
+	ta.StartAction = "start"
+	a, err := r.startVigil(r.topo.GwA, "a", vigiltest.Conf{Tunnels: []vigiltest.Tunnel{ta}})
+	if err != nil {
+		return sample{}, err
+	}
+	if _, err := vigilSwanPaired(ctx, a, ch); err != nil {
+		return sample{}, err
+	}
+	probes, err := r.startProbes(ctx)
+	if err != nil {
+		return sample{}, err
+	}
+	seq := a.LastSeq(ctx)
+	fault := time.Now()
+	if err := ch.Kill9(); err != nil {
+		return sample{}, err
+	}
+	base := probes.Arrived()
+	if _, err := r.startSwan(r.topo.GwB, "b2", sb); err != nil {
+		return sample{}, err
+	}
+	smp, err := r.measure(probes, fault, base)
+	if err == nil {
+		smp.note = recoveredBy(r, a, seq)
+	}
+	return smp, err
+}
+
+// swanSilentChildLoss is the baseline of both silent-child-loss lines: strongSwan cannot drop
+// a Child SA silently on command, so B loses it as in silentChildLossSwanPeer (hard lifetime,
+// Delete dropped), against strongSwan A (dpd_delay 5 s, dpd_action restart).
+func swanSilentChildLoss(r *run) (sample, error) {
+	ctx, cancel := r.setupCtx()
+	defer cancel()
+	psk := newPSK()
+	sb := swanSide("b", psk)
+	silentExpiry(&sb, r.env.childLife)
+	b, err := r.startSwan(r.topo.GwB, "b", sb)
+	if err != nil {
+		return sample{}, err
+	}
+	a, err := r.startSwan(r.topo.GwA, "a", swanSide("a", psk))
+	if err != nil {
+		return sample{}, err
+	}
+	cb, err := swanPaired(ctx, a, b)
+	if err != nil {
+		return sample{}, err
+	}
+	if err := dropInformationalRequests(ctx, r.topo.GwB); err != nil {
+		return sample{}, err
+	}
+	probes, err := r.startProbes(ctx)
+	if err != nil {
+		return sample{}, err
+	}
+	if _, err := b.WaitFor(ctx, swanChildGone(cb.SPIIn)); err != nil {
+		return sample{}, fmt.Errorf("strongSwan B's Child SA did not expire: %w", err)
+	}
+	fault := time.Now()
+	return r.measure(probes, fault, probes.Arrived())
+}
+
+// swanRestartInitiating is the baseline of peer-restart vigil<->vigil: strongSwan B is killed
+// with SIGKILL and comes back with start_action start, so it initiates at once (with
+// INITIAL_CONTACT). The first B waits (start_action none) so that the initial setup does not
+// race A's into two IKE SAs.
+func swanRestartInitiating(r *run) (sample, error) {
+	return swanRestart(r, "start")
+}
+
+// swanRestartWaiting is the baseline of peer-restart vigil<->strongswan: B comes back with
+// start_action none, so A must detect the dead peer with DPD (dpd_delay 5 s, dpd_action
+// restart).
+func swanRestartWaiting(r *run) (sample, error) {
+	return swanRestart(r, "none")
+}
+
+func swanRestart(r *run, restartAction string) (sample, error) {
+	ctx, cancel := r.setupCtx()
+	defer cancel()
+	psk := newPSK()
+	sb := swanSide("b", psk)
+	b, err := r.startSwan(r.topo.GwB, "b", sb)
+	if err != nil {
+		return sample{}, err
+	}
+	a, err := r.startSwan(r.topo.GwA, "a", swanSide("a", psk))
+	if err != nil {
+		return sample{}, err
+	}
+	if _, err := swanPaired(ctx, a, b); err != nil {
+		return sample{}, err
+	}
+	probes, err := r.startProbes(ctx)
+	if err != nil {
+		return sample{}, err
+	}
+	fault := time.Now()
+	if err := b.Kill9(); err != nil {
+		return sample{}, err
+	}
+	base := probes.Arrived()
+	sb.StartAction = restartAction
+	if _, err := r.startSwan(r.topo.GwB, "b2", sb); err != nil {
+		return sample{}, err
+	}
+	return r.measure(probes, fault, base)
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// outcome is one run's sample or the error that spoiled it.
+type outcome struct {
+	sample
+	err error
+}
+
+// describe summarises the runs of one side of a line, e.g. "median 3.1ms max 4.0ms (n=5)"
+// or "no recovery in 240 s (n=5)". Runs that did not recover within limit count as longer
+// than limit; runs that failed are left out of n and counted as errors.
+func describe(outs []outcome, limit time.Duration) string {
+	var xs []time.Duration
+	var missed, errs int
+	var firstErr error
+	for _, o := range outs {
+		switch {
+		case o.err != nil:
+			errs++
+			if firstErr == nil {
+				firstErr = o.err
+			}
+		case o.recovered:
+			xs = append(xs, o.outage)
+		default:
+			missed++
+		}
+	}
+	n := len(xs) + missed
+	capText := "no recovery in " + seconds(limit)
+	var b strings.Builder
+	switch {
+	case n == 0 && errs == 0:
+		return "not run"
+	case n == 0:
+		return fmt.Sprintf("error: %s (%d of %d runs failed)", firstLine(firstErr), errs, len(outs))
+	case len(xs) == 0:
+		fmt.Fprintf(&b, "%s (n=%d", capText, n)
+	default:
+		slices.Sort(xs)
+		// Missed runs sort after every recovered one.
+		med, medOK := medianWithMissing(xs, missed)
+		medText, maxText := "> "+seconds(limit), "> "+seconds(limit)
+		if medOK {
+			medText = formatDuration(med)
+		}
+		if missed == 0 {
+			maxText = formatDuration(xs[len(xs)-1])
+		}
+		fmt.Fprintf(&b, "median %s max %s (n=%d", medText, maxText, n)
+		if missed > 0 {
+			fmt.Fprintf(&b, ", %d %s", missed, capText)
+		}
+	}
+	if errs > 0 {
+		fmt.Fprintf(&b, ", %d failed", errs)
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// medianWithMissing is the median of the sorted recovered outages xs plus missed runs that
+// count as infinitely long; ok is false when the median falls on a missed run. An even count
+// averages the two middle values.
+func medianWithMissing(xs []time.Duration, missed int) (time.Duration, bool) {
+	n := len(xs) + missed
+	at := func(i int) (time.Duration, bool) {
+		if i < len(xs) {
+			return xs[i], true
+		}
+		return 0, false
+	}
+	if n%2 == 1 {
+		return at(n / 2)
+	}
+	lo, ok1 := at(n/2 - 1)
+	hi, ok2 := at(n / 2)
+	if !ok1 || !ok2 {
+		return 0, false
+	}
+	return (lo + hi) / 2, true
+}
+
+// formatDuration prints an outage with about three significant digits: "0.84ms", "3.1ms",
+// "412ms", "3.21s", "171.4s".
+func formatDuration(d time.Duration) string {
+	ms := float64(d) / float64(time.Millisecond)
+	switch {
+	case ms < 1:
+		return fmt.Sprintf("%.2fms", ms)
+	case ms < 100:
+		return fmt.Sprintf("%.1fms", ms)
+	case ms < 1000:
+		return fmt.Sprintf("%.0fms", ms)
+	case ms < 10000:
+		return fmt.Sprintf("%.2fs", ms/1000)
+	default:
+		return fmt.Sprintf("%.1fs", ms/1000)
+	}
+}
+
+// seconds prints a cap as "240 s".
+func seconds(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + " s"
+}
+
+func firstLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
+}
+
+// line is the output line of a scenario.
+func line(sc scenario, vigil []outcome, bl baseline, base []outcome, limit time.Duration) string {
+	return fmt.Sprintf("recovery %-18s %-19s %s | %s %s", sc.fault, sc.pair, describe(vigil, limit), bl.pair, describe(base, limit))
+}
+
+// selectScenarios returns, in their usual order, the scenarios named in only: comma-separated
+// ids, or fault names such as "peer-restart" for all lines of that fault. Empty means all.
+func selectScenarios(all []scenario, only string) ([]scenario, error) {
+	if strings.TrimSpace(only) == "" {
+		return all, nil
+	}
+	names := strings.Split(only, ",")
+	for i := range names {
+		names[i] = strings.TrimSpace(names[i])
+	}
+	for _, name := range names {
+		if !slices.ContainsFunc(all, func(sc scenario) bool { return sc.id == name || sc.fault == name }) {
+			ids := make([]string, len(all))
+			for i, sc := range all {
+				ids[i] = sc.id
+			}
+			return nil, fmt.Errorf("unknown scenario %q (have %s)", name, strings.Join(ids, ", "))
+		}
+	}
+	var out []scenario
+	for _, sc := range all {
+		if slices.Contains(names, sc.id) || slices.Contains(names, sc.fault) {
+			out = append(out, sc)
+		}
+	}
+	return out, nil
+}
