@@ -168,9 +168,8 @@ func (g *Gateway) ChildSA(spi api.SPI) (api.ChildSA, error) {
 	var out api.ChildSA
 	var err error
 	g.engine.Call(func() {
-		c := g.engine.FindChild(uint32(spi))
-		if c == nil {
-			err = notFound("no Child SA with SPI 0x%08x (inbound or outbound)", uint32(spi))
+		var c *ike.ChildSA
+		if c, err = g.findChild(spi); err != nil {
 			return
 		}
 		out = g.apiChild(c)
@@ -185,9 +184,8 @@ func (g *Gateway) DeleteChildSA(spi api.SPI, notify bool) (api.DeleteResult, err
 	var res api.DeleteResult
 	var err error
 	g.engine.Call(func() {
-		c := g.engine.FindChild(uint32(spi))
-		if c == nil {
-			err = notFound("no Child SA with SPI 0x%08x (inbound or outbound)", uint32(spi))
+		var c *ike.ChildSA
+		if c, err = g.findChild(spi); err != nil {
 			return
 		}
 		t := c.Tunnel
@@ -226,9 +224,8 @@ func (g *Gateway) SetLogLevel(level string) error {
 func (g *Gateway) RekeyChildSA(spi api.SPI) error {
 	var err error
 	g.engine.Call(func() {
-		c := g.engine.FindChild(uint32(spi))
-		if c == nil {
-			err = notFound("no Child SA with SPI 0x%08x (inbound or outbound)", uint32(spi))
+		var c *ike.ChildSA
+		if c, err = g.findChild(spi); err != nil {
 			return
 		}
 		if c.State != ike.ChildInstalled || c.IKE.State != ike.IKEEstablished {
@@ -266,4 +263,12 @@ func algorithms(sa *ike.IKESA) string {
 		return "-"
 	}
 	return sa.Algorithms()
+}
+
+// findChild looks a Child SA up by either direction's SPI (loop only).
+func (g *Gateway) findChild(spi api.SPI) (*ike.ChildSA, error) {
+	if c := g.engine.FindChild(uint32(spi)); c != nil {
+		return c, nil
+	}
+	return nil, notFound("no Child SA with SPI 0x%08x (inbound or outbound)", uint32(spi))
 }
