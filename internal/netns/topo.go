@@ -47,23 +47,38 @@ func NewSiteToSite(t testing.TB, prefix string) *Topo {
 	if err := Available(); err != nil {
 		t.Skip(err)
 	}
-	base := prefix + "-" + RandHex(4) + "-"
-	mk := func(role string) *NS {
-		t.Helper()
-		ns, err := New(base + role)
-		if err != nil {
-			t.Fatalf("netns: %v", err)
-		}
+	tp, err := BuildSiteToSite(prefix, func(ns *NS) {
 		t.Cleanup(func() {
 			if err := ns.Close(); err != nil {
 				t.Errorf("netns cleanup: %v", err)
 			}
 		})
-		return ns
+	})
+	if err != nil {
+		t.Fatalf("netns: %v", err)
 	}
-	tp := &Topo{HostA: mk("hostA"), GwA: mk("gwA"), GwB: mk("gwB"), HostB: mk("hostB")}
-	p := func(a netip.Addr, bits int) netip.Prefix { return netip.PrefixFrom(a, bits) }
-	links := []struct {
+	return tp
+}
+
+// BuildSiteToSite builds the site-to-site topology outside tests (benchmarks, tools). Each
+// namespace is handed to created as soon as it exists, so that the caller can arrange its
+// removal even when a later step fails.
+func BuildSiteToSite(prefix string, created func(*NS)) (*Topo, error) {
+	base := prefix + "-" + RandHex(4) + "-"
+	tp := &Topo{}
+	for _, r := range []struct {
+		role string
+		dst  **NS
+	}{{"hostA", &tp.HostA}, {"gwA", &tp.GwA}, {"gwB", &tp.GwB}, {"hostB", &tp.HostB}} {
+		ns, err := New(base + r.role)
+		if err != nil {
+			return nil, err
+		}
+		created(ns)
+		*r.dst = ns
+	}
+	p := netip.PrefixFrom
+	for _, l := range []struct {
 		a     *NS
 		aIf   string
 		aAddr netip.Prefix
@@ -74,10 +89,9 @@ func NewSiteToSite(t testing.TB, prefix string) *Topo {
 		{tp.HostA, HostIf, p(HostAAddr, 24), tp.GwA, LANIf, p(GwALAN, 24)},
 		{tp.GwA, WANIf, p(GwAWAN, 24), tp.GwB, WANIf, p(GwBWAN, 24)},
 		{tp.GwB, LANIf, p(GwBLAN, 24), tp.HostB, HostIf, p(HostBAddr, 24)},
-	}
-	for _, l := range links {
+	} {
 		if err := Veth(l.a, l.aIf, l.aAddr, l.b, l.bIf, l.bAddr); err != nil {
-			t.Fatalf("netns: %v", err)
+			return nil, err
 		}
 	}
 	def := netip.MustParsePrefix("0.0.0.0/0")
@@ -88,8 +102,8 @@ func NewSiteToSite(t testing.TB, prefix string) *Topo {
 		tp.GwB.EnableForwarding,
 	} {
 		if err := step(); err != nil {
-			t.Fatalf("netns: %v", err)
+			return nil, err
 		}
 	}
-	return tp
+	return tp, nil
 }
