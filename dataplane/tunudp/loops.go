@@ -7,8 +7,6 @@ import (
 	"os"
 	"time"
 
-	"golang.org/x/net/ipv4"
-
 	"github.com/vigil-ipsec/vigil/dataplane"
 	"github.com/vigil-ipsec/vigil/dataplane/sad"
 )
@@ -149,84 +147,6 @@ func (d *Dataplane) flush(sa *sad.OutSA, pkts [][]byte) {
 		}
 	}
 	d.stats.Add(&t)
-}
-
-// recvLoop receives datagrams on one socket: IKE goes to the handler, ESP is opened and the
-// inner packets written to the TUN device.
-func (d *Dataplane) recvLoop(s *sock) {
-	defer d.wg.Done()
-	n := espBatch
-	if s.kind == kindIKE {
-		n = ikeBatch
-	}
-	msgs := make([]ipv4.Message, n)
-	bufs := make([][]byte, n)
-	for i := range msgs {
-		bufs[i] = make([]byte, recvBufSize)
-		msgs[i].Buffers = [][]byte{bufs[i]}
-	}
-	out := make([][]byte, 0, n)
-	var t sad.Tally
-	for {
-		k, err := s.bc.ReadBatch(msgs, 0)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			d.log.Debug("tunudp: receive", "local", s.local, "err", err)
-			continue
-		}
-		now := time.Now().UnixNano()
-		for i := range k {
-			m := &msgs[i]
-			data := bufs[i][:m.N]
-			src := sourceOf(m.Addr)
-			switch s.kind {
-			case kindIKE:
-				d.deliverIKE(s.local, src, data, &t)
-				continue
-			case kindNATT:
-				if len(data) == 1 && data[0] == 0xff {
-					t[sad.CKeepalives]++
-					continue
-				}
-				if len(data) >= 4 && data[0]|data[1]|data[2]|data[3] == 0 {
-					d.deliverIKE(s.local, src, data[4:], &t)
-					continue
-				}
-			case kindRaw:
-				if s.v4 {
-					if len(data) < 20 || int(data[0]&0xf)*4 > len(data) {
-						t.Drop(sad.DropMalformed)
-						continue
-					}
-					data = data[int(data[0]&0xf)*4:]
-				}
-			}
-			inner, _, drop := d.db.Open(data, src, s.local, now, &t)
-			if drop != sad.DropNone {
-				continue
-			}
-			start := len(bufs[i]) - cap(inner) // inner aliases bufs[i]
-			if len(inner) == 0 || start < tunWriteOffset || &bufs[i][start] != &inner[0] {
-				t.Drop(sad.DropMalformed)
-				continue
-			}
-			out = append(out, bufs[i][start-tunWriteOffset:start+len(inner)])
-		}
-		if len(out) > 0 {
-			if _, err := d.tun.Write(out, tunWriteOffset); err != nil {
-				if errors.Is(err, os.ErrClosed) {
-					return
-				}
-				t[sad.CSendErrors]++
-				d.log.Debug("tunudp: TUN write", "err", err)
-			}
-			clear(out)
-			out = out[:0]
-		}
-		d.stats.Add(&t)
-	}
 }
 
 func (d *Dataplane) deliverIKE(local, remote netip.AddrPort, msg []byte, t *sad.Tally) {

@@ -37,20 +37,30 @@ type sock struct {
 	bc    batchConn
 	v4    bool
 	gso   atomic.Bool // UDP_SEGMENT usable
+	gro   bool        // UDP_GRO enabled: messages may hold several datagrams
+	// groMsgs counts received messages that held more than one datagram.
+	groMsgs atomic.Uint64
 }
 
-const sockBufBytes = 4 << 20
+// Socket buffer sizes. The NAT-T and raw sockets carry all ESP of their address, received by
+// one goroutine that also decrypts: a deep receive queue absorbs the bursts it cannot drain
+// at once (TCP through the tunnel sees every overflow as a loss).
+const (
+	sockBufBytes = 4 << 20
+	espRcvBytes  = 32 << 20
+)
 
-// setBuffers raises the socket buffers; as root SO_*BUFFORCE goes past the sysctl maximum.
-func setBuffers(c syscall.Conn) {
+// setBuffers sets the receive and send buffers; as root SO_*BUFFORCE goes past the sysctl
+// maximum, otherwise the kernel caps them at net.core.{r,w}mem_max.
+func setBuffers(c syscall.Conn, rcv, snd int) {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return
 	}
 	_ = rc.Control(func(fd uintptr) {
-		for _, o := range [][2]int{{unix.SO_RCVBUFFORCE, unix.SO_RCVBUF}, {unix.SO_SNDBUFFORCE, unix.SO_SNDBUF}} {
-			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[0], sockBufBytes) != nil {
-				_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[1], sockBufBytes)
+		for _, o := range [][3]int{{unix.SO_RCVBUFFORCE, unix.SO_RCVBUF, rcv}, {unix.SO_SNDBUFFORCE, unix.SO_SNDBUF, snd}} {
+			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[0], o[2]) != nil {
+				_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[1], o[2])
 			}
 		}
 	})
@@ -65,9 +75,14 @@ func openUDP(kind sockKind, a netip.AddrPort) (*sock, error) {
 	if err != nil {
 		return nil, err
 	}
-	setBuffers(c)
+	rcv := sockBufBytes
+	if kind == kindNATT {
+		rcv = espRcvBytes
+	}
+	setBuffers(c, rcv, sockBufBytes)
 	s := &sock{kind: kind, local: a, conn: c, udp: c, v4: a.Addr().Is4()}
 	s.gso.Store(kind == kindNATT && gsoSupported(c))
+	s.gro = kind == kindNATT && enableGRO(c)
 	if s.v4 {
 		s.bc = ipv4.NewPacketConn(c)
 	} else {
@@ -85,7 +100,7 @@ func openRaw(a netip.Addr) (*sock, error) {
 	if err != nil {
 		return nil, err
 	}
-	setBuffers(c)
+	setBuffers(c, espRcvBytes, sockBufBytes)
 	s := &sock{kind: kindRaw, local: netip.AddrPortFrom(a, 0), conn: c, v4: a.Is4()}
 	if s.v4 {
 		s.bc = ipv4.NewPacketConn(c)

@@ -1,0 +1,175 @@
+package tunudp
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"time"
+
+	"golang.org/x/net/ipv4"
+
+	"github.com/vigil-ipsec/vigil/dataplane/sad"
+)
+
+// maxSpare bounds the buffers a receive worker keeps for datagrams split off GRO messages;
+// when a message needs more than are free, the inner packets queued so far are written to
+// the TUN device first. The kernel merges at most 64 datagrams into one message.
+const maxSpare = 128
+
+// receiver is one receive worker on one socket.
+type receiver struct {
+	d    *Dataplane
+	s    *sock
+	msgs []ipv4.Message
+	bufs [][]byte // the receive buffer of each message
+	segs [][]byte // scratch: the datagrams of one GRO message
+	// spare are buffers of their own for the datagrams after the first of a GRO message: the
+	// TUN library appends merged TCP segments to a packet's buffer, so every inner packet of
+	// a write needs a buffer (and headroom) of its own. Allocated on first use.
+	spare [][]byte
+	used  int      // spare[:used] hold packets queued in out
+	out   [][]byte // inner packets for the next TUN write, each with tunWriteOffset headroom
+	t     sad.Tally
+}
+
+func newReceiver(d *Dataplane, s *sock) *receiver {
+	n := espBatch
+	if s.kind == kindIKE {
+		n = ikeBatch
+	}
+	r := &receiver{d: d, s: s, msgs: make([]ipv4.Message, n), bufs: make([][]byte, n),
+		out: make([][]byte, 0, n)}
+	for i := range r.msgs {
+		r.bufs[i] = make([]byte, recvBufSize)
+		r.msgs[i].Buffers = [][]byte{r.bufs[i]}
+		if s.gro {
+			r.msgs[i].OOB = make([]byte, groOOBSize)
+		}
+	}
+	return r
+}
+
+// recvLoop receives datagrams on one socket: IKE goes to the handler, ESP is opened and the
+// inner packets written to the TUN device.
+func (d *Dataplane) recvLoop(s *sock) {
+	defer d.wg.Done()
+	newReceiver(d, s).run()
+}
+
+func (r *receiver) run() {
+	for {
+		k, err := r.s.bc.ReadBatch(r.msgs, 0)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			r.d.log.Debug("tunudp: receive", "local", r.s.local, "err", err)
+			continue
+		}
+		now := time.Now().UnixNano()
+		merged := 0
+		for i := range k {
+			m := &r.msgs[i]
+			src := sourceOf(m.Addr)
+			seg := 0
+			if r.s.gro && m.NN > 0 {
+				seg = groSegmentSize(m.OOB[:m.NN])
+			}
+			if seg <= 0 || seg >= m.N {
+				r.datagram(r.bufs[i], 0, m.N, src, now, false)
+				continue
+			}
+			r.segs = splitGRO(r.segs[:0], r.bufs[i][:m.N], seg)
+			merged++
+			if r.used > 0 && r.used+len(r.segs)-1 > maxSpare && !r.flush() {
+				return
+			}
+			// The first datagram is opened in place; the TUN library may then grow its inner
+			// packet over the rest of the buffer, which by then has been copied or handled.
+			off := 0
+			for j, p := range r.segs {
+				r.datagram(r.bufs[i], off, len(p), src, now, j > 0)
+				off += len(p)
+			}
+			clear(r.segs)
+		}
+		if !r.flush() {
+			return
+		}
+		if merged > 0 {
+			r.s.groMsgs.Add(uint64(merged))
+		}
+		r.d.stats.Add(&r.t)
+	}
+}
+
+// datagram handles the datagram at buf[off:off+n]: IKE, a keepalive or ESP. Inner packets
+// are queued in r.out; with own the ESP packet is first copied into a spare buffer.
+func (r *receiver) datagram(buf []byte, off, n int, src netip.AddrPort, now int64, own bool) {
+	data := buf[off : off+n]
+	switch r.s.kind {
+	case kindIKE:
+		r.d.deliverIKE(r.s.local, src, data, &r.t)
+		return
+	case kindNATT:
+		if len(data) == 1 && data[0] == 0xff {
+			r.t[sad.CKeepalives]++
+			return
+		}
+		if len(data) >= 4 && data[0]|data[1]|data[2]|data[3] == 0 {
+			r.d.deliverIKE(r.s.local, src, data[4:], &r.t)
+			return
+		}
+	case kindRaw:
+		if r.s.v4 {
+			if len(data) < 20 || int(data[0]&0xf)*4 > len(data) {
+				r.t.Drop(sad.DropMalformed)
+				return
+			}
+			hl := int(data[0]&0xf) * 4
+			off, n = off+hl, n-hl
+		}
+	}
+	if own {
+		if r.used == len(r.spare) {
+			r.spare = append(r.spare, make([]byte, recvBufSize))
+		}
+		sp := r.spare[r.used]
+		copy(sp, buf[off:off+n])
+		buf, off = sp, 0
+	}
+	// pkt keeps the capacity up to the end of buf, so the inner packet's position in buf
+	// follows from its capacity.
+	inner, _, drop := r.d.db.Open(buf[off:off+n], src, r.s.local, now, &r.t)
+	if drop != sad.DropNone {
+		return
+	}
+	start := len(buf) - cap(inner) // inner aliases buf
+	if len(inner) == 0 || start < tunWriteOffset || &buf[start] != &inner[0] {
+		r.t.Drop(sad.DropMalformed)
+		return
+	}
+	r.out = append(r.out, buf[start-tunWriteOffset:start+len(inner)])
+	if own {
+		r.used++
+	}
+}
+
+// flush writes the queued inner packets to the TUN device and frees the spare buffers. It
+// reports false when the device is closed.
+func (r *receiver) flush() bool {
+	if len(r.out) > 0 {
+		if _, err := r.d.tun.Write(r.out, tunWriteOffset); err != nil {
+			if errors.Is(err, os.ErrClosed) {
+				return false
+			}
+			r.t[sad.CSendErrors]++
+			r.d.log.Debug("tunudp: TUN write", "err", err)
+		}
+		clear(r.out)
+		r.out = r.out[:0]
+	}
+	r.used = 0
+	return true
+}
