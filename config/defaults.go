@@ -22,18 +22,20 @@ const (
 	DefaultPerPeerRate     = 10
 	DefaultUnprotectedRate = 10
 
-	DefaultVersion       = 2
-	DefaultRemotePort    = 500
-	DefaultIKEProposals  = "aes128gcm16-prfsha256-x25519"
-	DefaultESPProposals  = "aes128gcm16"
-	DefaultIKELifetime   = 4 * time.Hour
-	DefaultChildLifetime = time.Hour
-	DefaultStartAction   = "none"
-	DefaultEncap         = "auto"
-	DefaultDPDDelay      = 10 * time.Second
-	DefaultDPDTimeout    = 10 * time.Second
-	DefaultChildProbe    = 3 * time.Second
-	DefaultReplayWindow  = 1024
+	DefaultVersion      = 2
+	DefaultRemotePort   = 500
+	DefaultIKEProposals = "aes128gcm16-prfsha256-x25519"
+	// DefaultIKEv1Proposals is the ike_proposals default of version = 1 tunnels.
+	DefaultIKEv1Proposals = "aes128-sha256-ecp256,aes256-sha256-modp2048"
+	DefaultESPProposals   = "aes128gcm16"
+	DefaultIKELifetime    = 4 * time.Hour
+	DefaultChildLifetime  = time.Hour
+	DefaultStartAction    = "none"
+	DefaultEncap          = "auto"
+	DefaultDPDDelay       = 10 * time.Second
+	DefaultDPDTimeout     = 10 * time.Second
+	DefaultChildProbe     = 3 * time.Second
+	DefaultReplayWindow   = 1024
 )
 
 // Accepted values of the enumerated settings.

@@ -422,6 +422,27 @@ func (d *decoder) tunnel(name string, v *value, g *Global) (Tunnel, bool) {
 		{"mobike", d.boolTo(&tun.Mobike)},
 	})
 	tun.PSK = d.psk(t, path)
+	if tun.Version == 1 {
+		d.ikev1Proposals(t, &tun, path)
+	}
 	d.checkTunnel(&tun, path)
 	return tun, true
+}
+
+// ikev1Proposals applies the IKEv1 default for ike_proposals (IKEv1 phase 1 has no AEAD
+// ciphers) and rejects AEAD ones that were given explicitly.
+func (d *decoder) ikev1Proposals(t *table, tun *Tunnel, path string) {
+	kv, set := t.keys["ike_proposals"]
+	if !set {
+		tun.IKEProposals = DefaultIKEv1Proposals
+		return
+	}
+	for _, p := range strings.Split(tun.IKEProposals, ",") {
+		for _, tok := range strings.Split(strings.ToLower(strings.TrimSpace(p)), "-") {
+			if strings.Contains(tok, "gcm") || strings.Contains(tok, "chacha") {
+				d.errs.add(kv.line, "%s.ike_proposals: IKEv1 phase 1 has no AEAD ciphers (%q); use e.g. %q", path, tok, DefaultIKEv1Proposals)
+				return
+			}
+		}
+	}
 }

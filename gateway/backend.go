@@ -46,7 +46,7 @@ func (g *Gateway) Status() api.Status {
 func (g *Gateway) apiTunnel(t *ike.Tunnel) api.Tunnel {
 	c := t.Cfg
 	out := api.Tunnel{
-		Name: c.Name, State: t.State().String(), Version: 2,
+		Name: c.Name, State: t.State().String(), Version: ikeVersion(c.Version),
 		Local: c.Local.Addr().String(), Remote: c.Remote.Addr().String(),
 		LocalID: idText(c.LocalID), RemoteID: idText(c.RemoteID),
 		StartAction: startName(c.StartAction), Since: t.Since,
@@ -271,4 +271,11 @@ func (g *Gateway) findChild(spi api.SPI) (*ike.ChildSA, error) {
 		return c, nil
 	}
 	return nil, notFound("no Child SA with SPI 0x%08x (inbound or outbound)", uint32(spi))
+}
+
+func ikeVersion(v int) int {
+	if v == 1 {
+		return 1
+	}
+	return 2
 }

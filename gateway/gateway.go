@@ -111,9 +111,6 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 
 // addTunnel registers a configured tunnel with the engine (before Run, or on the loop).
 func (g *Gateway) addTunnel(ct *config.Tunnel) error {
-	if ct.Version == 1 {
-		return fmt.Errorf("tunnel %s: IKEv1 is not supported yet", ct.Name)
-	}
 	tc, err := tunnelConfig(g.cfg.Global, ct)
 	if err != nil {
 		return err

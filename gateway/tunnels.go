@@ -29,6 +29,7 @@ func tunnelConfig(g config.Global, t *config.Tunnel) (*ike.TunnelConfig, error) 
 	}
 	c := &ike.TunnelConfig{
 		Name:             t.Name,
+		Version:          t.Version,
 		Local:            netip.AddrPortFrom(t.LocalAddr, uint16(lp)),
 		Remote:           netip.AddrPortFrom(t.RemoteAddr, uint16(rp)),
 		LocalID:          ike.Identity{Type: wire.IDType(t.LocalID.Type), Data: t.LocalID.Value},

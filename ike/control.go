@@ -39,6 +39,10 @@ func (e *Engine) FindChild(spi uint32) *ChildSA {
 // when an unprotected hint says the peer may have lost its state (RFC 7296 2.4 still holds:
 // only unanswered protected requests declare the peer dead).
 func (e *Engine) LivenessWithin(sa *IKESA, budget time.Duration, done func(error)) {
+	if sa.Version == 1 && sa.State == IKEEstablished {
+		e.v1Liveness(sa, budget, done)
+		return
+	}
 	if sa.State != IKEEstablished {
 		if done != nil {
 			done(nil)

@@ -37,6 +37,10 @@ func (e *Engine) CreateChild(t *Tunnel, done func(*ChildSA, error)) {
 		}
 		return
 	}
+	if sa.Version == 1 {
+		e.v1CreateChild(sa, t, done)
+		return
+	}
 	cp := &childProposal{tunnel: t, spi: e.randomChildSPI(), localTS: tsFromPrefixes(t.Cfg.LocalTS), remoteTS: tsFromPrefixes(t.Cfg.RemoteTS)}
 	e.childExchange(sa, cp, done)
 }
@@ -49,6 +53,12 @@ func (e *Engine) RekeyChild(c *ChildSA, done func(*ChildSA, error)) {
 		if done != nil {
 			done(nil, fmt.Errorf("child SA %08x cannot be rekeyed in state %v", c.SPIIn, c.State))
 		}
+		return
+	}
+	if sa.Version == 1 {
+		// A new Quick Mode for the same selectors (IKEv1 has no REKEY_SA: an answered probe
+		// only proves that the peer could create the new SA).
+		e.v1QuickStart(sa, c.Tunnel, c, done)
 		return
 	}
 	c.State = ChildRekeying

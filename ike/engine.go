@@ -83,6 +83,7 @@ type Engine struct {
 	nextBudget    time.Duration // retransmission budget for the next request queued (probes)
 	cookieSecret  [32]byte
 	invalidIKESPI limiter
+	v1            v1Engine
 	nextID        uint64
 	stats         Stats
 }
@@ -177,6 +178,9 @@ func (e *Engine) AddTunnel(c *TunnelConfig) *Tunnel {
 	k := c.RemoteID.key()
 	e.byRemoteID[k] = append(e.byRemoteID[k], t)
 	e.holdPolicy(t)
+	if c.Version == 1 {
+		e.v1CheckTunnel(c)
+	}
 	return t
 }
 
@@ -259,6 +263,11 @@ func (e *Engine) nonce() []byte {
 
 // handle dispatches one received IKE message.
 func (e *Engine) handle(local, remote netip.AddrPort, msg []byte) {
+	// The version octet (offset 17) tells ISAKMP (major version 1) from IKEv2.
+	if len(msg) > 17 && msg[17]>>4 == 1 {
+		e.handleV1(local, remote, msg)
+		return
+	}
 	h, err := wire.ParseHeader(msg)
 	if err != nil {
 		e.stats.Malformed++

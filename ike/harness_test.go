@@ -173,6 +173,7 @@ type pairOpts struct {
 	pskB                   string
 	cfg                    Config
 	encap                  EncapMode
+	version                int // 1: IKEv1 tunnels (default proposals aes128-sha256-ecp256 / aes128gcm16)
 }
 
 func mustProps(t testing.TB, s string, ike bool) []crypto.Proposal {
@@ -190,6 +191,9 @@ func newPair(t testing.TB, o pairOpts) (*node, *node, *fakeNet) {
 	t.Helper()
 	if o.ikeA == "" {
 		o.ikeA = "aes128gcm16-prfsha256-x25519"
+		if o.version == 1 {
+			o.ikeA = "aes128-sha256-ecp256"
+		}
 	}
 	if o.ikeB == "" {
 		o.ikeB = o.ikeA
@@ -212,7 +216,7 @@ func newPair(t testing.TB, o pairOpts) (*node, *node, *fakeNet) {
 		dp.engine = e
 		fn.nodes[dp.addr] = dp
 		tc := &TunnelConfig{
-			Name: "t", Local: netip.MustParseAddrPort(local + ":500"), Remote: netip.MustParseAddrPort(remote + ":500"),
+			Name: "t", Version: o.version, Local: netip.MustParseAddrPort(local + ":500"), Remote: netip.MustParseAddrPort(remote + ":500"),
 			LocalID: Identity{wire.IDFQDN, []byte(lid)}, RemoteID: Identity{wire.IDFQDN, []byte(rid)},
 			PSK: []byte(psk), LocalTS: []netip.Prefix{netip.MustParsePrefix(lnet)}, RemoteTS: []netip.Prefix{netip.MustParsePrefix(rnet)},
 			IKEProposals: mustProps(t, ike, true), ESPProposals: mustProps(t, esp, false),

@@ -40,6 +40,10 @@ func (e *Engine) scheduleIKERekey(sa *IKESA) {
 // RekeyIKE rekeys an IKE SA with CREATE_CHILD_SA (RFC 7296 2.18); its Child SAs move to the new
 // one (loop only).
 func (e *Engine) RekeyIKE(sa *IKESA) {
+	if sa.Version == 1 {
+		e.v1RekeyIKE(sa)
+		return
+	}
 	if sa.State != IKEEstablished || sa.rekeying != nil || sa.rekeyedBy != nil {
 		return
 	}
@@ -108,7 +112,7 @@ func (e *Engine) ikeRekeyResponse(sa *IKESA, rk *ikeRekey, m *wire.Message) (*IK
 		return nil, err
 	}
 	n := &IKESA{
-		ID: e.newID(), Tunnel: sa.Tunnel, SPIi: rk.spi, SPIr: binary.BigEndian.Uint64(sap.Proposals[0].SPI),
+		ID: e.newID(), Version: 2, Tunnel: sa.Tunnel, SPIi: rk.spi, SPIr: binary.BigEndian.Uint64(sap.Proposals[0].SPI),
 		Initiator: true, Local: sa.Local, Remote: sa.Remote, Suite: suite, Created: time.Now(),
 		children: map[uint64]*ChildSA{}, ni: rk.ni, nr: append([]byte(nil), nonce.Data...),
 		floated: sa.floated, natLocal: sa.natLocal, natRemote: sa.natRemote,
@@ -190,7 +194,7 @@ func (e *Engine) handleIKERekeyRequest(sa *IKESA, m *wire.Message) ([]wire.Paylo
 		return []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidSyntax}}, nil
 	}
 	n := &IKESA{
-		ID: e.newID(), Tunnel: sa.Tunnel, SPIi: binary.BigEndian.Uint64(chosen.SPI), SPIr: e.randomSPI(),
+		ID: e.newID(), Version: 2, Tunnel: sa.Tunnel, SPIi: binary.BigEndian.Uint64(chosen.SPI), SPIr: e.randomSPI(),
 		Local: sa.Local, Remote: sa.Remote, Suite: suite, Created: time.Now(),
 		children: map[uint64]*ChildSA{}, ni: append([]byte(nil), m.Nonce().Data...), nr: e.nonce(),
 		floated: sa.floated, natLocal: sa.natLocal, natRemote: sa.natRemote,

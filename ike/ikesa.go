@@ -42,6 +42,7 @@ func (s IKEState) String() string {
 // IKESA is one IKE SA.
 type IKESA struct {
 	ID        uint64
+	Version   int // 1 for an IKEv1 ISAKMP SA (SPIi/SPIr are its cookies), 2 otherwise
 	Tunnel    *Tunnel
 	SPIi      uint64
 	SPIr      uint64
@@ -91,6 +92,7 @@ type IKESA struct {
 	timers      saTimers
 
 	rekeying  *ikeRekey // our IKE rekey in progress
+	v1        *v1SA     // IKEv1 state (Version 1 only)
 	rekeyedBy *IKESA    // replaced by this SA (rekey); this one is being deleted
 	// deleteAfterAuth: deleted while IKE_AUTH was in flight; sends its Delete once it completes.
 	deleteAfterAuth bool

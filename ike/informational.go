@@ -30,6 +30,10 @@ func (e *Engine) DeleteChild(c *ChildSA, notify bool, done func(error)) {
 		}
 		return
 	}
+	if sa.Version == 1 {
+		e.v1DeleteChild(c, done)
+		return
+	}
 	if c.State != ChildRekeyed {
 		c.State = ChildDeleting
 	}
@@ -67,6 +71,10 @@ func (e *Engine) DeleteIKE(sa *IKESA, notify bool) {
 		e.removeIKE(sa, ErrDeleted)
 		return
 	}
+	if sa.Version == 1 {
+		e.v1DeleteIKE(sa)
+		return
+	}
 	sa.State = IKEDeleting
 	// The Delete goes right after the exchange in flight (window size 1): waiting requests
 	// are dropped.
@@ -84,6 +92,10 @@ func (e *Engine) DeleteIKE(sa *IKESA, notify bool) {
 // called with nil when the peer answers; when retransmissions are exhausted the IKE SA is
 // declared dead (done gets ErrTimeout after the SA has been removed).
 func (e *Engine) Liveness(sa *IKESA, done func(error)) {
+	if sa.Version == 1 {
+		e.v1Liveness(sa, 0, done)
+		return
+	}
 	if sa.State != IKEEstablished {
 		if done != nil {
 			done(errors.New("IKE SA not established"))
@@ -104,11 +116,17 @@ func (e *Engine) Liveness(sa *IKESA, done func(error)) {
 
 // LivenessPending reports whether sa has an exchange in flight (a liveness check would only
 // queue behind it).
-func (sa *IKESA) LivenessPending() bool { return sa.pending != nil }
+func (sa *IKESA) LivenessPending() bool {
+	return sa.pending != nil || sa.v1 != nil && sa.v1.dpdWait != nil
+}
 
 // SendInvalidSPI tells the peer, inside sa, that ESP arrived on an SPI we do not know
 // (RFC 7296 3.10.1: SPI size 0, protocol 0, the SPI as 4 bytes of notification data).
 func (e *Engine) SendInvalidSPI(sa *IKESA, spi uint32) {
+	if sa.Version == 1 {
+		e.v1SendInvalidSPI(sa, spi)
+		return
+	}
 	e.stats.InvalidSPISent++
 	e.request(sa, wire.ExchangeInformational, func() []wire.Payload {
 		return []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidSPI, Data: spiBytes(spi)}}
@@ -118,6 +136,10 @@ func (e *Engine) SendInvalidSPI(sa *IKESA, spi uint32) {
 // SendUnprotectedInvalidSPI sends an INVALID_SPI notify outside any IKE SA (RFC 7296 2.21.4).
 // The caller rate-limits.
 func (e *Engine) SendUnprotectedInvalidSPI(local, remote netip.AddrPort, spi uint32) {
+	if e.v1Peer(remote.Addr()) {
+		e.v1SendUnprotectedInvalidSPI(local, remote, spi)
+		return
+	}
 	h := wire.Header{SPIi: 0, SPIr: 0, Version: 0x20, Exchange: wire.ExchangeInformational}
 	m := &wire.Message{Header: h, Payloads: []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidSPI, Data: spiBytes(spi)}}}
 	e.dp.SendIKE(local, remote, m.Append(nil))
@@ -218,6 +240,9 @@ func (e *Engine) removeIKE(sa *IKESA, err error) {
 		delete(e.ikeSAs, sa.ourSPI())
 	}
 	e.failQueued(sa, err)
+	if sa.v1 != nil {
+		e.v1Teardown(sa, err)
+	}
 	if t := sa.Tunnel; t != nil && t.IKE == sa {
 		t.IKE = nil
 		if sa.rekeyedBy != nil && sa.rekeyedBy.State != IKEDead {

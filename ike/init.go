@@ -20,11 +20,14 @@ func (e *Engine) Initiate(t *Tunnel) *IKESA {
 	if t.IKE != nil && t.IKE.State != IKEDead {
 		return t.IKE
 	}
+	if t.Cfg.Version == 1 {
+		return e.v1Initiate(t, nil)
+	}
 	if len(t.Cfg.IKEProposals) == 0 || len(t.Cfg.IKEProposals[0].DH) == 0 {
 		return nil
 	}
 	sa := &IKESA{
-		ID: e.newID(), Tunnel: t, SPIi: e.randomSPI(), Initiator: true, State: IKEInitSent,
+		ID: e.newID(), Version: 2, Tunnel: t, SPIi: e.randomSPI(), Initiator: true, State: IKEInitSent,
 		Local: t.Cfg.Local, Remote: t.Cfg.Remote, Created: time.Now(),
 		children: map[uint64]*ChildSA{},
 		group:    t.Cfg.IKEProposals[0].DH[0],
@@ -352,7 +355,7 @@ func (e *Engine) handleInitRequest(local, remote netip.AddrPort, h wire.Header, 
 		return
 	}
 	sa := &IKESA{
-		ID: e.newID(), Tunnel: t, SPIi: h.SPIi, SPIr: e.randomSPI(), State: IKEHalfOpen,
+		ID: e.newID(), Version: 2, Tunnel: t, SPIi: h.SPIi, SPIr: e.randomSPI(), State: IKEHalfOpen,
 		Local: local, Remote: remote, Suite: suite, Created: time.Now(),
 		children: map[uint64]*ChildSA{}, dh: dh, group: suite.DH, peerMsgID: 1, nextMsgID: 0,
 	}

@@ -38,6 +38,7 @@ func (id Identity) key() string { return string(rune(id.Type)) + string(id.Data)
 // TunnelConfig is one configured site-to-site tunnel: one IKE SA and one Child SA.
 type TunnelConfig struct {
 	Name             string
+	Version          int            // IKE version: 1 (IKEv1, RFC 2409), or 0/2 (IKEv2)
 	Local, Remote    netip.AddrPort // IKE addresses (port 500 normally)
 	LocalID          Identity
 	RemoteID         Identity

@@ -1,0 +1,567 @@
+package ike
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/vigil-ipsec/vigil/crypto"
+	"github.com/vigil-ipsec/vigil/ikev1/v1crypto"
+	v1wire "github.com/vigil-ipsec/vigil/ikev1/wire"
+)
+
+// Main Mode (RFC 2409 section 5, pre-shared keys), with NAT traversal (RFC 3947) and the DPD
+// vendor ID (RFC 3706):
+//
+//	1  I->R  SA, VID(RFC 3947), VID(DPD)
+//	2  R->I  SA, VID(RFC 3947), VID(DPD)
+//	3  I->R  KE, Ni, NAT-D, NAT-D
+//	4  R->I  KE, Nr, NAT-D, NAT-D
+//	5  I->R  {IDii, HASH_I [, N(INITIAL-CONTACT)]}     (from port 4500 if NAT-T applies)
+//	6  R->I  {IDir, HASH_R}
+//
+// The initiator retransmits its messages; the responder answers a repeated request with its
+// last message. The responder picks the tunnel (and so the PSK) by the peer's address, since
+// the identity only arrives encrypted with the PSK-derived key, and checks IDii against the
+// tunnel's remote_id in message 5.
+
+// errReplacedV1 is the reason an ISAKMP SA is dropped when the peer has set up a new one for
+// the same tunnel (IKEv1 has no IKE SA rekey; strongSwan re-authenticates instead).
+var errReplacedV1 = errors.New("replaced by a new ISAKMP SA")
+
+// v1VendorIDs are the vendor IDs we announce: NAT-T (if natt) and DPD.
+func v1VendorIDs(natt bool) []v1wire.Payload {
+	var ps []v1wire.Payload
+	if natt {
+		ps = append(ps, &v1wire.VendorID{Data: v1wire.VendorIDNATTRFC3947})
+	}
+	return append(ps, &v1wire.VendorID{Data: v1wire.VendorIDDPD})
+}
+
+// v1Initiate starts Main Mode for t. rekeyOf is the ISAKMP SA it replaces (our IKE rekey), or
+// nil for a new tunnel; only then is the new SA the tunnel's at once.
+func (e *Engine) v1Initiate(t *Tunnel, rekeyOf *IKESA) *IKESA {
+	transforms := v1IKETransforms(t.Cfg.IKEProposals, t.Cfg.IKELifetime)
+	if len(transforms) == 0 {
+		e.log.Error("cannot initiate IKEv1: no ike_proposals usable with IKEv1 (aes-cbc, sha2, DH 14/19/20/31)", "tunnel", t.Cfg.Name)
+		return nil
+	}
+	sa := &IKESA{
+		ID: e.newID(), Tunnel: t, SPIi: e.randomSPI(), Initiator: true, State: IKEInitSent,
+		Local: t.Cfg.Local, Remote: t.Cfg.Remote, Created: time.Now(),
+		children: map[uint64]*ChildSA{}, Version: 1, v1: newV1SA(),
+	}
+	sa.v1.rekeyOf = rekeyOf
+	e.ikeSAs[sa.SPIi] = sa
+	if rekeyOf == nil {
+		t.IKE = sa
+	}
+	sai := &v1wire.SA{Proposals: []v1wire.Proposal{{Number: 1, Protocol: v1wire.ProtoISAKMP, Transforms: transforms}}}
+	sa.v1.saiB = v1wire.AppendBody(nil, sai)
+	m := &v1wire.Message{Header: sa.v1Header(v1wire.ExchangeMainMode, 0), Payloads: append([]v1wire.Payload{sai}, v1VendorIDs(true)...)}
+	sa.v1.step = mmSentSA
+	e.log.Info("initiating IKEv1 Main Mode", "tunnel", t.Cfg.Name, "peer", sa.Remote, "ike", sa.String(), "rekey", rekeyOf != nil)
+	sa.v1.mmReq = e.v1Send(sa, m.Append(nil), 0, func(err error) { e.ikeFailed(sa, err) })
+	return sa
+}
+
+// v1NATD builds our two NAT-D payloads: the peer's address as we send to it, then ours. With
+// force, ours is made not to match, so that both sides use UDP encapsulation.
+func (sa *IKESA) v1NATD(local, remote netip.AddrPort, force bool) []v1wire.Payload {
+	h := sa.v1.hash
+	src := v1crypto.NATDHash(h, sa.SPIi, sa.SPIr, local)
+	if force {
+		src = v1crypto.NATDHash(h, ^sa.SPIi, sa.SPIr, local)
+	}
+	return []v1wire.Payload{&v1wire.NATD{Hash: v1crypto.NATDHash(h, sa.SPIi, sa.SPIr, remote)}, &v1wire.NATD{Hash: src}}
+}
+
+// v1CheckNATD evaluates the peer's NAT-D payloads (RFC 3947 3.2): the first names our address
+// as the peer sees it, the others the peer's own.
+func (sa *IKESA) v1CheckNATD(m *v1wire.Message, local, remote netip.AddrPort) {
+	ds := m.NATDs()
+	if len(ds) < 2 {
+		return
+	}
+	h := sa.v1.hash
+	if !bytes.Equal(ds[0].Hash, v1crypto.NATDHash(h, sa.SPIi, sa.SPIr, local)) {
+		sa.natLocal = true
+	}
+	want := v1crypto.NATDHash(h, sa.SPIi, sa.SPIr, remote)
+	for _, d := range ds[1:] {
+		if bytes.Equal(d.Hash, want) {
+			return
+		}
+	}
+	sa.natRemote = true
+}
+
+// v1DeriveP1 computes the phase 1 keys and CBC state.
+func (e *Engine) v1DeriveP1(sa *IKESA, gxi, gxr, gxy []byte) error {
+	keys, err := v1crypto.DerivePhase1PSK(v1crypto.Phase1Params{
+		Hash: sa.v1.hash, EncKeyLen: sa.v1.keyLen, PSK: sa.Tunnel.Cfg.PSK,
+		Ni: sa.v1.ni, Nr: sa.v1.nr, GXi: gxi, GXr: gxr, GXY: gxy, CookieI: sa.SPIi, CookieR: sa.SPIr,
+	})
+	clear(gxy)
+	if err != nil {
+		return err
+	}
+	p1, err := keys.Cipher()
+	if err != nil {
+		return err
+	}
+	sa.v1.keys, sa.v1.p1 = keys, p1
+	return nil
+}
+
+func validNonce(n *v1wire.Nonce) bool { return n != nil && len(n.Data) >= 8 && len(n.Data) <= 256 }
+
+// v1MainInitiator processes the responder's Main Mode messages 2, 4 and 6.
+func (e *Engine) v1MainInitiator(sa *IKESA, local, remote netip.AddrPort, h v1wire.Header, msg []byte) {
+	v := sa.v1
+	t := sa.Tunnel
+	switch {
+	case v.step == mmSentSA && !h.Encrypted():
+		m, err := v1wire.ParseMessage(msg)
+		if err != nil {
+			e.stats.Malformed++
+			return
+		}
+		sap := m.SA()
+		if sap == nil || h.CookieR == 0 {
+			return
+		}
+		if len(sap.Proposals) != 1 || len(sap.Proposals[0].Transforms) != 1 {
+			e.ikeFailed(sa, errors.New("Main Mode message 2 must carry exactly one transform"))
+			return
+		}
+		s, err := v1ParseIKETransform(sap.Proposals[0].Transforms[0])
+		if err == nil && !v1IKEAllowed(s, t.Cfg.IKEProposals) {
+			err = fmt.Errorf("peer chose %v, which we did not offer", s.suite())
+		}
+		if err != nil {
+			e.ikeFailed(sa, fmt.Errorf("IKEv1 phase 1 proposal: %w", err))
+			return
+		}
+		sa.SPIr = h.CookieR
+		sa.Suite = s.suite()
+		v.hash, v.keyLen, v.group = s.hash, s.encrBits/8, s.group
+		v.natt = m.HasVendorID(v1wire.VendorIDNATTRFC3947)
+		v.dpd = m.HasVendorID(v1wire.VendorIDDPD)
+		dh, err := crypto.NewDH(s.group, e.rand)
+		if err != nil {
+			e.ikeFailed(sa, err)
+			return
+		}
+		v.dh = dh
+		v.ni = e.nonce()
+		ps := []v1wire.Payload{&v1wire.KE{Data: dh.PublicKey()}, &v1wire.Nonce{Data: v.ni}}
+		if v.natt {
+			ps = append(ps, sa.v1NATD(sa.Local, sa.Remote, t.Cfg.Encap == EncapUDP)...)
+		}
+		e.v1Stop(sa, v.mmReq)
+		v.step = mmSentKE
+		raw := (&v1wire.Message{Header: sa.v1Header(v1wire.ExchangeMainMode, 0), Payloads: ps}).Append(nil)
+		v.mmReq = e.v1Send(sa, raw, 0, func(err error) { e.ikeFailed(sa, err) })
+
+	case v.step == mmSentKE && !h.Encrypted():
+		m, err := v1wire.ParseMessage(msg)
+		if err != nil {
+			e.stats.Malformed++
+			return
+		}
+		ke, nonce := m.KE(), m.Nonce()
+		if ke == nil || nonce == nil {
+			return // a repeated message 2
+		}
+		if !validNonce(nonce) {
+			e.ikeFailed(sa, fmt.Errorf("peer's nonce has a bad length %d", len(nonce.Data)))
+			return
+		}
+		gxy, err := v.dh.SharedSecret(ke.Data)
+		if err != nil {
+			e.ikeFailed(sa, fmt.Errorf("peer's KE payload: %w", err))
+			return
+		}
+		v.nr = bytes.Clone(nonce.Data)
+		if err := e.v1DeriveP1(sa, v.dh.PublicKey(), ke.Data, gxy); err != nil {
+			e.ikeFailed(sa, err)
+			return
+		}
+		if v.natt {
+			sa.v1CheckNATD(m, local, remote)
+			if sa.natLocal || sa.natRemote || t.Cfg.Encap == EncapUDP {
+				sa.floated = true
+				sa.Local = netip.AddrPortFrom(sa.Local.Addr(), e.cfg.NATTPort)
+				sa.Remote = netip.AddrPortFrom(sa.Remote.Addr(), e.cfg.NATTPort)
+			}
+		}
+		idii := &v1wire.ID{Type: v1wire.IDType(t.Cfg.LocalID.Type), Data: t.Cfg.LocalID.Data}
+		ps := []v1wire.Payload{idii, &v1wire.Hash{Data: v.keys.HashI(v.saiB, v1wire.AppendBody(nil, idii))}}
+		if v.rekeyOf == nil && !e.otherIKEWithPeer(sa) {
+			// The peer has no other ISAKMP SA with us for these identities (RFC 2407 4.6.3.3).
+			ps = append(ps, &v1wire.Notification{DOI: v1wire.DOIIPsec, Protocol: v1wire.ProtoISAKMP,
+				SPI: v1wire.CookieSPI(sa.SPIi, sa.SPIr), Type: v1wire.NotifyInitialContact})
+		}
+		e.v1Stop(sa, v.mmReq)
+		v.step = mmSentAuth
+		sa.State = IKEAuthSent
+		raw := v1wire.AppendEncrypted(nil, sa.v1Header(v1wire.ExchangeMainMode, 0), ps, v.p1)
+		v.mmReq = e.v1Send(sa, raw, 0, func(err error) { e.ikeFailed(sa, err) })
+
+	case v.step == mmSentAuth && h.Encrypted():
+		trial := v.p1.Clone()
+		m, err := v1wire.OpenEncrypted(msg, trial)
+		if err != nil {
+			e.stats.Malformed++
+			e.log.Debug("dropping Main Mode message 6 that does not decrypt", "ike", sa.String(), "err", err)
+			return
+		}
+		i, hp := m.Index(v1wire.PayloadID), m.Hash()
+		if i < 0 || hp == nil {
+			e.stats.Malformed++
+			return
+		}
+		if !hmac.Equal(hp.Data, v.keys.HashR(v.saiB, m.Body(i))) {
+			e.stats.AuthFailures++
+			e.log.Error("AUTHENTICATION-FAILED: the peer's HASH_R does not verify with our PSK (PSK mismatch?)", "tunnel", t.Cfg.Name, "peer", sa.Remote)
+			e.ikeFailed(sa, fmt.Errorf("%w: peer's HASH_R does not verify", ErrAuthFailed))
+			return
+		}
+		idr := m.Payloads[i].(*v1wire.ID)
+		if len(t.Cfg.RemoteID.Data) > 0 && !v1SameID(t.Cfg.RemoteID, idr) {
+			e.stats.AuthFailures++
+			e.log.Error("IKEv1 peer identity does not match remote_id", "tunnel", t.Cfg.Name, "peer", sa.Remote, "got", v1IDString(idr))
+			e.ikeFailed(sa, fmt.Errorf("%w: peer identity %s", ErrAuthFailed, v1IDString(idr)))
+			return
+		}
+		v.p1 = trial
+		e.v1Stop(sa, v.mmReq)
+		v.mmReq = nil
+		v.step = mmDone
+		sa.lastInbound = time.Now()
+		if sa.deleteAfterAuth {
+			// Deleted while message 5 was in flight: the peer has it, so tell it.
+			sa.State, sa.Up = IKEEstablished, time.Now()
+			e.v1DeleteIKE(sa)
+			return
+		}
+		e.v1Established(sa)
+	}
+}
+
+// v1SameID compares a configured identity with an ID payload (protocol and port ignored).
+func v1SameID(id Identity, p *v1wire.ID) bool {
+	return uint8(p.Type) == uint8(id.Type) && bytes.Equal(p.Data, id.Data)
+}
+
+func v1IDString(p *v1wire.ID) string { return p.String() }
+
+// v1MainMode1 answers a Main Mode message 1: a new responder ISAKMP SA.
+func (e *Engine) v1MainMode1(local, remote netip.AddrPort, h v1wire.Header, msg []byte) {
+	key := halfOpenKey{remote, h.CookieI}
+	if sa := e.halfOpen[key]; sa != nil {
+		if sa.v1 != nil && bytes.Equal(sa.v1.mmIn, msg) {
+			e.stats.ResponsesResent++
+			e.dp.SendIKE(local, remote, sa.v1.mmOut)
+		}
+		return
+	}
+	m, err := v1wire.ParseMessage(msg)
+	if err != nil {
+		e.stats.Malformed++
+		e.log.Debug("malformed Main Mode message 1", "peer", remote, "err", err)
+		return
+	}
+	sap := m.SA()
+	if sap == nil {
+		return
+	}
+	if e.cfg.CookieThreshold > 0 && e.nHalf >= 4*e.cfg.CookieThreshold {
+		// Main Mode has no stateless cookie exchange: beyond this many half-open SAs new
+		// ones are dropped (the initiators retransmit).
+		if e.v1.refusals.allow(time.Now()) {
+			e.log.Warn("too many half-open IKE SAs: dropping IKEv1 Main Mode requests", "half_open", e.nHalf, "peer", remote)
+		}
+		return
+	}
+	var t *Tunnel
+	v2 := false
+	for _, c := range e.byRemoteAddr[remote.Addr()] {
+		if c.Cfg.Version == 1 {
+			t = c
+			break
+		}
+		v2 = true
+	}
+	refuse := func(n v1wire.NotifyType) {
+		if e.v1.refusals.allow(time.Now()) {
+			e.v1SendPlain(local, remote, h.CookieI, 0, &v1wire.Notification{DOI: v1wire.DOIIPsec, Protocol: v1wire.ProtoISAKMP, Type: n})
+		}
+	}
+	if t == nil {
+		if v2 {
+			e.log.Info("IKEv1 Main Mode from a peer whose tunnel is configured for IKEv2 (set version = 1 to accept it)", "peer", remote)
+		} else {
+			e.log.Info("IKEv1 Main Mode from a peer with no tunnel configured", "peer", remote)
+		}
+		refuse(v1wire.NotifyNoProposalChosen)
+		return
+	}
+	s, prop, err := v1SelectIKE(sap, t.Cfg.IKEProposals)
+	if err != nil {
+		e.log.Info("no acceptable IKEv1 phase 1 proposal: NO-PROPOSAL-CHOSEN", "tunnel", t.Cfg.Name, "peer", remote)
+		refuse(v1wire.NotifyNoProposalChosen)
+		return
+	}
+	sa := &IKESA{
+		ID: e.newID(), Tunnel: t, SPIi: h.CookieI, SPIr: e.randomSPI(), State: IKEHalfOpen,
+		Local: local, Remote: remote, Suite: s.suite(), Created: time.Now(),
+		children: map[uint64]*ChildSA{}, Version: 1, v1: newV1SA(),
+	}
+	v := sa.v1
+	v.saiB = bytes.Clone(m.Body(m.Index(v1wire.PayloadSA)))
+	v.hash, v.keyLen, v.group = s.hash, s.encrBits/8, s.group
+	v.natt = m.HasVendorID(v1wire.VendorIDNATTRFC3947)
+	v.dpd = m.HasVendorID(v1wire.VendorIDDPD)
+	resp := &v1wire.Message{Header: sa.v1Header(v1wire.ExchangeMainMode, 0),
+		Payloads: append([]v1wire.Payload{&v1wire.SA{Proposals: []v1wire.Proposal{prop}}}, v1VendorIDs(v.natt)...)}
+	v.mmIn, v.mmOut = bytes.Clone(msg), resp.Append(nil)
+	v.step = mmGotSA
+	e.ikeSAs[sa.SPIr] = sa
+	e.halfOpen[key] = sa
+	sa.halfKey = key
+	e.nHalf++
+	sa.timers.halfOpen = time.AfterFunc(e.cfg.HalfOpenTimeout, func() {
+		e.Do(func() {
+			if sa.State == IKEHalfOpen {
+				e.log.Info("half-open ISAKMP SA timed out", "peer", sa.Remote, "ike", sa.String())
+				e.removeIKE(sa, ErrTimeout)
+			}
+		})
+	})
+	e.log.Debug("IKEv1 Main Mode from peer", "tunnel", t.Cfg.Name, "peer", remote, "ike", sa.String(), "proposal", sa.Suite.String())
+	e.dp.SendIKE(local, remote, v.mmOut)
+}
+
+// v1MainResponder processes Main Mode messages 3 and 5 (and repeats of any request).
+func (e *Engine) v1MainResponder(sa *IKESA, local, remote netip.AddrPort, h v1wire.Header, msg []byte) {
+	v := sa.v1
+	if bytes.Equal(msg, v.mmIn) {
+		e.stats.ResponsesResent++
+		e.dp.SendIKE(local, remote, v.mmOut)
+		return
+	}
+	switch {
+	case v.step == mmGotSA && !h.Encrypted():
+		m, err := v1wire.ParseMessage(msg)
+		if err != nil {
+			e.stats.Malformed++
+			return
+		}
+		ke, nonce := m.KE(), m.Nonce()
+		if ke == nil || nonce == nil {
+			return
+		}
+		if !validNonce(nonce) {
+			e.log.Info("IKEv1 Main Mode message 3 with a bad nonce", "peer", remote)
+			e.removeIKE(sa, errors.New("bad nonce"))
+			return
+		}
+		dh, err := crypto.NewDH(v.group, e.rand)
+		if err != nil {
+			e.removeIKE(sa, err)
+			return
+		}
+		gxy, err := dh.SharedSecret(ke.Data)
+		if err != nil {
+			e.log.Info("bad KE payload in Main Mode message 3", "peer", remote, "err", err)
+			e.removeIKE(sa, err)
+			return
+		}
+		v.ni, v.nr = bytes.Clone(nonce.Data), e.nonce()
+		if err := e.v1DeriveP1(sa, ke.Data, dh.PublicKey(), gxy); err != nil {
+			e.removeIKE(sa, err)
+			return
+		}
+		ps := []v1wire.Payload{&v1wire.KE{Data: dh.PublicKey()}, &v1wire.Nonce{Data: v.nr}}
+		if v.natt {
+			sa.v1CheckNATD(m, local, remote)
+			ps = append(ps, sa.v1NATD(local, remote, sa.Tunnel.Cfg.Encap == EncapUDP)...)
+		}
+		v.mmIn, v.mmOut = bytes.Clone(msg), (&v1wire.Message{Header: sa.v1Header(v1wire.ExchangeMainMode, 0), Payloads: ps}).Append(nil)
+		v.step = mmGotKE
+		e.dp.SendIKE(local, remote, v.mmOut)
+
+	case v.step == mmGotKE && h.Encrypted():
+		fail := func(why string, args ...any) {
+			e.stats.AuthFailures++
+			e.log.Error("AUTHENTICATION-FAILED: "+why, append([]any{"tunnel", sa.tunnelName(), "peer", remote}, args...)...)
+			e.v1SendPlain(local, remote, sa.SPIi, sa.SPIr, &v1wire.Notification{DOI: v1wire.DOIIPsec, Protocol: v1wire.ProtoISAKMP,
+				SPI: v1wire.CookieSPI(sa.SPIi, sa.SPIr), Type: v1wire.NotifyAuthenticationFailed})
+			e.removeIKE(sa, ErrAuthFailed)
+		}
+		trial := v.p1.Clone()
+		m, err := v1wire.OpenEncrypted(msg, trial)
+		if err != nil {
+			fail("Main Mode message 5 does not decrypt with the key derived from our PSK (PSK mismatch?)")
+			return
+		}
+		i, hp := m.Index(v1wire.PayloadID), m.Hash()
+		if i < 0 || hp == nil {
+			fail("Main Mode message 5 without ID or HASH")
+			return
+		}
+		if !hmac.Equal(hp.Data, v.keys.HashI(v.saiB, m.Body(i))) {
+			fail("the peer's HASH_I does not verify with our PSK (PSK mismatch?)")
+			return
+		}
+		idii := m.Payloads[i].(*v1wire.ID)
+		v.p1 = trial
+		t := e.v1TunnelForID(sa, idii)
+		if t == nil {
+			e.stats.AuthFailures++
+			e.log.Error("INVALID-ID-INFORMATION: the peer's identity matches the remote_id of no IKEv1 tunnel to this address", "peer", remote, "id", v1IDString(idii), "tunnel", sa.tunnelName())
+			sa.Local, sa.Remote = local, remote
+			v.step = mmDone
+			e.v1SendInfo(sa, []v1wire.Payload{&v1wire.Notification{DOI: v1wire.DOIIPsec, Protocol: v1wire.ProtoISAKMP,
+				SPI: v1wire.CookieSPI(sa.SPIi, sa.SPIr), Type: v1wire.NotifyInvalidIDInformation}})
+			e.removeIKE(sa, fmt.Errorf("%w: peer identity %s", ErrAuthFailed, v1IDString(idii)))
+			return
+		}
+		sa.Tunnel = t
+		sa.Local, sa.Remote = local, remote
+		if local.Port() == e.cfg.NATTPort {
+			sa.floated = true
+		}
+		v.icSeen = m.Notification(v1wire.NotifyInitialContact) != nil
+		idir := &v1wire.ID{Type: v1wire.IDType(t.Cfg.LocalID.Type), Data: t.Cfg.LocalID.Data}
+		ps := []v1wire.Payload{idir, &v1wire.Hash{Data: v.keys.HashR(v.saiB, v1wire.AppendBody(nil, idir))}}
+		v.mmIn = bytes.Clone(msg)
+		v.mmOut = v1wire.AppendEncrypted(nil, sa.v1Header(v1wire.ExchangeMainMode, 0), ps, v.p1)
+		v.step = mmDone
+		e.leaveHalfOpen(sa)
+		if sa.timers.halfOpen != nil {
+			sa.timers.halfOpen.Stop()
+		}
+		sa.lastInbound = time.Now()
+		e.dp.SendIKE(local, remote, v.mmOut)
+		if v.icSeen {
+			e.initialContact(sa)
+		}
+		e.v1Established(sa)
+	}
+}
+
+// v1TunnelForID finds the tunnel of a responder ISAKMP SA by the peer's identity: one to the
+// same address using the same PSK (which the keys already depend on), preferring the tunnel
+// chosen by address.
+func (e *Engine) v1TunnelForID(sa *IKESA, id *v1wire.ID) *Tunnel {
+	ok := func(t *Tunnel) bool {
+		return t.Cfg.Version == 1 && !t.removed && hmac.Equal(t.Cfg.PSK, sa.Tunnel.Cfg.PSK) &&
+			(len(t.Cfg.RemoteID.Data) == 0 || v1SameID(t.Cfg.RemoteID, id))
+	}
+	if ok(sa.Tunnel) {
+		return sa.Tunnel
+	}
+	for _, t := range e.byRemoteAddr[sa.Remote.Addr()] {
+		if ok(t) {
+			return t
+		}
+	}
+	return nil
+}
+
+// v1Established completes Main Mode. An ISAKMP SA that replaces an older one of the tunnel
+// (our IKE rekey, or the peer re-authenticating) takes over its Child SAs. When both sides
+// initiated at once, the same rules as for IKEv2 keep one SA: ours yields if it was still
+// before message 5, and of two established ones both sides keep the higher CKY-I.
+func (e *Engine) v1Established(sa *IKESA) {
+	v := sa.v1
+	sa.State = IKEEstablished
+	sa.Up = time.Now()
+	sa.lastInbound = sa.Up
+	v.dh = nil
+	t := sa.Tunnel
+	old := v.rekeyOf
+	if old == nil && !sa.Initiator && !v.icSeen {
+		// The peer set up a new ISAKMP SA while ours was established before it began:
+		// strongSwan's IKEv1 "rekey" is a new Main Mode whose SA adopts the children (and it
+		// forgets the old SA silently).
+		if o := t.IKE; o != nil && o != sa && o.Version == 1 && o.State == IKEEstablished && o.rekeyedBy == nil && !o.Up.After(sa.Created) {
+			old = o
+		}
+	}
+	if old != nil && old.State == IKEEstablished && old.rekeyedBy == nil {
+		e.log.Info("IKEv1 ISAKMP SA established, replacing the old one", "tunnel", t.Cfg.Name, "peer", sa.Remote, "ike", sa.String(), "old", old.String(), "initiator", sa.Initiator, "algorithms", sa.Suite.String())
+		e.moveTo(old, sa)
+		t.Since = sa.Up
+		e.scheduleKeepalive(sa)
+		if v.rekeyOf != nil {
+			old.v1.rekeying = nil
+			e.DeleteIKE(old, true)
+		} else {
+			e.removeIKE(old, errReplacedV1)
+		}
+		return
+	}
+	if o := t.IKE; o != nil && o != sa && o.State == IKEInitSent {
+		e.log.Info("peer's ISAKMP SA supersedes ours still in Main Mode", "tunnel", t.Cfg.Name, "dropped", o.String())
+		e.removeIKE(o, ErrSuperseded)
+	}
+	if o := t.IKE; o != nil && o != sa && o.Version == 1 && o.State == IKEEstablished && o.rekeyedBy == nil {
+		// Both sides initiated (or rekeyed) at once. IPsec SAs do not depend on the ISAKMP SA
+		// in IKEv1: the loser's move to the winner on both sides, then the loser goes.
+		winner, loser := o, sa
+		if o.SPIi < sa.SPIi {
+			winner, loser = sa, o
+		}
+		e.log.Info("tunnel has two ISAKMP SAs: deleting the duplicate", "tunnel", t.Cfg.Name, "keep", winner.String(), "delete", loser.String())
+		v1MoveChildren(loser, winner)
+		if loser == sa {
+			e.v1DeleteIKE(sa)
+			return
+		}
+		t.IKE = sa
+		e.DeleteIKE(o, true)
+	}
+	t.IKE = sa
+	t.Since = sa.Up
+	e.scheduleIKERekey(sa)
+	e.scheduleDPD(sa)
+	e.scheduleKeepalive(sa)
+	e.log.Info("IKEv1 ISAKMP SA established", "tunnel", t.Cfg.Name, "peer", sa.Remote, "ike", sa.String(), "initiator", sa.Initiator,
+		"algorithms", sa.Suite.String(), "udp_encap", sa.floated || sa.natLocal || sa.natRemote, "dpd", v.dpd)
+	e.hooks.IKEUp(sa)
+	if sa.Initiator && v.rekeyOf == nil && t.Child == nil {
+		// The first Child SA (a rekey, or a duplicate that took over the children, has them).
+		e.v1QuickStart(sa, t, nil, func(c *ChildSA, err error) {
+			if err != nil && sa.State != IKEDead {
+				e.log.Warn("first Child SA not created", "tunnel", t.Cfg.Name, "err", err)
+				e.hooks.ChildFailed(t, err)
+			}
+		})
+	}
+}
+
+// v1MoveChildren hands from's IPsec SAs over to to (IKEv1: they outlive their ISAKMP SA).
+func v1MoveChildren(from, to *IKESA) {
+	for id, c := range from.children {
+		c.IKE = to
+		to.children[id] = c
+		delete(from.children, id)
+	}
+}
+
+// v1RekeyIKE replaces sa by a new Main Mode to the same peer (IKEv1 cannot rekey an ISAKMP SA
+// in place). When it is established the Child SAs move to it and sa is deleted.
+func (e *Engine) v1RekeyIKE(sa *IKESA) {
+	if sa.State != IKEEstablished || sa.v1.rekeying != nil || sa.rekeyedBy != nil || sa.Tunnel == nil || sa.Tunnel.removed {
+		return
+	}
+	e.log.Info("rekeying IKEv1 ISAKMP SA with a new Main Mode", "tunnel", sa.tunnelName(), "ike", sa.String())
+	sa.v1.rekeying = e.v1Initiate(sa.Tunnel, sa)
+}

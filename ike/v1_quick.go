@@ -1,0 +1,563 @@
+package ike
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/vigil-ipsec/vigil/crypto"
+	v1wire "github.com/vigil-ipsec/vigil/ikev1/wire"
+	"github.com/vigil-ipsec/vigil/ikev2/wire"
+)
+
+// Quick Mode (RFC 2409 section 5.5), protected by the ISAKMP SA:
+//
+//	1  I->R  HASH(1), SA, Ni [, KE] [, IDci, IDcr]
+//	2  R->I  HASH(2), SA, Nr [, KE] [, IDci, IDcr]
+//	3  I->R  HASH(3)
+//
+// The initiator installs and activates the new IPsec SA pair when message 2 arrives (after
+// sending message 3); the responder installs it when it sends message 2, so that the
+// initiator's first packets are accepted, and lets traffic use it once message 3 arrives. A
+// rekey is a new Quick Mode for the same selectors: the responder recognises it by them, and
+// the initiator deletes the old SA with an Informational Delete once the new one is active.
+// IKEv1 has no narrowing: the responder accepts client IDs that equal or lie within its own
+// subnets and echoes them.
+
+// qmForget is how long a completed Quick Mode is remembered, to answer a repeated message 2.
+const qmForget = 30 * time.Second
+
+// v1NotifyError is the peer's error notification about one of our exchanges.
+type v1NotifyError struct{ Type v1wire.NotifyType }
+
+func (e *v1NotifyError) Error() string { return "peer answered " + e.Type.String() }
+
+// prefixOf returns the prefix a selector range is, if it is one.
+func prefixOf(s, e netip.Addr) (netip.Prefix, bool) {
+	for bits := 0; bits <= s.BitLen(); bits++ {
+		p := netip.PrefixFrom(s, bits)
+		if p.Masked().Addr() != s {
+			continue
+		}
+		if ps, pe := prefixRange(p); ps == s && pe == e {
+			return p, true
+		}
+	}
+	return netip.Prefix{}, false
+}
+
+// v1IDFromTS builds a Quick Mode client ID from a selector. A port range other than one port
+// or all ports cannot be expressed in IKEv1.
+func v1IDFromTS(ts wire.TrafficSelector) (*v1wire.ID, error) {
+	var id *v1wire.ID
+	var err error
+	if p, ok := prefixOf(ts.StartAddr, ts.EndAddr); ok {
+		if p.IsSingleIP() {
+			id = v1wire.NewAddrID(p.Addr())
+		} else {
+			id, err = v1wire.NewSubnetID(p)
+		}
+	} else {
+		id, err = v1wire.NewRangeID(ts.StartAddr, ts.EndAddr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	id.Protocol = ts.IPProtocol
+	switch {
+	case ts.StartPort == 0 && ts.EndPort == 0xffff:
+	case ts.StartPort == ts.EndPort:
+		id.Port = ts.StartPort
+	default:
+		return nil, fmt.Errorf("port range %d-%d cannot be sent in an IKEv1 ID", ts.StartPort, ts.EndPort)
+	}
+	return id, nil
+}
+
+// v1TSFromID reads a Quick Mode client ID as a selector.
+func v1TSFromID(id *v1wire.ID) (wire.TrafficSelector, error) {
+	from, to, err := id.Range()
+	if err != nil {
+		return wire.TrafficSelector{}, err
+	}
+	t := wire.TSIPv4AddrRange
+	if from.Is6() {
+		t = wire.TSIPv6AddrRange
+	}
+	ts := wire.TrafficSelector{Type: t, IPProtocol: id.Protocol, StartPort: 0, EndPort: 0xffff, StartAddr: from, EndAddr: to}
+	if id.Port != 0 {
+		ts.StartPort, ts.EndPort = id.Port, id.Port
+	}
+	return ts, nil
+}
+
+func hostTS(a netip.Addr) []wire.TrafficSelector {
+	return tsFromPrefixes([]netip.Prefix{netip.PrefixFrom(a, a.BitLen())})
+}
+
+// v1ChildKeys derives both directions of an IPsec SA pair (RFC 2409 5.5): each SA is keyed with
+// the SPI its receiver chose. installChild takes the "I" keys as outbound for an SA we
+// initiated and as inbound otherwise.
+func (sa *IKESA) v1ChildKeys(c *ChildSA, gqm, ni, nr []byte) crypto.ChildKeys {
+	el := c.Suite.EncrKeyLen()
+	n := el + c.Suite.IntegKeyLen()
+	in := sa.v1.keys.KeyMat(gqm, uint8(v1wire.ProtoESP), c.SPIIn, ni, nr, n)
+	out := sa.v1.keys.KeyMat(gqm, uint8(v1wire.ProtoESP), c.SPIOut, ni, nr, n)
+	split := func(k []byte) ([]byte, []byte) {
+		if len(k) == el {
+			return k, nil
+		}
+		return k[:el:el], k[el:]
+	}
+	inE, inA := split(in)
+	outE, outA := split(out)
+	if c.Initiator {
+		return crypto.ChildKeys{EncrI: outE, IntegI: outA, EncrR: inE, IntegR: inA}
+	}
+	return crypto.ChildKeys{EncrI: inE, IntegI: inA, EncrR: outE, IntegR: outA}
+}
+
+// v1EncapMode is the encapsulation mode we propose: UDP-Encapsulated-Tunnel once NAT-T applies.
+func (sa *IKESA) v1EncapMode() uint16 {
+	if sa.floated || sa.natLocal || sa.natRemote {
+		return v1wire.EncapUDPTunnel
+	}
+	return v1wire.EncapTunnel
+}
+
+// v1QuickStart begins a Quick Mode on sa for tunnel t: a new Child SA, or a rekey of rekey.
+func (e *Engine) v1QuickStart(sa *IKESA, t *Tunnel, rekey *ChildSA, done func(*ChildSA, error)) {
+	budget := e.nextBudget // RekeyChildWithin (probes)
+	q := &v1Quick{tunnel: t, spiIn: e.randomChildSPI(), rekey: rekey, done: done}
+	if rekey != nil {
+		q.localTS, q.remoteTS = rekey.LocalTS, rekey.RemoteTS
+	} else if len(t.Cfg.LocalTS) > 0 && len(t.Cfg.RemoteTS) > 0 {
+		q.localTS = tsFromPrefixes(t.Cfg.LocalTS[:1])
+		q.remoteTS = tsFromPrefixes(t.Cfg.RemoteTS[:1])
+	}
+	if len(q.localTS) == 0 || len(q.remoteTS) == 0 {
+		e.v1QuickFinish(sa, q, nil, errors.New("tunnel has no subnets"))
+		return
+	}
+	idci, err := v1IDFromTS(q.localTS[0])
+	if err != nil {
+		e.v1QuickFinish(sa, q, nil, err)
+		return
+	}
+	idcr, err := v1IDFromTS(q.remoteTS[0])
+	if err != nil {
+		e.v1QuickFinish(sa, q, nil, err)
+		return
+	}
+	pfs := v1PFSGroup(t.Cfg.ESPProposals)
+	transforms := v1ESPTransforms(t.Cfg.ESPProposals, pfs, sa.v1EncapMode(), t.Cfg.ChildLifetime)
+	if len(transforms) == 0 {
+		e.v1QuickFinish(sa, q, nil, fmt.Errorf("esp_proposals: %w", errNoV1Proposal))
+		return
+	}
+	mid := e.v1NewMID(sa)
+	cbc, err := sa.v1.keys.ExchangeCipher(sa.v1.p1, mid)
+	if err != nil {
+		e.v1QuickFinish(sa, q, nil, err)
+		return
+	}
+	q.ni = e.nonce()
+	rest := []v1wire.Payload{
+		&v1wire.SA{Proposals: []v1wire.Proposal{{Number: 1, Protocol: v1wire.ProtoESP, SPI: spiBytes(q.spiIn), Transforms: transforms}}},
+		&v1wire.Nonce{Data: q.ni},
+	}
+	if pfs != 0 {
+		dh, err := crypto.NewDH(pfs, e.rand)
+		if err != nil {
+			e.v1QuickFinish(sa, q, nil, err)
+			return
+		}
+		q.dh = dh
+		rest = append(rest, &v1wire.KE{Data: dh.PublicKey()})
+	}
+	rest = append(rest, idci, idcr)
+	hash := sa.v1.keys.QuickHash1(mid, v1wire.AppendPayloads(nil, rest))
+	raw := v1wire.AppendEncrypted(nil, sa.v1Header(v1wire.ExchangeQuickMode, mid), append([]v1wire.Payload{&v1wire.Hash{Data: hash}}, rest...), cbc)
+	x := &v1Exchange{mid: mid, initiator: true, cbc: cbc, qm: q, started: time.Now()}
+	sa.v1.exch[mid] = x
+	if rekey != nil {
+		rekey.State = ChildRekeying
+	}
+	e.log.Debug("IKEv1 Quick Mode started", "tunnel", t.Cfg.Name, "ike", sa.String(), "msgid", mid, "rekey", rekeyOf(rekey))
+	x.req = e.v1Send(sa, raw, budget, func(err error) {
+		delete(sa.v1.exch, mid)
+		x.finished = true
+		e.v1QuickFinish(sa, q, nil, err)
+		e.ikeFailed(sa, err)
+	})
+}
+
+// v1QuickFinish ends a Quick Mode we initiated.
+func (e *Engine) v1QuickFinish(sa *IKESA, q *v1Quick, c *ChildSA, err error) {
+	if old := q.rekey; old != nil && old.State == ChildRekeying {
+		old.State = ChildInstalled
+	}
+	if err != nil {
+		e.log.Info("IKEv1 Quick Mode failed", "tunnel", q.tunnel.Cfg.Name, "rekey", q.rekey != nil, "err", err)
+		if old := q.rekey; old != nil && old.State == ChildInstalled {
+			if p := old.peerRekey; old.collision && p != nil && p.State == ChildInstalled {
+				// Our rekey failed, the peer's colliding one did not: it replaces the SA.
+				old.collision, old.peerRekey = false, nil
+				e.v1Replace(p, old)
+			} else {
+				e.hooks.ChildRekeyFailed(old, err)
+			}
+		}
+	}
+	if q.done != nil {
+		q.done(c, err)
+	}
+}
+
+// v1Quick dispatches a Quick Mode message.
+func (e *Engine) v1Quick(sa *IKESA, local, remote netip.AddrPort, h v1wire.Header, msg []byte) {
+	if x := sa.v1.exch[h.MessageID]; x != nil {
+		if x.initiator {
+			e.v1QuickResponse(sa, x, msg)
+		} else {
+			e.v1QuickFinal(sa, x, msg)
+		}
+		return
+	}
+	e.v1QuickRequest(sa, local, remote, h, msg)
+}
+
+// v1QuickResponse processes message 2 of our Quick Mode.
+func (e *Engine) v1QuickResponse(sa *IKESA, x *v1Exchange, msg []byte) {
+	q := x.qm
+	if x.finished {
+		if x.lastOut != nil && bytes.Equal(msg, x.lastIn) {
+			e.stats.ResponsesResent++
+			e.send(sa, x.lastOut) // the peer missed message 3
+		}
+		return
+	}
+	trial := x.cbc.Clone()
+	m, err := v1wire.OpenEncrypted(msg, trial)
+	if err != nil || m.Index(v1wire.PayloadHash) != 0 || !hmac.Equal(m.Hash().Data, sa.v1.keys.QuickHash2(x.mid, q.ni, m.After(0))) {
+		e.stats.Malformed++
+		e.log.Debug("dropping Quick Mode message 2 that does not verify", "ike", sa.String(), "msgid", x.mid)
+		return
+	}
+	x.cbc = trial
+	e.v1Stop(sa, x.req)
+	x.finished = true
+	x.lastIn = bytes.Clone(msg)
+	sa.lastInbound = time.Now()
+	e.hooks.Exchange(sa, wire.ExchangeCreateChildSA, time.Since(x.started), x.req.tries)
+	mid := x.mid
+	x.expire = time.AfterFunc(qmForget, func() { // until then repeats of message 2 are recognised
+		e.Do(func() {
+			if sa.v1.exch[mid] == x {
+				delete(sa.v1.exch, mid)
+			}
+		})
+	})
+
+	c, gqm, err := e.v1QuickAccept(sa, q, m)
+	if err != nil {
+		e.v1SendInfo(sa, []v1wire.Payload{&v1wire.Notification{DOI: v1wire.DOIIPsec, Protocol: v1wire.ProtoESP, SPI: spiBytes(q.spiIn), Type: v1wire.NotifyNoProposalChosen}})
+		e.v1QuickFinish(sa, q, nil, err)
+		return
+	}
+	x.lastOut = v1wire.AppendEncrypted(nil, sa.v1Header(v1wire.ExchangeQuickMode, x.mid),
+		[]v1wire.Payload{&v1wire.Hash{Data: sa.v1.keys.QuickHash3(x.mid, q.ni, c.nr)}}, x.cbc)
+	e.send(sa, x.lastOut)
+	if err := e.installChild(c, sa.v1ChildKeys(c, gqm, c.ni, c.nr)); err != nil {
+		e.v1QuickFinish(sa, q, nil, err)
+		return
+	}
+	clear(gqm)
+	e.v1QuickFinish(sa, q, e.v1ActivateNew(c, q.rekey), nil)
+}
+
+// v1QuickAccept checks the responder's message 2 and returns the (not yet installed) Child SA
+// and the PFS secret.
+func (e *Engine) v1QuickAccept(sa *IKESA, q *v1Quick, m *v1wire.Message) (*ChildSA, []byte, error) {
+	for _, n := range m.Notifications() {
+		if n.Type.IsError() {
+			return nil, nil, &v1NotifyError{n.Type}
+		}
+	}
+	sap, nonce := m.SA(), m.Nonce()
+	if sap == nil || !validNonce(nonce) {
+		return nil, nil, errors.New("Quick Mode message 2 lacks SA or Nonce")
+	}
+	if len(sap.Proposals) != 1 || len(sap.Proposals[0].Transforms) != 1 || sap.Proposals[0].Protocol != v1wire.ProtoESP || len(sap.Proposals[0].SPI) != 4 {
+		return nil, nil, errors.New("Quick Mode message 2 must carry one ESP proposal with one transform")
+	}
+	suite, _, err := v1ParseESPTransform(sap.Proposals[0].Transforms[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	if !v1ESPAllowed(suite, q.tunnel.Cfg.ESPProposals) {
+		return nil, nil, fmt.Errorf("peer chose %v, which we did not offer", suite)
+	}
+	var gqm []byte
+	switch {
+	case q.dh != nil:
+		ke := m.KE()
+		if suite.DH != q.dh.Group() || ke == nil {
+			return nil, nil, errors.New("peer did not answer our PFS key exchange")
+		}
+		if gqm, err = q.dh.SharedSecret(ke.Data); err != nil {
+			return nil, nil, err
+		}
+	case suite.DH != 0:
+		return nil, nil, errors.New("peer chose a PFS group we did not offer")
+	}
+	tsi, tsr := q.localTS, q.remoteTS
+	if ids := m.IDs(); len(ids) >= 2 {
+		a, err1 := v1TSFromID(ids[0])
+		b, err2 := v1TSFromID(ids[1])
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, nil, err
+		}
+		tsi, tsr = []wire.TrafficSelector{a}, []wire.TrafficSelector{b}
+		if !within(tsi, q.localTS) || !within(tsr, q.remoteTS) {
+			return nil, nil, errors.New("peer's client IDs are not within ours")
+		}
+	}
+	c := &ChildSA{
+		ID: e.newID(), Tunnel: q.tunnel, IKE: sa, SPIIn: q.spiIn, SPIOut: binary.BigEndian.Uint32(sap.Proposals[0].SPI),
+		Suite: suite, LocalTS: tsi, RemoteTS: tsr, Initiator: true,
+		ni: q.ni, nr: bytes.Clone(m.Body(m.Index(v1wire.PayloadNonce))),
+	}
+	return c, gqm, nil
+}
+
+// v1ActivateNew makes a Child SA we negotiated carry the tunnel's traffic and, for a rekey,
+// deletes the old one (with the simultaneous-rekey rule of RFC 7296 2.8.1, which IKEv1 lacks:
+// the pair with the lowest nonce is redundant). It returns the SA that ends up active.
+func (e *Engine) v1ActivateNew(c, old *ChildSA) *ChildSA {
+	if old != nil && old.collision && old.peerRekey != nil && old.peerRekey.State != ChildDeleted {
+		p := old.peerRekey
+		if string(lowestNonce(c.ni, c.nr, p.ni, p.nr)) == string(lowestNonce(c.ni, c.nr)) {
+			e.log.Info("IKEv1 rekey collision lost: deleting our redundant Child SA", "tunnel", c.Tunnel.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn))
+			e.activate(p, old)
+			e.DeleteChild(c, true, nil)
+			return p
+		}
+		e.log.Info("IKEv1 rekey collision won", "tunnel", c.Tunnel.Cfg.Name)
+		p.replaces = nil
+	}
+	e.activate(c, old)
+	if old != nil && old.State != ChildDeleted {
+		old.State = ChildRekeyed
+		old.rekeyedBy = c
+		e.DeleteChild(old, true, nil)
+	}
+	return c
+}
+
+// v1QuickRequest answers a Quick Mode message 1 (responder).
+func (e *Engine) v1QuickRequest(sa *IKESA, local, remote netip.AddrPort, h v1wire.Header, msg []byte) {
+	v := sa.v1
+	mid := h.MessageID
+	if sa.State != IKEEstablished || !sa.v1Ready() || v.seen.has(mid) {
+		e.log.Debug("ignoring Quick Mode message", "ike", sa.String(), "state", sa.State, "msgid", mid)
+		return
+	}
+	cbc, err := v.keys.ExchangeCipher(v.p1, mid)
+	if err != nil {
+		return
+	}
+	m, err := v1wire.OpenEncrypted(msg, cbc)
+	if err != nil || m.Index(v1wire.PayloadHash) != 0 || !hmac.Equal(m.Hash().Data, v.keys.QuickHash1(mid, m.After(0))) {
+		e.stats.Malformed++
+		e.log.Debug("dropping Quick Mode message 1 that does not verify", "ike", sa.String(), "msgid", mid)
+		return
+	}
+	v.seen.add(mid)
+	sa.lastInbound = time.Now()
+	sa.Local, sa.Remote = local, remote
+	t := sa.Tunnel
+	var peerSPI []byte
+	refuse := func(n v1wire.NotifyType, why string) {
+		e.log.Info("refusing IKEv1 Quick Mode", "tunnel", t.Cfg.Name, "peer", remote, "notify", n, "reason", why)
+		e.v1SendInfo(sa, []v1wire.Payload{&v1wire.Notification{DOI: v1wire.DOIIPsec, Protocol: v1wire.ProtoESP, SPI: peerSPI, Type: n}})
+	}
+	sap, nonce := m.SA(), m.Nonce()
+	if sap == nil || !validNonce(nonce) {
+		refuse(v1wire.NotifyPayloadMalformed, "missing SA or Nonce")
+		return
+	}
+	if len(sap.Proposals) > 0 && len(sap.Proposals[0].SPI) == 4 {
+		peerSPI = bytes.Clone(sap.Proposals[0].SPI)
+	}
+	var tsi, tsr []wire.TrafficSelector // the initiator's and the responder's client
+	switch ids := m.IDs(); len(ids) {
+	case 0:
+		tsi, tsr = hostTS(sa.Remote.Addr()), hostTS(sa.Local.Addr())
+	case 2:
+		a, err1 := v1TSFromID(ids[0])
+		b, err2 := v1TSFromID(ids[1])
+		if err := errors.Join(err1, err2); err != nil {
+			refuse(v1wire.NotifyInvalidIDInformation, err.Error())
+			return
+		}
+		tsi, tsr = []wire.TrafficSelector{a}, []wire.TrafficSelector{b}
+	default:
+		refuse(v1wire.NotifyInvalidIDInformation, "Quick Mode needs no or two client IDs")
+		return
+	}
+	if !within(tsi, tsFromPrefixes(t.Cfg.RemoteTS)) || !within(tsr, tsFromPrefixes(t.Cfg.LocalTS)) {
+		refuse(v1wire.NotifyInvalidIDInformation, fmt.Sprintf("client IDs %v === %v are not within remote_subnets/local_subnets (IKEv1 has no narrowing: the peer's subnets must equal or lie within ours)", tsStrings(tsi), tsStrings(tsr)))
+		return
+	}
+	suite, _, prop, err := v1SelectESP(sap, t.Cfg.ESPProposals)
+	if err != nil {
+		refuse(v1wire.NotifyNoProposalChosen, "no acceptable ESP proposal")
+		return
+	}
+	peerSPI = prop.SPI
+	var gqm []byte
+	var ourKE *v1wire.KE
+	if suite.DH != 0 {
+		ke := m.KE()
+		if ke == nil {
+			refuse(v1wire.NotifyInvalidKeyInformation, "PFS transform without KE payload")
+			return
+		}
+		dh, err := crypto.NewDH(suite.DH, e.rand)
+		if err != nil {
+			refuse(v1wire.NotifyNoProposalChosen, err.Error())
+			return
+		}
+		if gqm, err = dh.SharedSecret(ke.Data); err != nil {
+			refuse(v1wire.NotifyInvalidKeyInformation, "bad KE payload")
+			return
+		}
+		ourKE = &v1wire.KE{Data: dh.PublicKey()}
+	}
+	ni := bytes.Clone(m.Body(m.Index(v1wire.PayloadNonce)))
+	nr := e.nonce()
+	old := e.v1FindReplaced(sa, t, tsr, tsi)
+	c := &ChildSA{
+		ID: e.newID(), Tunnel: t, IKE: sa, SPIIn: e.randomChildSPI(), SPIOut: binary.BigEndian.Uint32(prop.SPI),
+		Suite: suite, LocalTS: tsr, RemoteTS: tsi, ni: ni, nr: nr, replaces: old,
+	}
+	err = e.installChild(c, sa.v1ChildKeys(c, gqm, ni, nr))
+	clear(gqm)
+	if err != nil {
+		refuse(v1wire.NotifyNoProposalChosen, err.Error())
+		return
+	}
+	prop.SPI = spiBytes(c.SPIIn)
+	rest := []v1wire.Payload{&v1wire.SA{Proposals: []v1wire.Proposal{prop}}, &v1wire.Nonce{Data: nr}}
+	if ourKE != nil {
+		rest = append(rest, ourKE)
+	}
+	for _, id := range m.IDs() {
+		rest = append(rest, id)
+	}
+	hash := v.keys.QuickHash2(mid, ni, v1wire.AppendPayloads(nil, rest))
+	raw := v1wire.AppendEncrypted(nil, sa.v1Header(v1wire.ExchangeQuickMode, mid), append([]v1wire.Payload{&v1wire.Hash{Data: hash}}, rest...), cbc)
+	x := &v1Exchange{mid: mid, cbc: cbc, lastIn: bytes.Clone(msg), lastOut: raw, started: time.Now(),
+		qm: &v1Quick{tunnel: t, child: c, replaces: old, ni: ni, nr: nr}}
+	if old != nil && old.State == ChildRekeying {
+		// Both sides rekey the same SA: our own Quick Mode decides which new SA stays
+		// (v1ActivateNew), whichever completes first.
+		old.collision, old.peerRekey = true, c
+		x.qm.collided = true
+	}
+	v.exch[mid] = x
+	x.req = e.v1Send(sa, raw, 0, func(error) {
+		delete(v.exch, mid)
+		x.finished = true
+		e.log.Info("IKEv1 Quick Mode message 3 never arrived: removing the Child SA", "tunnel", t.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn))
+		if c.State != ChildDeleted && !c.outActive {
+			e.removeChild(c, ErrTimeout)
+		}
+	})
+}
+
+// v1Replace makes c, created by the peer's rekey of old, carry the traffic. The initiator
+// installs both halves before it sends message 3, so outbound traffic moves at once. IKEv1
+// peers need not delete the old SA (strongSwan lets it expire), so we do, after a grace period
+// for packets in flight.
+func (e *Engine) v1Replace(c, old *ChildSA) {
+	c.replaces = nil
+	e.activate(c, old)
+	if old.State != ChildInstalled {
+		return
+	}
+	old.State = ChildRekeyed
+	old.rekeyedBy = c
+	if old.rekeyTimer != nil {
+		old.rekeyTimer.Stop()
+	}
+	time.AfterFunc(rekeyGrace, func() {
+		e.Do(func() {
+			if old.State == ChildRekeyed {
+				e.DeleteChild(old, true, nil)
+			}
+		})
+	})
+}
+
+// v1FindReplaced finds the Child SA a peer's Quick Mode for the same selectors rekeys.
+func (e *Engine) v1FindReplaced(sa *IKESA, t *Tunnel, local, remote []wire.TrafficSelector) *ChildSA {
+	var best *ChildSA
+	for _, s := range []*IKESA{sa, t.IKE} {
+		if s == nil {
+			continue
+		}
+		for _, c := range s.children {
+			if c.Tunnel == t && (c.State == ChildInstalled || c.State == ChildRekeying) &&
+				slices.Equal(c.LocalTS, local) && slices.Equal(c.RemoteTS, remote) &&
+				(best == nil || c.Created.After(best.Created)) {
+				best = c
+			}
+		}
+	}
+	return best
+}
+
+// v1QuickFinal processes message 3 of a Quick Mode we answered.
+func (e *Engine) v1QuickFinal(sa *IKESA, x *v1Exchange, msg []byte) {
+	q := x.qm
+	if x.finished {
+		return
+	}
+	if bytes.Equal(msg, x.lastIn) {
+		e.stats.ResponsesResent++
+		e.send(sa, x.lastOut)
+		return
+	}
+	trial := x.cbc.Clone()
+	m, err := v1wire.OpenEncrypted(msg, trial)
+	if err != nil || m.Index(v1wire.PayloadHash) != 0 || !hmac.Equal(m.Hash().Data, sa.v1.keys.QuickHash3(x.mid, q.ni, q.nr)) {
+		e.stats.Malformed++
+		e.log.Debug("dropping Quick Mode message 3 that does not verify", "ike", sa.String(), "msgid", x.mid)
+		return
+	}
+	x.cbc = trial
+	e.v1Stop(sa, x.req)
+	x.finished = true
+	delete(sa.v1.exch, x.mid)
+	sa.lastInbound = time.Now()
+	c, old := q.child, q.replaces
+	if c.State == ChildDeleted {
+		return
+	}
+	switch {
+	case q.collided:
+		// A simultaneous rekey: v1ActivateNew (or v1QuickFinish) has decided or will decide.
+	case old != nil && old.State != ChildDeleted:
+		e.v1Replace(c, old)
+	default:
+		c.replaces = nil
+		e.activate(c, nil)
+	}
+}

@@ -1,0 +1,278 @@
+package ike
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"io"
+	"time"
+
+	"github.com/vigil-ipsec/vigil/crypto"
+	"github.com/vigil-ipsec/vigil/ikev1/v1crypto"
+	v1wire "github.com/vigil-ipsec/vigil/ikev1/wire"
+	"github.com/vigil-ipsec/vigil/ikev2/wire"
+)
+
+// IKEv1 (RFC 2409) state. An ISAKMP SA is an IKESA with Version 1; its cookies are SPIi (CKY-I)
+// and SPIr (CKY-R) and its phase 1 keys and CBC state live in v1SA. Quick Mode and
+// Informational exchanges are keyed by their message IDs; several may run at once (IKEv1 has
+// no window). IPsec SAs are ordinary ChildSAs, installed through install.go.
+
+// v1Engine is the engine-wide IKEv1 state.
+type v1Engine struct {
+	refusals limiter // rate-limits answers to requests we refuse (Aggressive Mode, unknown peers)
+}
+
+// Main Mode steps: the number of the last message sent or processed.
+const (
+	mmSentSA   = 1 // initiator: message 1 sent
+	mmSentKE   = 3 // initiator: message 3 sent
+	mmSentAuth = 5 // initiator: message 5 sent
+	mmGotSA    = 2 // responder: message 2 sent
+	mmGotKE    = 4 // responder: message 4 sent
+	mmDone     = 6
+)
+
+// v1SA is the IKEv1 part of an IKESA.
+type v1SA struct {
+	step   int
+	hash   v1crypto.HashAlg
+	keyLen int // AES key bytes
+	group  uint16
+
+	keys *v1crypto.Phase1Keys
+	p1   *v1crypto.CBC // phase 1 CBC state; once Main Mode is done its IV is the last block of message 6
+
+	saiB   []byte    // body of the initiator's SA payload (HASH_I, HASH_R)
+	dh     crypto.DH // our Main Mode key pair
+	ni     []byte    // Main Mode nonce bodies
+	nr     []byte
+	natt   bool // the peer announced RFC 3947 NAT traversal
+	dpd    bool // the peer announced RFC 3706 DPD
+	icSeen bool // INITIAL-CONTACT arrived in message 5
+
+	rekeyOf  *IKESA // this Main Mode replaces rekeyOf (our IKE rekey)
+	rekeying *IKESA // the Main Mode replacing this SA, in flight
+
+	// Main Mode retransmission: the message we sent last, and (responder) the request it
+	// answered, resent when that request arrives again.
+	mmOut []byte
+	mmIn  []byte
+	mmReq *v1req
+
+	exch map[uint32]*v1Exchange // Quick Mode / Informational exchanges in flight, by message ID
+	seen midSet                 // message IDs of exchanges the peer started (replay protection)
+	reqs map[*v1req]struct{}    // armed retransmissions, stopped when the SA dies
+
+	dpdSeq  uint32 // next R-U-THERE sequence number
+	dpdWait *v1DPD // liveness check in flight
+}
+
+func newV1SA() *v1SA {
+	var b [4]byte
+	rand.Read(b[:])
+	return &v1SA{
+		exch:   map[uint32]*v1Exchange{},
+		reqs:   map[*v1req]struct{}{},
+		dpdSeq: binary.BigEndian.Uint32(b[:]) >> 1, // random start (RFC 3706 5.5), far from wrap
+	}
+}
+
+// midSet remembers the last message IDs in a bounded ring.
+type midSet struct {
+	set  map[uint32]struct{}
+	ring [256]uint32
+	n    int
+}
+
+func (s *midSet) has(id uint32) bool { _, ok := s.set[id]; return ok }
+
+func (s *midSet) add(id uint32) {
+	if s.set == nil {
+		s.set = map[uint32]struct{}{}
+	}
+	if s.has(id) {
+		return
+	}
+	i := s.n % len(s.ring)
+	if s.n >= len(s.ring) {
+		delete(s.set, s.ring[i])
+	}
+	s.ring[i] = id
+	s.set[id] = struct{}{}
+	s.n++
+}
+
+// v1Exchange is one Quick Mode or Informational exchange.
+type v1Exchange struct {
+	mid       uint32
+	initiator bool
+	cbc       *v1crypto.CBC // the exchange's running IV
+	req       *v1req        // our message being retransmitted (QM1, or QM2 as responder)
+	lastIn    []byte        // the last message received (duplicate detection)
+	lastOut   []byte        // the last message we sent (resent on a duplicate)
+	qm        *v1Quick
+	started   time.Time
+	expire    *time.Timer // forgets a completed exchange
+	finished  bool
+}
+
+// v1Quick is the Quick Mode part of an exchange.
+type v1Quick struct {
+	tunnel   *Tunnel
+	spiIn    uint32 // ours
+	ni, nr   []byte // nonce bodies (initiator's, responder's)
+	dh       crypto.DH
+	localTS  []wire.TrafficSelector
+	remoteTS []wire.TrafficSelector
+	rekey    *ChildSA // initiator: the SA this exchange rekeys
+	child    *ChildSA // responder: installed with message 2, activated with message 3
+	replaces *ChildSA // responder: the SA the peer rekeys (same selectors)
+	collided bool     // responder: our own rekey of replaces was in flight
+	done     func(*ChildSA, error)
+}
+
+// v1DPD is a liveness check in flight (RFC 3706): every try is a new R-U-THERE.
+type v1DPD struct {
+	first, last uint32
+	req         *v1req
+	started     time.Time
+	dones       []func(error)
+}
+
+// v1req retransmits one message until stopped, with the engine's back-off and the tunnel's
+// (or its own) time budget.
+type v1req struct {
+	raw     []byte
+	next    func() []byte // builds the message of each retry (nil: raw again)
+	onFail  func(error)
+	tries   int
+	timeout time.Duration
+	started time.Time
+	budget  time.Duration
+	timer   *time.Timer
+	done    bool
+}
+
+// v1Send sends raw on sa and retransmits it until the returned request is stopped.
+func (e *Engine) v1Send(sa *IKESA, raw []byte, budget time.Duration, onFail func(error)) *v1req {
+	r := &v1req{raw: raw, onFail: onFail, budget: budget}
+	e.v1Start(sa, r)
+	return r
+}
+
+func (e *Engine) v1Start(sa *IKESA, r *v1req) {
+	r.started = time.Now()
+	r.timeout = e.cfg.RetransmitTimeout
+	if r.budget > 0 && r.timeout > r.budget/4 {
+		r.timeout = r.budget / 4
+	}
+	sa.v1.reqs[r] = struct{}{}
+	e.send(sa, r.raw)
+	e.v1Arm(sa, r)
+}
+
+func (e *Engine) v1Arm(sa *IKESA, r *v1req) {
+	r.timer = time.AfterFunc(r.timeout, func() { e.Do(func() { e.v1Retransmit(sa, r) }) })
+}
+
+// v1Stop ends a retransmission (the answer arrived).
+func (e *Engine) v1Stop(sa *IKESA, r *v1req) {
+	if r == nil || r.done {
+		return
+	}
+	r.done = true
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+	delete(sa.v1.reqs, r)
+}
+
+func (e *Engine) v1Retransmit(sa *IKESA, r *v1req) {
+	if r.done || sa.State == IKEDead {
+		return
+	}
+	elapsed := time.Since(r.started)
+	budget := r.budget
+	if budget == 0 && sa.Tunnel != nil {
+		budget = sa.Tunnel.Cfg.DPDTimeout
+	}
+	if r.tries >= e.cfg.RetransmitTries || (budget > 0 && elapsed >= budget) {
+		e.v1Stop(sa, r)
+		e.stats.ExchangeTimeouts++
+		e.log.Info("IKEv1 exchange timed out", "tunnel", sa.tunnelName(), "ike", sa.String(), "tries", r.tries+1, "after", elapsed.Round(time.Millisecond))
+		r.onFail(ErrTimeout)
+		return
+	}
+	r.tries++
+	e.stats.Retransmits++
+	r.timeout = min(time.Duration(float64(r.timeout)*e.cfg.RetransmitBase), e.cfg.RetransmitMax)
+	if budget > 0 && elapsed+r.timeout > budget {
+		r.timeout = budget - elapsed
+	}
+	if r.next != nil {
+		r.raw = r.next()
+	}
+	e.send(sa, r.raw)
+	e.v1Arm(sa, r)
+}
+
+// v1Header is the ISAKMP header of a message of sa.
+func (sa *IKESA) v1Header(exch v1wire.ExchangeType, mid uint32) v1wire.Header {
+	return v1wire.Header{CookieI: sa.SPIi, CookieR: sa.SPIr, Version: v1wire.Version, Exchange: exch, MessageID: mid}
+}
+
+// v1NewMID returns a fresh random message ID for an exchange we start.
+func (e *Engine) v1NewMID(sa *IKESA) uint32 {
+	var b [4]byte
+	for {
+		io.ReadFull(e.rand, b[:])
+		m := binary.BigEndian.Uint32(b[:])
+		if m != 0 && sa.v1.exch[m] == nil && !sa.v1.seen.has(m) {
+			return m
+		}
+	}
+}
+
+// v1Teardown stops everything an ISAKMP SA has in flight (the SA is being removed).
+func (e *Engine) v1Teardown(sa *IKESA, err error) {
+	v := sa.v1
+	for r := range v.reqs {
+		e.v1Stop(sa, r)
+	}
+	for mid, x := range v.exch {
+		delete(v.exch, mid)
+		if x.expire != nil {
+			x.expire.Stop()
+		}
+		if q := x.qm; q != nil && !x.finished {
+			x.finished = true
+			if x.initiator {
+				e.v1QuickFinish(sa, q, nil, err)
+			} else if q.child != nil && q.child.State != ChildDeleted {
+				e.removeChild(q.child, err)
+			}
+		}
+	}
+	if d := v.dpdWait; d != nil {
+		v.dpdWait = nil
+		for _, f := range d.dones {
+			f(err)
+		}
+	}
+	if old := v.rekeyOf; old != nil && old.v1 != nil && old.v1.rekeying == sa {
+		old.v1.rekeying = nil
+		if sa.Up.IsZero() && old.State == IKEEstablished && old.rekeyedBy == nil {
+			e.log.Info("IKEv1 rekey (new Main Mode) failed; retrying in 10 s", "tunnel", old.tunnelName(), "ike", old.String(), "err", errString(err))
+			time.AfterFunc(10*time.Second, func() { e.Do(func() { e.RekeyIKE(old) }) })
+		}
+	}
+	if v.keys != nil {
+		v.keys.Clear()
+	}
+	v.dh = nil
+}
+
+// v1Ready reports whether sa can protect phase 2 messages.
+func (sa *IKESA) v1Ready() bool {
+	return sa.v1 != nil && sa.v1.keys != nil && sa.v1.p1 != nil && sa.v1.step >= mmDone
+}
