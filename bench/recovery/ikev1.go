@@ -1,11 +1,21 @@
 package main
 
-// IKEv1 scenarios go here: append their lines to ikev1Scenarios (printed after the IKEv2
-// lines, in this order) and any strongSwan<->strongSwan baselines they need to ikev1Baselines
-// (scenarios naming the same baseline key share its runs). A scenario's run function gets a
-// fresh topology (r.topo) and must bring the tunnel up, start the probes with r.startProbes,
-// take the fault time, inject the fault and return r.measure(probes, fault, probes.Arrived()).
+// The IKEv1 lines (Main Mode + Quick Mode, tunnel option version = 1): the IKEv2 scenarios
+// and baselines of scenarios.go run with ikev1, which gives both daemons IKE proposal
+// ikeProposalV1 (phase 1 has no AEAD; ESP stays aes128gcm16) and makes strongSwan's silent
+// Child SA loss drop its IKEv1 Delete instead of its IKEv2 INFORMATIONAL (see dropDeletes).
+// They are printed after the IKEv2 lines, in this order; scenarios naming the same baseline
+// key share its runs.
 var (
-	ikev1Scenarios []scenario
-	ikev1Baselines []baseline
+	ikev1Scenarios = []scenario{
+		{"silent-child-loss-v1-vigil", "silent-child-loss-v1", "vigil<->vigil", at(ikev1, silentChildLossVigil), "swan-silent-child-loss-v1"},
+		{"silent-child-loss-v1-swan", "silent-child-loss-v1", "vigil<->strongswan", at(ikev1, silentChildLossSwanPeer), "swan-silent-child-loss-v1"},
+		{"peer-restart-v1-vigil", "peer-restart-v1", "vigil<->vigil", at(ikev1, peerRestartVigil), "swan-restart-initiating-v1"},
+		{"peer-restart-v1-swan", "peer-restart-v1", "vigil<->strongswan", at(ikev1, peerRestartSwanPeer), "swan-restart-waiting-v1"},
+	}
+	ikev1Baselines = []baseline{
+		{"swan-silent-child-loss-v1", "strongswan<->strongswan", at(ikev1, swanSilentChildLoss)},
+		{"swan-restart-initiating-v1", "strongswan<->strongswan", at(ikev1, swanRestartInitiating)},
+		{"swan-restart-waiting-v1", "strongswan<->strongswan", at(ikev1, swanRestartWaiting)},
+	}
 )

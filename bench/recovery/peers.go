@@ -21,9 +21,29 @@ const (
 	swanDPDDelay = 5 * time.Second
 )
 
-// vigilSide returns the Vigil tunnel of gateway A or B ("a" or "b") of the topology. Timers
-// (dpd_delay, dpd_timeout, child_probe) stay at Vigil's defaults.
-func vigilSide(side, psk string) vigiltest.Tunnel {
+// ikeVersion is the IKE version a scenario runs: ikev2 (the default of both daemons) or ikev1.
+type ikeVersion int
+
+const (
+	ikev1 ikeVersion = 1
+	ikev2 ikeVersion = 2
+)
+
+// ikeProposalV1 replaces ikeProposal in IKEv1 scenarios: phase 1 has no AEAD, so AES-CBC
+// with SHA2-256 (the ESP proposal stays AES-GCM).
+const ikeProposalV1 = "aes128-sha256-ecp256"
+
+// runFunc is a scenario or baseline run written for either IKE version.
+type runFunc func(*run, ikeVersion) (sample, error)
+
+// at binds f to IKE version v, for the scenario and baseline tables.
+func at(v ikeVersion, f runFunc) func(*run) (sample, error) {
+	return func(r *run) (sample, error) { return f(r, v) }
+}
+
+// vigilSide returns the Vigil tunnel of gateway A or B ("a" or "b") of the topology, speaking
+// IKE version v. Timers (dpd_delay, dpd_timeout, child_probe) stay at Vigil's defaults.
+func vigilSide(side, psk string, v ikeVersion) vigiltest.Tunnel {
 	t := vigiltest.Tunnel{
 		Name: tunnelName, PSK: psk, IKEProposals: ikeProposal, ESPProposals: espProposal,
 		LocalAddr: netns.GwAWAN.String(), RemoteAddr: netns.GwBWAN.String(),
@@ -35,13 +55,17 @@ func vigilSide(side, psk string) vigiltest.Tunnel {
 		t.LocalID, t.RemoteID = t.RemoteID, t.LocalID
 		t.LocalTS, t.RemoteTS = t.RemoteTS, t.LocalTS
 	}
+	if v == ikev1 {
+		t.IKEProposals = ikeProposalV1
+		t.Extra = []string{"version = 1"}
+	}
 	return t
 }
 
-// swanSide returns strongSwan's connection for gateway A or B, with dpd_delay 5 s. Side A
-// initiates (start_action start) and restarts the tunnel when DPD declares B dead; side B
-// waits (start_action none) unless the caller changes it.
-func swanSide(side, psk string) swan.Conf {
+// swanSide returns strongSwan's connection for gateway A or B, speaking IKE version v, with
+// dpd_delay 5 s. Side A initiates (start_action start) and restarts the tunnel when DPD
+// declares B dead; side B waits (start_action none) unless the caller changes it.
+func swanSide(side, psk string, v ikeVersion) swan.Conf {
 	c := swan.Conf{
 		Name: tunnelName, PSK: psk, IKEProposals: ikeProposal, ESPProposals: espProposal, Encap: true,
 		LocalAddr: netns.GwAWAN.String(), RemoteAddr: netns.GwBWAN.String(),
@@ -57,13 +81,17 @@ func swanSide(side, psk string) swan.Conf {
 		c.StartAction = "none"
 		c.ExtraChildOptions = nil
 	}
+	if v == ikev1 {
+		c.Version = 1
+		c.IKEProposals = ikeProposalV1
+	}
 	return c
 }
 
 // silentExpiry makes strongSwan's Child SA die life after installation (6 s by default, see
 // -child-life) without a rekey, and keeps its IKE SA alive meanwhile although the Delete it
-// sends never arrives (see dropInformationalRequests): it retransmits for minutes instead of
-// giving up on the peer.
+// sends never arrives (see dropDeletes): it retransmits for minutes instead of giving up on
+// the peer (IKEv2; IKEv1 does not retransmit Informationals, so there it changes nothing).
 func silentExpiry(c *swan.Conf, life time.Duration) {
 	c.ExtraChildOptions = map[string]string{"rekey_time": "0", "life_time": strconv.Itoa(int(life/time.Second)) + "s", "rand_time": "0"}
 	c.RetransmitTries, c.RetransmitTimeout = 30, 10*time.Second
@@ -221,15 +249,25 @@ func pause(ctx context.Context, what string) error {
 	}
 }
 
-// dropInformationalRequests installs an nftables rule in ns that drops outgoing IKE
-// INFORMATIONAL requests on port 4500 (exchange type 37 at UDP payload byte 4+18, response
-// flag clear at byte 4+19): strongSwan's Deletes and DPD requests never leave, its responses
-// do.
-func dropInformationalRequests(ctx context.Context, ns *netns.NS) error {
+// dropDeletes installs an nftables rule in ns that keeps strongSwan's Delete for its expired
+// Child SA from leaving, so that it loses the SA silently. It matches outgoing IKE messages on
+// port 4500 by their exchange type at UDP payload byte 4+18 (after the non-ESP marker):
+//
+//   - IKEv2: INFORMATIONAL requests (exchange 37, response flag clear at byte 4+19), so
+//     strongSwan's Deletes and DPD requests never leave and its responses do.
+//   - IKEv1: Informationals (exchange 5) of the size of a one-SPI ESP Delete: HASH(1) of
+//     SHA2-256 and the Delete payload are 52 bytes, encrypted and padded to 64, so 28 + 64
+//     bytes of ISAKMP, 4 of marker and 8 of UDP header: UDP length 104 with ikeProposalV1.
+//     R-U-THERE and R-U-THERE-ACK are longer and pass.
+func dropDeletes(ctx context.Context, ns *netns.NS, v ikeVersion) error {
+	rule := []string{"nft", "add", "rule", "inet", "vgr2", "out", "udp", "dport", "4500", "@th,240,8", "37", "@th,248,8", "&", "0x20", "==", "0", "drop"}
+	if v == ikev1 {
+		rule = []string{"nft", "add", "rule", "inet", "vgr2", "out", "udp", "dport", "4500", "udp", "length", "104", "@th,240,8", "5", "drop"}
+	}
 	for _, args := range [][]string{
 		{"nft", "add", "table", "inet", "vgr2"},
 		{"nft", "add", "chain", "inet", "vgr2", "out", "{ type filter hook output priority 0; }"},
-		{"nft", "add", "rule", "inet", "vgr2", "out", "udp", "dport", "4500", "@th,240,8", "37", "@th,248,8", "&", "0x20", "==", "0", "drop"},
+		rule,
 	} {
 		if _, err := ns.Run(ctx, args...); err != nil {
 			return err

@@ -31,16 +31,16 @@ type baseline struct {
 
 // scenarios are measured and printed in this order.
 var scenarios = append([]scenario{
-	{"silent-child-loss-vigil", "silent-child-loss", "vigil<->vigil", silentChildLossVigil, "swan-silent-child-loss"},
-	{"silent-child-loss-swan", "silent-child-loss", "vigil<->strongswan", silentChildLossSwanPeer, "swan-silent-child-loss"},
-	{"peer-restart-vigil", "peer-restart", "vigil<->vigil", peerRestartVigil, "swan-restart-initiating"},
-	{"peer-restart-swan", "peer-restart", "vigil<->strongswan", peerRestartSwanPeer, "swan-restart-waiting"},
+	{"silent-child-loss-vigil", "silent-child-loss", "vigil<->vigil", at(ikev2, silentChildLossVigil), "swan-silent-child-loss"},
+	{"silent-child-loss-swan", "silent-child-loss", "vigil<->strongswan", at(ikev2, silentChildLossSwanPeer), "swan-silent-child-loss"},
+	{"peer-restart-vigil", "peer-restart", "vigil<->vigil", at(ikev2, peerRestartVigil), "swan-restart-initiating"},
+	{"peer-restart-swan", "peer-restart", "vigil<->strongswan", at(ikev2, peerRestartSwanPeer), "swan-restart-waiting"},
 }, ikev1Scenarios...)
 
 var baselines = append([]baseline{
-	{"swan-silent-child-loss", "strongswan<->strongswan", swanSilentChildLoss},
-	{"swan-restart-initiating", "strongswan<->strongswan", swanRestartInitiating},
-	{"swan-restart-waiting", "strongswan<->strongswan", swanRestartWaiting},
+	{"swan-silent-child-loss", "strongswan<->strongswan", at(ikev2, swanSilentChildLoss)},
+	{"swan-restart-initiating", "strongswan<->strongswan", at(ikev2, swanRestartInitiating)},
+	{"swan-restart-waiting", "strongswan<->strongswan", at(ikev2, swanRestartWaiting)},
 }, ikev1Baselines...)
 
 func findBaseline(key string) (baseline, bool) {
@@ -54,7 +54,10 @@ func findBaseline(key string) (baseline, bool) {
 
 func newPSK() string { return "vgr2-" + netns.RandHex(32) }
 
-// recoveredBy describes Vigil's "recovered" event after seq, for the progress line.
+// recoveredBy describes Vigil's "recovered" event after seq, for the progress line. Without
+// one it names a rekey that followed a detection (IKEv1 has no CHILD_SA_NOT_FOUND: a Child SA
+// that a probe finds dead is replaced by a new Quick Mode, which vigild reports as a rekey),
+// else the kinds of events seen.
 func recoveredBy(r *run, v *vigiltest.Vigil, seq uint64) string {
 	ctx, cancel := r.setupCtx()
 	defer cancel()
@@ -62,10 +65,19 @@ func recoveredBy(r *run, v *vigiltest.Vigil, seq uint64) string {
 	if err != nil {
 		return ""
 	}
-	var seen []string
 	for _, e := range evs {
 		if e.Kind == "recovered" {
 			return fmt.Sprintf("recovered by %s, vigild says %.1f ms", e.Cause, e.OutageMS)
+		}
+	}
+	var seen []string
+	detected := ""
+	for _, e := range evs {
+		switch {
+		case e.Kind == "detect" && detected == "":
+			detected = e.Cause
+		case e.Kind == "rekey" && detected != "":
+			return "replaced by a rekey after detect/" + detected
 		}
 		k := e.Kind
 		if e.Cause != "" {
@@ -79,13 +91,14 @@ func recoveredBy(r *run, v *vigiltest.Vigil, seq uint64) string {
 }
 
 // silentChildLossVigil: B deletes its Child SA without telling A (DeleteChildSA with
-// notify=false); A's next ESP packet reaches B on an unknown SPI, B answers INVALID_SPI and
-// A replaces the Child SA. B does not re-initiate by itself (start_action none).
-func silentChildLossVigil(r *run) (sample, error) {
+// notify=false); A's next ESP packet reaches B on an unknown SPI, B answers INVALID_SPI
+// (IKEv1: an Informational protected with HASH(1)) and A replaces the Child SA. B does not
+// re-initiate by itself (start_action none).
+func silentChildLossVigil(r *run, v ikeVersion) (sample, error) {
 	ctx, cancel := r.setupCtx()
 	defer cancel()
 	psk := newPSK()
-	ta, tb := vigilSide("a", psk), vigilSide("b", psk)
+	ta, tb := vigilSide("a", psk, v), vigilSide("b", psk, v)
 	ta.StartAction, tb.StartAction = "start", "none"
 	b, err := r.startVigil(r.topo.GwB, "b", vigiltest.Conf{Tunnels: []vigiltest.Tunnel{tb}})
 	if err != nil {
@@ -117,18 +130,20 @@ func silentChildLossVigil(r *run) (sample, error) {
 
 // silentChildLossSwanPeer: strongSwan B's Child SA hits its hard lifetime (6 s, no rekey) and
 // the Delete it sends is dropped, so B silently stops accepting A's ESP. Vigil A runs its
-// defaults (child_probe 3 s). The fault time is when B's Child SA is gone.
-func silentChildLossSwanPeer(r *run) (sample, error) {
+// defaults (child_probe 3 s). The fault time is when B's Child SA is gone. In IKEv1 the probe
+// replaces the Child SA with a new Quick Mode, which Vigil logs as a rekey (IKEv1 has no
+// CHILD_SA_NOT_FOUND to turn it into a recovery).
+func silentChildLossSwanPeer(r *run, v ikeVersion) (sample, error) {
 	ctx, cancel := r.setupCtx()
 	defer cancel()
 	psk := newPSK()
-	sb := swanSide("b", psk)
+	sb := swanSide("b", psk, v)
 	silentExpiry(&sb, r.env.childLife)
 	ch, err := r.startSwan(r.topo.GwB, "b", sb)
 	if err != nil {
 		return sample{}, err
 	}
-	ta := vigilSide("a", psk)
+	ta := vigilSide("a", psk, v)
 	ta.StartAction = "start"
 	a, err := r.startVigil(r.topo.GwA, "a", vigiltest.Conf{Tunnels: []vigiltest.Tunnel{ta}})
 	if err != nil {
@@ -138,7 +153,7 @@ func silentChildLossSwanPeer(r *run) (sample, error) {
 	if err != nil {
 		return sample{}, err
 	}
-	if err := dropInformationalRequests(ctx, r.topo.GwB); err != nil {
+	if err := dropDeletes(ctx, r.topo.GwB, v); err != nil {
 		return sample{}, err
 	}
 	probes, err := r.startProbes(ctx)
@@ -159,11 +174,11 @@ func silentChildLossSwanPeer(r *run) (sample, error) {
 
 // peerRestartVigil: Vigil B is killed with SIGKILL (all state lost, nothing sent) and
 // started again; both ends have start_action = "start".
-func peerRestartVigil(r *run) (sample, error) {
+func peerRestartVigil(r *run, v ikeVersion) (sample, error) {
 	ctx, cancel := r.setupCtx()
 	defer cancel()
 	psk := newPSK()
-	ta, tb := vigilSide("a", psk), vigilSide("b", psk)
+	ta, tb := vigilSide("a", psk, v), vigilSide("b", psk, v)
 	ta.StartAction, tb.StartAction = "start", "start"
 	b, err := r.startVigil(r.topo.GwB, "b", vigiltest.Conf{Tunnels: []vigiltest.Tunnel{tb}})
 	if err != nil {
@@ -197,16 +212,16 @@ func peerRestartVigil(r *run) (sample, error) {
 // peerRestartSwanPeer: strongSwan B is killed with SIGKILL and started again; it waits
 // (start_action none) and says nothing about A's ESP, so Vigil A (defaults: dpd_delay 10 s,
 // dpd_timeout 10 s, child_probe 3 s) must find out by itself.
-func peerRestartSwanPeer(r *run) (sample, error) {
+func peerRestartSwanPeer(r *run, v ikeVersion) (sample, error) {
 	ctx, cancel := r.setupCtx()
 	defer cancel()
 	psk := newPSK()
-	sb := swanSide("b", psk)
+	sb := swanSide("b", psk, v)
 	ch, err := r.startSwan(r.topo.GwB, "b", sb)
 	if err != nil {
 		return sample{}, err
 	}
-	ta := vigilSide("a", psk)
+	ta := vigilSide("a", psk, v)
 	ta.StartAction = "start"
 	a, err := r.startVigil(r.topo.GwA, "a", vigiltest.Conf{Tunnels: []vigiltest.Tunnel{ta}})
 	if err != nil {
@@ -238,17 +253,17 @@ func peerRestartSwanPeer(r *run) (sample, error) {
 // swanSilentChildLoss is the baseline of both silent-child-loss lines: strongSwan cannot drop
 // a Child SA silently on command, so B loses it as in silentChildLossSwanPeer (hard lifetime,
 // Delete dropped), against strongSwan A (dpd_delay 5 s, dpd_action restart).
-func swanSilentChildLoss(r *run) (sample, error) {
+func swanSilentChildLoss(r *run, v ikeVersion) (sample, error) {
 	ctx, cancel := r.setupCtx()
 	defer cancel()
 	psk := newPSK()
-	sb := swanSide("b", psk)
+	sb := swanSide("b", psk, v)
 	silentExpiry(&sb, r.env.childLife)
 	b, err := r.startSwan(r.topo.GwB, "b", sb)
 	if err != nil {
 		return sample{}, err
 	}
-	a, err := r.startSwan(r.topo.GwA, "a", swanSide("a", psk))
+	a, err := r.startSwan(r.topo.GwA, "a", swanSide("a", psk, v))
 	if err != nil {
 		return sample{}, err
 	}
@@ -256,7 +271,7 @@ func swanSilentChildLoss(r *run) (sample, error) {
 	if err != nil {
 		return sample{}, err
 	}
-	if err := dropInformationalRequests(ctx, r.topo.GwB); err != nil {
+	if err := dropDeletes(ctx, r.topo.GwB, v); err != nil {
 		return sample{}, err
 	}
 	probes, err := r.startProbes(ctx)
@@ -274,27 +289,27 @@ func swanSilentChildLoss(r *run) (sample, error) {
 // with SIGKILL and comes back with start_action start, so it initiates at once (with
 // INITIAL_CONTACT). The first B waits (start_action none) so that the initial setup does not
 // race A's into two IKE SAs.
-func swanRestartInitiating(r *run) (sample, error) {
-	return swanRestart(r, "start")
+func swanRestartInitiating(r *run, v ikeVersion) (sample, error) {
+	return swanRestart(r, v, "start")
 }
 
 // swanRestartWaiting is the baseline of peer-restart vigil<->strongswan: B comes back with
 // start_action none, so A must detect the dead peer with DPD (dpd_delay 5 s, dpd_action
-// restart).
-func swanRestartWaiting(r *run) (sample, error) {
-	return swanRestart(r, "none")
+// restart; in IKEv1 with R-U-THERE).
+func swanRestartWaiting(r *run, v ikeVersion) (sample, error) {
+	return swanRestart(r, v, "none")
 }
 
-func swanRestart(r *run, restartAction string) (sample, error) {
+func swanRestart(r *run, v ikeVersion, restartAction string) (sample, error) {
 	ctx, cancel := r.setupCtx()
 	defer cancel()
 	psk := newPSK()
-	sb := swanSide("b", psk)
+	sb := swanSide("b", psk, v)
 	b, err := r.startSwan(r.topo.GwB, "b", sb)
 	if err != nil {
 		return sample{}, err
 	}
-	a, err := r.startSwan(r.topo.GwA, "a", swanSide("a", psk))
+	a, err := r.startSwan(r.topo.GwA, "a", swanSide("a", psk, v))
 	if err != nil {
 		return sample{}, err
 	}
