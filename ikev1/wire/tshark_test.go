@@ -2,119 +2,13 @@ package wire
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vigil-ipsec/vigil/internal/tsharktest"
 )
-
-// writePcap returns a classic pcap file (link type 101, raw IP) holding
-// each message as an IPv4/UDP datagram between 192.0.2.1:500 and
-// 192.0.2.2:500, alternating direction.
-func writePcap(msgs [][]byte) []byte {
-	le := binary.LittleEndian
-	b := le.AppendUint32(nil, 0xa1b2c3d4)
-	b = le.AppendUint16(b, 2)
-	b = le.AppendUint16(b, 4)
-	b = le.AppendUint32(b, 0)     // GMT offset
-	b = le.AppendUint32(b, 0)     // timestamp accuracy
-	b = le.AppendUint32(b, 65535) // snapshot length
-	b = le.AppendUint32(b, 101)
-	a, z := [4]byte{192, 0, 2, 1}, [4]byte{192, 0, 2, 2}
-	for i, m := range msgs {
-		src, dst := a, z
-		if i%2 == 1 {
-			src, dst = z, a
-		}
-		pkt := udp4(src, dst, 500, 500, m)
-		b = le.AppendUint32(b, uint32(1700000000+i))
-		b = le.AppendUint32(b, 0)
-		b = le.AppendUint32(b, uint32(len(pkt)))
-		b = le.AppendUint32(b, uint32(len(pkt)))
-		b = append(b, pkt...)
-	}
-	return b
-}
-
-// udp4 builds an IPv4 header and UDP datagram with valid checksums.
-func udp4(src, dst [4]byte, sport, dport uint16, payload []byte) []byte {
-	be := binary.BigEndian
-	ulen := 8 + len(payload)
-	ip := make([]byte, 20)
-	ip[0], ip[8], ip[9] = 0x45, 64, 17
-	be.PutUint16(ip[2:], uint16(20+ulen))
-	copy(ip[12:], src[:])
-	copy(ip[16:], dst[:])
-	be.PutUint16(ip[10:], checksum(0, ip))
-
-	u := be.AppendUint16(nil, sport)
-	u = be.AppendUint16(u, dport)
-	u = be.AppendUint16(u, uint16(ulen))
-	u = append(u, 0, 0)
-	u = append(u, payload...)
-	pseudo := append(append(src[:], dst[:]...), 0, 17, byte(ulen>>8), byte(ulen))
-	sum := checksum(checksumPartial(0, pseudo), u)
-	if sum == 0 {
-		sum = 0xffff
-	}
-	be.PutUint16(u[6:], sum)
-	return append(ip, u...)
-}
-
-func checksumPartial(acc uint32, b []byte) uint32 {
-	for len(b) >= 2 {
-		acc += uint32(b[0])<<8 | uint32(b[1])
-		b = b[2:]
-	}
-	if len(b) == 1 {
-		acc += uint32(b[0]) << 8
-	}
-	return acc
-}
-
-func checksum(acc uint32, b []byte) uint16 {
-	acc = checksumPartial(acc, b)
-	for acc>>16 != 0 {
-		acc = acc&0xffff + acc>>16
-	}
-	return ^uint16(acc)
-}
-
-// tshark dissects msgs and returns the verbose text output.
-func tshark(t *testing.T, bin string, msgs [][]byte) string {
-	t.Helper()
-	dir := t.TempDir()
-	file := filepath.Join(dir, "isakmp.pcap")
-	if err := os.WriteFile(file, writePcap(msgs), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-n", "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE", "-r", file, "-V")
-	cmd.Env = append(os.Environ(), "HOME="+dir)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("tshark: %v\n%s", err, stderr.String())
-	}
-	return string(out)
-}
-
-// problems returns the lines in which Wireshark flags a dissection problem.
-func problems(text string) []string {
-	var bad []string
-	for _, line := range strings.Split(text, "\n") {
-		for _, m := range []string{"Malformed", "Expert Info (Error", "Expert Info (Warning", "Exception", "Bogus", "Packet size limited"} {
-			if strings.Contains(line, m) {
-				bad = append(bad, strings.TrimSpace(line))
-				break
-			}
-		}
-	}
-	return bad
-}
 
 func tsharkMessages() [][]byte {
 	return [][]byte{
@@ -129,16 +23,13 @@ func tsharkMessages() [][]byte {
 }
 
 func TestTsharkDissects(t *testing.T) {
-	bin, err := exec.LookPath("tshark")
-	if err != nil {
-		t.Skip("tshark not installed")
-	}
+	bin := tsharktest.Binary(t)
 	msgs := tsharkMessages()
-	text := tshark(t, bin, msgs)
+	text := tsharktest.Dissect(t, bin, msgs)
 	if os.Getenv("VIGIL_TSHARK_DUMP") != "" {
 		t.Log(text)
 	}
-	for _, bad := range problems(text) {
+	for _, bad := range tsharktest.Problems(text) {
 		t.Errorf("tshark reports: %s", bad)
 	}
 	if n := strings.Count(text, "Internet Security Association and Key Management Protocol"); n != len(msgs) {
@@ -232,7 +123,7 @@ func TestTsharkDissects(t *testing.T) {
 	// Negative control: the problem detection must notice a broken message.
 	broken := bytes.Clone(msgs[0])
 	broken[HeaderLen+3] += 8 // SA payload length runs into the next payload
-	neg := problems(tshark(t, bin, [][]byte{broken}))
+	neg := tsharktest.Problems(tsharktest.Dissect(t, bin, [][]byte{broken}))
 	t.Logf("negative control: %q", neg)
 	if len(neg) == 0 {
 		t.Error("tshark did not flag a corrupted message; the check is ineffective")
