@@ -1,7 +1,7 @@
 # Makefile for Vigil developers. ./test.sh (what CI runs) uses the fuzz target.
 
 GO       ?= go
-FUZZTIME ?= 3s
+FUZZTIME ?= 20000x
 
 .PHONY: build test unit fuzz demo
 

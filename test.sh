@@ -4,7 +4,7 @@
 # fuzz target, and the demo in its quick mode. Run as root (network namespaces).
 #
 #   sudo ./test.sh            # everything
-#   FUZZTIME=10s ./test.sh    # longer fuzzing
+#   FUZZTIME=30s ./test.sh    # longer fuzzing (a count like 20000x or a duration)
 set -euo pipefail
 cd "$(dirname "$0")"
 export PATH="$PATH:/usr/local/go/bin"
@@ -21,8 +21,8 @@ go vet ./...
 step "go test (unit, netns, strongSwan interop)"
 go test -count=1 -timeout 25m ./...
 
-step "fuzz targets (${FUZZTIME:-3s} each)"
-make --no-print-directory fuzz FUZZTIME="${FUZZTIME:-3s}"
+step "fuzz targets (${FUZZTIME:-20000x} each)"
+make --no-print-directory fuzz FUZZTIME="${FUZZTIME:-20000x}"
 
 step "demo (quick mode)"
 ./demo/run.sh --quick
