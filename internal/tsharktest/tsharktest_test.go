@@ -10,7 +10,7 @@ func TestIPv4UDPChecksums(t *testing.T) {
 	if onesComplement(pkt[:20]) != 0 {
 		t.Errorf("IPv4 header checksum does not verify")
 	}
-	pseudo := append(append(append([]byte{}, pkt[12:20]...)), 0, 17, 0, byte(len(pkt)-20))
+	pseudo := append(append([]byte{}, pkt[12:20]...), 0, 17, 0, byte(len(pkt)-20))
 	if onesComplement(append(pseudo, pkt[20:]...)) != 0 {
 		t.Errorf("UDP checksum does not verify")
 	}
