@@ -174,9 +174,7 @@ func (g *Gateway) shutdown() {
 				g.engine.DeleteIKE(sa, true)
 			}
 		}
-		if len(g.closing) == 0 {
-			close(done)
-		}
+		g.closedIfDone()
 	})
 	select {
 	case <-done:
@@ -205,6 +203,14 @@ func (g *Gateway) initiate(name, why string) {
 	ts.manualDown = false
 	if g.engine.Initiate(t) != nil {
 		g.event(name, "connect", why, t.Cfg.Remote.Addr().String(), 0, nil, "initiating IKE SA", 0)
+	}
+}
+
+// closedIfDone signals shutdown once no IKE SA Delete is in flight any more (loop only).
+func (g *Gateway) closedIfDone() {
+	if g.closed != nil && len(g.closing) == 0 {
+		close(g.closed)
+		g.closed, g.closing = nil, nil
 	}
 }
 

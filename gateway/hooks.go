@@ -24,12 +24,9 @@ func (g *Gateway) IKEDown(sa *ike.IKESA, err error) {
 	if errors.Is(err, ike.ErrSuperseded) {
 		return // the tunnel is up on the peer's IKE SA
 	}
-	if g.closing != nil && g.closing[sa] {
+	if g.closing[sa] {
 		delete(g.closing, sa)
-		if len(g.closing) == 0 {
-			close(g.closed)
-			g.closing = nil
-		}
+		g.closedIfDone()
 	}
 	t := sa.Tunnel
 	if t == nil {
@@ -94,6 +91,9 @@ func (g *Gateway) ChildUp(c, old *ike.ChildSA) {
 
 func (g *Gateway) ChildDown(c *ike.ChildSA, err error) {
 	t := c.Tunnel
+	if n := t.Child; n != nil && n != c && n.Created.After(c.Created) {
+		return // an SA replaced by a rekey going away: the rekey event said it all
+	}
 	if errors.Is(err, ike.ErrPeerDeleted) {
 		g.event(t.Cfg.Name, "delete", "peer-delete", c.IKE.Remote.Addr().String(), api.SPI(c.SPIIn), nil,
 			fmt.Sprintf("peer deleted Child SA in 0x%08x out 0x%08x", c.SPIIn, c.SPIOut), 0)

@@ -206,6 +206,13 @@ func (e *Engine) peerDeletedChild(c *ChildSA) {
 	if c.peerRekey != nil && c.peerRekey.State == ChildInstalled {
 		next = c.peerRekey
 	}
+	if next == nil {
+		// A newer installed SA of the tunnel means c was replaced (IKEv1 rekeys leave no
+		// replaces link): keep its inbound half for the grace period all the same.
+		if s := e.successor(c); s != nil && s.Created.After(c.Created) {
+			next = s
+		}
+	}
 	if next != nil {
 		next.replaces = nil
 		c.rekeyedBy = next
