@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/vigil-ipsec/vigil/bench/internal/rig"
@@ -65,31 +62,7 @@ func parseFlags() (options, error) {
 
 func main() { os.Exit(run()) }
 
-func run() int {
-	o, err := parseFlags()
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintln(os.Stderr, "setup:", err)
-		return 2
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		stop() // a second Ctrl-C kills the program outright
-	}()
-
-	var cl rig.Cleanup
-	defer cl.Run()
-	code := bench(ctx, &cl, o)
-	if ctx.Err() != nil {
-		fmt.Fprintln(os.Stderr, "setup: interrupted, cleaning up")
-		return 130
-	}
-	return code
-}
+func run() int { return rig.Main("setup", parseFlags, bench) }
 
 // bench runs the measurements and prints the result lines; it returns the exit code.
 func bench(ctx context.Context, cl *rig.Cleanup, o options) int {

@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/vigil-ipsec/vigil/bench/internal/rig"
@@ -71,31 +68,7 @@ func parseFlags() (options, error) {
 	return o, nil
 }
 
-func run() int {
-	o, err := parseFlags()
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintln(os.Stderr, "throughput:", err)
-		return 2
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		stop() // a second Ctrl-C kills the program outright
-	}()
-
-	var cl rig.Cleanup
-	defer cl.Run()
-	code := bench(ctx, &cl, o)
-	if ctx.Err() != nil {
-		fmt.Fprintln(os.Stderr, "throughput: interrupted, cleaning up")
-		return 130
-	}
-	return code
-}
+func run() int { return rig.Main("throughput", parseFlags, bench) }
 
 // bench runs the measurements and prints the result lines; it returns the exit code.
 func bench(ctx context.Context, cl *rig.Cleanup, o options) int {
