@@ -118,7 +118,9 @@ func (g *Gateway) receivedUnprotected(remote netip.AddrPort, t wire.NotifyType, 
 	g.event(name, "detect", "unprotected-"+notifyName(t), remote.Addr().String(), api.SPI(spi), ptr(false),
 		"unprotected notify: no state changed; liveness check started", 0)
 	g.engine.LivenessWithin(sa, hintBudget, nil)
-	if t == wire.NotifyInvalidSPI {
+	// IKEv2 also probes the named Child SA (a rekey the peer answers with CHILD_SA_NOT_FOUND
+	// if it lost it). IKEv1 has no such answer: a hint only starts the DPD check there.
+	if t == wire.NotifyInvalidSPI && sa.Version != 1 {
 		if c := g.engine.ChildByOutSPI(remote.Addr(), spi); c != nil && c.IKE == sa {
 			g.probeChild(c, "unprotected-hint", now)
 		}

@@ -81,6 +81,7 @@ type Engine struct {
 	outSPIs  map[outKey]*ChildSA // by (peer address, outbound SPI)
 
 	nextBudget    time.Duration // retransmission budget for the next request queued (probes)
+	unprotectedIn syncLimiter   // unprotected INFORMATIONALs let into the loop (any goroutine)
 	cookieSecret  [32]byte
 	invalidIKESPI limiter
 	v1            v1Engine
@@ -152,6 +153,11 @@ func (e *Engine) Call(f func()) {
 
 // HandlePacket is the dataplane's IKEHandler: it may be called from any goroutine.
 func (e *Engine) HandlePacket(local, remote netip.AddrPort, msg []byte) {
+	if unprotectedInformational(msg) && !e.unprotectedIn.allowAt(time.Now()) {
+		// A flood of unauthenticated notifies must not crowd authenticated messages out of
+		// the loop: they are hints at best (RFC 7296 2.21.4), so most of them can go.
+		return
+	}
 	b := append([]byte(nil), msg...)
 	select {
 	case e.loop <- func() { e.handle(local, remote, b) }:

@@ -420,3 +420,27 @@ func TestPeerInitiatesWhileOurInitIsUnanswered(t *testing.T) {
 		checkChildPair(t, a, b)
 	})
 }
+
+func TestUnprotectedInformational(t *testing.T) {
+	h := func(ver, next, exch, flags byte) []byte {
+		b := make([]byte, 28)
+		b[16], b[17], b[18], b[19] = next, ver<<4, exch, flags
+		return b
+	}
+	for _, c := range []struct {
+		msg  []byte
+		want bool
+	}{
+		{h(2, 41, 37, 0), true},  // IKEv2 INFORMATIONAL, N first
+		{h(2, 46, 37, 0), false}, // IKEv2 INFORMATIONAL, SK
+		{h(2, 41, 34, 0), false}, // IKE_SA_INIT
+		{h(1, 11, 5, 0), true},   // ISAKMP Informational, clear
+		{h(1, 8, 5, 1), false},   // ISAKMP Informational, encrypted
+		{h(1, 1, 2, 0), false},   // Main Mode
+		{[]byte{1, 2, 3}, false}, // short
+	} {
+		if got := unprotectedInformational(c.msg); got != c.want {
+			t.Errorf("%x: %v, want %v", c.msg[16:20:20], got, c.want)
+		}
+	}
+}
