@@ -51,21 +51,22 @@ type Gateway struct {
 
 // tunnelState is the gateway's per-tunnel bookkeeping (loop-owned).
 type tunnelState struct {
-	outageStart time.Time // detection of the current outage; zero if none
-	outageCause string
-	recovering  bool // a replacement Child SA or IKE SA is being negotiated
-	lastProbe   time.Time
-	probeTimer  *time.Timer
-	lastHint    time.Time
-	backoff     time.Duration
-	retryTimer  *time.Timer
-	lastEvent   string
-	manualDown  bool
-	childProbe  time.Duration
-	everUp      bool
-	probeSince  time.Time // last inbound before the probe in flight; zero if none
-	probeCause  string
-	dpdSince    time.Time
+	outageStart  time.Time // detection of the current outage; zero if none
+	outageCause  string
+	recovering   bool // a replacement Child SA or IKE SA is being negotiated
+	lastProbe    time.Time
+	probeTimer   *time.Timer
+	lastHint     time.Time
+	backoff      time.Duration
+	retryTimer   *time.Timer
+	lastEvent    string
+	manualDown   bool
+	childProbe   time.Duration
+	everUp       bool
+	probeSince   time.Time // last inbound before the probe in flight; zero if none
+	probeCause   string
+	dpdSince     time.Time
+	lastAuthFail time.Time // last "failed auth-failed" event of a peer's IKE SA
 }
 
 // New builds a gateway from a validated configuration. Nothing runs until Run.

@@ -33,6 +33,18 @@ func (g *Gateway) IKEDown(sa *ike.IKESA, err error) {
 		return
 	}
 	name := t.Cfg.Name
+	if !sa.Initiator && sa.Up.IsZero() {
+		// A responder SA that never authenticated: anyone can create one from a configured
+		// peer's address with a spoofed IKE_SA_INIT. It must not touch the tunnel (its
+		// reconnect schedule, its timeline); an authentication failure is logged, throttled.
+		if errors.Is(err, ike.ErrAuthFailed) {
+			if ts := g.tstate[name]; ts != nil && time.Since(ts.lastAuthFail) >= authFailInterval {
+				ts.lastAuthFail = time.Now()
+				g.event(name, "failed", "auth-failed", sa.Remote.Addr().String(), 0, nil, "IKE SA not established: "+errText(err), 0)
+			}
+		}
+		return
+	}
 	cause := "ike-down"
 	switch {
 	case errors.Is(err, ike.ErrTimeout):
@@ -114,8 +126,8 @@ func (g *Gateway) ChildRekeyFailed(c *ike.ChildSA, err error) {
 	g.rekeyFailed(c, err)
 }
 
-func (g *Gateway) InvalidSPI(sa *ike.IKESA, spi uint32) {
-	g.receivedInvalidSPI(sa, spi)
+func (g *Gateway) InvalidSPI(sa *ike.IKESA, spi uint32, c *ike.ChildSA) {
+	g.receivedInvalidSPI(sa, spi, c)
 }
 
 func (g *Gateway) UnprotectedNotify(remote netip.AddrPort, t wire.NotifyType, spi uint32) {
@@ -127,6 +139,9 @@ func (g *Gateway) DPDDue(sa *ike.IKESA) { g.dpdDue(sa) }
 func (g *Gateway) Exchange(sa *ike.IKESA, exch wire.ExchangeType, rtt time.Duration, retransmits int) {
 	g.metrics.exchange.WithLabelValues(exch.String()).Observe(rtt.Seconds())
 }
+
+// authFailInterval limits timeline entries for failed authentications of peers' IKE SAs.
+const authFailInterval = 10 * time.Second
 
 func errText(err error) string {
 	if err == nil {

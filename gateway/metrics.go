@@ -54,11 +54,13 @@ var (
 	descTimeouts  = prometheus.NewDesc("vigil_ike_exchange_timeouts_total", "IKE exchanges that exhausted their retransmissions.", nil, nil)
 	descAuthFails = prometheus.NewDesc("vigil_ike_auth_failures_total", "IKE authentication failures.", nil, nil)
 	descMalformed = prometheus.NewDesc("vigil_ike_malformed_total", "IKE messages dropped as malformed or failing integrity checks.", nil, nil)
+	descInternal  = prometheus.NewDesc("vigil_internal_errors_total", "Messages or events whose handling failed with an internal error (the SA concerned was torn down; the daemon kept running).", nil, nil)
+	descRejected  = prometheus.NewDesc("vigil_ike_rejected_total", "IKE messages refused for security reasons, by reason.", []string{"reason"}, nil)
 )
 
 // Describe implements prometheus.Collector for the gauges read at scrape time.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descReplay, descAuthFail, descTunnelUp, descBytes, descPackets, descSAs, descRetrans, descTimeouts, descAuthFails, descMalformed} {
+	for _, d := range []*prometheus.Desc{descReplay, descAuthFail, descTunnelUp, descBytes, descPackets, descSAs, descRetrans, descTimeouts, descAuthFails, descMalformed, descInternal, descRejected} {
 		ch <- d
 	}
 }
@@ -116,6 +118,15 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descTimeouts, prometheus.CounterValue, float64(st.ExchangeTimeouts))
 	ch <- prometheus.MustNewConstMetric(descAuthFails, prometheus.CounterValue, float64(st.AuthFailures))
 	ch <- prometheus.MustNewConstMetric(descMalformed, prometheus.CounterValue, float64(st.Malformed))
+	ch <- prometheus.MustNewConstMetric(descInternal, prometheus.CounterValue, float64(st.InternalErrors))
+	for reason, n := range map[string]uint64{
+		"state":            st.Rejected,
+		"address-change":   st.AddressChangesRefused,
+		"half-open-limit":  st.HalfOpenRefused,
+		"unprotected-rate": st.UnprotectedDropped,
+	} {
+		ch <- prometheus.MustNewConstMetric(descRejected, prometheus.CounterValue, float64(n), reason)
+	}
 }
 
 // Handler serves the metrics in the Prometheus text format.

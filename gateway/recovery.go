@@ -8,7 +8,7 @@ package gateway
 //  2. Receive: a protected INVALID_SPI names one of our outbound SPIs to that peer; that Child SA
 //     is deleted and re-created at once (CREATE_CHILD_SA, or a new IKE SA with INITIAL_CONTACT if
 //     the peer refuses or does not answer). An unprotected one changes nothing: it only starts a
-//     rate-limited liveness check and a Child SA probe (RFC 7296 2.4, 2.21.4).
+//     rate-limited liveness check (RFC 7296 2.4, 2.21.4), the one DPD runs.
 //  3. Detect: a Child SA that sends but receives nothing for child_probe is probed by rekeying
 //     it; an error answer (CHILD_SA_NOT_FOUND) replaces it. An IKE SA that sends but hears
 //     nothing for dpd_delay gets a liveness check; if unanswered, the peer is dead and the tunnel
@@ -32,10 +32,9 @@ const (
 	// replaceTimeout is how long a replacement CREATE_CHILD_SA may stay unanswered before we
 	// stop waiting on the IKE SA and start a new one.
 	replaceTimeout = time.Second
-	// hintBudget bounds the liveness check started by an unprotected notify.
-	hintBudget = 2 * time.Second
-	// hintInterval rate-limits checks started by unprotected notifies, per tunnel.
-	hintInterval = time.Second
+	// hintInterval rate-limits liveness checks started by unprotected notifies, per peer, when
+	// the tunnel has no dpd_delay (otherwise dpd_delay is the interval).
+	hintInterval = 30 * time.Second
 	// probeBudget bounds the retransmissions of a probing rekey: the peer sent nothing for
 	// child_probe already, so an unanswered probe soon means a dead peer.
 	probeBudget = 2 * time.Second
@@ -76,15 +75,15 @@ func (g *Gateway) unknownSPI(ev dataplane.Event) {
 
 // ---- Part 2: INVALID_SPI received ----------------------------------------------------------
 
-// receivedInvalidSPI acts on a protected INVALID_SPI: the SPI is one of our outbound SPIs to
-// the peer of sa, never another peer's and never an inbound one.
-func (g *Gateway) receivedInvalidSPI(sa *ike.IKESA, spi uint32) {
+// receivedInvalidSPI acts on a protected INVALID_SPI received on the established IKE SA sa.
+// The engine has resolved the SPI (a network-order uint32) among the outbound SPIs of sa's own
+// Child SAs: c is nil when it names none of them, never a Child SA of another IKE SA or peer.
+func (g *Gateway) receivedInvalidSPI(sa *ike.IKESA, spi uint32, c *ike.ChildSA) {
 	g.metrics.invalidSPIReceived.WithLabelValues("true").Inc()
 	peer := sa.Remote.Addr()
 	name := sa.Tunnel.Cfg.Name
-	c := g.engine.ChildByOutSPI(peer, spi)
-	if c == nil {
-		g.log.Info("received INVALID_SPI for no outbound SA of ours to this peer: ignored",
+	if c == nil || c.IKE != sa {
+		g.log.Info("received INVALID_SPI for no outbound SA of this IKE SA: ignored",
 			"peer", peer, "tunnel", name, "spi", spiText(spi), "protected", true, "action", "none")
 		g.event(name, "detect", "invalid-spi", peer.String(), api.SPI(spi), ptr(true),
 			fmt.Sprintf("INVALID_SPI 0x%08x matches no outbound Child SA to %v: ignored", spi, peer), 0)
@@ -97,8 +96,12 @@ func (g *Gateway) receivedInvalidSPI(sa *ike.IKESA, spi uint32) {
 	g.replaceChild(c, "invalid-spi", time.Now())
 }
 
-// receivedUnprotected treats an unprotected INVALID_SPI / INVALID_IKE_SPI as a hint: no state
-// changes; at most one liveness check (and one Child SA probe) per second per tunnel.
+// receivedUnprotected treats an unprotected INVALID_SPI / INVALID_IKE_SPI as a hint (RFC 7296
+// 2.4, 2.21.4): anyone can forge one, so it changes no state, rekeys nothing and probes no
+// Child SA. It may only start the normal liveness check of the peer's IKE SA (the same one DPD
+// runs, with the same dpd_timeout budget), at most once per dpd_delay per peer; if the peer
+// answers, nothing happens; if it really lost its state, the protected exchanges that follow
+// find out.
 func (g *Gateway) receivedUnprotected(remote netip.AddrPort, t wire.NotifyType, spi uint32) {
 	g.metrics.invalidSPIReceived.WithLabelValues("false").Inc()
 	sa := g.engine.IKEByPeer(remote.Addr())
@@ -109,7 +112,11 @@ func (g *Gateway) receivedUnprotected(remote netip.AddrPort, t wire.NotifyType, 
 	name := sa.Tunnel.Cfg.Name
 	ts := g.tstate[name]
 	now := time.Now()
-	if ts == nil || now.Sub(ts.lastHint) < hintInterval {
+	interval := sa.Tunnel.Cfg.DPDDelay
+	if interval <= 0 {
+		interval = hintInterval
+	}
+	if ts == nil || (!ts.lastHint.IsZero() && now.Sub(ts.lastHint) < interval) || sa.LivenessPending() {
 		return
 	}
 	ts.lastHint = now
@@ -117,14 +124,7 @@ func (g *Gateway) receivedUnprotected(remote netip.AddrPort, t wire.NotifyType, 
 		"notify", t, "spi", spiText(spi), "protected", false, "action", "liveness check")
 	g.event(name, "detect", "unprotected-"+notifyName(t), remote.Addr().String(), api.SPI(spi), ptr(false),
 		"unprotected notify: no state changed; liveness check started", 0)
-	g.engine.LivenessWithin(sa, hintBudget, nil)
-	// IKEv2 also probes the named Child SA (a rekey the peer answers with CHILD_SA_NOT_FOUND
-	// if it lost it). IKEv1 has no such answer: a hint only starts the DPD check there.
-	if t == wire.NotifyInvalidSPI && sa.Version != 1 {
-		if c := g.engine.ChildByOutSPI(remote.Addr(), spi); c != nil && c.IKE == sa {
-			g.probeChild(c, "unprotected-hint", now)
-		}
-	}
+	g.engine.Liveness(sa, nil)
 }
 
 // replaceChild deletes c and creates a replacement with the same selectors and proposals.

@@ -250,6 +250,9 @@ func (e *Engine) acceptChildRequest(sa *IKESA, m *wire.Message, rekeyOf *ChildSA
 	}
 	keys := crypto.DeriveChildKeys(sa.prf, sa.keys.SKd, gir, ni, nr, suite)
 	if err := e.installChild(c, keys); err != nil {
+		if errors.Is(err, ErrSPIInUse) {
+			return refuse(wire.NotifyNoProposalChosen, err.Error())
+		}
 		return refuse(wire.NotifyTemporaryFailure, err.Error())
 	}
 	chosen.SPI = spiBytes(c.SPIIn)

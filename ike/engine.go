@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"runtime/debug"
 	"time"
 
 	"github.com/vigil-ipsec/vigil/dataplane"
@@ -28,11 +29,16 @@ type Config struct {
 	RetransmitTries   int
 	RetransmitMax     time.Duration
 
-	// CookieThreshold is the number of half-open IKE SAs above which IKE_SA_INIT requests
-	// must carry a COOKIE (RFC 7296 2.6). 0 disables cookies.
+	// CookieThreshold is the number of half-open IKE SAs from which on IKE_SA_INIT requests
+	// must carry a COOKIE (RFC 7296 2.6): 0 demands one always, a negative value never.
 	CookieThreshold int
 	// HalfOpenTimeout removes responder IKE SAs that never completed IKE_AUTH.
 	HalfOpenTimeout time.Duration
+	// HalfOpenMax caps the half-open responder IKE SAs (both versions) in all, and
+	// HalfOpenPerSource those from one source address; beyond either, new IKE_SA_INIT and
+	// Main Mode requests are dropped (the newest go, the exchanges in progress go on).
+	HalfOpenMax       int
+	HalfOpenPerSource int
 }
 
 func (c *Config) defaults() {
@@ -56,6 +62,12 @@ func (c *Config) defaults() {
 	}
 	if c.HalfOpenTimeout == 0 {
 		c.HalfOpenTimeout = 30 * time.Second
+	}
+	if c.HalfOpenMax == 0 {
+		c.HalfOpenMax = DefaultHalfOpenMax
+	}
+	if c.HalfOpenPerSource == 0 {
+		c.HalfOpenPerSource = DefaultHalfOpenPerSource
 	}
 }
 
@@ -81,9 +93,12 @@ type Engine struct {
 	outSPIs  map[outKey]*ChildSA // by (peer address, outbound SPI)
 
 	nextBudget    time.Duration // retransmission budget for the next request queued (probes)
+	cur           *IKESA        // the IKE SA whose message is being handled (for run's recover)
 	unprotectedIn syncLimiter   // unprotected INFORMATIONALs let into the loop (any goroutine)
-	cookieSecret  [32]byte
+	cookies       cookieJar
+	halfBySrc     map[netip.Addr]int // half-open responder SAs per source address
 	invalidIKESPI limiter
+	halfOpenWarn  limiter
 	v1            v1Engine
 	nextID        uint64
 	stats         Stats
@@ -103,6 +118,13 @@ type outKey struct {
 type Stats struct {
 	Malformed, UnknownSPI, Retransmits, ResponsesResent, CookiesSent uint64
 	AuthFailures, InvalidSPISent, ExchangeTimeouts                   uint64
+	// Rejected counts authenticated-looking requests refused for the SA's state (an
+	// INFORMATIONAL on a half-open SA, a replayed Quick Mode); AddressChangesRefused requests
+	// from a new address without NAT; InternalErrors messages whose handling panicked.
+	Rejected, AddressChangesRefused, InternalErrors uint64
+	// HalfOpenRefused counts IKE_SA_INITs dropped by the half-open caps; UnprotectedDropped
+	// unauthenticated messages dropped before the loop by its rate limits.
+	HalfOpenRefused, UnprotectedDropped uint64
 }
 
 // New creates an engine. hooks may be nil.
@@ -124,8 +146,9 @@ func New(cfg Config, dp dataplane.Dataplane, hooks Hooks, log *slog.Logger) *Eng
 		halfOpen:     map[halfOpenKey]*IKESA{},
 		children:     map[uint32]*ChildSA{},
 		outSPIs:      map[outKey]*ChildSA{},
+		halfBySrc:    map[netip.Addr]int{},
 	}
-	io.ReadFull(e.rand, e.cookieSecret[:])
+	e.cookies.init(e.rand, time.Now())
 	return e
 }
 
@@ -136,9 +159,44 @@ func (e *Engine) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case f := <-e.loop:
-			f()
+			e.run(f)
 		}
 	}
+}
+
+// run executes one loop function. A panic in it (a bug reachable by some input) is logged and
+// counted, and the IKE SA whose message or timer caused it is torn down; every other tunnel is
+// served on as before.
+func (e *Engine) run(f func()) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		sa := e.cur
+		e.cur = nil
+		e.stats.InternalErrors++
+		e.log.Error("internal error: tearing down the SA concerned", "panic", fmt.Sprint(r), "ike", saName(sa), "tunnel", saTunnel(sa), "stack", string(debug.Stack()))
+		if sa != nil {
+			e.run(func() { e.removeIKE(sa, ErrInternal) })
+		}
+	}()
+	f()
+	e.cur = nil
+}
+
+func saName(sa *IKESA) string {
+	if sa == nil {
+		return ""
+	}
+	return sa.String()
+}
+
+func saTunnel(sa *IKESA) string {
+	if sa == nil {
+		return ""
+	}
+	return sa.tunnelName()
 }
 
 // Do runs f on the loop goroutine.
@@ -147,7 +205,7 @@ func (e *Engine) Do(f func()) { e.loop <- f }
 // Call runs f on the loop and waits for it.
 func (e *Engine) Call(f func()) {
 	done := make(chan struct{})
-	e.loop <- func() { f(); close(done) }
+	e.loop <- func() { defer close(done); f() }
 	<-done
 }
 
@@ -361,4 +419,6 @@ var (
 	ErrTimeout = errors.New("peer did not answer")
 	// ErrDeleted means the SA was deleted (by us or the peer).
 	ErrDeleted = errors.New("deleted")
+	// ErrInternal means the SA was torn down after an internal error while handling it.
+	ErrInternal = errors.New("internal error")
 )

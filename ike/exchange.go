@@ -123,6 +123,7 @@ func (sa *IKESA) tunnelName() string {
 
 // handleProtected processes a message of an existing IKE SA (anything but IKE_SA_INIT).
 func (e *Engine) handleProtected(sa *IKESA, local, remote netip.AddrPort, h wire.Header, msg []byte) {
+	e.cur = sa
 	if h.IsResponse() {
 		r := sa.pending
 		if r == nil || h.MessageID != r.msgID || r.exch != h.Exchange {
@@ -154,6 +155,15 @@ func (e *Engine) handleProtected(sa *IKESA, local, remote netip.AddrPort, h wire
 	default:
 		return
 	}
+	if !requestAllowed(sa, h.Exchange) {
+		// Before IKE_AUTH completes the peer has proved nothing but its IKE_SA_INIT keys: anyone
+		// who sent one from a configured peer's address has those. Only IKE_AUTH may run on a
+		// half-open SA; INFORMATIONAL and CREATE_CHILD_SA content (notifies, deletes, new SAs)
+		// is processed on an established IKE SA only. The message ID is not consumed.
+		e.stats.Rejected++
+		e.log.Debug("dropping request not allowed in this IKE SA state", "ike", sa.String(), "state", sa.State, "exchange", h.Exchange)
+		return
+	}
 	m, err := wire.OpenEncrypted(msg, sa.in)
 	if err != nil {
 		e.stats.Malformed++
@@ -162,15 +172,28 @@ func (e *Engine) handleProtected(sa *IKESA, local, remote netip.AddrPort, h wire
 	}
 	sa.peerMsgID++
 	sa.lastInbound = time.Now()
-	// Answer where the request came from (the peer may have floated to 4500 or be NATed).
-	sa.Local, sa.Remote = local, remote
+	e.peerMoved(sa, local, remote)
 	resp, after := e.handleRequest(sa, h, m)
 	raw := wire.AppendEncrypted(nil, sa.header(h.Exchange, h.MessageID, true), resp, sa.out)
 	sa.lastResp, sa.lastRespOK = raw, true
-	e.send(sa, raw)
+	// Answer where the request came from (RFC 7296 2.11), whether or not the SA follows it.
+	if err := e.dp.SendIKE(local, remote, raw); err != nil {
+		e.log.Debug("sending IKE message failed", "peer", remote, "err", err)
+	}
 	if after != nil {
 		after()
 	}
+}
+
+// requestAllowed reports whether a request of type exch may be processed on sa in its state.
+func requestAllowed(sa *IKESA, exch wire.ExchangeType) bool {
+	switch exch {
+	case wire.ExchangeIKEAuth:
+		return sa.State == IKEHalfOpen && !sa.Initiator
+	case wire.ExchangeCreateChildSA, wire.ExchangeInformational:
+		return sa.State == IKEEstablished || sa.State == IKEDeleting
+	}
+	return false
 }
 
 // handleRequest dispatches a request; it returns the response payloads and an optional action
@@ -178,9 +201,6 @@ func (e *Engine) handleProtected(sa *IKESA, local, remote netip.AddrPort, h wire
 func (e *Engine) handleRequest(sa *IKESA, h wire.Header, m *wire.Message) ([]wire.Payload, func()) {
 	switch h.Exchange {
 	case wire.ExchangeIKEAuth:
-		if sa.State != IKEHalfOpen || sa.Initiator {
-			return []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidSyntax}}, nil
-		}
 		return e.handleAuthRequest(sa, m)
 	case wire.ExchangeCreateChildSA:
 		if sa.State != IKEEstablished {

@@ -156,7 +156,12 @@ func (h *recHooks) ChildUp(c, old *ChildSA) {
 func (h *recHooks) ChildDown(c *ChildSA, err error)        { h.post("child-down") }
 func (h *recHooks) ChildFailed(t *Tunnel, err error)       { h.post("child-failed") }
 func (h *recHooks) ChildRekeyFailed(c *ChildSA, err error) { h.post("rekey-failed:" + err.Error()) }
-func (h *recHooks) InvalidSPI(sa *IKESA, spi uint32)       { h.post(fmt.Sprintf("invalid-spi:%08x", spi)) }
+func (h *recHooks) InvalidSPI(sa *IKESA, spi uint32, c *ChildSA) {
+	if c != nil {
+		h.post(fmt.Sprintf("invalid-spi-own:%08x", spi))
+	}
+	h.post(fmt.Sprintf("invalid-spi:%08x", spi))
+}
 func (h *recHooks) UnprotectedNotify(r netip.AddrPort, t wire.NotifyType, spi uint32) {
 	h.post(fmt.Sprintf("unprotected:%v:%08x", t, spi))
 }

@@ -20,8 +20,9 @@ type Hooks interface {
 	// ChildRekeyFailed reports that rekeying c failed (err may be a *NotifyError such as
 	// CHILD_SA_NOT_FOUND, or ErrTimeout); c is still installed.
 	ChildRekeyFailed(c *ChildSA, err error)
-	// InvalidSPI reports a protected INVALID_SPI notify received on sa.
-	InvalidSPI(sa *IKESA, spi uint32)
+	// InvalidSPI reports a protected INVALID_SPI notify received on the established IKE SA sa.
+	// c is the Child SA of sa (never of another IKE SA) whose outbound SPI is spi, or nil.
+	InvalidSPI(sa *IKESA, spi uint32, c *ChildSA)
 	// UnprotectedNotify reports an unprotected INVALID_SPI or INVALID_IKE_SPI: a hint only.
 	UnprotectedNotify(remote netip.AddrPort, t wire.NotifyType, spi uint32)
 	// DPDDue is called every DPDDelay on an established IKE SA; the gateway decides whether a
@@ -40,7 +41,7 @@ func (NopHooks) ChildUp(*ChildSA, *ChildSA)                                {}
 func (NopHooks) ChildDown(*ChildSA, error)                                 {}
 func (NopHooks) ChildFailed(*Tunnel, error)                                {}
 func (NopHooks) ChildRekeyFailed(*ChildSA, error)                          {}
-func (NopHooks) InvalidSPI(*IKESA, uint32)                                 {}
+func (NopHooks) InvalidSPI(*IKESA, uint32, *ChildSA)                       {}
 func (NopHooks) UnprotectedNotify(netip.AddrPort, wire.NotifyType, uint32) {}
 func (NopHooks) DPDDue(*IKESA)                                             {}
 func (NopHooks) Exchange(*IKESA, wire.ExchangeType, time.Duration, int)    {}

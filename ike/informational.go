@@ -13,6 +13,9 @@ import (
 // ErrPeerDeleted means the peer deleted the SA.
 var ErrPeerDeleted = errors.New("deleted by peer")
 
+// ErrSPIInUse refuses a Child SA whose SPI another Child SA already uses.
+var ErrSPIInUse = errors.New("SPI in use")
+
 // DeleteChild removes c; with notify it first tells the peer (INFORMATIONAL Delete) and
 // removes c when the answer arrives, otherwise at once (loop only).
 func (e *Engine) DeleteChild(c *ChildSA, notify bool, done func(error)) {
@@ -175,7 +178,7 @@ func (e *Engine) handleInformationalRequest(sa *IKESA, m *wire.Message) ([]wire.
 			switch p.Type {
 			case wire.NotifyInvalidSPI:
 				spi := notifySPI(p)
-				after = append(after, func() { e.hooks.InvalidSPI(sa, spi) })
+				after = append(after, func() { e.receivedInvalidSPI(sa, spi) })
 			default:
 				if p.Type.IsError() {
 					e.log.Info("peer sent an error notify in a request", "tunnel", sa.tunnelName(), "notify", p.Type)
@@ -191,6 +194,26 @@ func (e *Engine) handleInformationalRequest(sa *IKESA, m *wire.Message) ([]wire.
 			f()
 		}
 	}
+}
+
+// receivedInvalidSPI passes a protected INVALID_SPI to the hooks with the Child SA it names:
+// one of sa's own Child SAs whose outbound SPI (a network-order uint32) is spi. A child of
+// another IKE SA, even with the same peer, is never named: an authenticated peer can only
+// speak for its own SAs.
+func (e *Engine) receivedInvalidSPI(sa *IKESA, spi uint32) {
+	if sa.State != IKEEstablished {
+		return
+	}
+	e.hooks.InvalidSPI(sa, spi, e.ownChild(sa, spi))
+}
+
+// ownChild finds the Child SA of sa that sends with outbound SPI spi, or nil.
+func (e *Engine) ownChild(sa *IKESA, spi uint32) *ChildSA {
+	c := e.outSPIs[outKey{sa.Remote.Addr(), spi}]
+	if c == nil || c.IKE != sa || c.State == ChildDeleted {
+		return nil
+	}
+	return c
 }
 
 // peerDeletedChild handles a Delete for one of our Child SAs.

@@ -2,9 +2,7 @@ package ike
 
 import (
 	"bytes"
-	"crypto/hmac"
 	"crypto/sha1"
-	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"net/netip"
@@ -143,6 +141,7 @@ func (e *Engine) handleInitResponse(local, remote netip.AddrPort, h wire.Header,
 		e.stats.Malformed++
 		return
 	}
+	e.cur = sa
 	t := sa.Tunnel
 	if n := m.Notify(wire.NotifyCookie); n != nil {
 		if len(n.Data) < 1 || len(n.Data) > 64 || bytes.Equal(n.Data, sa.cookie) {
@@ -275,17 +274,6 @@ func acceptable(s crypto.Suite, ps []crypto.Proposal) bool {
 	return false
 }
 
-// cookie computes the stateless cookie for an initiator (RFC 7296 2.6).
-func (e *Engine) cookie(ni []byte, remote netip.AddrPort, spii uint64) []byte {
-	m := hmac.New(sha256.New, e.cookieSecret[:])
-	m.Write(ni)
-	m.Write(remote.Addr().AsSlice())
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], spii)
-	m.Write(b[:])
-	return append([]byte{0}, m.Sum(nil)[:16]...)
-}
-
 // replyInitError sends a stateless IKE_SA_INIT error response.
 func (e *Engine) replyInitError(local, remote netip.AddrPort, h wire.Header, n *wire.Notify) {
 	rh := wire.Header{SPIi: h.SPIi, Version: 0x20, Exchange: wire.ExchangeIKESAInit, Flags: wire.FlagResponse}
@@ -324,13 +312,18 @@ func (e *Engine) handleInitRequest(local, remote netip.AddrPort, h wire.Header, 
 		e.replyInitError(local, remote, h, &wire.Notify{Type: wire.NotifyInvalidSyntax})
 		return
 	}
-	if e.cfg.CookieThreshold > 0 && e.nHalf >= e.cfg.CookieThreshold {
-		want := e.cookie(nonce.Data, remote, h.SPIi)
-		if n := m.Notify(wire.NotifyCookie); n == nil || !hmac.Equal(n.Data, want) {
+	if e.cfg.CookieThreshold >= 0 && e.nHalf >= e.cfg.CookieThreshold {
+		// Under load (or always, with a threshold of 0) the initiator must prove that it
+		// receives at its address before we spend a DH computation and state on it.
+		now := time.Now()
+		if n := m.Notify(wire.NotifyCookie); n == nil || !e.cookies.valid(now, n.Data, nonce.Data, remote, h.SPIi) {
 			e.stats.CookiesSent++
-			e.replyInitError(local, remote, h, &wire.Notify{Type: wire.NotifyCookie, Data: want})
+			e.replyInitError(local, remote, h, &wire.Notify{Type: wire.NotifyCookie, Data: e.cookies.make(now, nonce.Data, remote, h.SPIi)})
 			return
 		}
+	}
+	if !e.halfOpenRoom(remote.Addr()) {
+		return
 	}
 	suite, chosen, err := crypto.Select(sap.Proposals, t.Cfg.IKEProposals, wire.ProtocolIKE)
 	if err != nil {
@@ -377,9 +370,7 @@ func (e *Engine) handleInitRequest(local, remote netip.AddrPort, h wire.Header, 
 	sa.initReq = append([]byte(nil), msg...)
 	sa.initResp = resp.Append(nil)
 	e.ikeSAs[sa.SPIr] = sa
-	e.halfOpen[key] = sa
-	sa.halfKey = key
-	e.nHalf++
+	e.enterHalfOpen(sa, key)
 	sa.timers.halfOpen = time.AfterFunc(e.cfg.HalfOpenTimeout, func() {
 		e.Do(func() {
 			if sa.State == IKEHalfOpen {
@@ -391,9 +382,39 @@ func (e *Engine) handleInitRequest(local, remote netip.AddrPort, h wire.Header, 
 	e.dp.SendIKE(local, remote, sa.initResp)
 }
 
+// Defaults of the half-open caps.
+const (
+	DefaultHalfOpenMax       = 20000
+	DefaultHalfOpenPerSource = 2000
+)
+
+// halfOpenRoom reports whether a new half-open responder SA from src fits under the caps.
+func (e *Engine) halfOpenRoom(src netip.Addr) bool {
+	if e.nHalf < e.cfg.HalfOpenMax && e.halfBySrc[src] < e.cfg.HalfOpenPerSource {
+		return true
+	}
+	e.stats.HalfOpenRefused++
+	if e.halfOpenWarn.allow(time.Now()) {
+		e.log.Warn("too many half-open IKE SAs: dropping new requests", "half_open", e.nHalf, "from_source", e.halfBySrc[src], "source", src)
+	}
+	return false
+}
+
+// enterHalfOpen indexes a new responder SA that waits for its authentication.
+func (e *Engine) enterHalfOpen(sa *IKESA, key halfOpenKey) {
+	e.halfOpen[key] = sa
+	sa.halfKey = key
+	e.nHalf++
+	e.halfBySrc[key.remote.Addr()]++
+}
+
 func (e *Engine) leaveHalfOpen(sa *IKESA) {
 	if e.halfOpen[sa.halfKey] == sa {
 		delete(e.halfOpen, sa.halfKey)
 		e.nHalf--
+		src := sa.halfKey.remote.Addr()
+		if e.halfBySrc[src]--; e.halfBySrc[src] <= 0 {
+			delete(e.halfBySrc, src)
+		}
 	}
 }

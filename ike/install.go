@@ -25,6 +25,15 @@ func (e *Engine) encapFor(sa *IKESA) dataplane.Encap {
 // the outbound half until activate (or switchOutbound) points the tunnel's policy at it.
 func (e *Engine) installChild(c *ChildSA, k crypto.ChildKeys) error {
 	sa := c.IKE
+	// The peer chooses our outbound SPI. One that another live Child SA already sends on to
+	// this address is refused, never replaced: the peer's host could not tell the two apart,
+	// and a peer choosing another tunnel's SPI must not take that tunnel's traffic.
+	if o := e.outSPIs[outKey{sa.Remote.Addr(), c.SPIOut}]; o != nil && o.State != ChildDeleted {
+		return fmt.Errorf("%w: outbound SPI 0x%08x is in use towards %v", ErrSPIInUse, c.SPIOut, sa.Remote.Addr())
+	}
+	if o := e.children[c.SPIIn]; o != nil && o != c {
+		return fmt.Errorf("%w: inbound SPI 0x%08x is in use", ErrSPIInUse, c.SPIIn)
+	}
 	c.Encap = e.encapFor(sa)
 	local, remote := sa.Local, sa.Remote
 	if c.Encap == dataplane.EncapUDP {

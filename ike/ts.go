@@ -2,6 +2,7 @@ package ike
 
 import (
 	"net/netip"
+	"slices"
 
 	"github.com/vigil-ipsec/vigil/dataplane"
 	"github.com/vigil-ipsec/vigil/ikev2/wire"
@@ -77,15 +78,26 @@ func intersect(a, b wire.TrafficSelector) (wire.TrafficSelector, bool) {
 	return r, true
 }
 
+// MaxSelectors bounds the traffic selectors of one side of a Child SA after narrowing. The
+// product of what a peer proposes and what we allow could otherwise exceed what a TS payload
+// can carry (255) and what a policy should hold; more is refused with TS_UNACCEPTABLE.
+const MaxSelectors = 64
+
 // narrow intersects what the peer proposed with what we allow (RFC 7296 2.9). The result is
-// empty when nothing is acceptable.
+// empty when nothing is acceptable, or when it would hold more than MaxSelectors selectors.
+// Duplicates are dropped.
 func narrow(proposed, allowed []wire.TrafficSelector) []wire.TrafficSelector {
 	var out []wire.TrafficSelector
 	for _, p := range proposed {
 		for _, a := range allowed {
-			if r, ok := intersect(p, a); ok {
-				out = append(out, r)
+			r, ok := intersect(p, a)
+			if !ok || slices.Contains(out, r) {
+				continue
 			}
+			if len(out) == MaxSelectors {
+				return nil
+			}
+			out = append(out, r)
 		}
 	}
 	return out

@@ -39,6 +39,7 @@ func (e *Engine) handleV1(local, remote netip.AddrPort, msg []byte) {
 		}
 		return
 	}
+	e.cur = sa
 	switch h.Exchange {
 	case v1wire.ExchangeMainMode:
 		if h.MessageID != 0 {

@@ -98,7 +98,7 @@ func (e *Engine) v1Info(sa *IKESA, local, remote netip.AddrPort, h v1wire.Header
 		}
 		return
 	}
-	sa.Local, sa.Remote = local, remote
+	e.peerMoved(sa, local, remote)
 	for _, p := range m.Payloads[1:] {
 		if sa.State == IKEDead {
 			return
@@ -174,7 +174,7 @@ func (e *Engine) v1Notify(sa *IKESA, n *v1wire.Notification, dup bool) {
 		}
 	case v1wire.NotifyInvalidSPI:
 		if !dup {
-			e.hooks.InvalidSPI(sa, v1NotifySPI(n))
+			e.receivedInvalidSPI(sa, v1NotifySPI(n))
 		}
 	case v1wire.NotifyInitialContact:
 		if !dup {

@@ -280,12 +280,10 @@ func (e *Engine) v1MainMode1(local, remote netip.AddrPort, h v1wire.Header, msg 
 	if sap == nil {
 		return
 	}
-	if e.cfg.CookieThreshold > 0 && e.nHalf >= 4*e.cfg.CookieThreshold {
-		// Main Mode has no stateless cookie exchange: beyond this many half-open SAs new
-		// ones are dropped (the initiators retransmit).
-		if e.v1.refusals.allow(time.Now()) {
-			e.log.Warn("too many half-open IKE SAs: dropping IKEv1 Main Mode requests", "half_open", e.nHalf, "peer", remote)
-		}
+	if !e.halfOpenRoom(remote.Addr()) {
+		// Main Mode has no stateless cookie exchange: beyond the half-open caps the newest
+		// requests are dropped (their initiators retransmit); the exchanges in progress, and
+		// those from other sources while the global cap has room, go on.
 		return
 	}
 	var t *Tunnel
@@ -332,9 +330,7 @@ func (e *Engine) v1MainMode1(local, remote netip.AddrPort, h v1wire.Header, msg 
 	v.mmIn, v.mmOut = bytes.Clone(msg), resp.Append(nil)
 	v.step = mmGotSA
 	e.ikeSAs[sa.SPIr] = sa
-	e.halfOpen[key] = sa
-	sa.halfKey = key
-	e.nHalf++
+	e.enterHalfOpen(sa, key)
 	sa.timers.halfOpen = time.AfterFunc(e.cfg.HalfOpenTimeout, func() {
 		e.Do(func() {
 			if sa.State == IKEHalfOpen {

@@ -380,7 +380,7 @@ func (e *Engine) v1QuickRequest(sa *IKESA, local, remote netip.AddrPort, h v1wir
 	}
 	v.seen.add(mid)
 	sa.lastInbound = time.Now()
-	sa.Local, sa.Remote = local, remote
+	e.peerMoved(sa, local, remote)
 	t := sa.Tunnel
 	var peerSPI []byte
 	refuse := func(n v1wire.NotifyType, why string) {
