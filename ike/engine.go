@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigil-ipsec/vigil/dataplane"
@@ -94,7 +95,9 @@ type Engine struct {
 
 	nextBudget    time.Duration // retransmission budget for the next request queued (probes)
 	cur           *IKESA        // the IKE SA whose message is being handled (for run's recover)
-	unprotectedIn syncLimiter   // unprotected INFORMATIONALs let into the loop (any goroutine)
+	unprotectedIn syncLimiter   // unauthenticated messages other than set-up let into the loop (any goroutine)
+	setupIn       syncLimiter   // IKE_SA_INIT / Main Mode messages let into the loop (any goroutine)
+	unauthDropped atomic.Uint64 // unauthenticated messages dropped by those limits
 	cookies       cookieJar
 	halfBySrc     map[netip.Addr]int // half-open responder SAs per source address
 	invalidIKESPI limiter
@@ -125,6 +128,8 @@ type Stats struct {
 	// HalfOpenRefused counts IKE_SA_INITs dropped by the half-open caps; UnprotectedDropped
 	// unauthenticated messages dropped before the loop by its rate limits.
 	HalfOpenRefused, UnprotectedDropped uint64
+	// NotifiesDropped counts volunteered notifies dropped from a full request queue.
+	NotifiesDropped uint64
 }
 
 // New creates an engine. hooks may be nil.
@@ -211,10 +216,19 @@ func (e *Engine) Call(f func()) {
 
 // HandlePacket is the dataplane's IKEHandler: it may be called from any goroutine.
 func (e *Engine) HandlePacket(local, remote netip.AddrPort, msg []byte) {
-	if unprotectedInformational(msg) && !e.unprotectedIn.allowAt(time.Now()) {
-		// A flood of unauthenticated notifies must not crowd authenticated messages out of
-		// the loop: they are hints at best (RFC 7296 2.21.4), so most of them can go.
-		return
+	// A flood of unauthenticated messages must not crowd authenticated ones out of the loop:
+	// each kind has its own budget, and protected messages have none.
+	switch classify(msg) {
+	case classSetup:
+		if !e.setupIn.allowAt(time.Now(), unauthSetupRate) {
+			e.unauthDropped.Add(1)
+			return
+		}
+	case classOther:
+		if !e.unprotectedIn.allowAt(time.Now(), unauthOtherRate) {
+			e.unauthDropped.Add(1)
+			return
+		}
 	}
 	b := append([]byte(nil), msg...)
 	select {
@@ -225,7 +239,11 @@ func (e *Engine) HandlePacket(local, remote netip.AddrPort, msg []byte) {
 }
 
 // Stats returns a copy of the counters.
-func (e *Engine) Stats() Stats { return e.stats }
+func (e *Engine) Stats() Stats {
+	s := e.stats
+	s.UnprotectedDropped = e.unauthDropped.Load()
+	return s
+}
 
 // Tunnels returns all tunnels (loop only).
 func (e *Engine) Tunnels() map[string]*Tunnel { return e.tunnels }

@@ -22,14 +22,41 @@ type request struct {
 	started time.Time
 	timer   *time.Timer
 	budget  time.Duration // overrides the tunnel's DPDTimeout when set
+	// notify marks an informational notify we volunteer (INVALID_SPI): it may be dropped
+	// from the queue, silently, to make room.
+	notify bool
 }
+
+// maxQueuedNotifies bounds the volunteered notifies waiting behind the exchange in flight of
+// one IKE SA; beyond it the oldest is dropped. Rekeys, deletes and liveness checks are never
+// dropped.
+const maxQueuedNotifies = 4
 
 // request queues an encrypted request on sa.
 func (e *Engine) request(sa *IKESA, exch wire.ExchangeType, build func() []wire.Payload, onResp func(*wire.Message), onFail func(error)) {
-	r := &request{exch: exch, build: build, onResp: onResp, onFail: onFail, budget: e.nextBudget}
+	e.enqueue(sa, &request{exch: exch, build: build, onResp: onResp, onFail: onFail, budget: e.nextBudget})
+}
+
+// enqueue sends r now or queues it behind the exchange in flight.
+func (e *Engine) enqueue(sa *IKESA, r *request) {
 	if sa.pending == nil {
 		e.sendRequest(sa, r)
 		return
+	}
+	if r.notify {
+		n, oldest := 0, -1
+		for i, q := range sa.queue {
+			if q.notify {
+				if oldest < 0 {
+					oldest = i
+				}
+				n++
+			}
+		}
+		if n >= maxQueuedNotifies {
+			sa.queue = append(sa.queue[:oldest], sa.queue[oldest+1:]...)
+			e.stats.NotifiesDropped++
+		}
 	}
 	sa.queue = append(sa.queue, r)
 }

@@ -130,10 +130,13 @@ func (e *Engine) SendInvalidSPI(sa *IKESA, spi uint32) {
 		e.v1SendInvalidSPI(sa, spi)
 		return
 	}
+	if sa.State != IKEEstablished {
+		return
+	}
 	e.stats.InvalidSPISent++
-	e.request(sa, wire.ExchangeInformational, func() []wire.Payload {
+	e.enqueue(sa, &request{exch: wire.ExchangeInformational, notify: true, build: func() []wire.Payload {
 		return []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidSPI, Data: spiBytes(spi)}}
-	}, func(*wire.Message) {}, func(err error) { e.ikeFailed(sa, err) })
+	}, onResp: func(*wire.Message) {}, onFail: func(err error) { e.ikeFailed(sa, err) }})
 }
 
 // SendUnprotectedInvalidSPI sends an INVALID_SPI notify outside any IKE SA (RFC 7296 2.21.4).

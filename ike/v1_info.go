@@ -86,7 +86,10 @@ func (e *Engine) v1Info(sa *IKESA, local, remote netip.AddrPort, h v1wire.Header
 		return
 	}
 	dup := v.seen.has(h.MessageID)
-	v.seen.add(h.MessageID)
+	if !onlyDPD(m) {
+		// A replayed liveness check changes nothing; anything else is remembered for good.
+		v.seen.add(h.MessageID)
+	}
 	sa.lastInbound = time.Now()
 	if sa.State != IKEEstablished {
 		// During Main Mode only a refusal matters.
@@ -112,6 +115,17 @@ func (e *Engine) v1Info(sa *IKESA, local, remote netip.AddrPort, h v1wire.Header
 			}
 		}
 	}
+}
+
+// onlyDPD reports whether an Informational carries nothing but RFC 3706 DPD notifications.
+func onlyDPD(m *v1wire.Message) bool {
+	for _, p := range m.Payloads[1:] {
+		n, ok := p.(*v1wire.Notification)
+		if !ok || (n.Type != v1wire.NotifyRUThere && n.Type != v1wire.NotifyRUThereAck) {
+			return false
+		}
+	}
+	return true
 }
 
 // v1Hints passes INVALID-SPI notifications of an unauthenticated message to the hooks.

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/vigil-ipsec/vigil/crypto"
@@ -77,30 +78,43 @@ func newV1SA() *v1SA {
 	}
 }
 
-// midSet remembers the last message IDs in a bounded ring.
+// midSet remembers every message ID the peer used on one ISAKMP SA for an exchange that can
+// change state (Quick Mode, an Informational with a Delete or a notification other than DPD),
+// so that a replay is recognised however old it is: a Quick Mode message 1 replayed after any
+// number of other exchanges must not install its SPIs again. A 1024-bit filter answers most
+// lookups of new IDs at once; the sorted list behind it is exact (4 bytes per ID, for the
+// lifetime of the ISAKMP SA, which rekeying bounds).
 type midSet struct {
-	set  map[uint32]struct{}
-	ring [256]uint32
-	n    int
+	filter [16]uint64
+	ids    []uint32
 }
 
-func (s *midSet) has(id uint32) bool { _, ok := s.set[id]; return ok }
+func midBits(id uint32) (uint32, uint32) {
+	h := id * 0x9e3779b1 // Fibonacci hashing spreads IDs, random or not
+	return h >> 22, (h >> 12) & 1023
+}
+
+func (s *midSet) has(id uint32) bool {
+	a, b := midBits(id)
+	if s.filter[a/64]&(1<<(a%64)) == 0 || s.filter[b/64]&(1<<(b%64)) == 0 {
+		return false
+	}
+	_, ok := slices.BinarySearch(s.ids, id)
+	return ok
+}
 
 func (s *midSet) add(id uint32) {
-	if s.set == nil {
-		s.set = map[uint32]struct{}{}
-	}
-	if s.has(id) {
+	i, ok := slices.BinarySearch(s.ids, id)
+	if ok {
 		return
 	}
-	i := s.n % len(s.ring)
-	if s.n >= len(s.ring) {
-		delete(s.set, s.ring[i])
-	}
-	s.ring[i] = id
-	s.set[id] = struct{}{}
-	s.n++
+	s.ids = slices.Insert(s.ids, i, id)
+	a, b := midBits(id)
+	s.filter[a/64] |= 1 << (a % 64)
+	s.filter[b/64] |= 1 << (b % 64)
 }
+
+func (s *midSet) len() int { return len(s.ids) }
 
 // v1Exchange is one Quick Mode or Informational exchange.
 type v1Exchange struct {
