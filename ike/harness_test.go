@@ -18,6 +18,7 @@ import (
 type fakeNet struct {
 	mu      sync.Mutex
 	nodes   map[netip.Addr]*fakeDP
+	ports   map[netip.AddrPort]*fakeDP // nodes reached on one port of another node's address
 	drop    func(from, to netip.AddrPort, msg []byte) bool
 	held    []func()
 	holding bool
@@ -91,6 +92,9 @@ func (d *fakeDP) DeletePolicy(t string) error {
 func (d *fakeDP) SendIKE(local, remote netip.AddrPort, msg []byte) error {
 	d.net.mu.Lock()
 	peer := d.net.nodes[remote.Addr()]
+	if p := d.net.ports[remote]; p != nil {
+		peer = p
+	}
 	drop := d.net.drop
 	if d.net.holding && peer != nil {
 		m := append([]byte(nil), msg...)

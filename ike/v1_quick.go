@@ -365,6 +365,9 @@ func (e *Engine) v1QuickRequest(sa *IKESA, local, remote netip.AddrPort, h v1wir
 	v := sa.v1
 	mid := h.MessageID
 	if sa.State != IKEEstablished || !sa.v1Ready() || v.seen.has(mid) {
+		if v.seen.has(mid) {
+			e.stats.Rejected++ // a replay: this message ID was used on this ISAKMP SA before
+		}
 		e.log.Debug("ignoring Quick Mode message", "ike", sa.String(), "state", sa.State, "msgid", mid)
 		return
 	}
