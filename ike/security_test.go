@@ -198,7 +198,6 @@ func TestOwnInvalidSPIResolved(t *testing.T) {
 	})
 }
 
-
 // TestSPIHijackRefused: authenticated peer C chooses, as its inbound SPI, the SPI B uses
 // towards A. B refuses C's Child SA; A's stays installed and indexed (item 2).
 func TestSPIHijackRefused(t *testing.T) {
