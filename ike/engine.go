@@ -99,7 +99,9 @@ type Engine struct {
 	setupIn       syncLimiter   // IKE_SA_INIT / Main Mode messages let into the loop (any goroutine)
 	unauthDropped atomic.Uint64 // unauthenticated messages dropped by those limits
 	cookies       cookieJar
-	halfBySrc     map[netip.Addr]int // half-open responder SAs per source address
+	halfBySrc     map[netip.Addr]int   // half-open responder SAs per source address
+	spiReserved   map[uint32]time.Time // inbound SPIs offered in negotiations in progress
+	spiSwept      time.Time
 	invalidIKESPI limiter
 	halfOpenWarn  limiter
 	v1            v1Engine
@@ -152,6 +154,7 @@ func New(cfg Config, dp dataplane.Dataplane, hooks Hooks, log *slog.Logger) *Eng
 		children:     map[uint32]*ChildSA{},
 		outSPIs:      map[outKey]*ChildSA{},
 		halfBySrc:    map[netip.Addr]int{},
+		spiReserved:  map[uint32]time.Time{},
 	}
 	e.cookies.init(e.rand, time.Now())
 	return e
@@ -326,13 +329,39 @@ func (e *Engine) randomSPI() uint64 {
 	}
 }
 
+// randomChildSPI allocates an inbound SPI unique among our installed Child SAs and those
+// offered in negotiations still in progress: it is reserved until the SA is installed, or for
+// spiReservation at most (longer than any exchange's retransmissions).
 func (e *Engine) randomChildSPI() uint32 {
+	now := time.Now()
+	e.sweepReserved(now)
 	var b [4]byte
 	for {
 		io.ReadFull(e.rand, b[:])
 		s := binary.BigEndian.Uint32(b[:])
-		if s >= 256 && e.children[s] == nil { // 1-255 are reserved (RFC 4303 2.1)
-			return s
+		if s < 256 || e.children[s] != nil { // 1-255 are reserved (RFC 4303 2.1)
+			continue
+		}
+		if at, ok := e.spiReserved[s]; ok && now.Sub(at) < spiReservation {
+			continue
+		}
+		e.spiReserved[s] = now
+		return s
+	}
+}
+
+const spiReservation = time.Minute
+
+// sweepReserved forgets expired reservations, at most every few seconds and only when there
+// are many (negotiations that failed; installed SAs release theirs at once).
+func (e *Engine) sweepReserved(now time.Time) {
+	if len(e.spiReserved) < 1024 || now.Sub(e.spiSwept) < 10*time.Second {
+		return
+	}
+	e.spiSwept = now
+	for s, at := range e.spiReserved {
+		if now.Sub(at) >= spiReservation {
+			delete(e.spiReserved, s)
 		}
 	}
 }

@@ -75,6 +75,7 @@ func (e *Engine) installChild(c *ChildSA, k crypto.ChildKeys) error {
 		return fmt.Errorf("installing outbound SA: %w", err)
 	}
 	e.children[c.SPIIn] = c
+	delete(e.spiReserved, c.SPIIn)
 	e.outSPIs[outKey{sa.Remote.Addr(), c.SPIOut}] = c
 	c.IKE.children[c.ID] = c
 	c.State = ChildInstalled

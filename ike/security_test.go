@@ -540,3 +540,26 @@ func TestV1QuickModeReplay(t *testing.T) {
 		}
 	})
 }
+
+// seqRand answers 4-byte reads from a list of SPIs, in order.
+type seqRand struct{ spis *[]uint32 }
+
+func (r seqRand) Read(b []byte) (int, error) {
+	if len(b) == 4 && len(*r.spis) > 0 {
+		binary.BigEndian.PutUint32(b, (*r.spis)[0])
+		*r.spis = (*r.spis)[1:]
+		return 4, nil
+	}
+	return io.ReadFull(rand.Reader, b)
+}
+
+// TestInboundSPIsUnique: an SPI offered in a negotiation still in progress is not offered
+// again, even before it is installed (item 2: inbound SPIs are ours, allocated unique).
+func TestInboundSPIsUnique(t *testing.T) {
+	e := New(Config{}, nil, nil, nil)
+	spis := []uint32{0x1234, 0x1234, 7, 0x5678}
+	e.rand = seqRand{&spis}
+	if a, b := e.randomChildSPI(), e.randomChildSPI(); a != 0x1234 || b != 0x5678 {
+		t.Errorf("allocated %08x then %08x", a, b)
+	}
+}
