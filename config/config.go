@@ -35,16 +35,18 @@ func (c *Config) Tunnel(name string) *Tunnel {
 
 // Global holds daemon-wide settings, the [global] table.
 type Global struct {
-	Socket          string     // socket: control API Unix socket path
-	IKEPort         int        // ike_port: UDP port for IKE
-	NATTPort        int        // natt_port: UDP port for IKE and ESP behind NAT
-	LogLevel        string     // log_level: debug, info, warn or error
-	LogFormat       string     // log_format: text or json
-	MetricsAddr     string     // metrics_addr: host:port of the metrics endpoint; "" disables it
-	CookieThreshold int        // cookie_threshold: half-open IKE SAs before a COOKIE is demanded (0: always)
-	Retransmit      Retransmit // [global.retransmit]
-	TUNName         string     // tun_name: name of the TUN interface
-	InvalidSPI      InvalidSPI // [global.invalid_spi]
+	Socket            string     // socket: control API Unix socket path
+	IKEPort           int        // ike_port: UDP port for IKE
+	NATTPort          int        // natt_port: UDP port for IKE and ESP behind NAT
+	LogLevel          string     // log_level: debug, info, warn or error
+	LogFormat         string     // log_format: text or json
+	MetricsAddr       string     // metrics_addr: host:port of the metrics endpoint; "" disables it
+	CookieThreshold   int        // cookie_threshold: half-open IKE SAs before a COOKIE is demanded (0: always)
+	HalfOpenMax       int        // half_open_max: cap on half-open IKE SAs in all
+	HalfOpenPerSource int        // half_open_per_source: cap on half-open IKE SAs from one address
+	Retransmit        Retransmit // [global.retransmit]
+	TUNName           string     // tun_name: name of the TUN interface
+	InvalidSPI        InvalidSPI // [global.invalid_spi]
 }
 
 // Retransmit controls IKE request retransmission, the [global.retransmit]

@@ -4,14 +4,16 @@ import "time"
 
 // Default values of the optional settings.
 const (
-	DefaultSocket          = "/run/vigil/vigil.sock"
-	DefaultIKEPort         = 500
-	DefaultNATTPort        = 4500
-	DefaultLogLevel        = "info"
-	DefaultLogFormat       = "text"
-	DefaultMetricsAddr     = "127.0.0.1:9745"
-	DefaultCookieThreshold = 500
-	DefaultTUNName         = "vigil0"
+	DefaultSocket            = "/run/vigil/vigil.sock"
+	DefaultIKEPort           = 500
+	DefaultNATTPort          = 4500
+	DefaultLogLevel          = "info"
+	DefaultLogFormat         = "text"
+	DefaultMetricsAddr       = "127.0.0.1:9745"
+	DefaultCookieThreshold   = 500
+	DefaultHalfOpenMax       = 20000
+	DefaultHalfOpenPerSource = 2000
+	DefaultTUNName           = "vigil0"
 
 	DefaultRetransmitTimeout    = 500 * time.Millisecond
 	DefaultRetransmitBase       = 1.8
@@ -49,13 +51,15 @@ var (
 // DefaultGlobal returns the global settings used when [global] is empty.
 func DefaultGlobal() Global {
 	return Global{
-		Socket:          DefaultSocket,
-		IKEPort:         DefaultIKEPort,
-		NATTPort:        DefaultNATTPort,
-		LogLevel:        DefaultLogLevel,
-		LogFormat:       DefaultLogFormat,
-		MetricsAddr:     DefaultMetricsAddr,
-		CookieThreshold: DefaultCookieThreshold,
+		Socket:            DefaultSocket,
+		IKEPort:           DefaultIKEPort,
+		NATTPort:          DefaultNATTPort,
+		LogLevel:          DefaultLogLevel,
+		LogFormat:         DefaultLogFormat,
+		MetricsAddr:       DefaultMetricsAddr,
+		CookieThreshold:   DefaultCookieThreshold,
+		HalfOpenMax:       DefaultHalfOpenMax,
+		HalfOpenPerSource: DefaultHalfOpenPerSource,
 		Retransmit: Retransmit{
 			Timeout:    DefaultRetransmitTimeout,
 			Base:       DefaultRetransmitBase,

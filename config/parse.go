@@ -359,6 +359,8 @@ func (d *decoder) global(t *table, path string, g *Global) {
 		{"log_format", d.choiceTo(&g.LogFormat, logFormats)},
 		{"metrics_addr", d.strTo(&g.MetricsAddr)},
 		{"cookie_threshold", d.intTo(&g.CookieThreshold, 0, math.MaxInt32)},
+		{"half_open_max", d.intTo(&g.HalfOpenMax, 1, math.MaxInt32)},
+		{"half_open_per_source", d.intTo(&g.HalfOpenPerSource, 1, math.MaxInt32)},
 		{"retransmit", d.tableTo(func(t *table, p string) {
 			r := &g.Retransmit
 			d.fields(t, p, []field{

@@ -112,6 +112,8 @@ log_level = "debug"
 log_format = "json"
 metrics_addr = ""
 cookie_threshold = 0
+half_open_max = 300
+half_open_per_source = 30
 tun_name = "vpn1"
 
 [global.retransmit]
@@ -157,7 +159,7 @@ mobike = true
 	c := mustParse(t, src)
 	wantG := Global{
 		Socket: "/tmp/v.sock", IKEPort: 1500, NATTPort: 14500, LogLevel: "debug", LogFormat: "json",
-		MetricsAddr: "", CookieThreshold: 0, TUNName: "vpn1",
+		MetricsAddr: "", CookieThreshold: 0, HalfOpenMax: 300, HalfOpenPerSource: 30, TUNName: "vpn1",
 		Retransmit: Retransmit{Timeout: time.Second, Base: 2, Tries: 3, MaxTimeout: 10 * time.Second},
 		InvalidSPI: InvalidSPI{PerSPIInterval: 2 * time.Second, PerPeerRate: 5, Unprotected: true, UnprotectedRate: 16},
 	}

@@ -97,7 +97,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		IKEPort: uint16(gl.IKEPort), NATTPort: uint16(gl.NATTPort),
 		RetransmitTimeout: gl.Retransmit.Timeout, RetransmitBase: gl.Retransmit.Base,
 		RetransmitTries: gl.Retransmit.Tries, RetransmitMax: gl.Retransmit.MaxTimeout,
-		CookieThreshold: gl.CookieThreshold,
+		CookieThreshold: gl.CookieThreshold, HalfOpenMax: gl.HalfOpenMax, HalfOpenPerSource: gl.HalfOpenPerSource,
 	}, dp, g, g.log)
 	g.dp, g.engine = dp, eng
 	g.metrics.gw = g
