@@ -186,8 +186,8 @@ mobike = true
 	if got == nil || !got.Equal(&want) {
 		t.Fatalf("tunnel = %+v\nwant     %+v", got, want)
 	}
-	if got.Line != 24 {
-		t.Errorf("Line = %d, want 24", got.Line)
+	if got.Line != 26 {
+		t.Errorf("Line = %d, want 26", got.Line)
 	}
 }
 
