@@ -37,8 +37,9 @@ type Gateway struct {
 	started time.Time
 	load    func() (*config.Config, error)
 
-	cfgMu sync.Mutex // guards cfg for readers outside the loop
-	cfg   *config.Config
+	reloadMu sync.Mutex // serialises Reload (SIGHUP and API)
+	cfgMu    sync.Mutex // guards cfg for readers outside the loop; written on the loop
+	cfg      *config.Config
 
 	// Loop-owned state.
 	tstate  map[string]*tunnelState
@@ -118,9 +119,15 @@ func (g *Gateway) addTunnel(ct *config.Tunnel) error {
 	if err := g.dp.Listen(tc.Local.Addr()); err != nil {
 		return fmt.Errorf("tunnel %s: listening on %v: %w", ct.Name, tc.Local.Addr(), err)
 	}
+	g.register(tc, ct)
+	return nil
+}
+
+// register adds a checked tunnel to the engine and the gateway's bookkeeping (before Run, or
+// on the loop); it cannot fail.
+func (g *Gateway) register(tc *ike.TunnelConfig, ct *config.Tunnel) {
 	g.engine.AddTunnel(tc)
 	g.tstate[ct.Name] = &tunnelState{childProbe: ct.ChildProbe}
-	return nil
 }
 
 // Engine exposes the IKE engine (tests).
