@@ -11,6 +11,7 @@ import (
 	"github.com/vigil-ipsec/vigil/config"
 	"github.com/vigil-ipsec/vigil/dataplane"
 	"github.com/vigil-ipsec/vigil/ike"
+	"github.com/vigil-ipsec/vigil/internal/logthrottle"
 )
 
 // Version is the daemon's version string.
@@ -24,6 +25,9 @@ type Options struct {
 	OpenDataplane func(h dataplane.IKEHandler) (dataplane.Dataplane, error)
 	// LoadConfig re-reads the configuration for Reload; defaults to config.Load(cfg.File).
 	LoadConfig func() (*config.Config, error)
+	// LogThrottle limits log lines triggered by unauthenticated input, per source, in the
+	// gateway and the IKE engine; nil selects logthrottle's defaults.
+	LogThrottle *logthrottle.Throttle
 }
 
 // Gateway is a running Vigil instance.
@@ -36,6 +40,7 @@ type Gateway struct {
 	metrics *Metrics
 	started time.Time
 	load    func() (*config.Config, error)
+	lt      *logthrottle.Throttle // log lines triggered by unauthenticated input
 
 	reloadMu sync.Mutex // serialises Reload (SIGHUP and API)
 	cfgMu    sync.Mutex // guards cfg for readers outside the loop; written on the loop
@@ -80,7 +85,10 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	g := &Gateway{
 		log: o.Logger, level: o.LogLevel, cfg: cfg, events: newEventLog(10000),
 		metrics: newMetrics(), started: time.Now(), tstate: map[string]*tunnelState{},
-		load: o.LoadConfig,
+		load: o.LoadConfig, lt: o.LogThrottle,
+	}
+	if g.lt == nil {
+		g.lt = logthrottle.New(0, 0)
 	}
 	if g.load == nil {
 		g.load = func() (*config.Config, error) { return config.Load(cfg.File) }
@@ -97,7 +105,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		IKEPort: uint16(gl.IKEPort), NATTPort: uint16(gl.NATTPort),
 		RetransmitTimeout: gl.Retransmit.Timeout, RetransmitBase: gl.Retransmit.Base,
 		RetransmitTries: gl.Retransmit.Tries, RetransmitMax: gl.Retransmit.MaxTimeout,
-		CookieThreshold: gl.CookieThreshold,
+		CookieThreshold: gl.CookieThreshold, LogThrottle: g.lt,
 	}, dp, g, g.log)
 	g.dp, g.engine = dp, eng
 	g.metrics.gw = g
