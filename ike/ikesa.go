@@ -112,6 +112,9 @@ type saTimers struct {
 // DH shared secret once the keys are derived.
 func (sa *IKESA) wipe() {
 	sa.keys.Wipe()
+	if sa.dh != nil {
+		crypto.WipeDH(sa.dh)
+	}
 	sa.dh = nil
 	sa.ni, sa.nr = nil, nil // may be shared with the first Child SA: dropped, not cleared
 	if v1 := sa.v1; v1 != nil && v1.keys != nil {
@@ -119,7 +122,9 @@ func (sa *IKESA) wipe() {
 		for _, b := range [][]byte{k.SKEYID, k.SKEYIDd, k.SKEYIDa, k.SKEYIDe, k.EncKey} {
 			clear(b)
 		}
-		v1.dh = nil
+		if v1.dh != nil {
+			crypto.WipeDH(v1.dh)
+		}
 	}
 }
 
