@@ -76,10 +76,15 @@ func (s *Server) Listen(socketPath string) (net.Listener, error) {
 	return &socketListener{UnixListener: ln, path: socketPath, fi: fi}, nil
 }
 
-// ServeListener serves the API on ln (from Listen) until ctx is done; see Serve.
+// ServeListener serves the API on ln (from Listen) until ctx is done; see Serve. Only processes
+// of the users the peer policy allows (root and vigild's own user unless SetPeerPolicy says
+// otherwise) are served; others get 403.
 func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
-		Handler:           s,
+		// Every request is checked against the peer policy (SO_PEERCRED), whatever the
+		// socket file's mode.
+		Handler:           s.guard(s),
+		ConnContext:       withPeerCred,
 		ReadHeaderTimeout: readHdrTimeout,
 		// Requests, event streams in particular, end when ctx does.
 		BaseContext: func(net.Listener) context.Context { return ctx },

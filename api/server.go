@@ -7,7 +7,10 @@ import (
 	"net/http"
 	"runtime"
 	"strconv"
+	"sync/atomic"
 	"time"
+
+	"github.com/vigil-ipsec/vigil/internal/logthrottle"
 )
 
 // maxBodyBytes bounds request bodies; the only body is the log-level request.
@@ -16,9 +19,11 @@ const maxBodyBytes = 64 << 10
 // Server serves the control API for a Backend. It is an http.Handler; Serve runs it on a unix
 // socket.
 type Server struct {
-	b   Backend
-	log *slog.Logger
-	mux *http.ServeMux
+	b     Backend
+	log   *slog.Logger
+	mux   *http.ServeMux
+	peers atomic.Pointer[PeerPolicy] // who may connect (ServeListener)
+	lt    *logthrottle.Throttle      // refused connections
 }
 
 // NewServer returns a Server for b. A nil logger discards log output.
@@ -26,7 +31,8 @@ func NewServer(b Backend, logger *slog.Logger) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{b: b, log: logger, mux: http.NewServeMux()}
+	s := &Server{b: b, log: logger, mux: http.NewServeMux(), lt: logthrottle.New(0, 0)}
+	s.SetPeerPolicy(DefaultPeerPolicy())
 	s.routes()
 	return s
 }

@@ -18,24 +18,35 @@ const maxConfigSize = 16 << 20
 
 // Load reads and validates the configuration file at path. Relative
 // psk_file paths are resolved against the file's directory.
+//
+// A file holding an inline psk must not be accessible by group or others
+// (mode 0600 or stricter), nor may any psk_file, as ssh demands of private
+// keys; such files are refused with a message naming the fix.
 func Load(path string) (*Config, error) {
-	data, err := readFile(path, maxConfigSize, false)
+	data, mode, err := readFile(path, maxConfigSize, false)
 	if err != nil {
 		return nil, &Error{File: path, Msg: "cannot read configuration: " + err.Error()}
 	}
-	return Parse(path, data)
+	return parse(path, data, mode, true)
 }
 
 // Parse validates the configuration in data. filename is used in error
 // messages and to resolve relative psk_file paths. On failure it returns
 // an *Error, or every problem found joined with errors.Join, in line order.
+// Parse does not know the mode of the file data came from; Load checks it.
 func Parse(filename string, data []byte) (*Config, error) {
+	return parse(filename, data, 0, false)
+}
+
+// parse is Parse; with checkMode, mode is the configuration file's and an
+// inline psk in a file accessible by group or others is refused.
+func parse(filename string, data []byte, mode fs.FileMode, checkMode bool) (*Config, error) {
 	errs := &errList{file: filename}
 	root := parseTree(data, errs)
 	if root == nil {
 		return nil, errs.err()
 	}
-	d := &decoder{errs: errs, dir: filepath.Dir(filename), lines: make(map[string]int)}
+	d := &decoder{errs: errs, dir: filepath.Dir(filename), lines: make(map[string]int), mode: mode, checkMode: checkMode}
 	c := d.config(root)
 	if !errs.empty() {
 		return nil, errs.err()
@@ -44,32 +55,47 @@ func Parse(filename string, data []byte) (*Config, error) {
 	return c, nil
 }
 
-// readFile reads at most limit bytes of the file at path. With regular set,
-// anything but a regular file is refused (and never opened, so that a FIFO
-// cannot block the caller). Errors name the problem but not the content.
-func readFile(path string, limit int64, regular bool) ([]byte, error) {
+// readFile reads at most limit bytes of the file at path and returns them
+// with the file's mode (of the opened file, not of a second lookup). With
+// regular set, anything but a regular file is refused (and never opened, so
+// that a FIFO cannot block the caller). Errors name the problem but not the
+// content.
+func readFile(path string, limit int64, regular bool) ([]byte, fs.FileMode, error) {
 	if regular {
 		st, err := os.Stat(path)
 		if err != nil {
-			return nil, pathErr(err)
+			return nil, 0, pathErr(err)
 		}
 		if !st.Mode().IsRegular() {
-			return nil, errors.New("not a regular file")
+			return nil, 0, errors.New("not a regular file")
 		}
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, pathErr(err)
+		return nil, 0, pathErr(err)
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, 0, pathErr(err)
+	}
 	b, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
-		return nil, pathErr(err)
+		return nil, 0, pathErr(err)
 	}
 	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("larger than %d bytes", limit)
+		return nil, 0, fmt.Errorf("larger than %d bytes", limit)
 	}
-	return b, nil
+	return b, st.Mode(), nil
+}
+
+// tooOpen reports whether a file of this mode, holding key material, is
+// accessible by its group or by others.
+func tooOpen(mode fs.FileMode) bool { return mode.Perm()&0o077 != 0 }
+
+// modeAdvice is the end of the message refusing a file that is too open.
+func modeAdvice(name string, mode fs.FileMode) string {
+	return fmt.Sprintf("has mode %04o, readable or writable by group or others, and holds a pre-shared key; restrict it with: chmod 600 %s", mode.Perm(), name)
 }
 
 // pathErr drops the path and operation os errors repeat, keeping the cause.
@@ -86,6 +112,10 @@ type decoder struct {
 	errs  *errList
 	dir   string         // directory of the configuration file
 	lines map[string]int // line of every key path set in the file
+
+	mode        fs.FileMode // the configuration file's mode, if checkMode
+	checkMode   bool        // refuse an inline psk when mode is too open
+	modeRefused bool        // that refusal has been reported
 }
 
 // field is a key a table accepts and how to decode its value; path is the

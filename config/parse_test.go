@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -514,5 +515,70 @@ func TestTunnelLookupWithoutIndex(t *testing.T) {
 	var nilc *Config
 	if nilc.Tunnel("x") != nil {
 		t.Error("nil Config lookup")
+	}
+}
+
+// TestLoadRefusesOpenKeyFiles: a psk_file, or a configuration file holding an inline psk,
+// that group or others may access is refused with the file, its mode and the fix.
+func TestLoadRefusesOpenKeyFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil { // WriteFile's mode is subject to the umask
+			t.Fatal(err)
+		}
+		return p
+	}
+	fileSrc := "[tunnel.a]\nlocal_addr = \"192.0.2.1\"\nremote_addr = \"192.0.2.2\"\npsk_file = \"k.psk\"\n" +
+		"local_subnets = [\"10.1.0.0/16\"]\nremote_subnets = [\"10.2.0.0/16\"]\n"
+	for _, mode := range []os.FileMode{0o644, 0o640, 0o604, 0o660} {
+		key := write("k.psk", "file-secret-0123456789\n", mode)
+		cfg := write("vigil.toml", fileSrc, 0o644) // no inline key: the config may be public
+		_, err := Load(cfg)
+		list := Errors(err)
+		want := []string{"tunnel.a.psk_file", key, "mode 0" + strconv.FormatUint(uint64(mode), 8), "chmod 600 " + key}
+		if len(list) != 1 || list[0].Line != 4 {
+			t.Fatalf("psk_file mode %o: err = %v, want one error at line 4", mode, err)
+		}
+		for _, w := range want {
+			if !strings.Contains(list[0].Msg, w) {
+				t.Errorf("psk_file mode %o: %q lacks %q", mode, list[0].Msg, w)
+			}
+		}
+		if strings.Contains(err.Error(), "0123456789") {
+			t.Errorf("error shows the key: %v", err)
+		}
+	}
+	write("k.psk", "file-secret-0123456789\n", 0o600)
+	if _, err := Load(filepath.Join(dir, "vigil.toml")); err != nil {
+		t.Errorf("psk_file of mode 0600 refused: %v", err)
+	}
+	write("k.psk", "file-secret-0123456789\n", 0o400)
+	if _, err := Load(filepath.Join(dir, "vigil.toml")); err != nil {
+		t.Errorf("psk_file of mode 0400 refused: %v", err)
+	}
+
+	// Inline psk: the configuration file itself is a key file.
+	inline := base
+	cfg := write("inline.toml", inline, 0o644)
+	_, err := Load(cfg)
+	list := Errors(err)
+	if len(list) != 1 || list[0].Line != 4 || !strings.Contains(list[0].Msg, cfg) ||
+		!strings.Contains(list[0].Msg, "mode 0644") || !strings.Contains(list[0].Msg, "chmod 600 "+cfg) {
+		t.Errorf("inline psk in a mode 0644 file: err = %v", err)
+	}
+	if err != nil && strings.Contains(err.Error(), "0123456789abcdef") {
+		t.Errorf("error shows the key: %v", err)
+	}
+	write("inline.toml", inline, 0o600)
+	if _, err := Load(cfg); err != nil {
+		t.Errorf("inline psk in a mode 0600 file refused: %v", err)
+	}
+	// Parse knows no file mode and checks none.
+	if _, err := Parse(cfg, []byte(inline)); err != nil {
+		t.Errorf("Parse: %v", err)
 	}
 }

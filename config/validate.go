@@ -170,6 +170,11 @@ func (d *decoder) psk(t *table, path string) Secret {
 		}
 		key := []byte(pv.text)
 		d.errs.secrets = append(d.errs.secrets, key)
+		if d.checkMode && tooOpen(d.mode) && !d.modeRefused {
+			d.modeRefused = true
+			d.errs.add(pv.line, "%s.psk: the configuration file %s %s; or move the key to a psk_file of mode 0600", path, d.errs.file, modeAdvice(d.errs.file, d.mode))
+			return nil
+		}
 		if len(key) < minPSKLen {
 			d.errs.add(pv.line, "%s.psk: the pre-shared key must be at least %d bytes long", path, minPSKLen)
 			return nil
@@ -187,9 +192,14 @@ func (d *decoder) psk(t *table, path string) Secret {
 	if !filepath.IsAbs(name) {
 		name = filepath.Join(d.dir, name)
 	}
-	key, err := readFile(name, maxPSKFileSize, true)
+	key, mode, err := readFile(name, maxPSKFileSize, true)
 	if err != nil {
 		d.errs.add(fv.line, "%s.psk_file: cannot read %q: %v", path, name, err)
+		return nil
+	}
+	if tooOpen(mode) {
+		clear(key)
+		d.errs.add(fv.line, "%s.psk_file: %q %s", path, name, modeAdvice(name, mode))
 		return nil
 	}
 	if b, ok := bytes.CutSuffix(key, []byte("\n")); ok {

@@ -64,3 +64,14 @@ func KELen(group uint16) int {
 }
 
 var cryptoRand io.Reader = rand.Reader
+
+// WipeDH zeroes d's private key where Go allows it: the MODP private exponent is cleared (a
+// later SharedSecret fails). Keys of crypto/ecdh (ECP and Curve25519 groups) cannot be zeroed:
+// ecdh.PrivateKey offers no way to, and keeps its bytes internally; they are only dropped with d
+// and left to the garbage collector.
+func WipeDH(d DH) {
+	if m, ok := d.(*modpDH); ok && m.x != nil {
+		clear(m.x.Bits())
+		m.x.SetInt64(0)
+	}
+}

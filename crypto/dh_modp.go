@@ -75,6 +75,9 @@ func (d *modpDH) SharedSecret(peer []byte) ([]byte, error) {
 	if len(peer) != modp2048Len {
 		return nil, fmt.Errorf("crypto: MODP-2048 public value has %d bytes, want %d", len(peer), modp2048Len)
 	}
+	if d.x.Sign() == 0 {
+		return nil, errors.New("crypto: MODP-2048 private key was wiped")
+	}
 	y := new(big.Int).SetBytes(peer)
 	if y.Cmp(bigOne) <= 0 || y.Cmp(modpPMinus1) >= 0 {
 		return nil, errModpRange

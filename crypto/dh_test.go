@@ -246,3 +246,28 @@ func TestNewDHRandFailure(t *testing.T) {
 		t.Error("MODP key generation ignored a failing random source")
 	}
 }
+
+func TestWipeDH(t *testing.T) {
+	d, err := NewDH(14, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, _ := NewDH(14, nil)
+	if _, err := d.SharedSecret(peer.PublicKey()); err != nil {
+		t.Fatal(err)
+	}
+	x := d.(*modpDH).x
+	words := x.Bits()[:cap(x.Bits())]
+	WipeDH(d)
+	for _, w := range words {
+		if w != 0 {
+			t.Fatal("MODP private exponent not zeroed")
+		}
+	}
+	if _, err := d.SharedSecret(peer.PublicKey()); err == nil {
+		t.Error("SharedSecret works with a wiped key")
+	}
+	e, _ := NewDH(31, nil)
+	WipeDH(e) // ecdh keys cannot be zeroed: no effect, no panic
+	WipeDH(nil)
+}

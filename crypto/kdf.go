@@ -27,6 +27,13 @@ func (k IKEKeys) String() string {
 // GoString is like String so %#v does not print keys either.
 func (k IKEKeys) GoString() string { return k.String() }
 
+// Wipe zeroes the keys (their backing memory, shared by every copy of k).
+func (k *IKEKeys) Wipe() {
+	for _, b := range [][]byte{k.SKd, k.SKai, k.SKar, k.SKei, k.SKer, k.SKpi, k.SKpr} {
+		clear(b)
+	}
+}
+
 // ChildKeys are the keys of a Child SA (RFC 7296 section 2.17). The I keys
 // protect initiator-to-responder traffic (the responder's inbound SA), the
 // R keys responder-to-initiator traffic. Encryption keys include the
@@ -42,6 +49,13 @@ func (k ChildKeys) String() string {
 
 // GoString is like String so %#v does not print keys either.
 func (k ChildKeys) GoString() string { return k.String() }
+
+// Wipe zeroes the keys (their backing memory, shared by every copy of k).
+func (k *ChildKeys) Wipe() {
+	for _, b := range [][]byte{k.EncrI, k.IntegI, k.EncrR, k.IntegR} {
+		clear(b)
+	}
+}
 
 func checkNonces(ni, nr []byte) error {
 	if len(ni) < MinNonceLen || len(ni) > MaxNonceLen || len(nr) < MinNonceLen || len(nr) > MaxNonceLen {

@@ -193,3 +193,27 @@ func checkHex(t *testing.T, name string, got []byte, want string) {
 		t.Errorf("%s = %x, want %s", name, got, want)
 	}
 }
+
+func TestKeysWipe(t *testing.T) {
+	s := Suite{Encr: EncrAESCBC, EncrKeyBits: 128, Integ: IntegHMACSHA256128, PRF: PRFHMACSHA256, DH: DHECP384}
+	k, err := DeriveIKEKeys(s, kdfNi, kdfNr, append([]byte(nil), kdfGir...), 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := k // copies share the key bytes
+	k.Wipe()
+	for i, b := range [][]byte{cp.SKd, cp.SKai, cp.SKar, cp.SKei, cp.SKer, cp.SKpi, cp.SKpr} {
+		if len(b) == 0 || !bytes.Equal(b, make([]byte, len(b))) {
+			t.Errorf("IKE key %d not zeroed (len %d)", i, len(b))
+		}
+	}
+	prf, _ := NewPRF(PRFHMACSHA256)
+	ck := DeriveChildKeys(prf, kdfSKd, nil, kdfNi, kdfNr, s)
+	cc := ck
+	ck.Wipe()
+	for i, b := range [][]byte{cc.EncrI, cc.IntegI, cc.EncrR, cc.IntegR} {
+		if len(b) == 0 || !bytes.Equal(b, make([]byte, len(b))) {
+			t.Errorf("Child key %d not zeroed (len %d)", i, len(b))
+		}
+	}
+}

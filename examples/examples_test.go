@@ -14,10 +14,26 @@ import (
 	"github.com/vigil-ipsec/vigil/config"
 )
 
-// load loads an example, failing the test with every problem config.Load reports.
+// load loads an example, failing the test with every problem config.Load reports. Git keeps
+// no file modes but 0644 and 0755, and vigild refuses key files others may read, so the
+// example and its key files are loaded from private (mode 0600) copies, as installed.
 func load(t *testing.T, name string) *config.Config {
 	t.Helper()
-	c, err := config.Load(name)
+	dir := t.TempDir()
+	files, err := filepath.Glob("*.psk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range append(files, name) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := config.Load(filepath.Join(dir, name))
 	if err != nil {
 		t.Fatalf("%s does not load:\n%v", name, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/vigil-ipsec/vigil/config"
 	"github.com/vigil-ipsec/vigil/dataplane"
 	"github.com/vigil-ipsec/vigil/ike"
+	"github.com/vigil-ipsec/vigil/internal/logthrottle"
 )
 
 // Version is the daemon's version string.
@@ -24,6 +25,9 @@ type Options struct {
 	OpenDataplane func(h dataplane.IKEHandler) (dataplane.Dataplane, error)
 	// LoadConfig re-reads the configuration for Reload; defaults to config.Load(cfg.File).
 	LoadConfig func() (*config.Config, error)
+	// LogThrottle limits log lines triggered by unauthenticated input, per source, in the
+	// gateway and the IKE engine; nil selects logthrottle's defaults.
+	LogThrottle *logthrottle.Throttle
 }
 
 // Gateway is a running Vigil instance.
@@ -36,9 +40,11 @@ type Gateway struct {
 	metrics *Metrics
 	started time.Time
 	load    func() (*config.Config, error)
+	lt      *logthrottle.Throttle // log lines triggered by unauthenticated input
 
-	cfgMu sync.Mutex // guards cfg for readers outside the loop
-	cfg   *config.Config
+	reloadMu sync.Mutex // serialises Reload (SIGHUP and API)
+	cfgMu    sync.Mutex // guards cfg for readers outside the loop; written on the loop
+	cfg      *config.Config
 
 	// Loop-owned state.
 	tstate  map[string]*tunnelState
@@ -80,7 +86,10 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	g := &Gateway{
 		log: o.Logger, level: o.LogLevel, cfg: cfg, events: newEventLog(10000),
 		metrics: newMetrics(), started: time.Now(), tstate: map[string]*tunnelState{},
-		load: o.LoadConfig,
+		load: o.LoadConfig, lt: o.LogThrottle,
+	}
+	if g.lt == nil {
+		g.lt = logthrottle.New(0, 0)
 	}
 	if g.load == nil {
 		g.load = func() (*config.Config, error) { return config.Load(cfg.File) }
@@ -98,6 +107,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		RetransmitTimeout: gl.Retransmit.Timeout, RetransmitBase: gl.Retransmit.Base,
 		RetransmitTries: gl.Retransmit.Tries, RetransmitMax: gl.Retransmit.MaxTimeout,
 		CookieThreshold: gl.CookieThreshold, HalfOpenMax: gl.HalfOpenMax, HalfOpenPerSource: gl.HalfOpenPerSource,
+		LogThrottle: g.lt,
 	}, dp, g, g.log)
 	g.dp, g.engine = dp, eng
 	g.metrics.gw = g
@@ -119,9 +129,15 @@ func (g *Gateway) addTunnel(ct *config.Tunnel) error {
 	if err := g.dp.Listen(tc.Local.Addr()); err != nil {
 		return fmt.Errorf("tunnel %s: listening on %v: %w", ct.Name, tc.Local.Addr(), err)
 	}
+	g.register(tc, ct)
+	return nil
+}
+
+// register adds a checked tunnel to the engine and the gateway's bookkeeping (before Run, or
+// on the loop); it cannot fail.
+func (g *Gateway) register(tc *ike.TunnelConfig, ct *config.Tunnel) {
 	g.engine.AddTunnel(tc)
 	g.tstate[ct.Name] = &tunnelState{childProbe: ct.ChildProbe}
-	return nil
 }
 
 // Engine exposes the IKE engine (tests).

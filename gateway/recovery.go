@@ -53,14 +53,14 @@ func (g *Gateway) unknownSPI(ev dataplane.Event) {
 		}
 		g.engine.SendInvalidSPI(sa, ev.SPI)
 		g.metrics.invalidSPISent.WithLabelValues("protected").Inc()
-		g.log.Info("ESP on unknown SPI: sent INVALID_SPI", "peer", peer, "tunnel", sa.Tunnel.Cfg.Name,
+		g.lt.Log(g.log, slog.LevelInfo, peer, "esp-unknown-spi-protected", "ESP on unknown SPI: sent INVALID_SPI", "peer", peer, "tunnel", sa.Tunnel.Cfg.Name,
 			"spi", spiText(ev.SPI), "protected", true)
 		g.event(sa.Tunnel.Cfg.Name, "action", "unknown-spi", peer.String(), api.SPI(ev.SPI), ptr(true),
 			fmt.Sprintf("ESP on unknown SPI 0x%08x: sent INVALID_SPI in IKE SA %s", ev.SPI, sa.String()), 0)
 		return
 	}
 	if !g.cfg.Global.InvalidSPI.Unprotected || !g.unprot.allow(now) {
-		g.log.Debug("ESP on unknown SPI from a peer without IKE SA", "peer", ev.Src, "spi", spiText(ev.SPI))
+		g.lt.Log(g.log, slog.LevelDebug, peer, "esp-unknown-spi", "ESP on unknown SPI from a peer without IKE SA", "peer", ev.Src, "spi", spiText(ev.SPI))
 		return
 	}
 	local, remote := ev.Dst, ev.Src
@@ -70,7 +70,7 @@ func (g *Gateway) unknownSPI(ev dataplane.Event) {
 	}
 	g.engine.SendUnprotectedInvalidSPI(local, remote, ev.SPI)
 	g.metrics.invalidSPISent.WithLabelValues("unprotected").Inc()
-	g.log.Info("ESP on unknown SPI from a peer without IKE SA: sent unprotected INVALID_SPI", "peer", ev.Src, "spi", spiText(ev.SPI), "protected", false)
+	g.lt.Log(g.log, slog.LevelInfo, peer, "esp-unknown-spi-sent", "ESP on unknown SPI from a peer without IKE SA: sent unprotected INVALID_SPI", "peer", ev.Src, "spi", spiText(ev.SPI), "protected", false)
 }
 
 // ---- Part 2: INVALID_SPI received ----------------------------------------------------------
@@ -106,7 +106,7 @@ func (g *Gateway) receivedUnprotected(remote netip.AddrPort, t wire.NotifyType, 
 	g.metrics.invalidSPIReceived.WithLabelValues("false").Inc()
 	sa := g.engine.IKEByPeer(remote.Addr())
 	if sa == nil {
-		g.log.Debug("unprotected notify from a peer without IKE SA: ignored", "peer", remote, "notify", t, "spi", spiText(spi))
+		g.lt.Log(g.log, slog.LevelDebug, remote.Addr(), "unprotected-notify", "unprotected notify from a peer without IKE SA: ignored", "peer", remote, "notify", t, "spi", spiText(spi))
 		return
 	}
 	name := sa.Tunnel.Cfg.Name
@@ -120,7 +120,7 @@ func (g *Gateway) receivedUnprotected(remote netip.AddrPort, t wire.NotifyType, 
 		return
 	}
 	ts.lastHint = now
-	g.log.Info("unprotected notify: hint only, checking liveness", "peer", remote, "tunnel", name,
+	g.lt.Log(g.log, slog.LevelInfo, remote.Addr(), "unprotected-notify-hint", "unprotected notify: hint only, checking liveness", "peer", remote, "tunnel", name,
 		"notify", t, "spi", spiText(spi), "protected", false, "action", "liveness check")
 	g.event(name, "detect", "unprotected-"+notifyName(t), remote.Addr().String(), api.SPI(spi), ptr(false),
 		"unprotected notify: no state changed; liveness check started", 0)

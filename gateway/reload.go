@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"errors"
 	"fmt"
+	"net/netip"
 
 	"github.com/vigil-ipsec/vigil/api"
 	"github.com/vigil-ipsec/vigil/config"
@@ -12,49 +14,120 @@ func identityString(t uint8, v []byte) string {
 	return config.Identity{Type: t, Value: v}.String()
 }
 
-// Reload re-reads the configuration file. A file that fails validation is refused and the
-// running configuration stays. Unchanged tunnels keep their SAs; changed ones are deleted
-// (with Delete notifies) and set up again; removed ones are deleted; added ones are started
-// per their start action.
+// reloadPlan is a reload worked out in full, and checked, before anything changes.
+type reloadPlan struct {
+	cfg                                *config.Config
+	added, removed, changed, unchanged []string
+	tcs                                map[string]*ike.TunnelConfig // added and changed tunnels, ready for the engine
+}
+
+// Reload re-reads the configuration file. It is transactional: the new configuration is
+// parsed and validated in full, the difference to the running one worked out, and everything
+// that can fail checked (building the engine's form of every added or changed tunnel,
+// listening on their local addresses) before anything changes; then the difference is applied
+// on the engine loop in one step. On any problem the running configuration is kept whole, the
+// engine and the gateway untouched, and every problem is reported, with FILE:LINE where the
+// configuration gives one. Unchanged tunnels keep their SAs; changed ones are deleted (with
+// Delete notifies) and set up again; removed ones are deleted; added ones are started per
+// their start action. Reloads are serialised: a SIGHUP and an API reload never interleave.
+//
+// [global] settings are read at start-up only: a reload keeps the running ones (and warns when
+// the file's differ). A refused reload may leave the dataplane listening on a new local
+// address that a checked tunnel needed (the dataplane cannot stop listening on one address);
+// nothing is configured there.
 func (g *Gateway) Reload() (api.ReloadResult, error) {
+	g.reloadMu.Lock()
+	defer g.reloadMu.Unlock()
+	p, err := g.planReload()
+	if err != nil {
+		g.log.Error("reload refused; keeping the running configuration", "err", err)
+		return api.ReloadResult{}, fmt.Errorf("%w: configuration refused, running configuration kept:\n%v", api.ErrBadRequest, err)
+	}
+	g.engine.Call(func() { g.applyReload(p) })
+	g.log.Info("configuration reloaded", "added", p.added, "removed", p.removed, "changed", p.changed, "unchanged", len(p.unchanged))
+	return api.ReloadResult{Added: p.added, Removed: p.removed, Changed: p.changed, Unchanged: p.unchanged}, nil
+}
+
+// planReload loads the configuration, compares it with the running one and checks every step
+// that can fail. It changes no gateway or engine state. The error joins every problem found.
+func (g *Gateway) planReload() (*reloadPlan, error) {
 	newCfg, err := g.load()
 	if err != nil {
-		g.log.Error("reload refused: configuration is invalid; keeping the running one", "err", err)
-		return api.ReloadResult{}, fmt.Errorf("%w: configuration refused, running configuration kept:\n%v", api.ErrBadRequest, err)
+		return nil, err
 	}
 	g.cfgMu.Lock()
 	old := g.cfg
 	g.cfgMu.Unlock()
-	added, removed, changed, unchanged := config.Diff(old, newCfg)
-	var res api.ReloadResult
-	g.engine.Call(func() {
-		for _, name := range append(append([]string(nil), removed...), changed...) {
-			if ts := g.tstate[name]; ts != nil {
-				ts.manualDown = true
-				stopTimer(ts.retryTimer)
-				stopTimer(ts.probeTimer)
-			}
-			g.engine.RemoveTunnel(name, true)
-			delete(g.tstate, name)
-		}
-		g.cfgMu.Lock()
-		g.cfg = newCfg
-		g.cfgMu.Unlock()
-		for _, name := range append(append([]string(nil), changed...), added...) {
-			ct := newCfg.Tunnel(name)
-			if err = g.addTunnel(ct); err != nil {
-				return
-			}
-			if t := g.engine.Tunnel(name); t != nil && t.Cfg.StartAction == ike.StartStart {
-				g.initiate(name, "reload")
-			}
-		}
-		res = api.ReloadResult{Added: added, Removed: removed, Changed: changed, Unchanged: unchanged}
-		g.event("", "reload", "", "", 0, nil, fmt.Sprintf("configuration reloaded: %d added, %d removed, %d changed, %d unchanged", len(added), len(removed), len(changed), len(unchanged)), 0)
-	})
-	if err != nil {
-		return res, err
+	fileGlobal := newCfg.Global
+	fileGlobal.Socket = old.Global.Socket // vigild --socket overrides the file's
+	if fileGlobal != old.Global {
+		g.log.Warn("reload: [global] settings changed; they take effect only after a restart of vigild")
 	}
-	g.log.Info("configuration reloaded", "added", added, "removed", removed, "changed", changed, "unchanged", len(unchanged))
-	return res, nil
+	p := &reloadPlan{tcs: map[string]*ike.TunnelConfig{}}
+	p.added, p.removed, p.changed, p.unchanged = config.Diff(old, newCfg)
+	// Keep the running [global]: the engine, dataplane and limiters were built from it.
+	cfg := *newCfg
+	cfg.Global = old.Global
+	p.cfg = &cfg
+
+	fail := func(ct *config.Tunnel, err error) error {
+		return &config.Error{File: newCfg.File, Line: ct.Line, Msg: err.Error()}
+	}
+	var errs []error
+	setUp := append(append([]string(nil), p.changed...), p.added...)
+	for _, name := range setUp {
+		ct := newCfg.Tunnel(name)
+		tc, err := tunnelConfig(old.Global, ct)
+		if err != nil {
+			errs = append(errs, fail(ct, err))
+			continue
+		}
+		p.tcs[name] = tc
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	// Only a configuration that is otherwise good makes the dataplane listen on new addresses.
+	listened := map[netip.Addr]bool{}
+	for _, name := range setUp {
+		a := p.tcs[name].Local.Addr()
+		if listened[a] {
+			continue
+		}
+		listened[a] = true
+		if err := g.dp.Listen(a); err != nil {
+			errs = append(errs, fail(newCfg.Tunnel(name), fmt.Errorf("tunnel %s: listening on %v: %w", name, a, err)))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return p, nil
+}
+
+// applyReload switches to a checked plan (loop only); nothing in it can fail.
+func (g *Gateway) applyReload(p *reloadPlan) {
+	for _, name := range append(append([]string(nil), p.removed...), p.changed...) {
+		if ts := g.tstate[name]; ts != nil {
+			ts.manualDown = true
+			stopTimer(ts.retryTimer)
+			stopTimer(ts.probeTimer)
+		}
+		g.engine.RemoveTunnel(name, true)
+		delete(g.tstate, name)
+	}
+	g.cfgMu.Lock()
+	g.cfg = p.cfg
+	g.cfgMu.Unlock()
+	setUp := append(append([]string(nil), p.changed...), p.added...)
+	for _, name := range setUp {
+		g.register(p.tcs[name], p.cfg.Tunnel(name))
+	}
+	for _, name := range setUp {
+		if t := g.engine.Tunnel(name); t != nil && t.Cfg.StartAction == ike.StartStart {
+			g.initiate(name, "reload")
+		}
+	}
+	g.event("", "reload", "", "", 0, nil, fmt.Sprintf("configuration reloaded: %d added, %d removed, %d changed, %d unchanged",
+		len(p.added), len(p.removed), len(p.changed), len(p.unchanged)), 0)
 }

@@ -59,6 +59,17 @@ type ChildSA struct {
 	outActive  bool     // the policy points at SPIOut
 	collision  bool     // the peer rekeyed this SA while our rekey of it was in flight
 	peerRekey  *ChildSA // the SA created by the peer's colliding rekey
+
+	// keys were handed to the dataplane (which keeps its own copy); wiped on removal.
+	keys crypto.ChildKeys
+}
+
+// wipe zeroes the Child SA's key material once it is removed. The dataplane's copies (and
+// the AES key schedules Go's crypto derives from them, which cannot be zeroed) go with the
+// dataplane SA.
+func (c *ChildSA) wipe() {
+	c.keys.Wipe()
+	c.keys = crypto.ChildKeys{}
 }
 
 // Algorithms renders the negotiated suite.

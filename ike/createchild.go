@@ -171,6 +171,7 @@ func (e *Engine) acceptChildResponse(sa *IKESA, cp *childProposal, m *wire.Messa
 		LocalTS: tsi.Selectors, RemoteTS: tsr.Selectors, Initiator: true, ni: k.ni, nr: k.nr,
 	}
 	keys := crypto.DeriveChildKeys(sa.prf, sa.keys.SKd, k.gir, k.ni, k.nr, suite)
+	clear(k.gir) // PFS shared secret, no longer needed
 	if err := e.installChild(c, keys); err != nil {
 		return nil, err
 	}
@@ -249,6 +250,7 @@ func (e *Engine) acceptChildRequest(sa *IKESA, m *wire.Message, rekeyOf *ChildSA
 		LocalTS: ntsr, RemoteTS: ntsi, ni: ni, nr: nr, replaces: rekeyOf,
 	}
 	keys := crypto.DeriveChildKeys(sa.prf, sa.keys.SKd, gir, ni, nr, suite)
+	clear(gir) // PFS shared secret, no longer needed
 	if err := e.installChild(c, keys); err != nil {
 		if errors.Is(err, ErrSPIInUse) {
 			return refuse(wire.NotifyNoProposalChosen, err.Error())

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vigil-ipsec/vigil/dataplane"
 	"github.com/vigil-ipsec/vigil/ikev2/wire"
+	"github.com/vigil-ipsec/vigil/internal/logthrottle"
 )
 
 // Config holds engine-wide settings.
@@ -40,6 +41,12 @@ type Config struct {
 	// Main Mode requests are dropped (the newest go, the exchanges in progress go on).
 	HalfOpenMax       int
 	HalfOpenPerSource int
+
+	// LogThrottle limits log lines triggered by unauthenticated input (malformed messages,
+	// unknown IKE SPIs, authentication failures, cookie and half-open drops) per source
+	// address: log them with LogThrottle.Log(e.log, level, remote.Addr(), kind, msg, ...).
+	// nil selects one with logthrottle's defaults (one line per source and kind per 10 s).
+	LogThrottle *logthrottle.Throttle
 }
 
 func (c *Config) defaults() {
@@ -69,6 +76,9 @@ func (c *Config) defaults() {
 	}
 	if c.HalfOpenPerSource == 0 {
 		c.HalfOpenPerSource = DefaultHalfOpenPerSource
+	}
+	if c.LogThrottle == nil {
+		c.LogThrottle = logthrottle.New(0, 0)
 	}
 }
 
@@ -382,7 +392,7 @@ func (e *Engine) handle(local, remote netip.AddrPort, msg []byte) {
 	h, err := wire.ParseHeader(msg)
 	if err != nil {
 		e.stats.Malformed++
-		e.log.Debug("dropping malformed IKE message", "peer", remote, "err", err)
+		e.cfg.LogThrottle.Log(e.log, slog.LevelDebug, remote.Addr(), "ike-malformed", "dropping malformed IKE message", "peer", remote, "err", err)
 		return
 	}
 	msg = msg[:h.Length]
@@ -417,7 +427,7 @@ func (e *Engine) handleUnknownSA(local, remote netip.AddrPort, h wire.Header, ms
 		return
 	}
 	e.stats.UnknownSPI++
-	e.log.Debug("IKE message for unknown IKE SA", "peer", remote, "exchange", h.Exchange, "spi_i", fmt.Sprintf("%016x", h.SPIi), "spi_r", fmt.Sprintf("%016x", h.SPIr))
+	e.cfg.LogThrottle.Log(e.log, slog.LevelDebug, remote.Addr(), "ike-unknown-sa", "IKE message for unknown IKE SA", "peer", remote, "exchange", h.Exchange, "spi_i", fmt.Sprintf("%016x", h.SPIi), "spi_r", fmt.Sprintf("%016x", h.SPIr))
 	if !h.IsResponse() && e.invalidIKESPI.allow(time.Now()) {
 		// RFC 7296 2.21.4: a request for an IKE SA we do not know (we may have restarted) MAY be
 		// answered, unprotected, with INVALID_IKE_SPI, same SPIs and message ID. Rate-limited.

@@ -124,6 +124,7 @@ func (e *Engine) ikeRekeyResponse(sa *IKESA, rk *ikeRekey, m *wire.Message) (*IK
 }
 
 func (e *Engine) deriveRekeyed(old, n *IKESA, gir []byte) error {
+	defer clear(gir) // the DH shared secret is not needed once the keys are derived
 	prf, err := crypto.NewPRF(n.Suite.PRF)
 	if err != nil {
 		return err

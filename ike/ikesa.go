@@ -103,6 +103,31 @@ type saTimers struct {
 	rekey, dpd, halfOpen *time.Timer
 }
 
+// wipe zeroes the key material of a removed IKE SA where Go allows it: SK_d, SK_ai/ar,
+// SK_ei/er, SK_pi/pr (IKEv1: SKEYID, SKEYID_d/a/e and the phase 1 key), and drops the DH key
+// pair and the nonces. Go's crypto keeps copies it offers no way to zero: the expanded AES key
+// schedules and HMAC pads inside in, out and prf, and crypto/ecdh private keys (an
+// *ecdh.PrivateKey cannot be cleared; it is only dropped here and left to the garbage
+// collector). SKEYSEED is cleared as soon as the keys are expanded (crypto.expandIKEKeys), the
+// DH shared secret once the keys are derived.
+func (sa *IKESA) wipe() {
+	sa.keys.Wipe()
+	if sa.dh != nil {
+		crypto.WipeDH(sa.dh)
+	}
+	sa.dh = nil
+	sa.ni, sa.nr = nil, nil // may be shared with the first Child SA: dropped, not cleared
+	if v1 := sa.v1; v1 != nil && v1.keys != nil {
+		k := v1.keys
+		for _, b := range [][]byte{k.SKEYID, k.SKEYIDd, k.SKEYIDa, k.SKEYIDe, k.EncKey} {
+			clear(b)
+		}
+		if v1.dh != nil {
+			crypto.WipeDH(v1.dh)
+		}
+	}
+}
+
 func (sa *IKESA) stop() {
 	for _, t := range []*time.Timer{sa.timers.rekey, sa.timers.dpd, sa.timers.halfOpen} {
 		if t != nil {

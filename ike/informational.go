@@ -287,6 +287,7 @@ func (e *Engine) removeIKE(sa *IKESA, err error) {
 		e.log.Info("IKE SA not established", "tunnel", sa.tunnelName(), "peer", sa.Remote, "err", err)
 	}
 	e.hooks.IKEDown(sa, err)
+	sa.wipe()
 }
 
 // scheduleDPD arms the liveness timer: a check is due when we have sent ESP or IKE traffic but

@@ -211,6 +211,7 @@ func (e *Engine) handleInitResponse(local, remote netip.AddrPort, h wire.Header,
 
 // deriveIKE computes the IKE SA keys and ciphers from the DH secret.
 func (e *Engine) deriveIKE(sa *IKESA, gir []byte) error {
+	defer clear(gir) // the DH shared secret is not needed once the keys are derived
 	prf, err := crypto.NewPRF(sa.Suite.PRF)
 	if err != nil {
 		return err

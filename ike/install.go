@@ -67,11 +67,14 @@ func (e *Engine) installChild(c *ChildSA, k crypto.ChildKeys) error {
 	in.SPI, in.Dir, in.EncrKey, in.IntegKey, in.ReplayWindow = c.SPIIn, dataplane.In, inE, inA, cfg.ReplayWindow
 	out := base
 	out.SPI, out.Dir, out.EncrKey, out.IntegKey = c.SPIOut, dataplane.Out, outE, outA
+	c.keys = k
 	if err := e.dp.AddSA(in); err != nil {
+		c.wipe()
 		return fmt.Errorf("installing inbound SA: %w", err)
 	}
 	if err := e.dp.AddSA(out); err != nil {
 		e.dp.DeleteSA(c.SPIIn, dataplane.In)
+		c.wipe()
 		return fmt.Errorf("installing outbound SA: %w", err)
 	}
 	e.children[c.SPIIn] = c
@@ -185,6 +188,7 @@ func (e *Engine) removeChild(c *ChildSA, err error) {
 	}
 	e.log.Info("Child SA removed", "tunnel", t.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn), "spi_out", fmt.Sprintf("0x%08x", c.SPIOut), "reason", errString(err))
 	e.hooks.ChildDown(c, err)
+	c.wipe()
 }
 
 // rekeyGrace is how long the inbound half of a rekeyed Child SA outlives its deletion.

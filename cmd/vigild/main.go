@@ -1,6 +1,6 @@
 // Command vigild is the Vigil IPsec gateway daemon.
 //
-//	vigild --config /etc/vigil/vigil.toml [--log-format text|json] [--log-level info]
+//	vigild --config /etc/vigil/vigil.toml [--log-format text|json] [--log-level info] [--debug-addr 127.0.0.1:6060]
 //
 // It negotiates IKEv2 SAs for the configured tunnels, carries their traffic through a TUN
 // device with its userspace ESP dataplane, and serves the control API on a unix socket. SIGHUP
@@ -17,8 +17,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -137,19 +139,26 @@ func run(args []string) int {
 			go ms.Serve(mln)
 			defer ms.Close()
 			log.Info("metrics listening", "addr", mln.Addr().String())
+			warnExposed(log, "metrics endpoint (metrics_addr)", mln.Addr().String())
 		}
 	}
 
 	if *debugAddr != "" {
-		dmux := http.NewServeMux()
-		dmux.HandleFunc("/debug/pprof/", pprof.Index)
-		dmux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		dmux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		dmux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		ds := &http.Server{Addr: *debugAddr, Handler: dmux, ReadHeaderTimeout: 5 * time.Second}
-		go ds.ListenAndServe()
-		defer ds.Close()
-		log.Info("pprof listening", "addr", *debugAddr)
+		dln, err := net.Listen("tcp", *debugAddr)
+		if err != nil {
+			log.Error("pprof endpoint not available", "addr", *debugAddr, "err", err)
+		} else {
+			dmux := http.NewServeMux()
+			dmux.HandleFunc("/debug/pprof/", pprof.Index)
+			dmux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+			dmux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+			dmux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+			ds := &http.Server{Handler: dmux, ReadHeaderTimeout: 5 * time.Second}
+			go ds.Serve(dln)
+			defer ds.Close()
+			log.Info("pprof listening", "addr", dln.Addr().String())
+			warnExposed(log, "pprof endpoint (--debug-addr)", dln.Addr().String())
+		}
 	}
 
 	apiDone := make(chan error, 1)
@@ -221,3 +230,30 @@ func unknownSPILimits(c config.InvalidSPI) sad.UnknownSPILimits {
 
 func (b backend) RekeyChildSA(s api.SPI) error { return b.gw().RekeyChildSA(s) }
 func (b backend) RekeyIKESA(t string) error    { return b.gw().RekeyIKESA(t) }
+
+// warnExposed logs a warning when an unauthenticated HTTP endpoint (metrics, pprof) listens on
+// an address that other hosts can reach.
+func warnExposed(log *slog.Logger, what, addr string) {
+	if !loopbackOnly(addr) {
+		log.Warn(what+" listens on a non-loopback address: anyone who can reach it can read it "+
+			"without authentication; bind it to 127.0.0.1 or ::1, or firewall it", "addr", addr)
+	}
+}
+
+// loopbackOnly reports whether a listener on addr (host:port) can only be reached from this
+// host: the host is a loopback IP or "localhost". An empty or unspecified host (all
+// interfaces), any other name and anything unparsable count as exposed.
+func loopbackOnly(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	return ip.Unmap().IsLoopback()
+}

@@ -1,0 +1,308 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/vigil-ipsec/vigil/api"
+	"github.com/vigil-ipsec/vigil/config"
+	"github.com/vigil-ipsec/vigil/dataplane"
+	"github.com/vigil-ipsec/vigil/dataplane/memory"
+	"github.com/vigil-ipsec/vigil/ike"
+)
+
+// Test tunnels: "ab" between gateway A (192.0.2.1, initiator) and B (192.0.2.2).
+const (
+	addrA = "192.0.2.1"
+	addrB = "192.0.2.2"
+	psk   = "reload-test-psk-0123456789"
+)
+
+// tunnelTOML renders a [tunnel.NAME] table; n picks distinct subnets.
+func tunnelTOML(name, local, remote string, n int, start string, extra ...string) string {
+	s := fmt.Sprintf("\n[tunnel.%s]\nlocal_addr = %q\nremote_addr = %q\npsk = %q\n"+
+		"local_subnets = [\"10.%d.1.0/24\"]\nremote_subnets = [\"10.%d.2.0/24\"]\nstart_action = %q\n",
+		name, local, remote, psk, n, n, start)
+	for _, e := range extra {
+		s += e + "\n"
+	}
+	return s
+}
+
+// mirror swaps a tunnel's sides for the peer's configuration.
+func mirrorTOML(name, local, remote string, n int) string {
+	return fmt.Sprintf("\n[tunnel.%s]\nlocal_addr = %q\nremote_addr = %q\npsk = %q\n"+
+		"local_subnets = [\"10.%d.2.0/24\"]\nremote_subnets = [\"10.%d.1.0/24\"]\n",
+		name, local, remote, psk, n, n)
+}
+
+func parseConf(t testing.TB, src string) *config.Config {
+	t.Helper()
+	c, err := config.Parse("/etc/vigil/test.toml", []byte("[global]\nsocket = \"/nonexistent/vigil.sock\"\n"+src))
+	if err != nil {
+		t.Fatalf("config:\n%v\n%s", err, src)
+	}
+	return c
+}
+
+// failListen is a memory dataplane on which listening on some addresses fails.
+type failListen struct {
+	*memory.Dataplane
+	bad map[netip.Addr]bool
+}
+
+func (f failListen) Listen(a netip.Addr) error {
+	if f.bad[a] {
+		return errors.New("address not available")
+	}
+	return f.Dataplane.Listen(a)
+}
+
+// testGateway is a running gateway on a memory network whose Reload loads *next.
+type testGateway struct {
+	*Gateway
+	next  atomic.Pointer[config.Config]
+	loads func() // called by every load, before it returns (tests may block in it)
+}
+
+func startGateway(t *testing.T, n *memory.Network, cfg *config.Config, bad ...string) *testGateway {
+	t.Helper()
+	tg := &testGateway{}
+	tg.next.Store(cfg)
+	fl := failListen{bad: map[netip.Addr]bool{}}
+	for _, b := range bad {
+		fl.bad[netip.MustParseAddr(b)] = true
+	}
+	g, err := New(cfg, Options{
+		OpenDataplane: func(h dataplane.IKEHandler) (dataplane.Dataplane, error) {
+			fl.Dataplane = n.Attach(nil, h)
+			return fl, nil
+		},
+		LoadConfig: func() (*config.Config, error) {
+			if tg.loads != nil {
+				tg.loads()
+			}
+			return tg.next.Load(), nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg.Gateway = g
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { g.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return tg
+}
+
+// childSPIs returns the SPIs of a tunnel's Child SA, waiting up to 5 s for one.
+func childSPIs(t *testing.T, g *Gateway, name string) (in, out uint32) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		g.engine.Call(func() {
+			if tun := g.engine.Tunnel(name); tun != nil && tun.Child != nil && tun.State() == ike.TunnelUp {
+				in, out = tun.Child.SPIIn, tun.Child.SPIOut
+			}
+		})
+		if in != 0 {
+			return in, out
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tunnel %s: no Child SA", name)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// engineState is what a reload may change: the engine's tunnels (by identity), their SAs and
+// the gateway's bookkeeping.
+type engineState struct {
+	cfg     *config.Config
+	tunnels map[string]*ike.Tunnel
+	ike     map[string]*ike.IKESA
+	child   map[string]*ike.ChildSA
+	tstate  map[string]*tunnelState
+}
+
+func snapshot(g *Gateway) engineState {
+	s := engineState{tunnels: map[string]*ike.Tunnel{}, ike: map[string]*ike.IKESA{},
+		child: map[string]*ike.ChildSA{}, tstate: map[string]*tunnelState{}}
+	g.engine.Call(func() {
+		for n, t := range g.engine.Tunnels() {
+			s.tunnels[n], s.ike[n], s.child[n] = t, t.IKE, t.Child
+		}
+		for n, ts := range g.tstate {
+			s.tstate[n] = ts
+		}
+		g.cfgMu.Lock()
+		s.cfg = g.cfg
+		g.cfgMu.Unlock()
+	})
+	return s
+}
+
+func sameState(t *testing.T, before, after engineState) {
+	t.Helper()
+	if before.cfg != after.cfg {
+		t.Error("running configuration replaced")
+	}
+	if len(before.tunnels) != len(after.tunnels) || len(before.tstate) != len(after.tstate) {
+		t.Errorf("engine has %d tunnels (%d states), had %d (%d)", len(after.tunnels), len(after.tstate), len(before.tunnels), len(before.tstate))
+	}
+	for n, tun := range before.tunnels {
+		if after.tunnels[n] != tun || after.ike[n] != before.ike[n] || after.child[n] != before.child[n] {
+			t.Errorf("tunnel %s or its SAs changed", n)
+		}
+		if after.tstate[n] != before.tstate[n] {
+			t.Errorf("tunnel %s: gateway state replaced", n)
+		}
+	}
+}
+
+// TestReloadFailureKeepsEverything: a reload that removes one tunnel, changes another and adds
+// three, the second and third of which cannot listen on their local address, is refused as a
+// whole: configuration, engine tunnels, SAs and gateway state stay exactly as they were, and
+// both listening problems are reported with file and line.
+func TestReloadFailureKeepsEverything(t *testing.T) {
+	n := memory.NewNetwork()
+	startGateway(t, n, parseConf(t, mirrorTOML("ab", addrB, addrA, 1)))
+	old := parseConf(t, tunnelTOML("ab", addrA, addrB, 1, "start")+
+		tunnelTOML("gone", addrA, "192.0.2.50", 2, "none")+
+		tunnelTOML("edit", addrA, "192.0.2.51", 3, "none"))
+	a := startGateway(t, n, old, "192.0.2.100", "192.0.2.101")
+	in, out := childSPIs(t, a.Gateway, "ab")
+	before := snapshot(a.Gateway)
+
+	next := tunnelTOML("ab", addrA, addrB, 1, "start") +
+		tunnelTOML("edit", addrA, "192.0.2.51", 3, "none", `dpd_delay = "20s"`) +
+		tunnelTOML("new1", addrA, "192.0.2.60", 4, "none") +
+		tunnelTOML("new2", "192.0.2.100", "192.0.2.61", 5, "none") +
+		tunnelTOML("new3", "192.0.2.101", "192.0.2.62", 6, "none")
+	a.next.Store(parseConf(t, next))
+	_, err := a.Reload()
+	if err == nil {
+		t.Fatal("reload with unusable local addresses succeeded")
+	}
+	if !errors.Is(err, api.ErrBadRequest) {
+		t.Errorf("err = %v, want a bad request", err)
+	}
+	// Lines: 1-2 [global], then per tunnel a blank line, the header and 6 keys (edit has 7).
+	for _, want := range []string{
+		"/etc/vigil/test.toml:29: tunnel new2: listening on 192.0.2.100: address not available",
+		"/etc/vigil/test.toml:37: tunnel new3: listening on 192.0.2.101: address not available",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), psk) {
+		t.Errorf("error shows the key: %v", err)
+	}
+	sameState(t, before, snapshot(a.Gateway))
+	if i, o := childSPIs(t, a.Gateway, "ab"); i != in || o != out {
+		t.Errorf("Child SA of ab replaced: SPIs %#x/%#x, were %#x/%#x", i, o, in, out)
+	}
+
+	// The same reload without the bad tunnels applies.
+	a.next.Store(parseConf(t, tunnelTOML("ab", addrA, addrB, 1, "start")+
+		tunnelTOML("edit", addrA, "192.0.2.51", 3, "none", `dpd_delay = "20s"`)+
+		tunnelTOML("new1", addrA, "192.0.2.60", 4, "none")))
+	res, err := a.Reload()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := api.ReloadResult{Added: []string{"new1"}, Removed: []string{"gone"}, Changed: []string{"edit"}, Unchanged: []string{"ab"}}
+	if !slices.Equal(res.Added, want.Added) || !slices.Equal(res.Removed, want.Removed) ||
+		!slices.Equal(res.Changed, want.Changed) || !slices.Equal(res.Unchanged, want.Unchanged) {
+		t.Errorf("reload = %+v, want %+v", res, want)
+	}
+	after := snapshot(a.Gateway)
+	if _, ok := after.tunnels["gone"]; ok || after.tunnels["new1"] == nil || after.tunnels["edit"] == before.tunnels["edit"] {
+		t.Errorf("reload not applied: tunnels %v", after.tunnels)
+	}
+	if after.cfg.Tunnel("new1") == nil || after.cfg.Tunnel("gone") != nil {
+		t.Error("running configuration not replaced")
+	}
+}
+
+// TestReloadKeepsUnchangedChildSA: a reload that adds a tunnel leaves an unchanged tunnel's
+// IKE and Child SA in place, same SPIs.
+func TestReloadKeepsUnchangedChildSA(t *testing.T) {
+	n := memory.NewNetwork()
+	startGateway(t, n, parseConf(t, mirrorTOML("ab", addrB, addrA, 1)))
+	a := startGateway(t, n, parseConf(t, tunnelTOML("ab", addrA, addrB, 1, "start")))
+	in, out := childSPIs(t, a.Gateway, "ab")
+	before := snapshot(a.Gateway)
+	a.next.Store(parseConf(t, tunnelTOML("ab", addrA, addrB, 1, "start")+tunnelTOML("more", addrA, "192.0.2.70", 2, "none")))
+	res, err := a.Reload()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Added, []string{"more"}) || !slices.Equal(res.Unchanged, []string{"ab"}) {
+		t.Errorf("reload = %+v", res)
+	}
+	after := snapshot(a.Gateway)
+	if after.tunnels["ab"] != before.tunnels["ab"] || after.ike["ab"] != before.ike["ab"] || after.child["ab"] != before.child["ab"] {
+		t.Error("unchanged tunnel ab or its SAs replaced")
+	}
+	if i, o := childSPIs(t, a.Gateway, "ab"); i != in || o != out {
+		t.Errorf("SPIs %#x/%#x, were %#x/%#x", i, o, in, out)
+	}
+}
+
+// TestReloadSerialised: reloads from two goroutines (SIGHUP and API) do not interleave: the
+// second loads and compares only after the first has applied, so the tunnel both add is added
+// once and found unchanged by the other.
+func TestReloadSerialised(t *testing.T) {
+	n := memory.NewNetwork()
+	a := startGateway(t, n, parseConf(t, tunnelTOML("one", addrA, addrB, 1, "none")))
+	var inLoad, maxInLoad atomic.Int32
+	a.loads = func() {
+		v := inLoad.Add(1)
+		for {
+			m := maxInLoad.Load()
+			if v <= m || maxInLoad.CompareAndSwap(m, v) {
+				break
+			}
+		}
+		time.Sleep(50 * time.Millisecond) // room for the other reload to overlap, if it can
+		inLoad.Add(-1)
+	}
+	a.next.Store(parseConf(t, tunnelTOML("one", addrA, addrB, 1, "none")+tunnelTOML("two", addrA, "192.0.2.80", 2, "none")))
+	var wg sync.WaitGroup
+	results := make([]api.ReloadResult, 2)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			if results[i], err = a.Reload(); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if m := maxInLoad.Load(); m != 1 {
+		t.Errorf("%d reloads ran at once", m)
+	}
+	added := 0
+	for _, r := range results {
+		added += len(r.Added)
+	}
+	if added != 1 {
+		t.Errorf("tunnel two added %d times: %+v", added, results)
+	}
+	if s := snapshot(a.Gateway); len(s.tunnels) != 2 || len(s.tstate) != 2 {
+		t.Errorf("engine has %d tunnels, %d states; want 2", len(s.tunnels), len(s.tstate))
+	}
+}
