@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/vigil-ipsec/vigil/crypto"
@@ -175,7 +176,7 @@ func (e *Engine) handleAuthRequest(sa *IKESA, m *wire.Message) ([]wire.Payload, 
 	idi, auth := m.IDi(), m.Auth()
 	fail := func(reason string, args ...any) ([]wire.Payload, func()) {
 		e.stats.AuthFailures++
-		e.log.Error("AUTHENTICATION_FAILED: "+reason, append([]any{"peer", sa.Remote}, args...)...)
+		e.cfg.LogThrottle.Log(e.log, slog.LevelError, sa.Remote.Addr(), "auth-failed", "AUTHENTICATION_FAILED: "+reason, append([]any{"peer", sa.Remote}, args...)...)
 		return []wire.Payload{&wire.Notify{Type: wire.NotifyAuthenticationFailed}}, func() { e.removeIKE(sa, ErrAuthFailed) }
 	}
 	if idi == nil || auth == nil {

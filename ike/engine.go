@@ -113,7 +113,6 @@ type Engine struct {
 	spiReserved   map[uint32]time.Time // inbound SPIs offered in negotiations in progress
 	spiSwept      time.Time
 	invalidIKESPI limiter
-	halfOpenWarn  limiter
 	v1            v1Engine
 	nextID        uint64
 	stats         Stats

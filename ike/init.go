@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"encoding/binary"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"slices"
 	"time"
@@ -303,7 +304,7 @@ func (e *Engine) handleInitRequest(local, remote netip.AddrPort, h wire.Header, 
 	}
 	cands := e.byRemoteAddr[remote.Addr()]
 	if len(cands) == 0 {
-		e.log.Info("IKE_SA_INIT from a peer with no tunnel configured", "peer", remote)
+		e.cfg.LogThrottle.Log(e.log, slog.LevelInfo, remote.Addr(), "no-tunnel", "IKE_SA_INIT from a peer with no tunnel configured", "peer", remote)
 		e.replyInitError(local, remote, h, &wire.Notify{Type: wire.NotifyNoProposalChosen})
 		return
 	}
@@ -328,7 +329,7 @@ func (e *Engine) handleInitRequest(local, remote netip.AddrPort, h wire.Header, 
 	}
 	suite, chosen, err := crypto.Select(sap.Proposals, t.Cfg.IKEProposals, wire.ProtocolIKE)
 	if err != nil {
-		e.log.Info("no acceptable IKE proposal", "tunnel", t.Cfg.Name, "peer", remote)
+		e.cfg.LogThrottle.Log(e.log, slog.LevelInfo, remote.Addr(), "no-proposal", "no acceptable IKE proposal", "tunnel", t.Cfg.Name, "peer", remote)
 		e.replyInitError(local, remote, h, &wire.Notify{Type: wire.NotifyNoProposalChosen})
 		return
 	}
@@ -375,7 +376,7 @@ func (e *Engine) handleInitRequest(local, remote netip.AddrPort, h wire.Header, 
 	sa.timers.halfOpen = time.AfterFunc(e.cfg.HalfOpenTimeout, func() {
 		e.Do(func() {
 			if sa.State == IKEHalfOpen {
-				e.log.Info("half-open IKE SA timed out", "peer", sa.Remote, "ike", sa.String())
+				e.cfg.LogThrottle.Log(e.log, slog.LevelInfo, sa.Remote.Addr(), "half-open-timeout", "half-open IKE SA timed out", "peer", sa.Remote, "ike", sa.String())
 				e.removeIKE(sa, ErrTimeout)
 			}
 		})
@@ -395,9 +396,7 @@ func (e *Engine) halfOpenRoom(src netip.Addr) bool {
 		return true
 	}
 	e.stats.HalfOpenRefused++
-	if e.halfOpenWarn.allow(time.Now()) {
-		e.log.Warn("too many half-open IKE SAs: dropping new requests", "half_open", e.nHalf, "from_source", e.halfBySrc[src], "source", src)
-	}
+	e.cfg.LogThrottle.Log(e.log, slog.LevelWarn, src, "half-open-limit", "too many half-open IKE SAs: dropping new requests", "half_open", e.nHalf, "from_source", e.halfBySrc[src], "source", src)
 	return false
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"time"
 
@@ -304,7 +305,7 @@ func (e *Engine) v1MainMode1(local, remote netip.AddrPort, h v1wire.Header, msg 
 		if v2 {
 			e.log.Info("IKEv1 Main Mode from a peer whose tunnel is configured for IKEv2 (set version = 1 to accept it)", "peer", remote)
 		} else {
-			e.log.Info("IKEv1 Main Mode from a peer with no tunnel configured", "peer", remote)
+			e.cfg.LogThrottle.Log(e.log, slog.LevelInfo, remote.Addr(), "no-tunnel", "IKEv1 Main Mode from a peer with no tunnel configured", "peer", remote)
 		}
 		refuse(v1wire.NotifyNoProposalChosen)
 		return
@@ -334,7 +335,7 @@ func (e *Engine) v1MainMode1(local, remote netip.AddrPort, h v1wire.Header, msg 
 	sa.timers.halfOpen = time.AfterFunc(e.cfg.HalfOpenTimeout, func() {
 		e.Do(func() {
 			if sa.State == IKEHalfOpen {
-				e.log.Info("half-open ISAKMP SA timed out", "peer", sa.Remote, "ike", sa.String())
+				e.cfg.LogThrottle.Log(e.log, slog.LevelInfo, sa.Remote.Addr(), "half-open-timeout", "half-open ISAKMP SA timed out", "peer", sa.Remote, "ike", sa.String())
 				e.removeIKE(sa, ErrTimeout)
 			}
 		})
@@ -395,7 +396,7 @@ func (e *Engine) v1MainResponder(sa *IKESA, local, remote netip.AddrPort, h v1wi
 	case v.step == mmGotKE && h.Encrypted():
 		fail := func(why string, args ...any) {
 			e.stats.AuthFailures++
-			e.log.Error("AUTHENTICATION-FAILED: "+why, append([]any{"tunnel", sa.tunnelName(), "peer", remote}, args...)...)
+			e.cfg.LogThrottle.Log(e.log, slog.LevelError, remote.Addr(), "auth-failed", "AUTHENTICATION-FAILED: "+why, append([]any{"tunnel", sa.tunnelName(), "peer", remote}, args...)...)
 			e.v1SendPlain(local, remote, sa.SPIi, sa.SPIr, &v1wire.Notification{DOI: v1wire.DOIIPsec, Protocol: v1wire.ProtoISAKMP,
 				SPI: v1wire.CookieSPI(sa.SPIi, sa.SPIr), Type: v1wire.NotifyAuthenticationFailed})
 			e.removeIKE(sa, ErrAuthFailed)
@@ -420,7 +421,7 @@ func (e *Engine) v1MainResponder(sa *IKESA, local, remote netip.AddrPort, h v1wi
 		t := e.v1TunnelForID(sa, idii)
 		if t == nil {
 			e.stats.AuthFailures++
-			e.log.Error("INVALID-ID-INFORMATION: the peer's identity matches the remote_id of no IKEv1 tunnel to this address", "peer", remote, "id", v1IDString(idii), "tunnel", sa.tunnelName())
+			e.cfg.LogThrottle.Log(e.log, slog.LevelError, remote.Addr(), "auth-failed", "INVALID-ID-INFORMATION: the peer's identity matches the remote_id of no IKEv1 tunnel to this address", "peer", remote, "id", v1IDString(idii), "tunnel", sa.tunnelName())
 			sa.Local, sa.Remote = local, remote
 			v.step = mmDone
 			e.v1SendInfo(sa, []v1wire.Payload{&v1wire.Notification{DOI: v1wire.DOIIPsec, Protocol: v1wire.ProtoISAKMP,
