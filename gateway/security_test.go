@@ -49,18 +49,32 @@ func TestHalfOpenSADoesNotTouchReconnect(t *testing.T) {
 	g := a.Gateway
 	var timer *time.Timer
 	var tun *ike.Tunnel
-	g.engine.Call(func() {
-		tun = g.engine.Tunnel("ab")
-		g.tstate["ab"].manualDown = true // no reconnects of its own while we look
-		if tun.IKE != nil {
-			g.engine.RemoveIKE(tun.IKE, ike.ErrDeleted)
+	// Wait for the start-up initiation, then remove it without a reconnect.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		var up bool
+		g.engine.Call(func() {
+			tun = g.engine.Tunnel("ab")
+			if up = tun.IKE != nil; up {
+				g.tstate["ab"].manualDown = true
+				g.engine.RemoveIKE(tun.IKE, ike.ErrDeleted)
+			}
+		})
+		if up {
+			break
 		}
-	})
+		if time.Now().After(deadline) {
+			t.Fatal("the tunnel did not start")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	g.engine.Call(func() {}) // let what RemoveIKE queued run
 	events := len(g.Events("", 0))
 	g.engine.Call(func() {
 		ts := g.tstate["ab"]
 		ts.manualDown = false
+		if tun.IKE != nil {
+			t.Fatal("the tunnel initiated again")
+		}
 		stopTimer(ts.retryTimer)
 		ts.retryTimer, ts.backoff = time.NewTimer(time.Hour), 8*time.Second
 		timer = ts.retryTimer
