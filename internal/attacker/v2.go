@@ -158,8 +158,10 @@ func FirstError(m *wire.Message) wire.NotifyType {
 	return 0
 }
 
-// Init runs IKE_SA_INIT: it answers a COOKIE demand once and derives the IKE SA keys.
+// Init runs IKE_SA_INIT for a new IKE SA (a fresh SPIi, so that it does not collide with an
+// earlier InitOnce): it answers a COOKIE demand once and derives the IKE SA keys.
 func (a *V2) Init() error {
+	a.SPIi = randU64() | 1
 	var cookie []byte
 	for round := 0; round < 2; round++ {
 		raw, dh, ni, err := a.InitRequest(a.SPIi, cookie)
@@ -441,3 +443,9 @@ func UnprotectedInvalidSPI(spii, spir uint64, spi uint32, response bool) []byte 
 	m := &wire.Message{Header: h, Payloads: []wire.Payload{InvalidSPI(spi)}}
 	return m.Append(nil)
 }
+
+// NextMessageID is the message ID the next request will carry.
+func (a *V2) NextMessageID() uint32 { return a.nextID }
+
+// RandomSPI64 returns a random IKE SPI.
+func RandomSPI64() uint64 { return randU64() | 1 }
