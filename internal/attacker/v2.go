@@ -89,12 +89,19 @@ func (a *V2) Established() bool { return a.out != nil }
 // InitRequest builds an IKE_SA_INIT request for SPI spii with a fresh nonce and DH key,
 // carrying cookie if not nil. It is what Init sends; floods use it directly.
 func (a *V2) InitRequest(spii uint64, cookie []byte) ([]byte, crypto.DH, []byte, error) {
-	group := a.ike[0].DH[0]
-	dh, err := crypto.NewDH(group, rand.Reader)
+	dh, err := crypto.NewDH(a.ike[0].DH[0], rand.Reader)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	ni := nonce()
+	return a.initRequestWith(spii, cookie, dh, ni), dh, ni, nil
+}
+
+// initRequestWith builds an IKE_SA_INIT request with the given key and nonce: a retry with a
+// COOKIE must leave every other payload unchanged (RFC 7296 2.6), and responders bind their
+// cookies to the nonce.
+func (a *V2) initRequestWith(spii uint64, cookie []byte, dh crypto.DH, ni []byte) []byte {
+	group := a.ike[0].DH[0]
 	var ps []wire.Payload
 	if cookie != nil {
 		ps = append(ps, &wire.Notify{Type: wire.NotifyCookie, Data: cookie})
@@ -105,7 +112,7 @@ func (a *V2) InitRequest(spii uint64, cookie []byte) ([]byte, crypto.DH, []byte,
 		&wire.Nonce{Data: ni})
 	h := wire.Header{SPIi: spii, Version: wire.Version, Exchange: wire.ExchangeIKESAInit, Flags: wire.FlagInitiator}
 	m := &wire.Message{Header: h, Payloads: ps}
-	return m.Append(nil), dh, ni, nil
+	return m.Append(nil)
 }
 
 // InitOnce sends one IKE_SA_INIT (with cookie if not nil) and returns the parsed answer
@@ -163,11 +170,13 @@ func FirstError(m *wire.Message) wire.NotifyType {
 func (a *V2) Init() error {
 	a.SPIi = randU64() | 1
 	var cookie []byte
+	dh, err := crypto.NewDH(a.ike[0].DH[0], rand.Reader)
+	if err != nil {
+		return err
+	}
+	ni := nonce()
 	for round := 0; round < 2; round++ {
-		raw, dh, ni, err := a.InitRequest(a.SPIi, cookie)
-		if err != nil {
-			return err
-		}
+		raw := a.initRequestWith(a.SPIi, cookie, dh, ni)
 		if err := a.T.Send(raw); err != nil {
 			return err
 		}
