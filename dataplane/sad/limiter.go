@@ -9,11 +9,17 @@ import (
 // UnknownSPILimits bounds how many EventUnknownSPI a dataplane raises. Zero fields take the
 // defaults.
 type UnknownSPILimits struct {
-	PerSPI    float64 // events per second for one SPI (default 1, burst 1)
+	PerSPI    float64 // events per second for one (source, SPI) (default 1, burst 1)
 	PerSource float64 // events per second from one outer source address (default 10, burst 10)
-	Total     float64 // events per second overall (default 100, burst 100)
+	Total     float64 // events per second from sources that are not known peers (default 100, burst 100)
 	TableSize int     // entries in each of the per-SPI and per-source tables (default 4096)
 }
+
+// Known peers (addresses we have installed SAs with) do not share the Total budget with the
+// rest of the Internet: each has its own PerSource bucket, reserved, so that a flood of ESP on
+// random SPIs from spoofed sources cannot starve the report of a genuinely lost SA. A spoofer
+// using a known peer's address drains only that peer's bucket, and the per-(source, SPI)
+// entries keep the genuine SPI's report apart from random ones.
 
 func (l UnknownSPILimits) withDefaults() UnknownSPILimits {
 	if l.PerSPI <= 0 {
@@ -94,11 +100,30 @@ func (t *limTable[K]) get(k K) *limEntry[K] {
 	return &t.ent[i]
 }
 
-// spiLimiter rate-limits unknown-SPI events per SPI, per source address and overall.
+type srcSPI struct {
+	src netip.Addr
+	spi uint32
+}
+
+// peerBucket is a known peer's reserved budget; refs counts the inbound SAs that make it
+// known. A peer stays known for peerLinger after its last SA went, because that is exactly
+// when its ESP on an SPI we no longer have must be reported (we lost the SA, or deleted it
+// and the peer did not hear).
+type peerBucket struct {
+	refs int
+	tat  int64
+	gone int64 // when refs dropped to 0
+}
+
+const peerLinger = int64(10 * time.Minute)
+
+// spiLimiter rate-limits unknown-SPI events per (source, SPI), per source address, and
+// overall for strangers; known peers have reserved per-source budgets.
 type spiLimiter struct {
 	mu                 sync.Mutex
-	spi                limTable[uint32]
+	spi                limTable[srcSPI]
 	src                limTable[netip.Addr]
+	known              map[netip.Addr]*peerBucket
 	totalTAT           int64
 	gSPI, gSrc, gTotal gcra
 }
@@ -106,9 +131,44 @@ type spiLimiter struct {
 func newSPILimiter(l UnknownSPILimits) *spiLimiter {
 	l = l.withDefaults()
 	return &spiLimiter{
-		spi: newLimTable[uint32](l.TableSize), src: newLimTable[netip.Addr](l.TableSize),
-		gSPI: newGCRA(l.PerSPI), gSrc: newGCRA(l.PerSource), gTotal: newGCRA(l.Total),
+		spi: newLimTable[srcSPI](l.TableSize), src: newLimTable[netip.Addr](l.TableSize),
+		known: map[netip.Addr]*peerBucket{},
+		gSPI:  newGCRA(l.PerSPI), gSrc: newGCRA(l.PerSource), gTotal: newGCRA(l.Total),
 	}
+}
+
+// addPeer and removePeer count the installed SAs with a peer address (O(1)).
+func (l *spiLimiter) addPeer(a netip.Addr) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	a = a.Unmap()
+	p := l.known[a]
+	if p == nil {
+		p = &peerBucket{}
+		l.known[a] = p
+	}
+	p.refs++
+}
+
+func (l *spiLimiter) removePeer(a netip.Addr, now int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	a = a.Unmap()
+	if p := l.known[a]; p != nil {
+		if p.refs--; p.refs <= 0 {
+			p.refs, p.gone = 0, now
+		}
+	}
+}
+
+// knownPeer returns src's reserved bucket, forgetting it once it has lingered long enough.
+func (l *spiLimiter) knownPeer(src netip.Addr, now int64) *peerBucket {
+	p := l.known[src]
+	if p != nil && p.refs == 0 && now-p.gone > peerLinger {
+		delete(l.known, src)
+		return nil
+	}
+	return p
 }
 
 // allow reports whether an event for (spi, src) may be raised at now, and if so how many
@@ -116,20 +176,30 @@ func newSPILimiter(l UnknownSPILimits) *spiLimiter {
 func (l *spiLimiter) allow(spi uint32, src netip.Addr, now int64) (bool, uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	es := l.spi.get(spi)
+	src = src.Unmap()
+	es := l.spi.get(srcSPI{src, spi})
 	t1, ok1 := l.gSPI.check(es.tat, now)
 	if !ok1 {
 		es.suppressed++
 		return false, 0
 	}
-	er := l.src.get(src.Unmap())
-	t2, ok2 := l.gSrc.check(er.tat, now)
-	t3, ok3 := l.gTotal.check(l.totalTAT, now)
-	if !ok2 || !ok3 {
-		es.suppressed++
-		return false, 0
+	if p := l.knownPeer(src, now); p != nil {
+		t2, ok2 := l.gSrc.check(p.tat, now)
+		if !ok2 {
+			es.suppressed++
+			return false, 0
+		}
+		es.tat, p.tat = t1, t2
+	} else {
+		er := l.src.get(src)
+		t2, ok2 := l.gSrc.check(er.tat, now)
+		t3, ok3 := l.gTotal.check(l.totalTAT, now)
+		if !ok2 || !ok3 {
+			es.suppressed++
+			return false, 0
+		}
+		es.tat, er.tat, l.totalTAT = t1, t2, t3
 	}
-	es.tat, er.tat, l.totalTAT = t1, t2, t3
 	s := es.suppressed
 	es.suppressed = 0
 	return true, s
