@@ -80,6 +80,8 @@ type Engine struct {
 	children map[uint32]*ChildSA // by inbound SPI
 	outSPIs  map[outKey]*ChildSA // by (peer address, outbound SPI)
 
+	childByID map[uint64]*ChildSA // installed Child SAs by ID (the dataplane's key of outbound SAs)
+
 	nextBudget    time.Duration // retransmission budget for the next request queued (probes)
 	unprotectedIn syncLimiter   // unprotected INFORMATIONALs let into the loop (any goroutine)
 	cookieSecret  [32]byte
@@ -124,6 +126,7 @@ func New(cfg Config, dp dataplane.Dataplane, hooks Hooks, log *slog.Logger) *Eng
 		halfOpen:     map[halfOpenKey]*IKESA{},
 		children:     map[uint32]*ChildSA{},
 		outSPIs:      map[outKey]*ChildSA{},
+		childByID:    map[uint64]*ChildSA{},
 	}
 	io.ReadFull(e.rand, e.cookieSecret[:])
 	return e
@@ -221,6 +224,9 @@ func (e *Engine) IKESAs() map[uint64]*IKESA { return e.ikeSAs }
 
 // ChildByInSPI finds a Child SA by its inbound SPI (loop only).
 func (e *Engine) ChildByInSPI(spi uint32) *ChildSA { return e.children[spi] }
+
+// ChildByID finds an installed Child SA by its id (dataplane.Event.Child; loop only).
+func (e *Engine) ChildByID(id uint64) *ChildSA { return e.childByID[id] }
 
 // ChildByOutSPI finds a Child SA by the outbound SPI it uses towards peer (loop only).
 func (e *Engine) ChildByOutSPI(peer netip.Addr, spi uint32) *ChildSA {
