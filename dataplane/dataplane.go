@@ -7,6 +7,7 @@
 package dataplane
 
 import (
+	"fmt"
 	"net/netip"
 	"time"
 )
@@ -46,12 +47,38 @@ type Selector struct {
 	EndPort   uint16
 }
 
+// SARef names one installed SA. Inbound SAs are found by their SPI (chosen by us, unique among
+// our inbound SAs); outbound SAs by their Child SA id, because their SPIs are chosen by the
+// peers and two peers may pick the same value. Build one with InSA or OutSA.
+type SARef struct {
+	Dir   Direction
+	SPI   uint32 // In: the key. Out: if non-zero, must match the installed SA's SPI
+	Child uint64 // Out: the key (SAConfig.ChildID)
+}
+
+// InSA refers to the inbound SA with our SPI spi.
+func InSA(spi uint32) SARef { return SARef{Dir: In, SPI: spi} }
+
+// OutSA refers to the outbound SA of Child SA child; spi (0 = any) is checked against the
+// installed SA's SPI, so a stale reference cannot touch a newer SA of the same Child.
+func OutSA(child uint64, spi uint32) SARef { return SARef{Dir: Out, SPI: spi, Child: child} }
+
+func (r SARef) String() string {
+	switch r.Dir {
+	case In:
+		return fmt.Sprintf("inbound SA %#08x", r.SPI)
+	case Out:
+		return fmt.Sprintf("outbound SA of child %d (SPI %#08x)", r.Child, r.SPI)
+	}
+	return fmt.Sprintf("SA %#08x (invalid direction %d)", r.SPI, r.Dir)
+}
+
 // SAConfig is everything the dataplane needs to install one direction of a Child SA.
 type SAConfig struct {
 	SPI     uint32
 	Dir     Direction
 	Tunnel  string // owning tunnel name (for events and counters)
-	ChildID uint64 // control-plane id of the Child SA pair
+	ChildID uint64 // control-plane id of the Child SA pair: unique, non-zero; keys outbound SAs
 
 	Local  netip.AddrPort // our outer address (port 4500 with EncapUDP)
 	Remote netip.AddrPort // the peer's outer address
@@ -66,21 +93,48 @@ type SAConfig struct {
 	ReplayWindow int // inbound only
 
 	// Lifetimes; zero means unlimited. Crossing a soft limit raises EventSoftExpire once,
-	// a hard limit raises EventHardExpire and the SA stops passing traffic.
+	// a hard limit raises EventHardExpire and the SA stops passing traffic. Outbound SAs
+	// without ESN never get more than the sequence number space allows (see PacketLimits).
 	SoftBytes, HardBytes     uint64
 	SoftPackets, HardPackets uint64
 }
 
+// Packet limits imposed by the 32-bit ESP sequence number (RFC 4303 3.3.3: it must not cycle;
+// the SA has to be replaced before 2^32-1 packets). The soft limit leaves 2^20 packets for
+// the rekey to complete.
+const (
+	SeqHardPackets uint64 = 1<<32 - 1
+	SeqSoftPackets uint64 = 1<<32 - 1<<20
+)
+
+// PacketLimits returns the soft and hard packet limits an outbound SA really gets: the
+// configured ones (0 = unlimited), lowered without ESN to SeqSoftPackets and SeqHardPackets
+// so that it is rekeyed before its sequence numbers run out. With ESN the 64-bit space
+// cannot be exhausted in practice and the configured limits stand.
+func PacketLimits(esn bool, soft, hard uint64) (uint64, uint64) {
+	if esn {
+		return soft, hard
+	}
+	if hard == 0 || hard > SeqHardPackets {
+		hard = SeqHardPackets
+	}
+	if soft == 0 || soft > SeqSoftPackets {
+		soft = SeqSoftPackets
+	}
+	return soft, hard
+}
+
 // Policy binds a tunnel's selectors to its current outbound SA. Packets read from the TUN device
-// whose source matches LocalTS and destination matches RemoteTS are sealed with OutSPI.
-// With OutSPI == 0 the policy holds: matching packets are queued (a small bounded queue) and, if
-// Trap is set, an EventAcquire is raised (rate limited). Setting OutSPI later flushes the queue
-// through the new SA.
+// whose source matches LocalTS and destination matches RemoteTS are sealed with the outbound SA
+// of Child SA OutChild. With OutChild == 0 (or while that Child has no outbound SA installed)
+// the policy holds: matching packets are queued (a small bounded queue) and, if Trap is set, an
+// EventAcquire is raised (rate limited). Installing the SA or setting OutChild later flushes
+// the queue through the new SA.
 type Policy struct {
 	Tunnel   string
 	LocalTS  []Selector
 	RemoteTS []Selector
-	OutSPI   uint32
+	OutChild uint64
 	Trap     bool
 }
 
@@ -119,11 +173,14 @@ func (k EventKind) String() string {
 // Event is reported on the Events channel. Rate limiting and counting happen in the dataplane:
 // Suppressed says how many similar events were dropped since the last one delivered.
 type Event struct {
-	Kind       EventKind
-	Time       time.Time
-	SPI        uint32
-	Dir        Direction
-	Tunnel     string
+	Kind   EventKind
+	Time   time.Time
+	SPI    uint32
+	Dir    Direction
+	Tunnel string
+	// Child is the SAConfig.ChildID of the SA (lifetime events); identify outbound SAs by it,
+	// never by SPI. Zero for EventUnknownSPI and EventAcquire.
+	Child      uint64
 	Src        netip.AddrPort // EventUnknownSPI: outer source of the ESP packet; EventAcquire: inner source
 	Dst        netip.AddrPort // EventUnknownSPI: our outer address; EventAcquire: inner destination
 	Suppressed uint64
@@ -135,12 +192,20 @@ type IKEHandler func(local, remote netip.AddrPort, msg []byte)
 
 // Dataplane is the interface the control plane uses.
 type Dataplane interface {
-	// AddSA installs one direction of a Child SA. Installing an SPI that exists replaces it.
+	// AddSA installs one direction of a Child SA; it never replaces one. It fails with an
+	// error wrapping ErrExists if an inbound SA with c.SPI exists (In), or if c.ChildID already
+	// has an outbound SA or another outbound SA has the same SPI towards the same remote
+	// address (Out). A failed AddSA changes nothing.
 	AddSA(c SAConfig) error
-	// DeleteSA removes an SA; unknown SPIs return an error wrapping ErrNotFound.
-	DeleteSA(spi uint32, dir Direction) error
+	// DeleteSA removes an SA; unknown ones return an error wrapping ErrNotFound.
+	DeleteSA(r SARef) error
 	// SAStats reports counters of an installed SA.
-	SAStats(spi uint32, dir Direction) (Stats, bool)
+	SAStats(r SARef) (Stats, bool)
+	// UpdateRemote changes the outer remote address and port of both halves of Child SA child
+	// in place (NAT rebinding, RFC 7296 2.23): the port must be 0 for EncapRaw and non-zero
+	// for EncapUDP. It fails with ErrNotFound if child has no SA, and with ErrExists if
+	// another outbound SA has the same SPI towards the new address.
+	UpdateRemote(child uint64, remote netip.AddrPort) error
 	// SetPolicy adds or replaces the policy of p.Tunnel. Implementations that own a TUN device
 	// route p.RemoteTS through it (routes are removed by DeletePolicy and Close).
 	SetPolicy(p Policy) error
@@ -153,6 +218,11 @@ type Dataplane interface {
 	Listen(addr netip.Addr) error
 	// Events delivers dataplane events; the channel is buffered and never closed before Close.
 	Events() <-chan Event
+	// Failed delivers one error if the dataplane stops working on its own before Close (a
+	// worker died: the TUN device or a socket failed). The daemon cannot carry traffic any
+	// more and should exit so that it is restarted. The channel is never closed; a nil
+	// channel means the dataplane cannot fail that way.
+	Failed() <-chan error
 	// Close releases sockets, routes and devices.
 	Close() error
 }
@@ -163,3 +233,11 @@ var ErrNotFound = errNotFound{}
 type errNotFound struct{}
 
 func (errNotFound) Error() string { return "not found" }
+
+// ErrExists is returned by AddSA (and UpdateRemote) for an SA that would clash with an
+// installed one: installed SAs are never replaced.
+var ErrExists = errExists{}
+
+type errExists struct{}
+
+func (errExists) Error() string { return "already exists" }

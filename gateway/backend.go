@@ -117,8 +117,8 @@ func rekeyIn(at time.Time) api.Duration {
 }
 
 func (g *Gateway) apiChild(c *ike.ChildSA) api.ChildSA {
-	in, _ := g.dp.SAStats(c.SPIIn, dataplane.In)
-	out, _ := g.dp.SAStats(c.SPIOut, dataplane.Out)
+	in, _ := g.dp.SAStats(dataplane.InSA(c.SPIIn))
+	out, _ := g.dp.SAStats(dataplane.OutSA(c.ID, c.SPIOut))
 	encap := "raw"
 	if c.Encap == dataplane.EncapUDP {
 		encap = "udp"

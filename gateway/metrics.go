@@ -88,8 +88,8 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 				r.up = 1
 			}
 			if c := t.Child; c != nil {
-				in, _ := g.dp.SAStats(c.SPIIn, dataplane.In)
-				out, _ := g.dp.SAStats(c.SPIOut, dataplane.Out)
+				in, _ := g.dp.SAStats(dataplane.InSA(c.SPIIn))
+				out, _ := g.dp.SAStats(dataplane.OutSA(c.ID, c.SPIOut))
 				r.bin, r.pin, r.bout, r.pout = in.Bytes, in.Packets, out.Bytes, out.Packets
 				r.replay, r.authFail = in.ReplayDrops, in.AuthFails
 			}

@@ -200,8 +200,8 @@ func (g *Gateway) checkChild(c *ike.ChildSA) {
 		return
 	}
 	ts := g.tstate[t.Cfg.Name]
-	in, _ := g.dp.SAStats(c.SPIIn, dataplane.In)
-	out, _ := g.dp.SAStats(c.SPIOut, dataplane.Out)
+	in, _ := g.dp.SAStats(dataplane.InSA(c.SPIIn))
+	out, _ := g.dp.SAStats(dataplane.OutSA(c.ID, c.SPIOut))
 	now := time.Now()
 	lastIn := in.LastUsed
 	if lastIn.Before(c.Created) {
@@ -280,8 +280,8 @@ func (g *Gateway) dpdDue(sa *ike.IKESA) {
 	lastIn := sa.LastInbound()
 	var lastOut time.Time
 	for _, c := range sa.Children() {
-		in, _ := g.dp.SAStats(c.SPIIn, dataplane.In)
-		out, _ := g.dp.SAStats(c.SPIOut, dataplane.Out)
+		in, _ := g.dp.SAStats(dataplane.InSA(c.SPIIn))
+		out, _ := g.dp.SAStats(dataplane.OutSA(c.ID, c.SPIOut))
 		if in.LastUsed.After(lastIn) {
 			lastIn = in.LastUsed
 		}
@@ -370,11 +370,16 @@ func (g *Gateway) dpEvent(ev dataplane.Event) {
 	}
 }
 
+// childOf finds the Child SA an SA event is about: by its id (outbound SPIs are chosen by the
+// peers and need not be unique), or for inbound SAs by our own SPI.
 func (g *Gateway) childOf(ev dataplane.Event) *ike.ChildSA {
+	if ev.Child != 0 {
+		return g.engine.ChildByID(ev.Child)
+	}
 	if ev.Dir == dataplane.In {
 		return g.engine.ChildByInSPI(ev.SPI)
 	}
-	return g.engine.FindChild(ev.SPI)
+	return nil
 }
 
 // ---- helpers ---------------------------------------------------------------------------------

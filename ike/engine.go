@@ -103,6 +103,8 @@ type Engine struct {
 	children map[uint32]*ChildSA // by inbound SPI
 	outSPIs  map[outKey]*ChildSA // by (peer address, outbound SPI)
 
+	childByID map[uint64]*ChildSA // installed Child SAs by ID (the dataplane's key of outbound SAs)
+
 	nextBudget    time.Duration // retransmission budget for the next request queued (probes)
 	cur           *IKESA        // the IKE SA whose message is being handled (for run's recover)
 	unprotectedIn syncLimiter   // unauthenticated messages other than set-up let into the loop (any goroutine)
@@ -164,6 +166,7 @@ func New(cfg Config, dp dataplane.Dataplane, hooks Hooks, log *slog.Logger) *Eng
 		outSPIs:      map[outKey]*ChildSA{},
 		halfBySrc:    map[netip.Addr]int{},
 		spiReserved:  map[uint32]time.Time{},
+		childByID:    map[uint64]*ChildSA{},
 	}
 	e.cookies.init(e.rand, time.Now())
 	return e
@@ -309,6 +312,9 @@ func (e *Engine) IKESAs() map[uint64]*IKESA { return e.ikeSAs }
 
 // ChildByInSPI finds a Child SA by its inbound SPI (loop only).
 func (e *Engine) ChildByInSPI(spi uint32) *ChildSA { return e.children[spi] }
+
+// ChildByID finds an installed Child SA by its id (dataplane.Event.Child; loop only).
+func (e *Engine) ChildByID(id uint64) *ChildSA { return e.childByID[id] }
 
 // ChildByOutSPI finds a Child SA by the outbound SPI it uses towards peer (loop only).
 func (e *Engine) ChildByOutSPI(peer netip.Addr, spi uint32) *ChildSA {

@@ -208,8 +208,8 @@ func TestDeleteChildAndIKE(t *testing.T) {
 		if a.dp.count() != 0 || b.dp.count() != 0 {
 			t.Fatalf("SAs left after Delete: %d %d", a.dp.count(), b.dp.count())
 		}
-		if p := a.dp.policy("t"); p.OutSPI != 0 {
-			t.Errorf("policy still points at %08x", p.OutSPI)
+		if p := a.dp.policy("t"); p.OutChild != 0 {
+			t.Errorf("policy still points at child %d", p.OutChild)
 		}
 		a.e.Do(func() { a.e.CreateChild(a.t, nil) })
 		a.wait(t, "child-up")

@@ -44,36 +44,58 @@ type fakeDP struct {
 	engine *Engine
 
 	mu       sync.Mutex
+	addErr   func(dataplane.SAConfig) error // if set, may refuse an AddSA
 	sas      map[dpKey]dataplane.SAConfig
 	policies map[string]dataplane.Policy
 	sent     int
 }
 
+// dpKey is how the dataplane finds an SA: inbound by SPI, outbound by Child SA id.
 type dpKey struct {
-	spi uint32
-	dir dataplane.Direction
+	spi   uint32
+	dir   dataplane.Direction
+	child uint64
+}
+
+func keyOf(r dataplane.SARef) dpKey {
+	if r.Dir == dataplane.Out {
+		return dpKey{dir: r.Dir, child: r.Child}
+	}
+	return dpKey{spi: r.SPI, dir: r.Dir}
 }
 
 func (d *fakeDP) AddSA(c dataplane.SAConfig) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.sas[dpKey{c.SPI, c.Dir}] = c
+	if d.addErr != nil {
+		if err := d.addErr(c); err != nil {
+			return err
+		}
+	}
+	k := keyOf(dataplane.SARef{Dir: c.Dir, SPI: c.SPI, Child: c.ChildID})
+	if _, ok := d.sas[k]; ok {
+		return dataplane.ErrExists // like the real dataplanes: never replace
+	}
+	d.sas[k] = c
 	return nil
 }
 
-func (d *fakeDP) DeleteSA(spi uint32, dir dataplane.Direction) error {
+func (d *fakeDP) DeleteSA(r dataplane.SARef) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, ok := d.sas[dpKey{spi, dir}]; !ok {
+	if _, ok := d.sas[keyOf(r)]; !ok {
 		return dataplane.ErrNotFound
 	}
-	delete(d.sas, dpKey{spi, dir})
+	delete(d.sas, keyOf(r))
 	return nil
 }
 
-func (d *fakeDP) SAStats(uint32, dataplane.Direction) (dataplane.Stats, bool) {
+func (d *fakeDP) SAStats(dataplane.SARef) (dataplane.Stats, bool) {
 	return dataplane.Stats{}, false
 }
+
+func (d *fakeDP) UpdateRemote(uint64, netip.AddrPort) error { return nil }
+func (d *fakeDP) Failed() <-chan error                      { return nil }
 
 func (d *fakeDP) SetPolicy(p dataplane.Policy) error {
 	d.mu.Lock()
@@ -120,8 +142,16 @@ func (d *fakeDP) Close() error                   { return nil }
 func (d *fakeDP) sa(spi uint32, dir dataplane.Direction) (dataplane.SAConfig, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	c, ok := d.sas[dpKey{spi, dir}]
-	return c, ok
+	if dir == dataplane.In {
+		c, ok := d.sas[dpKey{spi: spi, dir: dir}]
+		return c, ok
+	}
+	for _, c := range d.sas {
+		if c.Dir == dir && c.SPI == spi {
+			return c, true
+		}
+	}
+	return dataplane.SAConfig{}, false
 }
 
 func (d *fakeDP) policy(t string) dataplane.Policy {
@@ -288,8 +318,8 @@ func checkChildPair(t testing.TB, a, b *node) (uint32, uint32) {
 	if bytes.Equal(aOut.EncrKey, aIn.EncrKey) {
 		t.Fatalf("both directions use the same key")
 	}
-	if p := a.dp.policy("t"); p.OutSPI != ca.SPIOut {
-		t.Fatalf("a's policy uses %08x, want %08x", p.OutSPI, ca.SPIOut)
+	if p := a.dp.policy("t"); p.OutChild != ca.ID {
+		t.Fatalf("a's policy uses child %d, want %d", p.OutChild, ca.ID)
 	}
 	return ca.SPIIn, ca.SPIOut
 }

@@ -68,16 +68,19 @@ func (e *Engine) installChild(c *ChildSA, k crypto.ChildKeys) error {
 	out := base
 	out.SPI, out.Dir, out.EncrKey, out.IntegKey = c.SPIOut, dataplane.Out, outE, outA
 	c.keys = k
+	// Rekey before the sequence numbers run out, whatever the configured lifetime.
+	out.SoftPackets, out.HardPackets = dataplane.PacketLimits(out.ESN, out.SoftPackets, out.HardPackets)
 	if err := e.dp.AddSA(in); err != nil {
 		c.wipe()
 		return fmt.Errorf("installing inbound SA: %w", err)
 	}
 	if err := e.dp.AddSA(out); err != nil {
-		e.dp.DeleteSA(c.SPIIn, dataplane.In)
+		e.dp.DeleteSA(dataplane.InSA(c.SPIIn))
 		c.wipe()
 		return fmt.Errorf("installing outbound SA: %w", err)
 	}
 	e.children[c.SPIIn] = c
+	e.childByID[c.ID] = c
 	delete(e.spiReserved, c.SPIIn)
 	e.outSPIs[outKey{sa.Remote.Addr(), c.SPIOut}] = c
 	c.IKE.children[c.ID] = c
@@ -123,7 +126,7 @@ func (e *Engine) switchOutbound(c *ChildSA) {
 	}
 	t.active = c
 	c.outActive = true
-	if err := e.dp.SetPolicy(dataplane.Policy{Tunnel: t.Cfg.Name, LocalTS: dpSelectors(c.LocalTS), RemoteTS: dpSelectors(c.RemoteTS), OutSPI: c.SPIOut}); err != nil {
+	if err := e.dp.SetPolicy(dataplane.Policy{Tunnel: t.Cfg.Name, LocalTS: dpSelectors(c.LocalTS), RemoteTS: dpSelectors(c.RemoteTS), OutChild: c.ID}); err != nil {
 		e.log.Warn("setting policy failed", "tunnel", t.Cfg.Name, "err", err)
 	}
 }
@@ -160,14 +163,17 @@ func (e *Engine) removeChild(c *ChildSA, err error) {
 		delete(e.outSPIs, k)
 	}
 	delete(c.IKE.children, c.ID)
-	e.dp.DeleteSA(c.SPIOut, dataplane.Out)
+	if e.childByID[c.ID] == c {
+		delete(e.childByID, c.ID)
+	}
+	e.dp.DeleteSA(dataplane.OutSA(c.ID, c.SPIOut))
 	if c.rekeyedBy != nil {
 		// Replaced by a rekey: packets the peer sealed just before it switched may still be on
 		// their way, so the inbound half lives a little longer (it is in no index any more).
 		spi := c.SPIIn
-		time.AfterFunc(rekeyGrace, func() { e.Do(func() { e.dp.DeleteSA(spi, dataplane.In) }) })
+		time.AfterFunc(rekeyGrace, func() { e.Do(func() { e.dp.DeleteSA(dataplane.InSA(spi)) }) })
 	} else {
-		e.dp.DeleteSA(c.SPIIn, dataplane.In)
+		e.dp.DeleteSA(dataplane.InSA(c.SPIIn))
 	}
 	t := c.Tunnel
 	if t.Child == c {

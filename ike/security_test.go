@@ -221,8 +221,10 @@ func TestSPIHijackRefused(t *testing.T) {
 				t.Errorf("C's Child SA with a duplicate SPI was installed")
 			}
 		})
-		if p := b.dp.policy("t"); p.OutSPI != out0 {
-			t.Errorf("A's policy points at %08x", p.OutSPI)
+		var id uint64
+		b.e.Call(func() { id = b.t.Child.ID })
+		if p := b.dp.policy("t"); p.OutChild != id {
+			t.Errorf("A's policy points at Child SA %d, want %d", p.OutChild, id)
 		}
 	})
 }

@@ -300,8 +300,8 @@ func TestV1DeleteChildAndIKE(t *testing.T) {
 				if a.dp.count() != 0 || b.dp.count() != 0 {
 					t.Fatalf("SAs left after Delete: %d %d", a.dp.count(), b.dp.count())
 				}
-				if p := y.dp.policy("t"); p.OutSPI != 0 {
-					t.Errorf("policy still points at %08x", p.OutSPI)
+				if p := y.dp.policy("t"); p.OutChild != 0 {
+					t.Errorf("policy still points at child %d", p.OutChild)
 				}
 				y.e.Do(func() { y.e.CreateChild(y.t, nil) })
 				a.wait(t, "child-up")

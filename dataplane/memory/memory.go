@@ -53,6 +53,9 @@ type Dataplane struct {
 	wg     sync.WaitGroup
 
 	recvDrops atomic.Uint64
+
+	failed   chan error // buffered, one error
+	failOnce sync.Once
 }
 
 var _ dataplane.Dataplane = (*Dataplane)(nil)
@@ -75,6 +78,7 @@ func (n *Network) AttachWith(addrs []netip.Addr, h dataplane.IKEHandler, o Optio
 		received: make(chan []byte, ReceivedQueueLen),
 		addrs:    map[netip.Addr]bool{},
 		done:     make(chan struct{}),
+		failed:   make(chan error, 1),
 	}
 	db, err := sad.New(sad.Config{
 		Provider: espsa.Provider{}, UnknownSPI: o.UnknownSPI, QueueLen: o.QueueLen,
@@ -115,13 +119,23 @@ func (d *Dataplane) DB() *sad.DB { return d.db }
 func (d *Dataplane) AddSA(c dataplane.SAConfig) error { return d.db.AddSA(c) }
 
 // DeleteSA removes an SA.
-func (d *Dataplane) DeleteSA(spi uint32, dir dataplane.Direction) error {
-	return d.db.DeleteSA(spi, dir)
-}
+func (d *Dataplane) DeleteSA(r dataplane.SARef) error { return d.db.DeleteSA(r) }
 
 // SAStats reports counters of an installed SA.
-func (d *Dataplane) SAStats(spi uint32, dir dataplane.Direction) (dataplane.Stats, bool) {
-	return d.db.SAStats(spi, dir)
+func (d *Dataplane) SAStats(r dataplane.SARef) (dataplane.Stats, bool) { return d.db.SAStats(r) }
+
+// UpdateRemote changes the outer remote address of a Child SA's SAs.
+func (d *Dataplane) UpdateRemote(child uint64, remote netip.AddrPort) error {
+	return d.db.UpdateRemote(child, remote)
+}
+
+// Failed delivers the error passed to Fail.
+func (d *Dataplane) Failed() <-chan error { return d.failed }
+
+// Fail simulates a dataplane failure (a dead worker): err is delivered on Failed (only the
+// first one). The dataplane keeps working otherwise.
+func (d *Dataplane) Fail(err error) {
+	d.failOnce.Do(func() { d.failed <- err })
 }
 
 // SAs lists the installed SAs with their counters.

@@ -50,7 +50,7 @@ func pair(t testing.TB, a, b *Dataplane, spiAB, spiBA uint32, mod func(*dataplan
 	t.Helper()
 	la, lb := netip.AddrPortFrom(addrA, 4500), netip.AddrPortFrom(addrB, 4500)
 	mk := func(spi uint32, dir dataplane.Direction, local, remote netip.AddrPort, k byte) dataplane.SAConfig {
-		c := dataplane.SAConfig{SPI: spi, Dir: dir, Tunnel: "t", Local: local, Remote: remote,
+		c := dataplane.SAConfig{SPI: spi, Dir: dir, Tunnel: "t", ChildID: 1, Local: local, Remote: remote,
 			Encap: dataplane.EncapUDP, Encr: esp.EncrAESGCM16, EncrKey: key(k)}
 		if mod != nil {
 			mod(&c)
@@ -63,9 +63,9 @@ func pair(t testing.TB, a, b *Dataplane, spiAB, spiBA uint32, mod func(*dataplan
 	must(t, a.AddSA(mk(spiBA, dataplane.In, la, lb, 2)))
 	// b (the responder) is complete before a installs its policy, which may flush held packets.
 	must(t, b.SetPolicy(dataplane.Policy{Tunnel: "t", LocalTS: []dataplane.Selector{sel("10.2.0.0/16")},
-		RemoteTS: []dataplane.Selector{sel("10.1.0.0/16")}, OutSPI: spiBA}))
+		RemoteTS: []dataplane.Selector{sel("10.1.0.0/16")}, OutChild: 1}))
 	must(t, a.SetPolicy(dataplane.Policy{Tunnel: "t", LocalTS: []dataplane.Selector{sel("10.1.0.0/16")},
-		RemoteTS: []dataplane.Selector{sel("10.2.0.0/16")}, OutSPI: spiAB}))
+		RemoteTS: []dataplane.Selector{sel("10.2.0.0/16")}, OutChild: 1}))
 }
 
 func must(t testing.TB, err error) {
@@ -152,11 +152,11 @@ func TestInnerPacketsBothWays(t *testing.T) {
 	if p := recv(t, a); !bytes.HasSuffix(p, []byte("back")) {
 		t.Fatalf("got %x", p)
 	}
-	st, ok := a.SAStats(0x1000, dataplane.Out)
+	st, ok := a.SAStats(dataplane.OutSA(1, 0x1000))
 	if !ok || st.Packets != 1 || st.Bytes != 28+5 || st.LastUsed.IsZero() {
 		t.Fatalf("out stats %+v %v", st, ok)
 	}
-	st, ok = b.SAStats(0x1000, dataplane.In)
+	st, ok = b.SAStats(dataplane.InSA(0x1000))
 	if !ok || st.Packets != 1 {
 		t.Fatalf("in stats %+v %v", st, ok)
 	}
@@ -172,12 +172,13 @@ func TestInnerPacketsBothWays(t *testing.T) {
 func TestKeyMismatchIsAuthFailure(t *testing.T) {
 	a, b := newPair(t, nil, nil)
 	pair(t, a, b, 0x1000, 0x2000, nil)
+	must(t, b.DeleteSA(dataplane.InSA(0x1000))) // installed SAs are never replaced
 	must(t, b.AddSA(dataplane.SAConfig{SPI: 0x1000, Dir: dataplane.In, Tunnel: "t", Encap: dataplane.EncapUDP,
 		Encr: esp.EncrAESGCM16, EncrKey: key(9)}))
 	if err := a.SendInner(hostA, hostB, nil); !errors.Is(err, sad.DropAuth) {
 		t.Fatalf("err = %v", err)
 	}
-	if st, _ := b.SAStats(0x1000, dataplane.In); st.AuthFails != 1 {
+	if st, _ := b.SAStats(dataplane.InSA(0x1000)); st.AuthFails != 1 {
 		t.Fatalf("stats %+v", st)
 	}
 }
@@ -198,7 +199,7 @@ func TestReplayDropped(t *testing.T) {
 	if err := b.InjectESP(src, dst, captured); !errors.Is(err, sad.DropReplay) {
 		t.Fatalf("err = %v", err)
 	}
-	if st, _ := b.SAStats(0x1000, dataplane.In); st.ReplayDrops != 1 {
+	if st, _ := b.SAStats(dataplane.InSA(0x1000)); st.ReplayDrops != 1 {
 		t.Fatalf("stats %+v", st)
 	}
 	if c := b.Counters(); c.ReplayDrops != 1 {
@@ -219,7 +220,7 @@ func TestHoldAcquireAndFlush(t *testing.T) {
 	if ev.Kind != dataplane.EventAcquire || ev.Tunnel != "t" || ev.Dst.Addr() != hostB {
 		t.Fatalf("event %+v", ev)
 	}
-	pair(t, a, b, 0x1000, 0x2000, nil) // installs SAs, then SetPolicy with OutSPI flushes
+	pair(t, a, b, 0x1000, 0x2000, nil) // installs SAs, then SetPolicy with OutChild flushes
 	for i := range 3 {
 		if p := recv(t, b); p[len(p)-1] != byte(i) {
 			t.Fatalf("packet %d out of order: %x", i, p)
@@ -320,7 +321,7 @@ func TestIPv6InnerAndOuter(t *testing.T) {
 	defer b.Close()
 	la, lb := netip.AddrPortFrom(oa, 4500), netip.AddrPortFrom(ob, 4500)
 	sa := func(spi uint32, dir dataplane.Direction, l, r netip.AddrPort) dataplane.SAConfig {
-		return dataplane.SAConfig{SPI: spi, Dir: dir, Tunnel: "v6", Local: l, Remote: r, Encap: dataplane.EncapUDP,
+		return dataplane.SAConfig{SPI: spi, Dir: dir, Tunnel: "v6", ChildID: 5, Local: l, Remote: r, Encap: dataplane.EncapUDP,
 			Encr: esp.EncrChaCha20Poly1305, EncrKey: key(7)}
 	}
 	must(t, a.AddSA(sa(0x5000, dataplane.Out, la, lb)))
@@ -328,7 +329,7 @@ func TestIPv6InnerAndOuter(t *testing.T) {
 	must(t, b.SetPolicy(dataplane.Policy{Tunnel: "v6", LocalTS: []dataplane.Selector{sel("fd00:2::/64")},
 		RemoteTS: []dataplane.Selector{sel("fd00:1::/64"), sel("10.1.0.0/16")}}))
 	must(t, a.SetPolicy(dataplane.Policy{Tunnel: "v6", LocalTS: []dataplane.Selector{sel("fd00:1::/64"), sel("10.1.0.0/16")},
-		RemoteTS: []dataplane.Selector{sel("fd00:2::/64"), sel("10.2.0.0/16")}, OutSPI: 0x5000}))
+		RemoteTS: []dataplane.Selector{sel("fd00:2::/64"), sel("10.2.0.0/16")}, OutChild: 5}))
 	must(t, a.SendInner(netip.MustParseAddr("fd00:1::1"), netip.MustParseAddr("fd00:2::1"), []byte("six")))
 	if p := recv(t, b); p[0]>>4 != 6 || !bytes.HasSuffix(p, []byte("six")) {
 		t.Fatalf("got %x", p)

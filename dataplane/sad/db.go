@@ -46,10 +46,29 @@ type DB struct {
 	// pols is the current immutable policy table, replaced on SetPolicy/DeletePolicy.
 	pols atomic.Pointer[policyTable]
 
-	mu     sync.Mutex // serialises control-plane changes; guards the fields below
-	out    map[uint32]*OutSA
-	seq    uint64
-	closed bool
+	mu sync.Mutex // serialises control-plane changes; guards the fields below
+	// out maps Child SA id to outbound SA. Outbound SPIs are chosen by the peers, so they are
+	// not unique: two peers may pick the same one, and a peer must not be able to take over
+	// another's SA by picking its SPI. Only the Child SA id (assigned by the control plane)
+	// identifies an outbound SA.
+	out map[uint64]*OutSA
+	// outPeer maps (remote address, SPI) to outbound SA: a second SA with the same pair
+	// could not be told apart by the receiving host, so it is refused.
+	outPeer map[peerSPI]*OutSA
+	// inByChild maps Child SA id to its inbound SA (for UpdateRemote).
+	inByChild map[uint64]*InSA
+	seq       uint64
+	closed    bool
+}
+
+// peerSPI is an outbound SA's SPI in the namespace of the host that chose it.
+type peerSPI struct {
+	addr netip.Addr
+	spi  uint32
+}
+
+func peerKey(remote netip.AddrPort, spi uint32) peerSPI {
+	return peerSPI{remote.Addr().Unmap(), spi}
 }
 
 // New creates a DB. Close stops its event goroutine.
@@ -60,7 +79,8 @@ func New(cfg Config) (*DB, error) {
 	if cfg.QueueLen <= 0 {
 		cfg.QueueLen = DefaultQueueLen
 	}
-	db := &DB{cfg: cfg, provider: cfg.Provider, out: map[uint32]*OutSA{}, lim: newSPILimiter(cfg.UnknownSPI)}
+	db := &DB{cfg: cfg, provider: cfg.Provider, out: map[uint64]*OutSA{}, outPeer: map[peerSPI]*OutSA{},
+		inByChild: map[uint64]*InSA{}, lim: newSPILimiter(cfg.UnknownSPI)}
 	db.events = newEventQueue(&db.stats)
 	db.in.Store(&map[uint32]*InSA{})
 	db.pols.Store(buildTable(map[string]*Policy{}))
@@ -89,10 +109,14 @@ func (db *DB) Close() {
 func (db *DB) Emit(ev dataplane.Event) { db.events.emit(ev, true) }
 
 func (db *DB) lifetimeEvent(k dataplane.EventKind, c *dataplane.SAConfig) {
-	db.events.emit(dataplane.Event{Kind: k, Time: time.Now(), SPI: c.SPI, Dir: c.Dir, Tunnel: c.Tunnel}, true)
+	db.events.emit(dataplane.Event{Kind: k, Time: time.Now(), SPI: c.SPI, Dir: c.Dir, Tunnel: c.Tunnel, Child: c.ChildID}, true)
 }
 
-// AddSA installs or replaces one direction of a Child SA.
+// AddSA installs one direction of a Child SA. It never replaces an installed SA: an inbound
+// SPI that exists, a Child SA that already has an SA of that direction, or an outbound SPI
+// already used towards the same remote address are refused with an error wrapping
+// dataplane.ErrExists, and nothing changes. Outbound SAs without ESN get packet limits that
+// keep their sequence numbers from running out (dataplane.PacketLimits).
 func (db *DB) AddSA(c dataplane.SAConfig) error {
 	if c.SPI < 256 {
 		return fmt.Errorf("sad: SPI %#x is reserved", c.SPI)
@@ -103,31 +127,58 @@ func (db *DB) AddSA(c dataplane.SAConfig) error {
 	if c.Encap != dataplane.EncapUDP && c.Encap != dataplane.EncapRaw {
 		return fmt.Errorf("sad: SA %#x: invalid encapsulation %d", c.SPI, c.Encap)
 	}
+	if c.Dir == dataplane.Out {
+		if c.ChildID == 0 {
+			return fmt.Errorf("sad: outbound SA %#x: no Child SA id", c.SPI)
+		}
+		c.SoftPackets, c.HardPackets = dataplane.PacketLimits(c.ESN, c.SoftPackets, c.HardPackets)
+	}
 	cr, err := db.provider.New(c)
 	if err != nil {
 		return fmt.Errorf("sad: SA %#x/%v: %w", c.SPI, c.Dir, err)
 	}
 	db.mu.Lock()
 	if c.Dir == dataplane.In {
-		sa := &InSA{saCore: newCore(db, c, cr)}
 		old := *db.in.Load()
+		if _, ok := old[c.SPI]; ok {
+			db.mu.Unlock()
+			return fmt.Errorf("sad: inbound SA %#x: %w", c.SPI, dataplane.ErrExists)
+		}
+		if c.ChildID != 0 && db.inByChild[c.ChildID] != nil {
+			db.mu.Unlock()
+			return fmt.Errorf("sad: inbound SA %#x: child %d already has an inbound SA: %w", c.SPI, c.ChildID, dataplane.ErrExists)
+		}
+		sa := &InSA{}
+		sa.init(db, c, cr)
 		m := make(map[uint32]*InSA, len(old)+1)
 		for k, v := range old {
 			m[k] = v
 		}
 		m[c.SPI] = sa
 		db.in.Store(&m)
+		if c.ChildID != 0 {
+			db.inByChild[c.ChildID] = sa
+		}
 		db.mu.Unlock()
 		return nil
 	}
-	sa := &OutSA{saCore: newCore(db, c, cr)}
-	db.out[c.SPI] = sa
+	pk := peerKey(c.Remote, c.SPI)
+	if o := db.out[c.ChildID]; o != nil {
+		db.mu.Unlock()
+		return fmt.Errorf("sad: outbound SA %#x: child %d already has outbound SA %#x: %w", c.SPI, c.ChildID, o.cfg.SPI, dataplane.ErrExists)
+	}
+	if o := db.outPeer[pk]; o != nil {
+		db.mu.Unlock()
+		return fmt.Errorf("sad: outbound SA %#x to %v: in use by child %d: %w", c.SPI, pk.addr, o.cfg.ChildID, dataplane.ErrExists)
+	}
+	sa := &OutSA{}
+	sa.init(db, c, cr)
+	db.out[c.ChildID] = sa
+	db.outPeer[pk] = sa
 	var flush []flushJob
-	for _, p := range db.pols.Load().byTunnel {
-		if p.cfg.OutSPI == c.SPI {
-			if j, ok := bind(p, sa); ok {
-				flush = append(flush, j)
-			}
+	for _, p := range db.pols.Load().byChild[c.ChildID] {
+		if j, ok := bind(p, sa); ok {
+			flush = append(flush, j)
 		}
 	}
 	db.mu.Unlock()
@@ -160,58 +211,122 @@ func (db *DB) runFlush(jobs []flushJob) {
 	}
 }
 
-// DeleteSA removes an SA; unknown SPIs return an error wrapping dataplane.ErrNotFound.
-func (db *DB) DeleteSA(spi uint32, dir dataplane.Direction) error {
+// DeleteSA removes an SA; unknown ones return an error wrapping dataplane.ErrNotFound.
+// Policies using a deleted outbound SA hold until their Child SA gets one again.
+func (db *DB) DeleteSA(r dataplane.SARef) error {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	switch dir {
+	switch r.Dir {
 	case dataplane.In:
 		old := *db.in.Load()
-		if _, ok := old[spi]; !ok {
-			return fmt.Errorf("sad: inbound SA %#x: %w", spi, dataplane.ErrNotFound)
+		sa, ok := old[r.SPI]
+		if !ok {
+			return fmt.Errorf("sad: %v: %w", r, dataplane.ErrNotFound)
 		}
 		m := make(map[uint32]*InSA, len(old))
 		for k, v := range old {
-			if k != spi {
+			if k != r.SPI {
 				m[k] = v
 			}
 		}
 		db.in.Store(&m)
+		if id := sa.cfg.ChildID; id != 0 && db.inByChild[id] == sa {
+			delete(db.inByChild, id)
+		}
 		return nil
 	case dataplane.Out:
-		if _, ok := db.out[spi]; !ok {
-			return fmt.Errorf("sad: outbound SA %#x: %w", spi, dataplane.ErrNotFound)
+		sa := db.outLocked(r)
+		if sa == nil {
+			return fmt.Errorf("sad: %v: %w", r, dataplane.ErrNotFound)
 		}
-		delete(db.out, spi)
-		for _, p := range db.pols.Load().byTunnel {
-			if p.cfg.OutSPI == spi {
-				bind(p, nil)
-			}
+		delete(db.out, r.Child)
+		if pk := peerKey(sa.Remote(), sa.cfg.SPI); db.outPeer[pk] == sa {
+			delete(db.outPeer, pk)
+		}
+		for _, p := range db.pols.Load().byChild[r.Child] {
+			bind(p, nil)
 		}
 		return nil
 	}
-	return fmt.Errorf("sad: SA %#x: invalid direction %d", spi, dir)
+	return fmt.Errorf("sad: %v: invalid direction", r)
+}
+
+// outLocked resolves an outbound reference (db.mu held).
+func (db *DB) outLocked(r dataplane.SARef) *OutSA {
+	sa := db.out[r.Child]
+	if sa == nil || r.SPI != 0 && sa.cfg.SPI != r.SPI {
+		return nil
+	}
+	return sa
+}
+
+// UpdateRemote changes the outer remote address of both halves of Child SA child in place
+// (NAT rebinding). With EncapRaw the port must be 0, with EncapUDP it must not.
+func (db *DB) UpdateRemote(child uint64, remote netip.AddrPort) error {
+	if !remote.Addr().IsValid() {
+		return fmt.Errorf("sad: child %d: invalid remote address %v", child, remote)
+	}
+	remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	out, in := db.out[child], db.inByChild[child]
+	if out == nil && in == nil {
+		return fmt.Errorf("sad: child %d: %w", child, dataplane.ErrNotFound)
+	}
+	var cores []*saCore
+	if out != nil {
+		cores = append(cores, &out.saCore)
+	}
+	if in != nil {
+		cores = append(cores, &in.saCore)
+	}
+	for _, c := range cores {
+		if raw := c.cfg.Encap == dataplane.EncapRaw; raw != (remote.Port() == 0) {
+			return fmt.Errorf("sad: child %d: remote %v does not fit the SA's encapsulation", child, remote)
+		}
+		if c.Local().Addr().Is4() != remote.Addr().Is4() {
+			return fmt.Errorf("sad: child %d: remote %v is not of the local address family", child, remote)
+		}
+	}
+	if out != nil {
+		oldKey, newKey := peerKey(out.Remote(), out.cfg.SPI), peerKey(remote, out.cfg.SPI)
+		if o := db.outPeer[newKey]; o != nil && o != out {
+			return fmt.Errorf("sad: child %d: outbound SA %#x to %v: in use by child %d: %w", child, out.cfg.SPI, newKey.addr, o.cfg.ChildID, dataplane.ErrExists)
+		}
+		if db.outPeer[oldKey] == out {
+			delete(db.outPeer, oldKey)
+		}
+		db.outPeer[newKey] = out
+		out.setRemote(remote)
+	}
+	if in != nil {
+		in.setRemote(remote)
+	}
+	return nil
 }
 
 // InSA returns an installed inbound SA.
 func (db *DB) InSA(spi uint32) *InSA { return (*db.in.Load())[spi] }
 
-// OutSA returns an installed outbound SA.
-func (db *DB) OutSA(spi uint32) *OutSA {
+// OutSA returns the installed outbound SA of a Child SA.
+func (db *DB) OutSA(child uint64) *OutSA {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	return db.out[spi]
+	return db.out[child]
 }
 
 // SAStats reports counters of an installed SA.
-func (db *DB) SAStats(spi uint32, dir dataplane.Direction) (dataplane.Stats, bool) {
-	switch dir {
+func (db *DB) SAStats(r dataplane.SARef) (dataplane.Stats, bool) {
+	switch r.Dir {
 	case dataplane.In:
-		if sa := db.InSA(spi); sa != nil {
+		if sa := db.InSA(r.SPI); sa != nil {
 			return sa.Stats(), true
 		}
 	case dataplane.Out:
-		if sa := db.OutSA(spi); sa != nil {
+		db.mu.Lock()
+		sa := db.outLocked(r)
+		db.mu.Unlock()
+		if sa != nil {
 			return sa.Stats(), true
 		}
 	}
@@ -229,11 +344,11 @@ type SAInfo struct {
 func (db *DB) SAs() []SAInfo {
 	var out []SAInfo
 	for _, sa := range *db.in.Load() {
-		out = append(out, SAInfo{sa.cfg, sa.Stats(), sa.Expired()})
+		out = append(out, SAInfo{sa.Config(), sa.Stats(), sa.Expired()})
 	}
 	db.mu.Lock()
 	for _, sa := range db.out {
-		out = append(out, SAInfo{sa.cfg, sa.Stats(), sa.Expired()})
+		out = append(out, SAInfo{sa.Config(), sa.Stats(), sa.Expired()})
 	}
 	db.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool {
@@ -241,7 +356,10 @@ func (db *DB) SAs() []SAInfo {
 		if a.Dir != b.Dir {
 			return a.Dir < b.Dir
 		}
-		return a.SPI < b.SPI
+		if a.SPI != b.SPI {
+			return a.SPI < b.SPI
+		}
+		return a.ChildID < b.ChildID
 	})
 	return out
 }
@@ -267,8 +385,8 @@ func (db *DB) SetPolicy(p dataplane.Policy) error {
 	db.seq++
 	np := &Policy{cfg: p, seq: db.seq}
 	var sa *OutSA
-	if p.OutSPI != 0 {
-		sa = db.out[p.OutSPI]
+	if p.OutChild != 0 {
+		sa = db.out[p.OutChild]
 	}
 	np.sa.Store(sa)
 	cur := db.pols.Load()

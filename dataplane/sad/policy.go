@@ -115,6 +115,7 @@ func (p *Policy) acquire(now int64) (bool, uint64) {
 // a few hash probes regardless of the number of tunnels.
 type policyTable struct {
 	byTunnel map[string]*Policy
+	byChild  map[uint64][]*Policy // by Policy.OutChild (normally one each)
 	v4       map[uint64][]*Policy // key: masked address<<8 | prefix length
 	v4Lens   []int                // distinct prefix lengths, descending
 	v6       map[v6Key][]*Policy
@@ -154,7 +155,7 @@ func addr4(a netip.Addr) uint32 {
 }
 
 func buildTable(pols map[string]*Policy) *policyTable {
-	t := &policyTable{byTunnel: pols, v4: map[uint64][]*Policy{}, v6: map[v6Key][]*Policy{}}
+	t := &policyTable{byTunnel: pols, byChild: map[uint64][]*Policy{}, v4: map[uint64][]*Policy{}, v6: map[v6Key][]*Policy{}}
 	sorted := make([]*Policy, 0, len(pols))
 	for _, p := range pols {
 		sorted = append(sorted, p)
@@ -162,6 +163,9 @@ func buildTable(pols map[string]*Policy) *policyTable {
 	slices.SortFunc(sorted, func(a, b *Policy) int { return int(a.seq) - int(b.seq) })
 	lens4, lens6 := map[int]bool{}, map[int]bool{}
 	for _, p := range sorted {
+		if id := p.cfg.OutChild; id != 0 {
+			t.byChild[id] = append(t.byChild[id], p)
+		}
 		for _, s := range p.cfg.RemoteTS {
 			for _, pf := range RangePrefixes(s.StartAddr, s.EndAddr) {
 				if pf.Addr().Is4() {

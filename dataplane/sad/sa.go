@@ -11,9 +11,12 @@ import (
 
 // saCore is what inbound and outbound SAs share: configuration, crypto, counters, lifetimes.
 type saCore struct {
-	cfg    dataplane.SAConfig // keys cleared after the Crypto was built
+	cfg    dataplane.SAConfig // keys cleared after the Crypto was built; never changed (see remote)
 	crypto Crypto
 	db     *DB
+	// remote is the current outer remote address: cfg.Remote until UpdateRemote changes it
+	// (read by the packet path without a lock).
+	remote atomic.Pointer[netip.AddrPort]
 
 	bytes, packets atomic.Uint64
 	lastUsed       atomic.Int64 // unix nanos, 0 = never
@@ -25,7 +28,7 @@ type saCore struct {
 	softFired, dead          atomic.Bool
 }
 
-func newCore(db *DB, c dataplane.SAConfig, cr Crypto) saCore {
+func (s *saCore) init(db *DB, c dataplane.SAConfig, cr Crypto) {
 	lim := func(v uint64) uint64 {
 		if v == 0 {
 			return math.MaxUint64
@@ -33,12 +36,15 @@ func newCore(db *DB, c dataplane.SAConfig, cr Crypto) saCore {
 		return v
 	}
 	c.EncrKey, c.IntegKey = nil, nil // the Crypto owns the keys; keep no copy around
-	return saCore{
-		cfg: c, crypto: cr, db: db,
-		softBytes: lim(c.SoftBytes), hardBytes: lim(c.HardBytes),
-		softPackets: lim(c.SoftPackets), hardPackets: lim(c.HardPackets),
-	}
+	c.Remote = netip.AddrPortFrom(c.Remote.Addr().Unmap(), c.Remote.Port())
+	s.cfg, s.crypto, s.db = c, cr, db
+	s.softBytes, s.hardBytes = lim(c.SoftBytes), lim(c.HardBytes)
+	s.softPackets, s.hardPackets = lim(c.SoftPackets), lim(c.HardPackets)
+	s.remote.Store(&c.Remote)
 }
+
+// setRemote changes the outer remote address (DB.UpdateRemote, db.mu held).
+func (s *saCore) setRemote(a netip.AddrPort) { s.remote.Store(&a) }
 
 // account charges one packet of n bytes against the SA's lifetime. It returns false (and the
 // packet must be dropped) once the hard limit has been reached: like the kernel, a packet
@@ -76,8 +82,12 @@ func (s *saCore) expire() {
 // Expired reports whether the SA reached its hard lifetime.
 func (s *saCore) Expired() bool { return s.dead.Load() }
 
-// Config returns the SA's configuration without key material.
-func (s *saCore) Config() dataplane.SAConfig { return s.cfg }
+// Config returns the SA's configuration without key material, with its current remote address.
+func (s *saCore) Config() dataplane.SAConfig {
+	c := s.cfg
+	c.Remote = s.Remote()
+	return c
+}
 
 // Crypto returns the SA's ESP transform.
 func (s *saCore) Crypto() Crypto { return s.crypto }
@@ -151,7 +161,7 @@ func (s *OutSA) HeaderLen() int { return s.crypto.HeaderLen() }
 func (s *saCore) Local() netip.AddrPort { return s.cfg.Local }
 
 // Remote is the SA's outer remote address.
-func (s *saCore) Remote() netip.AddrPort { return s.cfg.Remote }
+func (s *saCore) Remote() netip.AddrPort { return *s.remote.Load() }
 
 // Encap is how the SA's packets are carried.
 func (s *saCore) Encap() dataplane.Encap { return s.cfg.Encap }

@@ -132,7 +132,7 @@ func TestPolicyLookup(t *testing.T) {
 	db := newDB(t, nil)
 	local := []dataplane.Selector{rng("10.1.0.0", "10.1.255.255"), rng("2001:db8:1::", "2001:db8:1::ffff")}
 	add := func(name string, remote ...dataplane.Selector) {
-		if err := db.SetPolicy(dataplane.Policy{Tunnel: name, LocalTS: local, RemoteTS: remote, OutSPI: 0}); err != nil {
+		if err := db.SetPolicy(dataplane.Policy{Tunnel: name, LocalTS: local, RemoteTS: remote, OutChild: 0}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -190,13 +190,14 @@ func TestSetPolicyRejectsBadSelectors(t *testing.T) {
 	if err := db.DeletePolicy("nope"); !errors.Is(err, dataplane.ErrNotFound) {
 		t.Errorf("DeletePolicy: %v", err)
 	}
-	if err := db.DeleteSA(0x1234, dataplane.In); !errors.Is(err, dataplane.ErrNotFound) {
+	if err := db.DeleteSA(dataplane.InSA(0x1234)); !errors.Is(err, dataplane.ErrNotFound) {
 		t.Errorf("DeleteSA: %v", err)
 	}
 }
 
+// outSA is an outbound SA of Child SA spi>>12 (0x1000 -> 1).
 func outSA(spi uint32, soft, hard uint64) dataplane.SAConfig {
-	return dataplane.SAConfig{SPI: spi, Dir: dataplane.Out, Tunnel: "t", Encap: dataplane.EncapUDP,
+	return dataplane.SAConfig{SPI: spi, Dir: dataplane.Out, Tunnel: "t", ChildID: uint64(spi >> 12), Encap: dataplane.EncapUDP,
 		SoftPackets: soft, HardPackets: hard}
 }
 
@@ -207,7 +208,7 @@ func TestLifetimes(t *testing.T) {
 	if err := db.AddSA(c); err != nil {
 		t.Fatal(err)
 	}
-	sa := db.OutSA(0x1000)
+	sa := db.OutSA(1)
 	var tl Tally
 	pkt := udp("10.1.0.1", "10.2.0.1", 1, 2)
 	for i := range 4 {
@@ -238,7 +239,7 @@ func TestLifetimes(t *testing.T) {
 	if err := db.AddSA(b); err != nil {
 		t.Fatal(err)
 	}
-	sb := db.OutSA(0x2000)
+	sb := db.OutSA(2)
 	for i, want := range []Drop{DropNone, DropNone, DropNone, DropExpired} { // 0,28,56 < 60
 		if _, d := sb.Seal(nil, pkt, 1, &tl); d != want {
 			t.Fatalf("packet %d: %v want %v", i, d, want)
@@ -250,7 +251,7 @@ func TestHoldQueueDropOldest(t *testing.T) {
 	var flushed [][]byte
 	db := newDB(t, func(sa *OutSA, p [][]byte) { flushed = append(flushed, p...) })
 	err := db.SetPolicy(dataplane.Policy{Tunnel: "t", LocalTS: []dataplane.Selector{rng("10.1.0.0", "10.1.0.255")},
-		RemoteTS: []dataplane.Selector{rng("10.2.0.0", "10.2.0.255")}, OutSPI: 0x1000})
+		RemoteTS: []dataplane.Selector{rng("10.2.0.0", "10.2.0.255")}, OutChild: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,11 +282,11 @@ func TestHoldQueueDropOldest(t *testing.T) {
 			t.Fatalf("flushed[%d] has port %d", i, sp)
 		}
 	}
-	if sa, d := db.Route(udp("10.1.0.1", "10.2.0.1", 1, 2), 1, &tl); d != DropNone || sa != db.OutSA(0x1000) {
+	if sa, d := db.Route(udp("10.1.0.1", "10.2.0.1", 1, 2), 1, &tl); d != DropNone || sa != db.OutSA(1) {
 		t.Fatalf("route after SA: %v %v", sa, d)
 	}
 	// Deleting the SA makes the policy hold again.
-	if err := db.DeleteSA(0x1000, dataplane.Out); err != nil {
+	if err := db.DeleteSA(dataplane.OutSA(1, 0x1000)); err != nil {
 		t.Fatal(err)
 	}
 	if _, d := db.Route(udp("10.1.0.1", "10.2.0.1", 1, 2), 1, &tl); d != DropHeld {

@@ -109,7 +109,7 @@ func TestTunnelUDPGRO(t *testing.T) {
 	s := newSite(t, dataplane.EncapUDP, nil, false)
 	ns := nattSock(t, s.b, netns.GwBWAN)
 	bps := tcpTransfer(t, s.tp, 16<<20/transferDiv)
-	st, _ := s.b.SAStats(spiAB, dataplane.In)
+	st, _ := s.b.SAStats(dataplane.InSA(spiAB))
 	rx := tunRxPackets(t, s.tp.GwB)
 	t.Logf("%.0f Mbit/s; gwB: %d GRO messages, %d ESP packets, %d TUN writes", bps/1e6, ns.groMsgs.Load(), st.Packets, rx)
 	if ns.groMsgs.Load() == 0 {

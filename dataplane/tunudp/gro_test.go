@@ -232,7 +232,7 @@ func TestReceiveGRO(t *testing.T) {
 	for _, c := range []dataplane.SAConfig{
 		{SPI: spiAB, Dir: dataplane.In, Tunnel: "t", Local: local, Remote: remote, Encap: dataplane.EncapUDP,
 			Encr: esp.EncrAESGCM16, EncrKey: key(1)},
-		{SPI: spiBA, Dir: dataplane.Out, Tunnel: "t", Local: local, Remote: remote, Encap: dataplane.EncapUDP,
+		{SPI: spiBA, Dir: dataplane.Out, Tunnel: "t", ChildID: 1, Local: local, Remote: remote, Encap: dataplane.EncapUDP,
 			Encr: esp.EncrAESGCM16, EncrKey: key(2)},
 	} {
 		if err := db.AddSA(c); err != nil {
@@ -241,7 +241,7 @@ func TestReceiveGRO(t *testing.T) {
 	}
 	if err := db.SetPolicy(dataplane.Policy{Tunnel: "t",
 		LocalTS:  []dataplane.Selector{prefixSel(netip.MustParsePrefix("10.2.0.0/24"))},
-		RemoteTS: []dataplane.Selector{prefixSel(netip.MustParsePrefix("10.1.0.0/24"))}, OutSPI: spiBA}); err != nil {
+		RemoteTS: []dataplane.Selector{prefixSel(netip.MustParsePrefix("10.1.0.0/24"))}, OutChild: 1}); err != nil {
 		t.Fatal(err)
 	}
 	peer, err := esp.New(esp.Config{SPI: spiAB, Encr: esp.EncrAESGCM16, EncrKey: key(1)})

@@ -2,6 +2,7 @@ package tunudp
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -26,6 +27,9 @@ const (
 	recvBufSize = 65536
 	espBatch    = 64
 	ikeBatch    = 8
+	// maxReadFailures consecutive failed reads without a packet mean the device or socket is
+	// broken for good: the worker stops and reports the failure instead of spinning.
+	maxReadFailures = 10000
 )
 
 // tunLoop reads inner packets from the TUN device, seals them and sends them.
@@ -41,18 +45,26 @@ func (d *Dataplane) tunLoop() {
 	var queues []*sendQueue
 	addrCache := map[netip.AddrPort]net.Addr{}
 	var t sad.Tally
+	failures := 0 // consecutive reads that failed without a packet
 	for {
 		k, err := d.tun.Read(bufs, sizes, tunHeadroom)
 		if err != nil {
 			if errors.Is(err, os.ErrClosed) || errors.Is(err, net.ErrClosed) {
+				// Close closed the device, or it went away under us (EBADFD).
+				d.fail("TUN read", err)
 				return
 			}
 			d.stats.Inc(sad.CMalformed, 1)
 			d.log.Debug("tunudp: TUN read", "err", err)
 			if k == 0 {
+				if failures++; failures >= maxReadFailures {
+					d.fail(fmt.Sprintf("TUN read failed %d times in a row", failures), err)
+					return
+				}
 				continue
 			}
 		}
+		failures = 0
 		now := time.Now().UnixNano()
 		for i := range k {
 			pkt := bufs[i][tunHeadroom : tunHeadroom+sizes[i]]

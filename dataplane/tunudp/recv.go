@@ -2,6 +2,7 @@ package tunudp
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -61,7 +62,8 @@ func (r *receiver) run() {
 	for {
 		k, err := r.s.bc.ReadBatch(r.msgs, 0)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
+			if errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed) {
+				r.d.fail(fmt.Sprintf("receive on %v", r.s.local), err)
 				return
 			}
 			r.d.log.Debug("tunudp: receive", "local", r.s.local, "err", err)
@@ -83,6 +85,7 @@ func (r *receiver) run() {
 			r.segs = splitGRO(r.segs[:0], r.bufs[i][:m.N], seg)
 			merged++
 			if r.used > 0 && r.used+len(r.segs)-1 > maxSpare && !r.flush() {
+				r.d.fail("TUN write", os.ErrClosed)
 				return
 			}
 			// The first datagram is opened in place; the TUN library may then grow its inner
@@ -95,6 +98,7 @@ func (r *receiver) run() {
 			clear(r.segs)
 		}
 		if !r.flush() {
+			r.d.fail("TUN write", os.ErrClosed)
 			return
 		}
 		if merged > 0 {

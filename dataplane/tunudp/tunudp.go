@@ -43,6 +43,9 @@ type Dataplane struct {
 	closed    bool
 
 	wg sync.WaitGroup
+
+	failed   chan error // buffered: the first worker failure
+	failOnce sync.Once
 }
 
 type routeRef struct {
@@ -64,7 +67,7 @@ func Open(cfg Config, h dataplane.IKEHandler) (*Dataplane, error) {
 		return nil, err
 	}
 	d := &Dataplane{cfg: cfg, log: cfg.Logger, h: h, ns: ns,
-		routes: map[netip.Prefix]*routeRef{}, polRoutes: map[string][]netip.Prefix{}}
+		routes: map[netip.Prefix]*routeRef{}, polRoutes: map[string][]netip.Prefix{}, failed: make(chan error, 1)}
 	d.socks.Store(&sockSet{ike: map[netip.Addr]*sock{}, natt: map[netip.Addr]*sock{}, raw: map[netip.Addr]*sock{}})
 	d.db, err = sad.New(sad.Config{Provider: espsa.Provider{}, UnknownSPI: cfg.UnknownSPI,
 		QueueLen: cfg.QueueLen, Flush: d.flush})
@@ -141,17 +144,34 @@ func (d *Dataplane) AddSA(c dataplane.SAConfig) error {
 }
 
 // DeleteSA removes an SA.
-func (d *Dataplane) DeleteSA(spi uint32, dir dataplane.Direction) error {
-	return d.db.DeleteSA(spi, dir)
-}
+func (d *Dataplane) DeleteSA(r dataplane.SARef) error { return d.db.DeleteSA(r) }
 
 // SAStats reports counters of an installed SA.
-func (d *Dataplane) SAStats(spi uint32, dir dataplane.Direction) (dataplane.Stats, bool) {
-	return d.db.SAStats(spi, dir)
+func (d *Dataplane) SAStats(r dataplane.SARef) (dataplane.Stats, bool) { return d.db.SAStats(r) }
+
+// UpdateRemote changes the outer remote address of a Child SA's SAs (NAT rebinding).
+func (d *Dataplane) UpdateRemote(child uint64, remote netip.AddrPort) error {
+	return d.db.UpdateRemote(child, remote)
 }
 
 // Events delivers dataplane events; it is closed by Close.
 func (d *Dataplane) Events() <-chan dataplane.Event { return d.db.Events() }
+
+// Failed delivers the first worker failure: the TUN device or a socket stopped working while
+// the dataplane was not being closed. Traffic (or IKE) cannot flow any more.
+func (d *Dataplane) Failed() <-chan error { return d.failed }
+
+// fail reports that a worker stopped on err, unless Close is the reason.
+func (d *Dataplane) fail(what string, err error) {
+	if d.checkOpen() != nil {
+		return
+	}
+	d.failOnce.Do(func() {
+		err = fmt.Errorf("tunudp: %s: %w", what, err)
+		d.log.Error("dataplane worker stopped", "err", err)
+		d.failed <- err
+	})
+}
 
 func (d *Dataplane) checkOpen() error {
 	d.mu.Lock()

@@ -104,7 +104,7 @@ func (s *site) install(t *testing.T) {
 	}
 	la, lb := netip.AddrPortFrom(netns.GwAWAN, port), netip.AddrPortFrom(netns.GwBWAN, port)
 	mk := func(spi uint32, dir dataplane.Direction, local, remote netip.AddrPort, k byte) dataplane.SAConfig {
-		return dataplane.SAConfig{SPI: spi, Dir: dir, Tunnel: "t", Local: local, Remote: remote, Encap: s.encap,
+		return dataplane.SAConfig{SPI: spi, Dir: dir, Tunnel: "t", ChildID: 1, Local: local, Remote: remote, Encap: s.encap,
 			Encr: esp.EncrAESGCM16, EncrKey: key(k)}
 	}
 	for _, step := range []error{
@@ -113,9 +113,9 @@ func (s *site) install(t *testing.T) {
 		s.b.AddSA(mk(spiBA, dataplane.Out, lb, la, 2)),
 		s.a.AddSA(mk(spiBA, dataplane.In, la, lb, 2)),
 		s.b.SetPolicy(dataplane.Policy{Tunnel: "t", LocalTS: []dataplane.Selector{prefixSel(netns.NetB)},
-			RemoteTS: []dataplane.Selector{prefixSel(netns.NetA)}, OutSPI: spiBA}),
+			RemoteTS: []dataplane.Selector{prefixSel(netns.NetA)}, OutChild: 1}),
 		s.a.SetPolicy(dataplane.Policy{Tunnel: "t", LocalTS: []dataplane.Selector{prefixSel(netns.NetA)},
-			RemoteTS: []dataplane.Selector{prefixSel(netns.NetB)}, OutSPI: spiAB}),
+			RemoteTS: []dataplane.Selector{prefixSel(netns.NetB)}, OutChild: 1}),
 	} {
 		if step != nil {
 			t.Fatal(step)
@@ -207,7 +207,7 @@ func TestTunnelUDP(t *testing.T) {
 	if ca.PacketsOut == 0 || cb.PacketsIn < ca.PacketsOut/2 || cb.AuthFails != 0 || cb.ReplayDrops != 0 {
 		t.Fatalf("counters A %+v B %+v", ca, cb)
 	}
-	st, ok := s.b.SAStats(spiAB, dataplane.In)
+	st, ok := s.b.SAStats(dataplane.InSA(spiAB))
 	if !ok || st.Bytes < 16<<20/transferDiv || st.LastUsed.IsZero() {
 		t.Fatalf("SA stats %+v", st)
 	}
@@ -218,7 +218,7 @@ func TestTunnelRawESP(t *testing.T) {
 	ping(t, s.tp.HostA, netns.HostBAddr)
 	bps := tcpTransfer(t, s.tp, 4<<20/transferDiv)
 	t.Logf("TCP hostA->hostB through raw ESP: %.0f Mbit/s", bps/1e6)
-	if st, _ := s.a.SAStats(spiBA, dataplane.In); st.Packets == 0 {
+	if st, _ := s.a.SAStats(dataplane.InSA(spiBA)); st.Packets == 0 {
 		t.Fatalf("no packets on raw inbound SA: %+v", st)
 	}
 }
@@ -328,7 +328,7 @@ func TestReplayAndUnknownSPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitIKE(t, s.ikeB)
-	if st, _ := s.b.SAStats(spiAB, dataplane.In); st.ReplayDrops != 1 {
+	if st, _ := s.b.SAStats(dataplane.InSA(spiAB)); st.ReplayDrops != 1 {
 		t.Fatalf("SA stats %+v", st)
 	}
 	if cb := s.b.Counters(); cb.ReplayDrops != 1 || cb.UnknownSPI != 1 {
@@ -399,7 +399,7 @@ func TestHoldAcquireFlush(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no acquire")
 	}
-	s.install(t) // SetPolicy with OutSPI flushes the held packet
+	s.install(t) // SetPolicy with OutChild flushes the held packet
 	recv.SetReadDeadline(time.Now().Add(5 * time.Second))
 	buf := make([]byte, 100)
 	n, err := recv.Read(buf)
