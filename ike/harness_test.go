@@ -47,6 +47,7 @@ type fakeDP struct {
 	addErr   func(dataplane.SAConfig) error // if set, may refuse an AddSA
 	sas      map[dpKey]dataplane.SAConfig
 	policies map[string]dataplane.Policy
+	moved    map[uint64]netip.AddrPort // UpdateRemote calls
 	sent     int
 }
 
@@ -94,8 +95,16 @@ func (d *fakeDP) SAStats(dataplane.SARef) (dataplane.Stats, bool) {
 	return dataplane.Stats{}, false
 }
 
-func (d *fakeDP) UpdateRemote(uint64, netip.AddrPort) error { return nil }
-func (d *fakeDP) Failed() <-chan error                      { return nil }
+func (d *fakeDP) UpdateRemote(child uint64, remote netip.AddrPort) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.moved == nil {
+		d.moved = map[uint64]netip.AddrPort{}
+	}
+	d.moved[child] = remote
+	return nil
+}
+func (d *fakeDP) Failed() <-chan error { return nil }
 
 func (d *fakeDP) SetPolicy(p dataplane.Policy) error {
 	d.mu.Lock()

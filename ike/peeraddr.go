@@ -1,6 +1,10 @@
 package ike
 
-import "net/netip"
+import (
+	"net/netip"
+
+	"github.com/vigil-ipsec/vigil/dataplane"
+)
 
 // peerMoved applies the addresses an authenticated request arrived on to sa. The peer's
 // address and port may change only when a NAT was detected between us (RFC 7296 2.23: the
@@ -53,6 +57,16 @@ func (e *Engine) rehomeChildren(sa *IKESA, old netip.AddrPort) {
 				delete(e.outSPIs, k)
 			}
 			e.outSPIs[outKey{sa.Remote.Addr(), c.SPIOut}] = c
+		}
+		remote := netip.AddrPortFrom(sa.Remote.Addr(), 0)
+		if c.Encap == dataplane.EncapUDP {
+			remote = sa.Remote
+			if remote.Port() == e.cfg.IKEPort {
+				remote = netip.AddrPortFrom(remote.Addr(), e.cfg.NATTPort)
+			}
+		}
+		if err := e.dp.UpdateRemote(c.ID, remote); err != nil {
+			e.log.Warn("moving a Child SA to the peer's new address failed", "tunnel", sa.tunnelName(), "child", c.ID, "to", remote, "err", err)
 		}
 	}
 }

@@ -264,8 +264,15 @@ func TestAddressMoveNeedsNAT(t *testing.T) {
 					if sa.Remote != moved {
 						t.Errorf("SA behind NAT did not follow: %v", sa.Remote)
 					}
-					if b.e.ChildByOutSPI(moved.Addr(), out0) == nil || b.e.ChildByOutSPI(old, out0) != nil {
-						t.Errorf("outbound SPI index not moved")
+					c := b.e.ChildByOutSPI(moved.Addr(), out0)
+					if c == nil || b.e.ChildByOutSPI(old, out0) != nil {
+						t.Fatalf("outbound SPI index not moved")
+					}
+					b.dp.mu.Lock()
+					to := b.dp.moved[c.ID]
+					b.dp.mu.Unlock()
+					if to.Addr() != moved.Addr() {
+						t.Errorf("dataplane SA not moved: %v", to)
 					}
 				})
 			})

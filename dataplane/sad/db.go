@@ -159,6 +159,7 @@ func (db *DB) AddSA(c dataplane.SAConfig) error {
 		if c.ChildID != 0 {
 			db.inByChild[c.ChildID] = sa
 		}
+		db.lim.addPeer(c.Remote.Addr())
 		db.mu.Unlock()
 		return nil
 	}
@@ -233,6 +234,7 @@ func (db *DB) DeleteSA(r dataplane.SARef) error {
 		if id := sa.cfg.ChildID; id != 0 && db.inByChild[id] == sa {
 			delete(db.inByChild, id)
 		}
+		db.lim.removePeer(sa.Remote().Addr(), time.Now().UnixNano())
 		return nil
 	case dataplane.Out:
 		sa := db.outLocked(r)
@@ -300,6 +302,10 @@ func (db *DB) UpdateRemote(child uint64, remote netip.AddrPort) error {
 		out.setRemote(remote)
 	}
 	if in != nil {
+		if old := in.Remote().Addr(); old != remote.Addr() {
+			db.lim.addPeer(remote.Addr())
+			db.lim.removePeer(old, time.Now().UnixNano())
+		}
 		in.setRemote(remote)
 	}
 	return nil
