@@ -19,6 +19,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -164,6 +165,9 @@ func run(args []string) int {
 	case err = <-apiDone:
 		stop()
 		<-gwDone
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		sdNotify("STATUS=" + strings.ReplaceAll("failed: "+err.Error(), "\n", "; "))
 	}
 	sdNotify("STOPPING=1")
 	if err != nil && !errors.Is(err, context.Canceled) {
