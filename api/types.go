@@ -24,6 +24,10 @@ type Status struct {
 	IKESAs     int       `json:"ike_sas"`
 	ChildSAs   int       `json:"child_sas"`
 	LogLevel   string    `json:"log_level"`
+	// Healthy is false once the daemon cannot work any more (its dataplane failed); Problem
+	// says why. The daemon then shuts down and exits non-zero.
+	Healthy bool   `json:"healthy"`
+	Problem string `json:"problem,omitempty"`
 }
 
 // VersionInfo answers GET /v1/version.

@@ -25,10 +25,13 @@ func notFound(format string, args ...any) error {
 func (g *Gateway) Status() api.Status {
 	s := api.Status{Version: Version, PID: os.Getpid(), Started: g.started, Uptime: api.Duration(time.Since(g.started)),
 		LogLevel: strings.ToLower(g.level.Level().String())}
+	s.Problem = g.Problem()
+	s.Healthy = s.Problem == ""
 	g.cfgMu.Lock()
 	s.ConfigFile = g.cfg.File
 	g.cfgMu.Unlock()
-	g.engine.Call(func() {
+	// After a failure the loop stops while the API may still answer: report what we can.
+	g.callIfRunning(func() {
 		for _, t := range g.engine.Tunnels() {
 			s.Tunnels++
 			if t.State() == ike.TunnelUp {

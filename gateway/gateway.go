@@ -2,10 +2,12 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigil-ipsec/vigil/config"
@@ -45,6 +47,11 @@ type Gateway struct {
 	reloadMu sync.Mutex // serialises Reload (SIGHUP and API)
 	cfgMu    sync.Mutex // guards cfg for readers outside the loop; written on the loop
 	cfg      *config.Config
+
+	// problem is why the gateway is unhealthy (nil: healthy): set when the dataplane fails.
+	problem atomic.Pointer[string]
+	// loopDone is closed when Run has stopped the engine loop.
+	loopDone chan struct{}
 
 	// Loop-owned state.
 	tstate  map[string]*tunnelState
@@ -86,7 +93,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	g := &Gateway{
 		log: o.Logger, level: o.LogLevel, cfg: cfg, events: newEventLog(10000),
 		metrics: newMetrics(), started: time.Now(), tstate: map[string]*tunnelState{},
-		load: o.LoadConfig, lt: o.LogThrottle,
+		load: o.LoadConfig, lt: o.LogThrottle, loopDone: make(chan struct{}),
 	}
 	if g.lt == nil {
 		g.lt = logthrottle.New(0, 0)
@@ -148,11 +155,15 @@ func (g *Gateway) Dataplane() dataplane.Dataplane { return g.dp }
 
 // Run starts the tunnels whose start action is "start", processes dataplane events and runs
 // the engine until ctx ends; then it deletes all SAs (telling the peers) and closes the
-// dataplane.
+// dataplane. If the dataplane fails on its own (a dead worker: no traffic can flow any more)
+// the gateway marks itself unhealthy, shuts down the same way and returns an error, so that
+// the daemon exits non-zero and gets restarted.
 func (g *Gateway) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	g.ctx = ctx
 	loopCtx, stopLoop := context.WithCancel(context.Background())
-	loopDone := make(chan struct{})
+	loopDone := g.loopDone
 	go func() { g.engine.Run(loopCtx); close(loopDone) }()
 	g.engine.Do(func() {
 		for name, t := range g.engine.Tunnels() {
@@ -163,12 +174,53 @@ func (g *Gateway) Run(ctx context.Context) error {
 	})
 	evDone := make(chan struct{})
 	go func() { g.dataplaneEvents(ctx); close(evDone) }()
-	<-ctx.Done()
+	var failed error
+	select {
+	case <-ctx.Done():
+	case err := <-g.dp.Failed():
+		failed = fmt.Errorf("dataplane failed: %w", err)
+		g.setUnhealthy(failed)
+		cancel()
+	}
 	<-evDone
 	g.shutdown()
 	stopLoop()
 	<-loopDone
-	return g.dp.Close()
+	return errors.Join(failed, g.dp.Close())
+}
+
+// setUnhealthy records why the gateway cannot work any more (status, metrics, log).
+func (g *Gateway) setUnhealthy(err error) {
+	msg := err.Error()
+	g.problem.Store(&msg)
+	g.metrics.dataplaneHealthy.Set(0)
+	g.log.Error("gateway unhealthy: shutting down", "err", err)
+}
+
+// callIfRunning runs f on the engine loop and waits for it, unless Run has stopped the loop
+// (then f does not run and it returns false).
+func (g *Gateway) callIfRunning(f func()) bool {
+	done := make(chan struct{})
+	select {
+	case <-g.loopDone:
+		return false
+	default:
+	}
+	g.engine.Do(func() { f(); close(done) })
+	select {
+	case <-done:
+		return true
+	case <-g.loopDone:
+		return false
+	}
+}
+
+// Problem reports why the gateway is unhealthy, or "" if it is healthy.
+func (g *Gateway) Problem() string {
+	if p := g.problem.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // shutdown deletes every IKE SA with a Delete notify, waiting up to 1.5 s for the answers,

@@ -24,6 +24,7 @@ type Metrics struct {
 	rekeys             *prometheus.CounterVec
 	exchange           *prometheus.HistogramVec
 	ikeUp              prometheus.Counter
+	dataplaneHealthy   prometheus.Gauge
 }
 
 func newMetrics() *Metrics {
@@ -39,6 +40,9 @@ func newMetrics() *Metrics {
 	m.exchange = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "vigil_ike_exchange_seconds", Help: "Round-trip time of IKE exchanges we initiated.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}, []string{"exchange"})
 	m.ikeUp = prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_ike_sas_established_total", Help: "IKE SAs established (including rekeys)."})
+	m.dataplaneHealthy = prometheus.NewGauge(prometheus.GaugeOpts{Name: "vigil_dataplane_healthy", Help: "1 while the dataplane works, 0 once it failed (the daemon then exits)."})
+	m.dataplaneHealthy.Set(1)
+	m.reg.MustRegister(m.dataplaneHealthy)
 	m.reg.MustRegister(m.invalidSPISent, m.invalidSPIReceived, m.invalidSPILimited, m.unknownSPI, m.recoveries, m.outage, m.rekeys, m.exchange, m.ikeUp, m)
 	return m
 }
@@ -80,7 +84,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	var rows []row
 	sas := map[[2]string]int{}
 	var st ike.Stats
-	g.engine.Call(func() {
+	g.callIfRunning(func() {
 		st = g.engine.Stats()
 		for name, t := range g.engine.Tunnels() {
 			r := row{name: name}

@@ -359,13 +359,19 @@ func (g *Gateway) dpEvent(ev dataplane.Event) {
 			g.engine.RekeyChild(c, nil)
 		}
 	case dataplane.EventHardExpire:
-		if c := g.childOf(ev); c != nil {
+		// Both halves expire, usually together: act once, on the first.
+		if c := g.childOf(ev); c != nil && c.State != ike.ChildDeleting && c.State != ike.ChildDeleted {
 			g.log.Info("Child SA hard lifetime reached: deleting", "tunnel", ev.Tunnel, "spi", spiText(ev.SPI))
 			t := c.Tunnel
-			g.engine.DeleteChild(c, true, nil)
-			if t.Cfg.StartAction == ike.StartStart && t.Child == nil {
+			// A tunnel that was up on this Child SA gets a new one (whatever its start action:
+			// the rekey did not happen in time, e.g. the sequence numbers ran out), unless the
+			// operator took it down. Like a replacement, the new one is requested before the
+			// old one is deleted, so that the peer does not re-create it on its own as well.
+			if ts := g.tstate[t.Cfg.Name]; ts != nil && !ts.manualDown && c.State == ike.ChildInstalled && (t.Child == c || t.Active() == c) {
+				g.log.Info("re-creating the expired Child SA", "tunnel", t.Cfg.Name)
 				g.engine.CreateChild(t, nil)
 			}
+			g.engine.DeleteChild(c, true, nil)
 		}
 	}
 }

@@ -46,7 +46,7 @@ func NewFake() *Fake {
 		StatusInfo: api.Status{
 			Version: "0.1.0", PID: 4242, Started: Epoch.Add(-90 * time.Minute),
 			Uptime: api.Duration(90 * time.Minute), ConfigFile: "/etc/vigil/vigil.toml",
-			Tunnels: 2, TunnelsUp: 1, IKESAs: 1, ChildSAs: 2, LogLevel: "info",
+			Tunnels: 2, TunnelsUp: 1, IKESAs: 1, ChildSAs: 2, LogLevel: "info", Healthy: true,
 		},
 		TunnelList: []api.Tunnel{
 			{

@@ -18,6 +18,11 @@ func writeStatus(w io.Writer, st api.Status, loc *time.Location) error {
 	row(tw, "IKE SAs", fmt.Sprint(st.IKESAs))
 	row(tw, "Child SAs", fmt.Sprint(st.ChildSAs))
 	row(tw, "log level", dash(st.LogLevel))
+	health := "ok"
+	if !st.Healthy {
+		health = "UNHEALTHY: " + dash(st.Problem)
+	}
+	row(tw, "health", health)
 	return tw.Flush()
 }
 

@@ -174,6 +174,9 @@ func run(args []string) int {
 		stop()
 		<-gwDone
 	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		sdNotify("STATUS=" + strings.ReplaceAll("failed: "+err.Error(), "\n", "; "))
+	}
 	sdNotify("STOPPING=1")
 	if err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("vigild stopped", "err", err)

@@ -1,6 +1,7 @@
 // Package sad is the security association database shared by Vigil's dataplanes.
 //
-// It holds inbound SAs keyed by SPI, outbound SAs, and the per-tunnel policies that bind inner
+// It holds inbound SAs keyed by SPI, outbound SAs keyed by their Child SA id (their SPIs are
+// chosen by the peers and need not be unique), and the per-tunnel policies that bind inner
 // traffic to outbound SAs, and it implements everything about the packet path that does not
 // touch a device or a socket: inner packet classification, policy lookup, per-SA counters and
 // lifetime enforcement, hold queues with acquire events, unknown-SPI events with rate limiting,

@@ -169,7 +169,10 @@ func (d *Dataplane) fail(what string, err error) {
 	d.failOnce.Do(func() {
 		err = fmt.Errorf("tunudp: %s: %w", what, err)
 		d.log.Error("dataplane worker stopped", "err", err)
-		d.failed <- err
+		select {
+		case d.failed <- err: // buffered for this one error
+		default: // a Dataplane built without Open (tests)
+		}
 	})
 }
 
