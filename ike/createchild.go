@@ -173,6 +173,11 @@ func (e *Engine) acceptChildResponse(sa *IKESA, cp *childProposal, m *wire.Messa
 	keys := crypto.DeriveChildKeys(sa.prf, sa.keys.SKd, k.gir, k.ni, k.nr, suite)
 	clear(k.gir) // PFS shared secret, no longer needed
 	if err := e.installChild(c, keys); err != nil {
+		// The peer has installed its half: tell it to remove it (our inbound SPI names the
+		// pair), instead of leaving it a Child SA we do not have.
+		e.request(sa, wire.ExchangeInformational, func() []wire.Payload {
+			return []wire.Payload{&wire.Delete{Protocol: wire.ProtocolESP, SPIs: [][]byte{spiBytes(cp.spi)}}}
+		}, func(*wire.Message) {}, func(err error) { e.ikeFailed(sa, err) })
 		return nil, err
 	}
 	old := cp.rekey

@@ -171,6 +171,7 @@ func (e *Engine) removeChild(c *ChildSA, err error) {
 		// Replaced by a rekey: packets the peer sealed just before it switched may still be on
 		// their way, so the inbound half lives a little longer (it is in no index any more).
 		spi := c.SPIIn
+		e.spiReserved[spi] = time.Now() // still installed: not to be offered again meanwhile
 		time.AfterFunc(rekeyGrace, func() { e.Do(func() { e.dp.DeleteSA(dataplane.InSA(spi)) }) })
 	} else {
 		e.dp.DeleteSA(dataplane.InSA(c.SPIIn))

@@ -69,3 +69,27 @@ func TestRefusedInstallKeepsChild(t *testing.T) {
 		})
 	})
 }
+
+// TestInitiatorRefusedInstallDeletesPeerHalf: when our own dataplane refuses the Child SA the
+// peer has just installed for our CREATE_CHILD_SA, we tell the peer to delete it, so neither
+// side keeps a half nobody uses.
+func TestInitiatorRefusedInstallDeletesPeerHalf(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b, _ := newPair(t, pairOpts{})
+		a.e.Do(func() { a.e.Initiate(a.t) })
+		a.wait(t, "child-up")
+		b.wait(t, "child-up")
+		a.dp.mu.Lock()
+		a.dp.addErr = func(c dataplane.SAConfig) error { return dataplane.ErrExists }
+		a.dp.mu.Unlock()
+		errc := make(chan error, 1)
+		a.e.Do(func() { a.e.CreateChild(a.t, func(_ *ChildSA, err error) { errc <- err }) })
+		if err := <-errc; err == nil {
+			t.Fatal("CreateChild succeeded with a refusing dataplane")
+		}
+		synctest.Wait()
+		if c := b.dp.count(); c != 2 {
+			t.Errorf("b holds %d SAs, want 2 (its half of the refused Child SA deleted)", c)
+		}
+	})
+}

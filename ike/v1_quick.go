@@ -274,6 +274,8 @@ func (e *Engine) v1QuickResponse(sa *IKESA, x *v1Exchange, msg []byte) {
 		[]v1wire.Payload{&v1wire.Hash{Data: sa.v1.keys.QuickHash3(x.mid, q.ni, c.nr)}}, x.cbc)
 	e.send(sa, x.lastOut)
 	if err := e.installChild(c, sa.v1ChildKeys(c, gqm, c.ni, c.nr)); err != nil {
+		// The peer installs its half with message 3: ask it to remove it again.
+		e.v1SendInfo(sa, []v1wire.Payload{v1wire.NewDeleteESP(q.spiIn)})
 		e.v1QuickFinish(sa, q, nil, err)
 		return
 	}
