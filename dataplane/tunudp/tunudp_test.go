@@ -375,8 +375,16 @@ func TestPacketTooBig(t *testing.T) {
 	if serr != nil || mtu != 1435 {
 		t.Fatalf("path MTU %d (%v), want 1435", mtu, serr)
 	}
-	if c := s.a.Counters(); c.TooBig != 1 {
-		t.Fatalf("counters %+v", c)
+	// The worker counts the drop after it has written the ICMP error (its tally is flushed per
+	// batch): wait for the counter rather than race it.
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(time.Millisecond) {
+		c := s.a.Counters()
+		if c.TooBig == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("counters %+v", c)
+		}
 	}
 }
 
