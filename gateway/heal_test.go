@@ -61,36 +61,43 @@ const noInvalidSPI = "[global.invalid_spi]\nper_peer_rate = 0\n"
 // sending on it and ignores B's INVALID_SPI. After heal_delay B creates the Child SA itself,
 // tells A to drop the stale pair, and traffic flows again over one pair.
 func TestHealChildLostHere(t *testing.T) {
-	n := memory.NewNetwork()
-	b := startGateway(t, n, parseConf(t, noInvalidSPI+mirrorTOML("ab", addrB, addrA, 1)+"heal_delay = \"200ms\"\n"))
-	a := startGateway(t, n, parseConf(t, tunnelTOML("ab", addrA, addrB, 1, "start", `child_probe = "0s"`)))
-	in0, _ := childSPIs(t, b.Gateway, "ab")
-	if _, err := b.DeleteChildSA(api.SPI(in0), false); err != nil {
-		t.Fatal(err)
-	}
-	sendUntil(t, a, 5*time.Second, func() bool { return hasEvent(b.Gateway, "ab", "recovered", "child-lost-here") })
-	for _, k := range []string{"detect", "action"} {
-		if !hasEvent(b.Gateway, "ab", k, "child-lost-here") {
-			t.Errorf("no %s child-lost-here event", k)
+	forVersions(t, func(t *testing.T, v string) {
+		n := memory.NewNetwork()
+		b := startGateway(t, n, parseConf(t, noInvalidSPI+mirrorTOML("ab", addrB, addrA, 1)+v+"heal_delay = \"200ms\"\n"))
+		a := startGateway(t, n, parseConf(t, tunnelTOML("ab", addrA, addrB, 1, "start", `child_probe = "0s"`, v)))
+		in0, _ := childSPIs(t, b.Gateway, "ab")
+		b.engine.Call(func() {
+			if got := b.engine.Tunnel("ab").IKE.Version; "version = "+string(rune('0'+got))+"\n" != v {
+				t.Fatalf("IKE version %d, want %q", got, v)
+			}
+		})
+		if _, err := b.DeleteChildSA(api.SPI(in0), false); err != nil {
+			t.Fatal(err)
 		}
-	}
-	// Traffic flows over the new pair, and A's stale pair is deleted (B's Delete).
-	got := 0
-	sendUntil(t, a, 5*time.Second, func() bool {
-		select {
-		case <-mem(b).Received():
-			got++
-		default:
+		sendUntil(t, a, 5*time.Second, func() bool { return hasEvent(b.Gateway, "ab", "recovered", "child-lost-here") })
+		for _, k := range []string{"detect", "action"} {
+			if !hasEvent(b.Gateway, "ab", k, "child-lost-here") {
+				t.Errorf("no %s child-lost-here event", k)
+			}
 		}
-		var children int
-		a.engine.Call(func() { children = len(a.engine.Tunnel("ab").IKE.Children()) })
-		return got > 0 && children == 1
+		// Traffic flows over the new pair, and A's stale pair is deleted (B's Delete).
+		got := 0
+		sendUntil(t, a, 5*time.Second, func() bool {
+			select {
+			case <-mem(b).Received():
+				got++
+			default:
+			}
+			var children int
+			a.engine.Call(func() { children = len(a.engine.Tunnel("ab").IKE.Children()) })
+			return got > 0 && children == 1
+		})
+		inA, outA := childSPIs(t, a.Gateway, "ab")
+		inB, outB := childSPIs(t, b.Gateway, "ab")
+		if inA != outB || outA != inB || inB == in0 {
+			t.Errorf("pairs differ: A %08x/%08x B %08x/%08x (lost %08x)", inA, outA, inB, outB, in0)
+		}
 	})
-	inA, outA := childSPIs(t, a.Gateway, "ab")
-	inB, outB := childSPIs(t, b.Gateway, "ab")
-	if inA != outB || outA != inB || inB == in0 {
-		t.Errorf("pairs differ: A %08x/%08x B %08x/%08x (lost %08x)", inA, outA, inB, outB, in0)
-	}
 }
 
 // TestHealChildLostHereDisabled: with heal = false nothing is created from our side.
@@ -118,31 +125,33 @@ func TestHealChildLostHereDisabled(t *testing.T) {
 // TestHealRestart: B loses everything (as after a restart); A's ESP makes B initiate the
 // tunnel's IKE SA with INITIAL_CONTACT although its start_action is none; A drops its old SAs.
 func TestHealRestart(t *testing.T) {
-	n := memory.NewNetwork()
-	b := startGateway(t, n, parseConf(t, mirrorTOML("ab", addrB, addrA, 1)))
-	a := startGateway(t, n, parseConf(t, tunnelTOML("ab", addrA, addrB, 1, "start", `child_probe = "0s"`, `dpd_delay = "0s"`)))
-	childSPIs(t, b.Gateway, "ab")
-	var oldIKE *ike.IKESA
-	a.engine.Call(func() { oldIKE = a.engine.Tunnel("ab").IKE })
-	b.engine.Call(func() {
-		for _, sa := range b.engine.IKESAs() {
-			b.engine.RemoveIKE(sa, ike.ErrDeleted) // forget, tell nobody
+	forVersions(t, func(t *testing.T, v string) {
+		n := memory.NewNetwork()
+		b := startGateway(t, n, parseConf(t, mirrorTOML("ab", addrB, addrA, 1)+v))
+		a := startGateway(t, n, parseConf(t, tunnelTOML("ab", addrA, addrB, 1, "start", `child_probe = "0s"`, `dpd_delay = "0s"`, v)))
+		childSPIs(t, b.Gateway, "ab")
+		var oldIKE *ike.IKESA
+		a.engine.Call(func() { oldIKE = a.engine.Tunnel("ab").IKE })
+		b.engine.Call(func() {
+			for _, sa := range b.engine.IKESAs() {
+				b.engine.RemoveIKE(sa, ike.ErrDeleted) // forget, tell nobody
+			}
+		})
+		sendUntil(t, a, 5*time.Second, func() bool { return hasEvent(b.Gateway, "ab", "recovered", "restart-heal") })
+		if !hasEvent(b.Gateway, "ab", "connect", "restart-heal") {
+			t.Error("no connect restart-heal event")
 		}
-	})
-	sendUntil(t, a, 5*time.Second, func() bool { return hasEvent(b.Gateway, "ab", "recovered", "restart-heal") })
-	if !hasEvent(b.Gateway, "ab", "connect", "restart-heal") {
-		t.Error("no connect restart-heal event")
-	}
-	got := false
-	sendUntil(t, a, 5*time.Second, func() bool {
-		select {
-		case <-mem(b).Received():
-			got = true
-		default:
-		}
-		var old ike.IKEState
-		a.engine.Call(func() { old = oldIKE.State })
-		return got && old == ike.IKEDead
+		got := false
+		sendUntil(t, a, 5*time.Second, func() bool {
+			select {
+			case <-mem(b).Received():
+				got = true
+			default:
+			}
+			var old ike.IKEState
+			a.engine.Call(func() { old = oldIKE.State })
+			return got && old == ike.IKEDead
+		})
 	})
 }
 
@@ -231,5 +240,12 @@ func TestHealVigilPeerReplacesFirst(t *testing.T) {
 	}
 	if !hasEvent(a.Gateway, "ab", "recovered", "invalid-spi") {
 		t.Error("A did not replace the Child SA on B's INVALID_SPI")
+	}
+}
+
+// forVersions runs f for IKEv2 and IKEv1 tunnels (v is the TOML line that selects the version).
+func forVersions(t *testing.T, f func(t *testing.T, v string)) {
+	for _, v := range []string{"version = 2\n", "version = 1\n"} {
+		t.Run("ikev"+v[10:11], func(t *testing.T) { f(t, v) })
 	}
 }
