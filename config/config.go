@@ -99,6 +99,8 @@ type Tunnel struct {
 	DPDDelay     time.Duration // dpd_delay: idle time before a liveness check; 0 disables
 	DPDTimeout   time.Duration // dpd_timeout: time without answer before the peer is declared dead
 	ChildProbe   time.Duration // child_probe: Child SA probe interval; 0 disables
+	Heal         bool          // heal: repair the tunnel when this side lost its state
+	HealDelay    time.Duration // heal_delay: how long the peer may take to replace a Child SA we lost
 	ReplayWindow int           // replay_window: ESP anti-replay window in packets; 0 or less than 1024 means 1024 (the minimum)
 	Mobike       bool          // mobike: reserved, currently ignored
 }

@@ -37,6 +37,7 @@ const (
 	DefaultDPDDelay       = 10 * time.Second
 	DefaultDPDTimeout     = 10 * time.Second
 	DefaultChildProbe     = 3 * time.Second
+	DefaultHealDelay      = time.Second
 	DefaultReplayWindow   = 1024
 )
 
@@ -93,6 +94,8 @@ func defaultTunnel(name string, line int, g *Global) Tunnel {
 		DPDDelay:      DefaultDPDDelay,
 		DPDTimeout:    DefaultDPDTimeout,
 		ChildProbe:    DefaultChildProbe,
+		Heal:          true,
+		HealDelay:     DefaultHealDelay,
 		ReplayWindow:  DefaultReplayWindow,
 	}
 }

@@ -31,6 +31,8 @@ func (t *Tunnel) Equal(o *Tunnel) bool {
 		t.DPDDelay == o.DPDDelay &&
 		t.DPDTimeout == o.DPDTimeout &&
 		t.ChildProbe == o.ChildProbe &&
+		t.Heal == o.Heal &&
+		t.HealDelay == o.HealDelay &&
 		t.ReplayWindow == o.ReplayWindow &&
 		t.Mobike == o.Mobike
 }

@@ -450,6 +450,8 @@ func (d *decoder) tunnel(name string, v *value, g *Global) (Tunnel, bool) {
 		{"dpd_delay", d.durTo(&tun.DPDDelay)},
 		{"dpd_timeout", d.durTo(&tun.DPDTimeout)},
 		{"child_probe", d.durTo(&tun.ChildProbe)},
+		{"heal", d.boolTo(&tun.Heal)},
+		{"heal_delay", d.durTo(&tun.HealDelay)},
 		{"replay_window", d.intTo(&tun.ReplayWindow, 0, maxReplayWindow)},
 		{"mobike", d.boolTo(&tun.Mobike)},
 	})

@@ -77,7 +77,7 @@ func TestDefaults(t *testing.T) {
 		IKEProposals: "aes128gcm16-prfsha256-x25519", ESPProposals: "aes128gcm16",
 		IKELifetime: 4 * time.Hour, ChildLifetime: time.Hour,
 		StartAction: "none", Encap: "auto",
-		DPDDelay: 10 * time.Second, DPDTimeout: 10 * time.Second, ChildProbe: 3 * time.Second,
+		DPDDelay: 10 * time.Second, DPDTimeout: 10 * time.Second, ChildProbe: 3 * time.Second, Heal: true, HealDelay: time.Second,
 		ReplayWindow: 1024,
 	}
 	if !tun.Equal(&want) || tun.Line != 1 {
@@ -154,6 +154,8 @@ encap = "udp"
 dpd_delay = "0"
 dpd_timeout = "0s"
 child_probe = "1.5s"
+heal = false
+heal_delay = "250ms"
 replay_window = 0
 mobike = true
 `
@@ -180,7 +182,7 @@ mobike = true
 		IKEProposals: "aes256-sha256-modp2048,aes128gcm16-prfsha256-x25519", ESPProposals: "aes256gcm16",
 		IKELifetime: 0, ChildLifetime: 30 * time.Minute, ChildLifeBytes: 1000000, ChildLifePackets: 5000,
 		StartAction: "start", Encap: "udp",
-		DPDDelay: 0, DPDTimeout: 0, ChildProbe: 1500 * time.Millisecond,
+		DPDDelay: 0, DPDTimeout: 0, ChildProbe: 1500 * time.Millisecond, Heal: false, HealDelay: 250 * time.Millisecond,
 		ReplayWindow: 0, Mobike: true,
 	}
 	got := c.Tunnel("site-b")

@@ -80,6 +80,11 @@ type tunnelState struct {
 	probeCause   string
 	dpdSince     time.Time
 	lastAuthFail time.Time // last "failed auth-failed" event of a peer's IKE SA
+
+	heal            bool          // heal: repair when this side lost its state
+	healDelay       time.Duration // heal_delay
+	healTimer       *time.Timer   // a lost Child SA waiting for the peer's replacement
+	lastRestartHeal time.Time     // last IKE SA started by a restart heal
 }
 
 // New builds a gateway from a validated configuration. Nothing runs until Run.
@@ -144,7 +149,7 @@ func (g *Gateway) addTunnel(ct *config.Tunnel) error {
 // on the loop); it cannot fail.
 func (g *Gateway) register(tc *ike.TunnelConfig, ct *config.Tunnel) {
 	g.engine.AddTunnel(tc)
-	g.tstate[ct.Name] = &tunnelState{childProbe: ct.ChildProbe}
+	g.tstate[ct.Name] = &tunnelState{childProbe: ct.ChildProbe, heal: ct.Heal, healDelay: ct.HealDelay}
 }
 
 // Engine exposes the IKE engine (tests).
@@ -235,6 +240,7 @@ func (g *Gateway) shutdown() {
 				ts.manualDown = true
 				stopTimer(ts.retryTimer)
 				stopTimer(ts.probeTimer)
+				stopTimer(ts.healTimer)
 			}
 		}
 		for _, sa := range g.engine.IKESAs() {

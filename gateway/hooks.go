@@ -89,6 +89,10 @@ func (g *Gateway) ChildUp(c, old *ike.ChildSA) {
 	}
 	ts.backoff = 0
 	ts.everUp = true
+	if ts.healTimer != nil { // the peer replaced the Child SA we lost: nothing left to heal
+		ts.healTimer.Stop()
+		ts.healTimer = nil
+	}
 	if old != nil {
 		g.metrics.rekeys.WithLabelValues("child").Inc()
 		g.event(t.Cfg.Name, "rekey", "", c.IKE.Remote.Addr().String(), api.SPI(c.SPIIn), nil,

@@ -20,6 +20,7 @@ type Metrics struct {
 	invalidSPILimited  prometheus.Counter
 	unknownSPI         prometheus.Counter
 	recoveries         *prometheus.CounterVec
+	heals              *prometheus.CounterVec
 	outage             *prometheus.HistogramVec
 	rekeys             *prometheus.CounterVec
 	exchange           *prometheus.HistogramVec
@@ -34,6 +35,7 @@ func newMetrics() *Metrics {
 	m.invalidSPILimited = prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_invalid_spi_rate_limited_total", Help: "INVALID_SPI notifies not sent because of rate limits."})
 	m.unknownSPI = prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_unknown_spi_packets_total", Help: "ESP packets received on unknown SPIs."})
 	m.recoveries = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_recoveries_total", Help: "Stale-SA recoveries started, by cause."}, []string{"cause"})
+	m.heals = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_heals_total", Help: "Repairs started because this side lost its state, by cause (child-lost-here, restart-heal)."}, []string{"cause"})
 	m.outage = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "vigil_outage_seconds", Help: "Outages ended by recovery, from detection to a new Child SA.",
 		Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300}}, []string{"cause"})
 	m.rekeys = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_rekeys_total", Help: "Completed rekeys."}, []string{"kind"})
@@ -43,7 +45,7 @@ func newMetrics() *Metrics {
 	m.dataplaneHealthy = prometheus.NewGauge(prometheus.GaugeOpts{Name: "vigil_dataplane_healthy", Help: "1 while the dataplane works, 0 once it failed (the daemon then exits)."})
 	m.dataplaneHealthy.Set(1)
 	m.reg.MustRegister(m.dataplaneHealthy)
-	m.reg.MustRegister(m.invalidSPISent, m.invalidSPIReceived, m.invalidSPILimited, m.unknownSPI, m.recoveries, m.outage, m.rekeys, m.exchange, m.ikeUp, m)
+	m.reg.MustRegister(m.invalidSPISent, m.invalidSPIReceived, m.invalidSPILimited, m.unknownSPI, m.recoveries, m.heals, m.outage, m.rekeys, m.exchange, m.ikeUp, m)
 	return m
 }
 

@@ -47,6 +47,7 @@ func (g *Gateway) unknownSPI(ev dataplane.Event) {
 	peer := ev.Src.Addr()
 	now := time.Now()
 	if sa := g.engine.IKEByPeer(peer); sa != nil {
+		g.healChildLost(peer, ev.SPI)
 		if !g.limiter.allow(peer, ev.SPI, now) {
 			g.metrics.invalidSPILimited.Inc()
 			return
@@ -59,6 +60,7 @@ func (g *Gateway) unknownSPI(ev dataplane.Event) {
 			fmt.Sprintf("ESP on unknown SPI 0x%08x: sent INVALID_SPI in IKE SA %s", ev.SPI, sa.String()), 0)
 		return
 	}
+	g.healRestart(peer, fmt.Sprintf("ESP on unknown SPI 0x%08x", ev.SPI))
 	if !g.cfg.Global.InvalidSPI.Unprotected || !g.unprot.allow(now) {
 		g.lt.Log(g.log, slog.LevelDebug, peer, "esp-unknown-spi", "ESP on unknown SPI from a peer without IKE SA", "peer", ev.Src, "spi", spiText(ev.SPI))
 		return

@@ -307,6 +307,10 @@ func without(ts []*Tunnel, t *Tunnel) []*Tunnel {
 	return ts
 }
 
+// TunnelsTo returns the tunnels configured with remote address addr (loop only; do not keep
+// the slice).
+func (e *Engine) TunnelsTo(addr netip.Addr) []*Tunnel { return e.byRemoteAddr[addr] }
+
 // IKESAs returns the live IKE SAs (loop only).
 func (e *Engine) IKESAs() map[uint64]*IKESA { return e.ikeSAs }
 
@@ -433,6 +437,11 @@ func (e *Engine) handleUnknownSA(local, remote netip.AddrPort, h wire.Header, ms
 	}
 	e.stats.UnknownSPI++
 	e.cfg.LogThrottle.Log(e.log, slog.LevelDebug, remote.Addr(), "ike-unknown-sa", "IKE message for unknown IKE SA", "peer", remote, "exchange", h.Exchange, "spi_i", fmt.Sprintf("%016x", h.SPIi), "spi_r", fmt.Sprintf("%016x", h.SPIr))
+	if !h.IsResponse() && h.SPIr != 0 {
+		// A request in an IKE SA we do not have (the peer's DPD or rekey after we restarted):
+		// the gateway may re-initiate towards the configured peer (nothing is created here).
+		e.hooks.UnknownIKESA(remote)
+	}
 	if !h.IsResponse() && e.invalidIKESPI.allow(time.Now()) {
 		// RFC 7296 2.21.4: a request for an IKE SA we do not know (we may have restarted) MAY be
 		// answered, unprotected, with INVALID_IKE_SPI, same SPIs and message ID. Rate-limited.

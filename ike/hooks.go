@@ -25,6 +25,9 @@ type Hooks interface {
 	InvalidSPI(sa *IKESA, spi uint32, c *ChildSA)
 	// UnprotectedNotify reports an unprotected INVALID_SPI or INVALID_IKE_SPI: a hint only.
 	UnprotectedNotify(remote netip.AddrPort, t wire.NotifyType, spi uint32)
+	// UnknownIKESA reports a request (IKEv1: an encrypted exchange) for an IKE SA we do not
+	// have, from remote: unauthenticated, a hint that we lost our state (a restart).
+	UnknownIKESA(remote netip.AddrPort)
 	// DPDDue is called every DPDDelay on an established IKE SA; the gateway decides whether a
 	// liveness check is needed (outbound traffic without inbound).
 	DPDDue(sa *IKESA)
@@ -44,4 +47,5 @@ func (NopHooks) ChildRekeyFailed(*ChildSA, error)                          {}
 func (NopHooks) InvalidSPI(*IKESA, uint32, *ChildSA)                       {}
 func (NopHooks) UnprotectedNotify(netip.AddrPort, wire.NotifyType, uint32) {}
 func (NopHooks) DPDDue(*IKESA)                                             {}
+func (NopHooks) UnknownIKESA(netip.AddrPort)                               {}
 func (NopHooks) Exchange(*IKESA, wire.ExchangeType, time.Duration, int)    {}

@@ -139,6 +139,22 @@ func (e *Engine) SendInvalidSPI(sa *IKESA, spi uint32) {
 	}, onResp: func(*wire.Message) {}, onFail: func(err error) { e.ikeFailed(sa, err) }})
 }
 
+// DeleteLost asks the peer, inside sa, to delete the Child SA pair whose inbound half we lost:
+// spi is our former inbound SPI (the one the peer still sends with). A Delete names the
+// sender's inbound SPIs (RFC 7296 3.11), so the peer removes both halves of its pair.
+func (e *Engine) DeleteLost(sa *IKESA, spi uint32) {
+	if sa.State != IKEEstablished || e.children[spi] != nil {
+		return
+	}
+	if sa.Version == 1 {
+		e.v1DeleteLost(sa, spi)
+		return
+	}
+	e.request(sa, wire.ExchangeInformational, func() []wire.Payload {
+		return []wire.Payload{&wire.Delete{Protocol: wire.ProtocolESP, SPIs: [][]byte{spiBytes(spi)}}}
+	}, func(*wire.Message) {}, func(err error) { e.ikeFailed(sa, err) })
+}
+
 // SendUnprotectedInvalidSPI sends an INVALID_SPI notify outside any IKE SA (RFC 7296 2.21.4).
 // The caller rate-limits.
 func (e *Engine) SendUnprotectedInvalidSPI(local, remote netip.AddrPort, spi uint32) {

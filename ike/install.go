@@ -101,6 +101,44 @@ func (e *Engine) activate(c *ChildSA, old *ChildSA) {
 	e.scheduleChildRekey(c)
 	e.log.Info("Child SA installed", "tunnel", c.Tunnel.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn), "spi_out", fmt.Sprintf("0x%08x", c.SPIOut), "algorithms", c.Suite.String(), "encap", encapName(c.Encap), "rekey_of", rekeyOf(old))
 	e.hooks.ChildUp(c, old)
+	if old == nil && c.replaces == nil {
+		e.resolveDuplicate(c)
+	}
+}
+
+// duplicateWindow is how recent two new Child SAs of one tunnel must both be to count as
+// created by both sides at once.
+const duplicateWindow = 10 * time.Second
+
+// resolveDuplicate handles both sides creating a new Child SA for the same tunnel at about the
+// same time (the peer replaces a Child SA we lost while we re-create it ourselves): the tunnel
+// needs one pair. As for simultaneous rekeys (RFC 7296 2.8.1), the pair with the lowest nonce
+// is redundant and deleted by the side that created it; both sides reach the same verdict, and
+// traffic stays on the other pair throughout.
+func (e *Engine) resolveDuplicate(c *ChildSA) {
+	now := time.Now()
+	for _, o := range c.IKE.children {
+		if o == c || o.Tunnel != c.Tunnel || o.State != ChildInstalled || o.replaces != nil ||
+			o.rekeyedBy != nil || now.Sub(o.Created) > duplicateWindow || o.Initiator == c.Initiator {
+			continue
+		}
+		mine, theirs := c, o
+		if !c.Initiator {
+			mine, theirs = o, c
+		}
+		if string(lowestNonce(mine.ni, mine.nr, theirs.ni, theirs.nr)) != string(lowestNonce(mine.ni, mine.nr)) {
+			return // the peer deletes its own
+		}
+		e.log.Info("both sides created a Child SA for the tunnel: deleting ours (lowest nonce)", "tunnel", c.Tunnel.Cfg.Name,
+			"spi_in", fmt.Sprintf("0x%08x", mine.SPIIn), "kept_spi_in", fmt.Sprintf("0x%08x", theirs.SPIIn))
+		if c.Tunnel.active == mine {
+			e.switchOutbound(theirs)
+		}
+		mine.State = ChildRekeyed
+		mine.rekeyedBy = theirs
+		e.DeleteChild(mine, true, nil)
+		return
+	}
 }
 
 func rekeyOf(old *ChildSA) string {

@@ -35,6 +35,11 @@ func (e *Engine) handleV1(local, remote netip.AddrPort, msg []byte) {
 			e.v1UnprotectedInfo(remote, msg, nil)
 		default:
 			e.stats.UnknownSPI++
+			if h.Encrypted() && h.CookieR != 0 {
+				// An exchange in an ISAKMP SA we do not have (the peer's DPD, Quick Mode or
+				// Informational after we restarted): the gateway may re-initiate.
+				e.hooks.UnknownIKESA(remote)
+			}
 			e.log.Debug("IKEv1 message for unknown ISAKMP SA", "peer", remote, "exchange", h.Exchange, "cky_i", fmt.Sprintf("%016x", h.CookieI), "cky_r", fmt.Sprintf("%016x", h.CookieR))
 		}
 		return
@@ -140,6 +145,11 @@ func (e *Engine) v1DeleteIKE(sa *IKESA) {
 	e.v1SendInfo(sa, []v1wire.Payload{v1wire.NewDeleteISAKMP(sa.SPIi, sa.SPIr)})
 	e.log.Info("deleting ISAKMP SA", "tunnel", sa.tunnelName(), "ike", sa.String())
 	e.removeIKE(sa, ErrDeleted)
+}
+
+// v1DeleteLost sends a protected Delete for an inbound SPI we no longer have.
+func (e *Engine) v1DeleteLost(sa *IKESA, spi uint32) {
+	e.v1SendInfo(sa, []v1wire.Payload{v1wire.NewDeleteESP(spi)})
 }
 
 // v1SendInvalidSPI tells the peer, protected by sa, that ESP arrived on an SPI we do not know:
