@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigil-ipsec/vigil/api"
 	"github.com/vigil-ipsec/vigil/internal/netns"
+	"github.com/vigil-ipsec/vigil/internal/probe"
 	"github.com/vigil-ipsec/vigil/internal/swan"
 	"github.com/vigil-ipsec/vigil/internal/vigiltest"
 )
@@ -75,57 +76,85 @@ func TestHealChildLostHere(t *testing.T) {
 }
 
 // TestHealRestartHere: vigild (responder, start_action none) is killed with SIGKILL and started
-// again with the same configuration, while strongSwan (initiator) keeps sending ESP on the old
-// SAs, with and without its DPD. The restarted Vigil, seeing ESP on unknown SPIs (or a DPD for
-// an unknown IKE SA) from the configured peer, initiates the tunnel with INITIAL_CONTACT:
-// traffic flows within 3 s of vigild being back, and strongSwan drops its old IKE SA.
+// again with the same configuration while strongSwan (initiator) still has its SAs: it keeps
+// sending ESP on them (variants no-dpd and dpd-2s: dead 1 s, or 3 s so that strongSwan's DPD
+// fires during the outage), or, on an idle tunnel, only its DPD reaches the restarted Vigil
+// (dpd-2s-idle: an IKE request for an IKE SA Vigil does not know). The restarted Vigil
+// initiates the tunnel with INITIAL_CONTACT (restart-heal): with traffic, it flows within 3 s
+// of vigild being started again; idle, the tunnel is healed within 3 s of strongSwan's first
+// DPD. Either way strongSwan ends with the one IKE SA that Vigil initiated.
 func TestHealRestartHere(t *testing.T) {
 	for _, version := range healVersions {
-		for _, dpd := range []time.Duration{0, 2 * time.Second} {
-			name := healVersionName(version) + map[bool]string{true: "/dpd-2s", false: "/no-dpd"}[dpd > 0]
-			t.Run(name, func(t *testing.T) {
+		for _, vr := range []struct {
+			name    string
+			dpd     time.Duration
+			dead    time.Duration
+			traffic bool
+		}{
+			{"no-dpd", 0, time.Second, true},
+			{"dpd-2s", 2 * time.Second, 3 * time.Second, true},
+			{"dpd-2s-idle", 2 * time.Second, time.Second, false},
+		} {
+			t.Run(healVersionName(version)+"/"+vr.name, func(t *testing.T) {
 				ctx := ctxT(t, 90*time.Second)
 				sc := healSwanConf(version)
-				sc.DPDDelay = dpd
+				sc.DPDDelay = vr.dpd
 				topo, v, ch, _, ss := healPair(t, ctx, "hlr", version, sc)
 				if !ss.Initiator {
 					t.Fatalf("strongSwan is not the initiator of its IKE SA: %s", swanList([]swan.IKESA{ss}))
 				}
-				probes := startProbesFromB(t, ctx, topo)
+				var probes *probe.Stream
+				if vr.traffic {
+					probes = startProbesFromB(t, ctx, topo)
+				}
 
 				fault := time.Now()
 				v.Kill9()
-				time.Sleep(time.Second) // strongSwan's ESP (and with DPD, soon its checks) go unanswered
-				back := time.Now()      // the process starts: its API answers tens of ms later
+				time.Sleep(vr.dead)
+				back := time.Now() // the process starts: its API answers tens of ms later
 				v.Restart()
 				apiUp := time.Since(back)
-				wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-				err := probes.WaitFlowing(wctx)
-				cancel()
+				if vr.traffic {
+					wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+					err := probes.WaitFlowing(wctx)
+					cancel()
+					if err != nil {
+						evs, _ := v.Client.Events(ctx, "", 0)
+						t.Fatalf("no traffic within 10 s of the restart: %v\n%s", err, eventList(evs))
+					}
+					flowing := time.Since(back)
+					res := probes.Result(fault)
+					t.Logf("IKEv%d, strongSwan DPD %v, dead %v: traffic flows %v after vigild was started again (its API answered after %v; outage %v)",
+						version, vr.dpd, vr.dead, flowing.Round(time.Millisecond), apiUp.Round(time.Millisecond), res.Outage)
+					if flowing > 3*time.Second {
+						t.Errorf("traffic flowed only %v after vigild was back, want <= 3 s (goal 1 s)", flowing)
+					} else if flowing > time.Second {
+						t.Logf("%v is over the 1 s goal", flowing)
+					}
+				}
+				// Idle: strongSwan's first DPD comes 2-4 s after the last packet it received.
+				ev, err := waitEventWithin(ctx, v, 0, 10*time.Second, kindCause("recovered", "restart-heal"))
 				if err != nil {
 					evs, _ := v.Client.Events(ctx, "", 0)
-					t.Fatalf("no traffic within 10 s of the restart: %v\n%s", err, eventList(evs))
-				}
-				flowing := time.Since(back)
-				res := probes.Result(fault)
-				t.Logf("IKEv%d, strongSwan DPD %v: traffic flows %v after vigild was started again (its API answered after %v; outage %v incl. 1 s dead)",
-					version, dpd, flowing.Round(time.Millisecond), apiUp.Round(time.Millisecond), res.Outage)
-				if flowing > 3*time.Second {
-					t.Errorf("traffic flowed only %v after vigild was back, want <= 3 s (goal 1 s)", flowing)
-				} else if flowing > time.Second {
-					t.Logf("%v is over the 1 s goal", flowing)
-				}
-				if _, err := waitEventWithin(ctx, v, 0, 10*time.Second, kindCause("recovered", "restart-heal")); err != nil {
-					t.Errorf("no recovered/restart-heal event: %v", err)
+					t.Fatalf("no recovered/restart-heal event within 10 s of the restart: %v\n%s", err, eventList(evs))
 				}
 				evs, _ := v.Client.Events(ctx, "site", 0)
 				checkTimeline(t, evs, "restart-heal")
 				connects := 0
-				for _, ev := range evs {
-					if ev.Kind == "connect" {
+				for _, e := range evs {
+					if e.Kind == "detect" && e.Cause == "restart-heal" && !vr.traffic {
+						t.Logf("idle: detected %v after the restart: %s", e.Time.Sub(back).Round(time.Millisecond), e.Message)
+						if d := ev.Time.Sub(e.Time); d > 3*time.Second {
+							t.Errorf("healed %v after the detection, want <= 3 s", d)
+						}
+						if e.Time.Sub(fault) > 6*time.Second {
+							t.Errorf("detected %v after the fault: strongSwan's DPD (2 s) should have been seen earlier", e.Time.Sub(fault))
+						}
+					}
+					if e.Kind == "connect" {
 						connects++
-						if ev.Cause != "restart-heal" {
-							t.Errorf("connect with cause %q, want restart-heal", ev.Cause)
+						if e.Cause != "restart-heal" {
+							t.Errorf("connect with cause %q, want restart-heal", e.Cause)
 						}
 					}
 				}
