@@ -85,6 +85,7 @@ type tunnelState struct {
 	healDelay       time.Duration // heal_delay
 	healTimer       *time.Timer   // a lost Child SA waiting for the peer's replacement
 	lastRestartHeal time.Time     // last IKE SA started by a restart heal
+	peerDeleted     time.Time     // when the peer last deleted the tunnel's Child SA
 }
 
 // New builds a gateway from a validated configuration. Nothing runs until Run.

@@ -34,6 +34,10 @@ import (
 // restartHealInterval bounds the IKE SAs a restart heal starts, per tunnel.
 const restartHealInterval = 5 * time.Second
 
+// peerDeleteQuiet: ESP arriving this soon after the peer deleted the tunnel's Child SA (with a
+// Delete notify) is late traffic, not a sign that we lost anything.
+const peerDeleteQuiet = 5 * time.Second
+
 // healChildLost starts the heal timer of every tunnel to peer whose IKE SA is established
 // but which has no Child SA.
 func (g *Gateway) healChildLost(peer netip.Addr, spi uint32) {
@@ -42,6 +46,9 @@ func (g *Gateway) healChildLost(peer netip.Addr, spi uint32) {
 		if ts == nil || !ts.heal || ts.manualDown || ts.healTimer != nil || ts.recovering || t.Child != nil ||
 			t.IKE == nil || t.IKE.State != ike.IKEEstablished {
 			continue
+		}
+		if !ts.peerDeleted.IsZero() && time.Since(ts.peerDeleted) < peerDeleteQuiet {
+			continue // the peer removed it on purpose: late packets are not a loss
 		}
 		name := t.Cfg.Name
 		now := time.Now()

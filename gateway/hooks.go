@@ -111,6 +111,9 @@ func (g *Gateway) ChildDown(c *ike.ChildSA, err error) {
 		return // an SA replaced by a rekey going away: the rekey event said it all
 	}
 	if errors.Is(err, ike.ErrPeerDeleted) {
+		if ts := g.tstate[t.Cfg.Name]; ts != nil {
+			ts.peerDeleted = time.Now()
+		}
 		g.event(t.Cfg.Name, "delete", "peer-delete", c.IKE.Remote.Addr().String(), api.SPI(c.SPIIn), nil,
 			fmt.Sprintf("peer deleted Child SA in 0x%08x out 0x%08x", c.SPIIn, c.SPIOut), 0)
 		// The peer removed the tunnel's only Child SA: keep the tunnel up per start action.
