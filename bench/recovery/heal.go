@@ -118,14 +118,18 @@ func restartHereSwan(r *run, v ikeVersion, sa swan.Conf) (sample, error) {
 	fault := time.Now()
 	b.Kill9()
 	base := probes.Arrived()
+	// Back is when the new process starts: its control API is polled every 20 ms, and the
+	// heal is often done before the first poll that succeeds.
+	back := time.Now()
 	if err := b.Relaunch(); err != nil {
 		return sample{}, err
 	}
-	back := time.Now() // its control API answers
+	ready := time.Now()
 	smp, err := r.measure(probes, fault, base)
 	smp.back = back
 	if err == nil {
-		smp.note = fmt.Sprintf("vigild back %s after the kill; %s", formatDuration(back.Sub(fault)), recoveredBy(r, b, 0))
+		smp.note = fmt.Sprintf("vigild started %s after the kill, API answered %s after the start; %s",
+			formatDuration(back.Sub(fault)), formatDuration(ready.Sub(back)), recoveredBy(r, b, 0))
 	}
 	return smp, err
 }

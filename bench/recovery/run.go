@@ -59,7 +59,7 @@ type sample struct {
 	note      string // e.g. what Vigil said recovered the tunnel
 	// end is the arrival of the first echo after the outage (zero if none).
 	end time.Time
-	// back is when the restarted daemon was back (restart-here lines; zero elsewhere).
+	// back is when the restarted daemon was started again (restart lines; zero elsewhere).
 	back time.Time
 }
 

@@ -316,8 +316,7 @@ func swanRestart(r *run, v ikeVersion, restartAction string) (sample, error) {
 }
 
 // swanRestartA is swanRestart with strongSwan A's connection sa (its PSK is set here). The
-// sample records when the restarted charon was back (VICI answering, connection loaded) for
-// the restart-here lines.
+// sample records when the restarted charon was started, for the restart-here lines.
 func swanRestartA(r *run, v ikeVersion, sa swan.Conf, restartAction string) (sample, error) {
 	ctx, cancel := r.setupCtx()
 	defer cancel()
@@ -345,10 +344,10 @@ func swanRestartA(r *run, v ikeVersion, sa swan.Conf, restartAction string) (sam
 	}
 	base := probes.Arrived()
 	sb.StartAction = restartAction
+	back := time.Now() // charon starts, as in restartHereSwan
 	if _, err := r.startSwan(r.topo.GwB, "b2", sb); err != nil {
 		return sample{}, err
 	}
-	back := time.Now()
 	smp, err := r.measure(probes, fault, base)
 	smp.back = back
 	return smp, err
