@@ -8,10 +8,10 @@ package main
 // key share its runs.
 var (
 	ikev1Scenarios = []scenario{
-		{"silent-child-loss-v1-vigil", "silent-child-loss-v1", "vigil<->vigil", at(ikev1, silentChildLossVigil), "swan-silent-child-loss-v1"},
-		{"silent-child-loss-v1-swan", "silent-child-loss-v1", "vigil<->strongswan", at(ikev1, silentChildLossSwanPeer), "swan-silent-child-loss-v1"},
-		{"peer-restart-v1-vigil", "peer-restart-v1", "vigil<->vigil", at(ikev1, peerRestartVigil), "swan-restart-initiating-v1"},
-		{"peer-restart-v1-swan", "peer-restart-v1", "vigil<->strongswan", at(ikev1, peerRestartSwanPeer), "swan-restart-waiting-v1"},
+		{"silent-child-loss-v1-vigil", "silent-child-loss-v1", "vigil<->vigil", at(ikev1, silentChildLossVigil), "swan-silent-child-loss-v1", false},
+		{"silent-child-loss-v1-swan", "silent-child-loss-v1", "vigil<->strongswan", at(ikev1, silentChildLossSwanPeer), "swan-silent-child-loss-v1", false},
+		{"peer-restart-v1-vigil", "peer-restart-v1", "vigil<->vigil", at(ikev1, peerRestartVigil), "swan-restart-initiating-v1", false},
+		{"peer-restart-v1-swan", "peer-restart-v1", "vigil<->strongswan", at(ikev1, peerRestartSwanPeer), "swan-restart-waiting-v1", false},
 	}
 	ikev1Baselines = []baseline{
 		{"swan-silent-child-loss-v1", "strongswan<->strongswan", at(ikev1, swanSilentChildLoss)},

@@ -22,6 +22,7 @@ func TestIKEv1Selection(t *testing.T) {
 		{"peer-restart-v1", "peer-restart-v1-vigil,peer-restart-v1-swan"},
 		{"silent-child-loss-v1,peer-restart-v1-swan", "silent-child-loss-v1-vigil,silent-child-loss-v1-swan,peer-restart-v1-swan"},
 		{"", "silent-child-loss-vigil,silent-child-loss-swan,peer-restart-vigil,peer-restart-swan," +
+			"child-lost-here-swan,restart-here-swan,restart-here-nodpd-swan," +
 			"silent-child-loss-v1-vigil,silent-child-loss-v1-swan,peer-restart-v1-vigil,peer-restart-v1-swan"},
 	} {
 		got, err := selectScenarios(scenarios, tc.only)

@@ -57,6 +57,19 @@ type sample struct {
 	outage    time.Duration
 	lost      int
 	note      string // e.g. what Vigil said recovered the tunnel
+	// end is the arrival of the first echo after the outage (zero if none).
+	end time.Time
+	// back is when the restarted daemon was started again (restart lines; zero elsewhere).
+	back time.Time
+}
+
+// sinceBack is the part of the outage after the restarted daemon was back: from back to the
+// first echo after the fault (0 when back was not recorded).
+func (s sample) sinceBack() time.Duration {
+	if s.back.IsZero() || s.end.IsZero() {
+		return 0
+	}
+	return s.end.Sub(s.back)
 }
 
 // newRun creates the run's directory and topology; close undoes both.
@@ -135,7 +148,11 @@ func (r *run) measure(s *probe.Stream, fault time.Time, base int) (sample, error
 		}
 	}
 	res := s.Result(fault)
-	return sample{recovered: true, outage: res.Outage, lost: res.Lost}, nil
+	smp := sample{recovered: true, outage: res.Outage, lost: res.Lost}
+	if !res.GapStart.IsZero() {
+		smp.end = res.GapStart.Add(res.Outage)
+	}
+	return smp, nil
 }
 
 // runOnce runs fn in a fresh topology and always cleans up.

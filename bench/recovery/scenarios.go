@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vigil-ipsec/vigil/internal/netns"
+	"github.com/vigil-ipsec/vigil/internal/swan"
 	"github.com/vigil-ipsec/vigil/internal/vigiltest"
 )
 
@@ -20,6 +21,9 @@ type scenario struct {
 	// baseline names the strongSwan<->strongSwan measurement shown beside it; scenarios that
 	// name the same baseline share its runs.
 	baseline string
+	// sinceBack prints the outage from the restarted daemon being back to the first echo
+	// after, then the total (restart-here lines; their runs record sample.back).
+	sinceBack bool
 }
 
 // baseline is a strongSwan<->strongSwan measurement.
@@ -30,18 +34,18 @@ type baseline struct {
 }
 
 // scenarios are measured and printed in this order.
-var scenarios = append([]scenario{
-	{"silent-child-loss-vigil", "silent-child-loss", "vigil<->vigil", at(ikev2, silentChildLossVigil), "swan-silent-child-loss"},
-	{"silent-child-loss-swan", "silent-child-loss", "vigil<->strongswan", at(ikev2, silentChildLossSwanPeer), "swan-silent-child-loss"},
-	{"peer-restart-vigil", "peer-restart", "vigil<->vigil", at(ikev2, peerRestartVigil), "swan-restart-initiating"},
-	{"peer-restart-swan", "peer-restart", "vigil<->strongswan", at(ikev2, peerRestartSwanPeer), "swan-restart-waiting"},
-}, ikev1Scenarios...)
+var scenarios = slices.Concat([]scenario{
+	{"silent-child-loss-vigil", "silent-child-loss", "vigil<->vigil", at(ikev2, silentChildLossVigil), "swan-silent-child-loss", false},
+	{"silent-child-loss-swan", "silent-child-loss", "vigil<->strongswan", at(ikev2, silentChildLossSwanPeer), "swan-silent-child-loss", false},
+	{"peer-restart-vigil", "peer-restart", "vigil<->vigil", at(ikev2, peerRestartVigil), "swan-restart-initiating", false},
+	{"peer-restart-swan", "peer-restart", "vigil<->strongswan", at(ikev2, peerRestartSwanPeer), "swan-restart-waiting", false},
+}, healScenarios, ikev1Scenarios)
 
-var baselines = append([]baseline{
+var baselines = slices.Concat([]baseline{
 	{"swan-silent-child-loss", "strongswan<->strongswan", at(ikev2, swanSilentChildLoss)},
 	{"swan-restart-initiating", "strongswan<->strongswan", at(ikev2, swanRestartInitiating)},
 	{"swan-restart-waiting", "strongswan<->strongswan", at(ikev2, swanRestartWaiting)},
-}, ikev1Baselines...)
+}, healBaselines, ikev1Baselines)
 
 func findBaseline(key string) (baseline, bool) {
 	for _, b := range baselines {
@@ -254,6 +258,12 @@ func peerRestartSwanPeer(r *run, v ikeVersion) (sample, error) {
 // a Child SA silently on command, so B loses it as in silentChildLossSwanPeer (hard lifetime,
 // Delete dropped), against strongSwan A (dpd_delay 5 s, dpd_action restart).
 func swanSilentChildLoss(r *run, v ikeVersion) (sample, error) {
+	return swanSilentChildLossA(r, v, swanSide("a", "", v))
+}
+
+// swanSilentChildLossA is swanSilentChildLoss with strongSwan A's connection sa (its PSK is
+// set here).
+func swanSilentChildLossA(r *run, v ikeVersion, sa swan.Conf) (sample, error) {
 	ctx, cancel := r.setupCtx()
 	defer cancel()
 	psk := newPSK()
@@ -263,7 +273,8 @@ func swanSilentChildLoss(r *run, v ikeVersion) (sample, error) {
 	if err != nil {
 		return sample{}, err
 	}
-	a, err := r.startSwan(r.topo.GwA, "a", swanSide("a", psk, v))
+	sa.PSK = psk
+	a, err := r.startSwan(r.topo.GwA, "a", sa)
 	if err != nil {
 		return sample{}, err
 	}
@@ -301,6 +312,12 @@ func swanRestartWaiting(r *run, v ikeVersion) (sample, error) {
 }
 
 func swanRestart(r *run, v ikeVersion, restartAction string) (sample, error) {
+	return swanRestartA(r, v, swanSide("a", "", v), restartAction)
+}
+
+// swanRestartA is swanRestart with strongSwan A's connection sa (its PSK is set here). The
+// sample records when the restarted charon was started, for the restart-here lines.
+func swanRestartA(r *run, v ikeVersion, sa swan.Conf, restartAction string) (sample, error) {
 	ctx, cancel := r.setupCtx()
 	defer cancel()
 	psk := newPSK()
@@ -309,7 +326,8 @@ func swanRestart(r *run, v ikeVersion, restartAction string) (sample, error) {
 	if err != nil {
 		return sample{}, err
 	}
-	a, err := r.startSwan(r.topo.GwA, "a", swanSide("a", psk, v))
+	sa.PSK = psk
+	a, err := r.startSwan(r.topo.GwA, "a", sa)
 	if err != nil {
 		return sample{}, err
 	}
@@ -326,8 +344,11 @@ func swanRestart(r *run, v ikeVersion, restartAction string) (sample, error) {
 	}
 	base := probes.Arrived()
 	sb.StartAction = restartAction
+	back := time.Now() // charon starts, as in restartHereSwan
 	if _, err := r.startSwan(r.topo.GwB, "b2", sb); err != nil {
 		return sample{}, err
 	}
-	return r.measure(probes, fault, base)
+	smp, err := r.measure(probes, fault, base)
+	smp.back = back
+	return smp, err
 }

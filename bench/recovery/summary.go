@@ -18,7 +18,18 @@ type outcome struct {
 // or "no recovery in 240 s (n=5)". Runs that did not recover within limit count as longer
 // than limit; runs that failed are left out of n and counted as errors.
 func describe(outs []outcome, limit time.Duration) string {
-	var xs []time.Duration
+	return describeBy(outs, limit, false)
+}
+
+// describeSinceBack is describe for the restart-here lines: the outage counted from the moment
+// the restarted daemon was started again (sample.back) to the first echo after, then the whole
+// outage, e.g. "since back median 15.1ms max 16.0ms, total median 31.0ms max 33.2ms (n=5)".
+func describeSinceBack(outs []outcome, limit time.Duration) string {
+	return describeBy(outs, limit, true)
+}
+
+func describeBy(outs []outcome, limit time.Duration, sinceBack bool) string {
+	var total, back []time.Duration
 	var missed, errs int
 	var firstErr error
 	for _, o := range outs {
@@ -29,12 +40,13 @@ func describe(outs []outcome, limit time.Duration) string {
 				firstErr = o.err
 			}
 		case o.recovered:
-			xs = append(xs, o.outage)
+			total = append(total, o.outage)
+			back = append(back, o.sinceBack())
 		default:
 			missed++
 		}
 	}
-	n := len(xs) + missed
+	n := len(total) + missed
 	capText := "no recovery in " + seconds(limit)
 	var b strings.Builder
 	switch {
@@ -42,20 +54,14 @@ func describe(outs []outcome, limit time.Duration) string {
 		return "not run"
 	case n == 0:
 		return fmt.Sprintf("error: %s (%d of %d runs failed)", firstLine(firstErr), errs, len(outs))
-	case len(xs) == 0:
+	case len(total) == 0:
 		fmt.Fprintf(&b, "%s (n=%d", capText, n)
 	default:
-		slices.Sort(xs)
-		// Missed runs sort after every recovered one.
-		med, medOK := medianWithMissing(xs, missed)
-		medText, maxText := "> "+seconds(limit), "> "+seconds(limit)
-		if medOK {
-			medText = formatDuration(med)
+		if sinceBack {
+			fmt.Fprintf(&b, "since back %s, total %s (n=%d", stats(back, missed, limit), stats(total, missed, limit), n)
+		} else {
+			fmt.Fprintf(&b, "%s (n=%d", stats(total, missed, limit), n)
 		}
-		if missed == 0 {
-			maxText = formatDuration(xs[len(xs)-1])
-		}
-		fmt.Fprintf(&b, "median %s max %s (n=%d", medText, maxText, n)
 		if missed > 0 {
 			fmt.Fprintf(&b, ", %d %s", missed, capText)
 		}
@@ -65,6 +71,22 @@ func describe(outs []outcome, limit time.Duration) string {
 	}
 	b.WriteString(")")
 	return b.String()
+}
+
+// stats is "median X max Y" of the recovered runs' durations xs plus missed runs, which sort
+// after every recovered one (as longer than limit).
+func stats(xs []time.Duration, missed int, limit time.Duration) string {
+	xs = slices.Clone(xs)
+	slices.Sort(xs)
+	med, medOK := medianWithMissing(xs, missed)
+	medText, maxText := "> "+seconds(limit), "> "+seconds(limit)
+	if medOK {
+		medText = formatDuration(med)
+	}
+	if missed == 0 {
+		maxText = formatDuration(xs[len(xs)-1])
+	}
+	return fmt.Sprintf("median %s max %s", medText, maxText)
 }
 
 // medianWithMissing is the median of the sorted recovered outages xs plus missed runs that
@@ -119,7 +141,11 @@ func firstLine(err error) string {
 
 // line is the output line of a scenario.
 func line(sc scenario, vigil []outcome, bl baseline, base []outcome, limit time.Duration) string {
-	return fmt.Sprintf("recovery %-18s %-19s %s | %s %s", sc.fault, sc.pair, describe(vigil, limit), bl.pair, describe(base, limit))
+	d := describe
+	if sc.sinceBack {
+		d = describeSinceBack
+	}
+	return fmt.Sprintf("recovery %-18s %-19s %s | %s %s", sc.fault, sc.pair, d(vigil, limit), bl.pair, d(base, limit))
 }
 
 // selectScenarios returns, in their usual order, the scenarios named in only: comma-separated
