@@ -74,7 +74,7 @@ func (g *Gateway) IKEDown(sa *ike.IKESA, err error) {
 	}
 	ts.recovering = false
 	// Re-initiate per start action; a trap tunnel waits for traffic.
-	g.engine.Do(func() {
+	g.engine.Later(func() {
 		if t.IKE == nil {
 			g.scheduleReconnect(t)
 		}

@@ -107,6 +107,7 @@ type Engine struct {
 
 	nextBudget    time.Duration // retransmission budget for the next request queued (probes)
 	cur           *IKESA        // the IKE SA whose message is being handled (for run's recover)
+	later         []func()      // run after the current event (Later)
 	unprotectedIn syncLimiter   // unauthenticated messages other than set-up let into the loop (any goroutine)
 	setupIn       syncLimiter   // IKE_SA_INIT / Main Mode messages let into the loop (any goroutine)
 	unauthDropped atomic.Uint64 // unauthenticated messages dropped by those limits
@@ -203,7 +204,19 @@ func (e *Engine) run(f func()) {
 	}()
 	f()
 	e.cur = nil
+	for len(e.later) > 0 {
+		fs := e.later
+		e.later = nil
+		for _, g := range fs {
+			e.run(g)
+		}
+	}
 }
+
+// Later runs f on the loop once the current event has been handled (loop only). Unlike Do it
+// never blocks, so hooks and other loop code may use it: Do from the loop would deadlock when
+// the loop's queue is full.
+func (e *Engine) Later(f func()) { e.later = append(e.later, f) }
 
 func saName(sa *IKESA) string {
 	if sa == nil {
