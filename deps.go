@@ -3,7 +3,6 @@
 package vigil
 
 import (
-	_ "github.com/BurntSushi/toml"
 	_ "github.com/pelletier/go-toml/v2"
 	_ "github.com/prometheus/client_golang/prometheus"
 	_ "github.com/spf13/cobra"
