@@ -82,7 +82,7 @@ func (c *Config) defaults() {
 	}
 }
 
-// Engine is the IKEv2 protocol engine. Its exported methods other than New, Run, Do and
+// Engine is the IKE engine (IKEv2 and, in the v1_*.go files, IKEv1). Its exported methods other than New, Run, Do and
 // HandlePacket must be called on the loop (from Do or from a Hooks callback).
 type Engine struct {
 	cfg   Config

@@ -2,7 +2,7 @@
 //
 //	vigild --config /etc/vigil/vigil.toml [--log-format text|json] [--log-level info] [--debug-addr 127.0.0.1:6060]
 //
-// It negotiates IKEv2 SAs for the configured tunnels, carries their traffic through a TUN
+// It negotiates IKEv2 or IKEv1 SAs for the configured tunnels, carries their traffic through a TUN
 // device with its userspace ESP dataplane, and serves the control API on a unix socket. SIGHUP
 // reloads the configuration; SIGTERM/SIGINT delete all SAs (telling the peers), remove routes
 // and the TUN device, and exit.
