@@ -37,49 +37,55 @@ func TestGRODatagrams(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 9
-	var msg []byte
-	seg := 0
-	for i := range n {
-		size := 300
-		if i == n-1 {
-			size = 120
-		}
-		in := innerUDP(i, size)
-		copy(in[12:], netns.HostAAddr.AsSlice())
-		copy(in[16:], netns.HostBAddr.AsSlice())
-		binary.BigEndian.PutUint16(in[10:], 0)
-		binary.BigEndian.PutUint16(in[10:], ^csum(in[:20], 0))
-		p, err := peer.Seal(nil, in, 4)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if i == 0 {
-			seg = len(p)
-		}
-		msg = append(msg, p...)
-	}
 	recv := udpIn(t, s.tp.HostB, netip.AddrPortFrom(netns.HostBAddr, 7000))
 	c := udpIn(t, s.tp.GwA, netip.AddrPortFrom(netns.GwAWAN, 4501))
-	oob := segmentCmsg(make([]byte, unix.CmsgSpace(2)), uint16(seg))
-	if _, _, err := c.WriteMsgUDPAddrPort(msg, oob, netip.AddrPortFrom(netns.GwBWAN, 4500)); err != nil {
-		t.Fatal(err)
-	}
-	seen := map[uint32]bool{}
-	buf := make([]byte, 2000)
-	recv.SetReadDeadline(time.Now().Add(5 * time.Second))
-	for len(seen) < n {
-		k, err := recv.Read(buf)
-		if err != nil {
-			t.Fatalf("after %d of %d datagrams: %v", len(seen), n, err)
+	// Whether the kernel hands the batch to the GRO socket whole or segments it on the way
+	// depends on timing (a loaded machine may split it): every inner packet must arrive in
+	// any case, and at least one of a few batches must come through GRO.
+	for attempt := range 5 {
+		var msg []byte
+		seg := 0
+		for i := range n {
+			size := 300
+			if i == n-1 {
+				size = 120
+			}
+			in := innerUDP(i, size)
+			copy(in[12:], netns.HostAAddr.AsSlice())
+			copy(in[16:], netns.HostBAddr.AsSlice())
+			binary.BigEndian.PutUint16(in[10:], 0)
+			binary.BigEndian.PutUint16(in[10:], ^csum(in[:20], 0))
+			p, err := peer.Seal(nil, in, 4) // 4: IPv4 inside
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				seg = len(p)
+			}
+			msg = append(msg, p...)
 		}
-		if k < 4 {
-			t.Fatalf("datagram of %d bytes", k)
+		oob := segmentCmsg(make([]byte, unix.CmsgSpace(2)), uint16(seg))
+		if _, _, err := c.WriteMsgUDPAddrPort(msg, oob, netip.AddrPortFrom(netns.GwBWAN, 4500)); err != nil {
+			t.Fatal(err)
 		}
-		seen[binary.BigEndian.Uint32(buf)] = true
+		seen := map[uint32]bool{}
+		buf := make([]byte, 2000)
+		recv.SetReadDeadline(time.Now().Add(5 * time.Second))
+		for len(seen) < n {
+			k, err := recv.Read(buf)
+			if err != nil {
+				t.Fatalf("attempt %d: after %d of %d datagrams: %v", attempt, len(seen), n, err)
+			}
+			if k < 4 {
+				t.Fatalf("datagram of %d bytes", k)
+			}
+			seen[binary.BigEndian.Uint32(buf)] = true
+		}
+		if ns.groMsgs.Load() >= 1 {
+			return
+		}
 	}
-	if g := ns.groMsgs.Load(); g != 1 {
-		t.Fatalf("%d GRO messages received, want 1", g)
-	}
+	t.Fatalf("no batch arrived as one GRO message in 5 attempts")
 }
 
 // tunRxPackets reads the packet counter of the TUN device vgdp0 in ns: the packets the
