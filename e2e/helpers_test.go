@@ -40,21 +40,28 @@ func ctxT(t *testing.T, d time.Duration) context.Context {
 // SPIs pair up.
 func pairUp(t *testing.T, ctx context.Context, a, b *vigiltest.Vigil, tunnel string) (api.ChildSA, api.ChildSA) {
 	t.Helper()
-	sa, err := a.WaitFor(ctx, "A's child", vigiltest.HasChild(tunnel))
-	if err != nil {
-		t.Fatal(err)
+	for {
+		sa, err := a.WaitFor(ctx, "A's child", vigiltest.HasChild(tunnel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sb, err := b.WaitFor(ctx, "B's child", vigiltest.HasChild(tunnel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ca, _ := vigiltest.Child(sa, tunnel)
+		cb, _ := vigiltest.Child(sb, tunnel)
+		if ca.SPIOut == cb.SPIIn && ca.SPIIn == cb.SPIOut {
+			return ca, cb
+		}
+		// One side may be mid-rekey or still replacing an SA (a Delete in flight, a duplicate
+		// being resolved): look again once both have settled.
+		select {
+		case <-ctx.Done():
+			t.Fatalf("SPIs do not pair: A in %v out %v, B in %v out %v", ca.SPIIn, ca.SPIOut, cb.SPIIn, cb.SPIOut)
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
-	sb, err := b.WaitFor(ctx, "B's child", vigiltest.HasChild(tunnel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := vigiltest.Child(sa, tunnel)
-	cb, _ := vigiltest.Child(sb, tunnel)
-	if ca.SPIOut != cb.SPIIn || ca.SPIIn != cb.SPIOut {
-		// One side may be mid-rekey; look again once both settled.
-		t.Fatalf("SPIs do not pair: A in %v out %v, B in %v out %v", ca.SPIIn, ca.SPIOut, cb.SPIIn, cb.SPIOut)
-	}
-	return ca, cb
 }
 
 func ping(t *testing.T, ctx context.Context, topo *netns.Topo) {
