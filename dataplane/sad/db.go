@@ -37,12 +37,8 @@ type DB struct {
 	events   *eventQueue
 	lim      *spiLimiter
 
-	// in maps SPI to inbound SA. It is read on every received ESP packet and written only when
-	// the control plane installs or removes an SA (a few times per tunnel per rekey interval),
-	// so it is an immutable map replaced copy-on-write: a lookup is one atomic load plus one
-	// map probe, with no lock and no contention between workers. (sync.Map would also be
-	// lock-free for reads but boxes keys and values and is slower for this read-only pattern.)
-	in atomic.Pointer[map[uint32]*InSA]
+	// in maps SPI to inbound SA (sharded copy-on-write, see inTable).
+	in inTable
 	// pols is the current immutable policy table, replaced on SetPolicy/DeletePolicy.
 	pols atomic.Pointer[policyTable]
 
@@ -82,7 +78,7 @@ func New(cfg Config) (*DB, error) {
 	db := &DB{cfg: cfg, provider: cfg.Provider, out: map[uint64]*OutSA{}, outPeer: map[peerSPI]*OutSA{},
 		inByChild: map[uint64]*InSA{}, lim: newSPILimiter(cfg.UnknownSPI)}
 	db.events = newEventQueue(&db.stats)
-	db.in.Store(&map[uint32]*InSA{})
+	db.in.init()
 	db.pols.Store(buildTable(map[string]*Policy{}))
 	return db, nil
 }
@@ -139,8 +135,7 @@ func (db *DB) AddSA(c dataplane.SAConfig) error {
 	}
 	db.mu.Lock()
 	if c.Dir == dataplane.In {
-		old := *db.in.Load()
-		if _, ok := old[c.SPI]; ok {
+		if db.in.get(c.SPI) != nil {
 			db.mu.Unlock()
 			return fmt.Errorf("sad: inbound SA %#x: %w", c.SPI, dataplane.ErrExists)
 		}
@@ -150,12 +145,7 @@ func (db *DB) AddSA(c dataplane.SAConfig) error {
 		}
 		sa := &InSA{}
 		sa.init(db, c, cr)
-		m := make(map[uint32]*InSA, len(old)+1)
-		for k, v := range old {
-			m[k] = v
-		}
-		m[c.SPI] = sa
-		db.in.Store(&m)
+		db.in.put(c.SPI, sa)
 		if c.ChildID != 0 {
 			db.inByChild[c.ChildID] = sa
 		}
@@ -219,18 +209,11 @@ func (db *DB) DeleteSA(r dataplane.SARef) error {
 	defer db.mu.Unlock()
 	switch r.Dir {
 	case dataplane.In:
-		old := *db.in.Load()
-		sa, ok := old[r.SPI]
-		if !ok {
+		sa := db.in.get(r.SPI)
+		if sa == nil {
 			return fmt.Errorf("sad: %v: %w", r, dataplane.ErrNotFound)
 		}
-		m := make(map[uint32]*InSA, len(old))
-		for k, v := range old {
-			if k != r.SPI {
-				m[k] = v
-			}
-		}
-		db.in.Store(&m)
+		db.in.del(r.SPI)
 		if id := sa.cfg.ChildID; id != 0 && db.inByChild[id] == sa {
 			delete(db.inByChild, id)
 		}
@@ -312,7 +295,7 @@ func (db *DB) UpdateRemote(child uint64, remote netip.AddrPort) error {
 }
 
 // InSA returns an installed inbound SA.
-func (db *DB) InSA(spi uint32) *InSA { return (*db.in.Load())[spi] }
+func (db *DB) InSA(spi uint32) *InSA { return db.in.get(spi) }
 
 // OutSA returns the installed outbound SA of a Child SA.
 func (db *DB) OutSA(child uint64) *OutSA {
@@ -349,9 +332,7 @@ type SAInfo struct {
 // SAs lists all installed SAs, inbound first, each sorted by SPI.
 func (db *DB) SAs() []SAInfo {
 	var out []SAInfo
-	for _, sa := range *db.in.Load() {
-		out = append(out, SAInfo{sa.Config(), sa.Stats(), sa.Expired()})
-	}
+	db.in.each(func(sa *InSA) { out = append(out, SAInfo{sa.Config(), sa.Stats(), sa.Expired()}) })
 	db.mu.Lock()
 	for _, sa := range db.out {
 		out = append(out, SAInfo{sa.Config(), sa.Stats(), sa.Expired()})
@@ -511,7 +492,7 @@ func (db *DB) Open(pkt []byte, src, dst netip.AddrPort, now int64, t *Tally) ([]
 		return nil, nil, DropMalformed
 	}
 	spi := binary.BigEndian.Uint32(pkt)
-	sa := (*db.in.Load())[spi]
+	sa := db.in.get(spi)
 	if sa == nil {
 		t.Drop(DropUnknownSPI)
 		if ok, sup := db.lim.allow(spi, src.Addr(), now); ok {
