@@ -205,21 +205,7 @@ func (g *Gateway) setUnhealthy(err error) {
 
 // callIfRunning runs f on the engine loop and waits for it, unless Run has stopped the loop
 // (then f does not run and it returns false).
-func (g *Gateway) callIfRunning(f func()) bool {
-	done := make(chan struct{})
-	select {
-	case <-g.loopDone:
-		return false
-	default:
-	}
-	g.engine.Do(func() { f(); close(done) })
-	select {
-	case <-done:
-		return true
-	case <-g.loopDone:
-		return false
-	}
-}
+func (g *Gateway) callIfRunning(f func()) bool { return g.engine.Call(f) == nil }
 
 // Problem reports why the gateway is unhealthy, or "" if it is healthy.
 func (g *Gateway) Problem() string {

@@ -91,7 +91,8 @@ type Engine struct {
 	hooks Hooks
 	rand  io.Reader
 
-	loop chan func()
+	loop    chan func()
+	stopped chan struct{} // closed when Run returns
 
 	tunnels      map[string]*Tunnel
 	byRemoteAddr map[netip.Addr][]*Tunnel
@@ -158,6 +159,7 @@ func New(cfg Config, dp dataplane.Dataplane, hooks Hooks, log *slog.Logger) *Eng
 	e := &Engine{
 		cfg: cfg, log: log, dp: dp, hooks: hooks, rand: rand.Reader,
 		loop:         make(chan func(), 4096),
+		stopped:      make(chan struct{}),
 		tunnels:      map[string]*Tunnel{},
 		byRemoteAddr: map[netip.Addr][]*Tunnel{},
 		byRemoteID:   map[string][]*Tunnel{},
@@ -175,6 +177,7 @@ func New(cfg Config, dp dataplane.Dataplane, hooks Hooks, log *slog.Logger) *Eng
 
 // Run executes the event loop until ctx ends.
 func (e *Engine) Run(ctx context.Context) {
+	defer close(e.stopped)
 	for {
 		select {
 		case <-ctx.Done():
@@ -233,13 +236,44 @@ func saTunnel(sa *IKESA) string {
 }
 
 // Do runs f on the loop goroutine.
-func (e *Engine) Do(f func()) { e.loop <- f }
+// ErrStopped is returned by Do and Call once Run has returned: f did not run.
+var ErrStopped = errors.New("ike: engine stopped")
 
-// Call runs f on the loop and waits for it.
-func (e *Engine) Call(f func()) {
+// Do queues f to run on the loop goroutine. It blocks while the loop's queue is full, and
+// returns ErrStopped (without running f) once Run has returned. From the loop itself use
+// Later.
+func (e *Engine) Do(f func()) error {
+	select {
+	case <-e.stopped:
+		return ErrStopped
+	default:
+	}
+	select {
+	case e.loop <- f:
+		return nil
+	case <-e.stopped:
+		return ErrStopped
+	}
+}
+
+// Call runs f on the loop and waits for it; ErrStopped means the loop stopped first (f may not
+// have run).
+func (e *Engine) Call(f func()) error {
 	done := make(chan struct{})
-	e.loop <- func() { defer close(done); f() }
-	<-done
+	if err := e.Do(func() { defer close(done); f() }); err != nil {
+		return err
+	}
+	select {
+	case <-done:
+		return nil
+	case <-e.stopped:
+		select {
+		case <-done:
+			return nil
+		default:
+			return ErrStopped
+		}
+	}
 }
 
 // HandlePacket is the dataplane's IKEHandler: it may be called from any goroutine.
