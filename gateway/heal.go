@@ -5,8 +5,9 @@ package gateway
 // most peers (strongSwan, libreswan) will never act on our INVALID_SPI. So we repair the
 // tunnel ourselves:
 //
-//  1. Child lost here (cause "child-lost-here"): ESP arrives on an SPI we do not know from a
-//     peer whose IKE SA with us is established, and a tunnel of that peer has no Child SA. We
+//  1. Child lost here (cause "child-lost-here"): ESP arrives from a peer whose IKE SA with us
+//     is established, on the inbound SPI of a Child SA of ours that is gone, and that tunnel
+//     has no Child SA now. We
 //     send the protected INVALID_SPI (recovery.go; a Vigil peer replaces the SA within
 //     milliseconds) and, if no replacement has arrived after heal_delay, create the Child SA
 //     ourselves with the tunnel's selectors.
@@ -38,17 +39,18 @@ const restartHealInterval = 5 * time.Second
 // Delete notify) is late traffic, not a sign that we lost anything.
 const peerDeleteQuiet = 5 * time.Second
 
-// healChildLost starts the heal timer of every tunnel to peer whose IKE SA is established
-// but which has no Child SA.
+// healChildLost starts the heal timer of the tunnel whose Child SA had inbound SPI spi (the
+// engine remembers removed SPIs for a while: an O(1) lookup, and it names exactly the tunnel
+// whose traffic the ESP carries), if its IKE SA is established and it has no Child SA now.
 func (g *Gateway) healChildLost(peer netip.Addr, spi uint32) {
-	for _, t := range g.engine.TunnelsTo(peer) {
+	if t := g.engine.TunnelOfGoneSPI(peer, spi); t != nil {
 		ts := g.tstate[t.Cfg.Name]
 		if ts == nil || !ts.heal || ts.manualDown || ts.healTimer != nil || ts.recovering || t.Child != nil ||
 			t.IKE == nil || t.IKE.State != ike.IKEEstablished {
-			continue
+			return
 		}
 		if !ts.peerDeleted.IsZero() && time.Since(ts.peerDeleted) < peerDeleteQuiet {
-			continue // the peer removed it on purpose: late packets are not a loss
+			return // the peer removed it on purpose: late packets are not a loss
 		}
 		name := t.Cfg.Name
 		now := time.Now()

@@ -249,3 +249,25 @@ func forVersions(t *testing.T, f func(t *testing.T, v string)) {
 		t.Run("ikev"+v[10:11], func(t *testing.T) { f(t, v) })
 	}
 }
+
+// TestHealOnlyForGoneSPI: ESP from the peer's address on an SPI that never was ours (a
+// spoofer's random SPI) heals nothing; the lost Child SA's own SPI does.
+func TestHealOnlyForGoneSPI(t *testing.T) {
+	n := memory.NewNetwork()
+	b := startGateway(t, n, parseConf(t, noInvalidSPI+mirrorTOML("ab", addrB, addrA, 1)+"heal_delay = \"100ms\"\n"))
+	a := startGateway(t, n, parseConf(t, tunnelTOML("ab", addrA, addrB, 1, "start", `child_probe = "0s"`)))
+	in0, _ := childSPIs(t, b.Gateway, "ab")
+	b.DeleteChildSA(api.SPI(in0), false)
+	esp := make([]byte, 64)
+	for i := range 50 {
+		binary.BigEndian.PutUint32(esp, uint32(0x10000+i))
+		binary.BigEndian.PutUint32(esp[4:], 1)
+		mem(b).InjectESP(netip.MustParseAddrPort(addrA+":500"), netip.MustParseAddrPort(addrB+":500"), esp)
+	}
+	b.engine.Call(func() {})
+	time.Sleep(300 * time.Millisecond) // longer than heal_delay: nothing may have started
+	if hasEvent(b.Gateway, "ab", "detect", "child-lost-here") {
+		t.Fatal("random SPIs from the peer's address started a heal")
+	}
+	sendUntil(t, a, 5*time.Second, func() bool { return hasEvent(b.Gateway, "ab", "recovered", "child-lost-here") })
+}

@@ -115,7 +115,9 @@ type Engine struct {
 	cookies       cookieJar
 	halfBySrc     map[netip.Addr]int   // half-open responder SAs per source address
 	spiReserved   map[uint32]time.Time // inbound SPIs offered in negotiations in progress
+	gone          map[uint32]goneChild // inbound SPIs of Child SAs removed lately
 	spiSwept      time.Time
+	goneSwept     time.Time
 	invalidIKESPI limiter
 	v1            v1Engine
 	nextID        uint64
@@ -169,6 +171,7 @@ func New(cfg Config, dp dataplane.Dataplane, hooks Hooks, log *slog.Logger) *Eng
 		outSPIs:      map[outKey]*ChildSA{},
 		halfBySrc:    map[netip.Addr]int{},
 		spiReserved:  map[uint32]time.Time{},
+		gone:         map[uint32]goneChild{},
 		childByID:    map[uint64]*ChildSA{},
 	}
 	e.cookies.init(e.rand, time.Now())
@@ -417,6 +420,41 @@ func (e *Engine) randomChildSPI() uint32 {
 }
 
 const spiReservation = time.Minute
+
+// goneChild remembers which tunnel an inbound SPI belonged to after its Child SA was removed,
+// so that ESP still arriving on it (the peer did not hear, or we lost the SA) names its tunnel
+// in O(1): that is the tunnel whose traffic it carries.
+type goneChild struct {
+	tunnel *Tunnel
+	peer   netip.Addr
+	at     time.Time
+}
+
+// goneMemory is how long a removed Child SA's inbound SPI is remembered.
+const goneMemory = 10 * time.Minute
+
+func (e *Engine) rememberGone(c *ChildSA) {
+	now := time.Now()
+	if len(e.gone) >= 1024 && now.Sub(e.goneSwept) >= 10*time.Second {
+		e.goneSwept = now
+		for s, g := range e.gone {
+			if now.Sub(g.at) >= goneMemory {
+				delete(e.gone, s)
+			}
+		}
+	}
+	e.gone[c.SPIIn] = goneChild{tunnel: c.Tunnel, peer: c.IKE.Remote.Addr(), at: now}
+}
+
+// TunnelOfGoneSPI returns the tunnel whose removed Child SA had inbound SPI spi with peer,
+// if that was within the last 10 minutes and the tunnel is still configured (loop only).
+func (e *Engine) TunnelOfGoneSPI(peer netip.Addr, spi uint32) *Tunnel {
+	g, ok := e.gone[spi]
+	if !ok || g.peer != peer || time.Since(g.at) >= goneMemory || g.tunnel.removed || e.tunnels[g.tunnel.Cfg.Name] != g.tunnel {
+		return nil
+	}
+	return g.tunnel
+}
 
 // sweepReserved forgets expired reservations, at most every few seconds and only when there
 // are many (negotiations that failed; installed SAs release theirs at once).

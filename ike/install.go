@@ -195,6 +195,7 @@ func (e *Engine) removeChild(c *ChildSA, err error) {
 	}
 	if e.children[c.SPIIn] == c {
 		delete(e.children, c.SPIIn)
+		e.rememberGone(c)
 	}
 	k := outKey{c.IKE.Remote.Addr(), c.SPIOut}
 	if e.outSPIs[k] == c {
