@@ -5,12 +5,9 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"net/netip"
-	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/vigil-ipsec/vigil/internal/netns"
 	"github.com/vigil-ipsec/vigil/internal/vigiltest"
@@ -23,54 +20,13 @@ import (
 // count of packets sent so far.
 func espFlood(t *testing.T, ns *netns.NS, dst netip.Addr, rate int, stop <-chan struct{}) *atomic.Int64 {
 	t.Helper()
-	var fd int
-	if err := ns.Do(func() error {
-		var err error
-		fd, err = unix.Socket(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_RAW)
-		return err
-	}); err != nil {
-		t.Fatal(err)
+	// Sources 198.18.1.0 - 198.19.255.255 (198.18.0.x holds the real link addresses).
+	src := func(int64) netip.Addr {
+		var b [4]byte
+		binary.BigEndian.PutUint32(b[:], 0xc6120100+rand.Uint32N(0x1ff00))
+		return netip.AddrFrom4(b)
 	}
-	sent := &atomic.Int64{}
-	done := make(chan struct{})
-	t.Cleanup(func() { <-done; unix.Close(fd) })
-	go func() {
-		defer close(done)
-		to := &unix.SockaddrInet4{Addr: dst.As4()}
-		pkt := make([]byte, 20+8+72)
-		binary.BigEndian.PutUint16(pkt[2:], uint16(len(pkt)))
-		pkt[0], pkt[8], pkt[9] = 0x45, 64, unix.IPPROTO_UDP
-		copy(pkt[16:20], to.Addr[:])
-		udp := pkt[20:]
-		binary.BigEndian.PutUint16(udp[0:], 4500)
-		binary.BigEndian.PutUint16(udp[2:], 4500)
-		binary.BigEndian.PutUint16(udp[4:], uint16(len(udp)))
-		start := time.Now()
-		var n int64
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			due := int64(time.Since(start).Seconds() * float64(rate))
-			if n >= due {
-				runtime.Gosched()
-				continue
-			}
-			// Source: 198.18.1.0 - 198.19.255.255 (198.18.0.x holds the real link addresses).
-			src := 0xc6120100 + rand.Uint32N(0x1ff00)
-			binary.BigEndian.PutUint32(pkt[12:], src)
-			binary.BigEndian.PutUint16(pkt[4:], uint16(n))
-			binary.BigEndian.PutUint32(udp[8:], rand.Uint32()|0x100) // SPI (never a non-ESP marker)
-			binary.BigEndian.PutUint32(udp[12:], uint32(n+1))        // sequence number
-			if unix.Sendto(fd, pkt, 0, to) == nil {
-				sent.Add(1)
-			}
-			n++
-		}
-	}()
-	return sent
+	return espSend(t, ns, dst, rate, src, true, stop)
 }
 
 // TestAttackUnknownSPIFloodStarvation: while 10,000 ESP packets per second on random SPIs

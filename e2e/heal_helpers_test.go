@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -268,6 +269,13 @@ func (l *ikeListener) initiations(from, to time.Time) (sas, datagrams int) {
 // of packets sent so far.
 func espSpoof(t *testing.T, ns *netns.NS, dst netip.Addr, rate int, src func(i int64) netip.Addr, stop <-chan struct{}) *atomic.Int64 {
 	t.Helper()
+	return espSend(t, ns, dst, rate, src, false, stop)
+}
+
+// espSend is espSpoof; with even, the pacing is exact (a busy loop, no 1 ms batches), so that
+// a flood takes every token of a rate limit as soon as it is refilled.
+func espSend(t *testing.T, ns *netns.NS, dst netip.Addr, rate int, src func(i int64) netip.Addr, even bool, stop <-chan struct{}) *atomic.Int64 {
+	t.Helper()
 	var fd int
 	if err := ns.Do(func() error {
 		var err error
@@ -303,7 +311,11 @@ func espSpoof(t *testing.T, ns *netns.NS, dst netip.Addr, rate int, src func(i i
 			}
 			due := int64(time.Since(start).Seconds() * float64(rate))
 			if n >= due {
-				time.Sleep(time.Millisecond) // paced in 1 ms batches
+				if even {
+					runtime.Gosched()
+				} else {
+					time.Sleep(time.Millisecond) // paced in 1 ms batches
+				}
 				continue
 			}
 			s := src(n).As4()
