@@ -70,15 +70,7 @@ func healPair(t *testing.T, ctx context.Context, prefix string, version int, sc 
 // echoes) and waits until it flows.
 func startProbesFromB(t *testing.T, ctx context.Context, topo *netns.Topo) *probe.Stream {
 	t.Helper()
-	s, err := probe.Start(topo.HostB, topo.HostA, netns.HostAAddr, 9997, time.Millisecond, 2*time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Stop)
-	if err := s.WaitFlowing(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return startProbeStream(t, ctx, topo.HostB, topo.HostA, netns.HostAAddr, 9997)
 }
 
 // kindCause is a WaitEvent condition.

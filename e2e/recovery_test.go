@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -14,7 +15,14 @@ import (
 // startProbes runs a 1 ms UDP probe stream hostA -> hostB and waits until it flows.
 func startProbes(t *testing.T, ctx context.Context, topo *netns.Topo) *probe.Stream {
 	t.Helper()
-	s, err := probe.Start(topo.HostA, topo.HostB, netns.HostBAddr, 9999, time.Millisecond, 2*time.Minute)
+	return startProbeStream(t, ctx, topo.HostA, topo.HostB, netns.HostBAddr, 9999)
+}
+
+// startProbeStream runs a 1 ms UDP probe stream from one host to another (which echoes it on
+// dst:port) and waits until it flows.
+func startProbeStream(t *testing.T, ctx context.Context, from, to *netns.NS, dst netip.Addr, port int) *probe.Stream {
+	t.Helper()
+	s, err := probe.Start(from, to, dst, port, time.Millisecond, 2*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

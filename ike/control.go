@@ -2,8 +2,6 @@ package ike
 
 import (
 	"time"
-
-	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
 // Loop-only operations used by the gateway's recovery logic and the operator API.
@@ -33,40 +31,6 @@ func (e *Engine) FindChild(spi uint32) *ChildSA {
 		}
 	}
 	return nil
-}
-
-// LivenessWithin is Liveness with a retransmission budget shorter than the tunnel's: used
-// when an unprotected hint says the peer may have lost its state (RFC 7296 2.4 still holds:
-// only unanswered protected requests declare the peer dead).
-func (e *Engine) LivenessWithin(sa *IKESA, budget time.Duration, done func(error)) {
-	if sa.Version == 1 && sa.State == IKEEstablished {
-		e.v1Liveness(sa, budget, done)
-		return
-	}
-	if sa.State != IKEEstablished {
-		if done != nil {
-			done(nil)
-		}
-		return
-	}
-	r := &request{exch: wire.ExchangeInformational, build: func() []wire.Payload { return nil }, budget: budget,
-		onResp: func(*wire.Message) {
-			if done != nil {
-				done(nil)
-			}
-		},
-		onFail: func(err error) {
-			e.ikeFailed(sa, err)
-			if done != nil {
-				done(err)
-			}
-		}}
-	if sa.pending == nil {
-		e.sendRequest(sa, r)
-		return
-	}
-	// Probe ahead of other queued work: the answer to the pending request proves liveness too.
-	sa.queue = append([]*request{r}, sa.queue...)
 }
 
 // LastInbound is when the peer last sent an authenticated IKE message.

@@ -12,9 +12,7 @@ func TestBothSidesCreateChild(t *testing.T) {
 		t.Run(map[int]string{1: "ikev1", 2: "ikev2"}[v], func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				a, b, fn := newPair(t, pairOpts{version: v})
-				a.e.Do(func() { a.e.Initiate(a.t) })
-				a.wait(t, "child-up")
-				b.wait(t, "child-up")
+				upPair(t, a, b)
 				// Both lose the pair, then both create a new one; the requests cross.
 				for _, n := range []*node{a, b} {
 					n.e.Call(func() { n.e.removeChild(n.t.Child, ErrDeleted) })

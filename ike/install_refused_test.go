@@ -76,9 +76,7 @@ func TestRefusedInstallKeepsChild(t *testing.T) {
 func TestInitiatorRefusedInstallDeletesPeerHalf(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		a, b, _ := newPair(t, pairOpts{})
-		a.e.Do(func() { a.e.Initiate(a.t) })
-		a.wait(t, "child-up")
-		b.wait(t, "child-up")
+		upPair(t, a, b)
 		a.dp.mu.Lock()
 		a.dp.addErr = func(c dataplane.SAConfig) error { return dataplane.ErrExists }
 		a.dp.mu.Unlock()

@@ -333,7 +333,7 @@ func TestV1Liveness(t *testing.T) {
 				t.Errorf("no liveness check pending")
 			}
 		})
-		b.e.Do(func() { b.e.LivenessWithin(b.t.IKE, time.Second, func(err error) { errc <- err }) })
+		b.e.Do(func() { b.e.v1Liveness(b.t.IKE, time.Second, func(err error) { errc <- err }) })
 		for range 2 {
 			if err := <-errc; err != nil {
 				t.Fatalf("liveness: %v", err)
