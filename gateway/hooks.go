@@ -8,7 +8,6 @@ import (
 
 	"github.com/vigil-ipsec/vigil/api"
 	"github.com/vigil-ipsec/vigil/ike"
-	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
 // The Gateway implements ike.Hooks; every method runs on the engine's loop.
@@ -137,14 +136,14 @@ func (g *Gateway) InvalidSPI(sa *ike.IKESA, spi uint32, c *ike.ChildSA) {
 	g.receivedInvalidSPI(sa, spi, c)
 }
 
-func (g *Gateway) UnprotectedNotify(remote netip.AddrPort, t wire.NotifyType, spi uint32) {
+func (g *Gateway) UnprotectedNotify(remote netip.AddrPort, t ike.Hint, spi uint32) {
 	g.receivedUnprotected(remote, t, spi)
 }
 
 func (g *Gateway) DPDDue(sa *ike.IKESA) { g.dpdDue(sa) }
 
-func (g *Gateway) Exchange(sa *ike.IKESA, exch wire.ExchangeType, rtt time.Duration, retransmits int) {
-	g.metrics.exchange.WithLabelValues(exch.String()).Observe(rtt.Seconds())
+func (g *Gateway) Exchange(sa *ike.IKESA, exch string, rtt time.Duration, retransmits int) {
+	g.metrics.exchange.WithLabelValues(exch).Observe(rtt.Seconds())
 }
 
 // authFailInterval limits timeline entries for failed authentications of peers' IKE SAs.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/vigil-ipsec/vigil/dataplane"
 	"github.com/vigil-ipsec/vigil/dataplane/memory"
-	"github.com/vigil-ipsec/vigil/ikev2/wire"
+	"github.com/vigil-ipsec/vigil/ike"
 )
 
 // TestUnauthenticatedLogLinesThrottled: ESP on unknown SPIs and unprotected notifies from an
@@ -31,7 +31,7 @@ func TestUnauthenticatedLogLinesThrottled(t *testing.T) {
 	dst := netip.MustParseAddrPort(addrA + ":4500")
 	for i := range 500 {
 		g.unknownSPI(dataplane.Event{Kind: dataplane.EventUnknownSPI, SPI: uint32(1000 + i), Src: src, Dst: dst})
-		g.receivedUnprotected(src, wire.NotifyInvalidSPI, uint32(i))
+		g.receivedUnprotected(src, ike.HintInvalidSPI, uint32(i))
 	}
 	other := netip.MustParseAddrPort("198.51.100.10:4500")
 	g.unknownSPI(dataplane.Event{Kind: dataplane.EventUnknownSPI, SPI: 1, Src: other, Dst: dst})

@@ -17,6 +17,7 @@ package gateway
 // Every function here runs on the engine's loop.
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -25,7 +26,6 @@ import (
 	"github.com/vigil-ipsec/vigil/api"
 	"github.com/vigil-ipsec/vigil/dataplane"
 	"github.com/vigil-ipsec/vigil/ike"
-	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
 const (
@@ -104,7 +104,7 @@ func (g *Gateway) receivedInvalidSPI(sa *ike.IKESA, spi uint32, c *ike.ChildSA) 
 // runs, with the same dpd_timeout budget), at most once per dpd_delay per peer; if the peer
 // answers, nothing happens; if it really lost its state, the protected exchanges that follow
 // find out.
-func (g *Gateway) receivedUnprotected(remote netip.AddrPort, t wire.NotifyType, spi uint32) {
+func (g *Gateway) receivedUnprotected(remote netip.AddrPort, t ike.Hint, spi uint32) {
 	g.metrics.invalidSPIReceived.WithLabelValues("false").Inc()
 	sa := g.engine.IKEByPeer(remote.Addr())
 	if sa == nil {
@@ -124,7 +124,7 @@ func (g *Gateway) receivedUnprotected(remote netip.AddrPort, t wire.NotifyType, 
 	ts.lastHint = now
 	g.lt.Log(g.log, slog.LevelInfo, remote.Addr(), "unprotected-notify-hint", "unprotected notify: hint only, checking liveness", "peer", remote, "tunnel", name,
 		"notify", t, "spi", spiText(spi), "protected", false, "action", "liveness check")
-	g.event(name, "detect", "unprotected-"+notifyName(t), remote.Addr().String(), api.SPI(spi), ptr(false),
+	g.event(name, "detect", "unprotected-"+t.String(), remote.Addr().String(), api.SPI(spi), ptr(false),
 		"unprotected notify: no state changed; liveness check started", 0)
 	g.engine.Liveness(sa, nil)
 }
@@ -257,7 +257,7 @@ func (g *Gateway) rekeyFailed(c *ike.ChildSA, err error) {
 		cause, since = ts.probeCause, ts.probeSince
 		ts.probeSince = time.Time{}
 	}
-	if ike.IsNotify(err, wire.NotifyTemporaryFailure) && cause == "rekey-failed" {
+	if errors.Is(err, ike.ErrTemporaryFailure) && cause == "rekey-failed" {
 		// The peer is busy with an exchange of its own: try again shortly.
 		time.AfterFunc(2*time.Second, func() {
 			g.engine.Do(func() {
@@ -395,16 +395,6 @@ func (g *Gateway) childOf(ev dataplane.Event) *ike.ChildSA {
 func spiText(spi uint32) string { return fmt.Sprintf("0x%08x", spi) }
 
 func ptr[T any](v T) *T { return &v }
-
-func notifyName(t wire.NotifyType) string {
-	switch t {
-	case wire.NotifyInvalidSPI:
-		return "invalid-spi"
-	case wire.NotifyInvalidIKESPI:
-		return "invalid-ike-spi"
-	}
-	return t.String()
-}
 
 // event records a timeline entry.
 func (g *Gateway) event(tunnel, kind, cause, peer string, spi api.SPI, protected *bool, msg string, outageMS float64) {

@@ -7,7 +7,6 @@ import (
 	"github.com/vigil-ipsec/vigil/config"
 	"github.com/vigil-ipsec/vigil/crypto"
 	"github.com/vigil-ipsec/vigil/ike"
-	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
 // tunnelConfig converts a validated configuration tunnel into the engine's form.
@@ -32,8 +31,8 @@ func tunnelConfig(g config.Global, t *config.Tunnel) (*ike.TunnelConfig, error) 
 		Version:          t.Version,
 		Local:            netip.AddrPortFrom(t.LocalAddr, uint16(lp)),
 		Remote:           netip.AddrPortFrom(t.RemoteAddr, uint16(rp)),
-		LocalID:          ike.Identity{Type: wire.IDType(t.LocalID.Type), Data: t.LocalID.Value},
-		RemoteID:         ike.Identity{Type: wire.IDType(t.RemoteID.Type), Data: t.RemoteID.Value},
+		LocalID:          ike.Identity{Type: ike.IDType(t.LocalID.Type), Data: t.LocalID.Value},
+		RemoteID:         ike.Identity{Type: ike.IDType(t.RemoteID.Type), Data: t.RemoteID.Value},
 		PSK:              t.PSK.Bytes(),
 		LocalTS:          t.LocalTS,
 		RemoteTS:         t.RemoteTS,

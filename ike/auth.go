@@ -29,11 +29,11 @@ func pskAuth(prf crypto.PRF, psk, initMsg, otherNonce, skp []byte, id *wire.ID) 
 }
 
 func idPayload(id Identity, responder bool) *wire.ID {
-	return &wire.ID{Responder: responder, IDType: id.Type, Data: id.Data}
+	return &wire.ID{Responder: responder, IDType: wire.IDType(id.Type), Data: id.Data}
 }
 
 func sameID(id Identity, p *wire.ID) bool {
-	return p != nil && p.IDType == id.Type && bytes.Equal(p.Data, id.Data)
+	return p != nil && p.IDType == wire.IDType(id.Type) && bytes.Equal(p.Data, id.Data)
 }
 
 // sendAuth sends our IKE_AUTH request with the first Child SA.
@@ -63,8 +63,8 @@ func (e *Engine) sendAuth(sa *IKESA) {
 		}
 		ps = append(ps,
 			&wire.SA{Proposals: crypto.ToWire(withoutDH(t.Cfg.ESPProposals), wire.ProtocolESP, spiBytes(cp.spi))},
-			&wire.TrafficSelectors{Selectors: cp.localTS},
-			&wire.TrafficSelectors{Responder: true, Selectors: cp.remoteTS},
+			&wire.TrafficSelectors{Selectors: wireTS(cp.localTS)},
+			&wire.TrafficSelectors{Responder: true, Selectors: wireTS(cp.remoteTS)},
 		)
 		return ps
 	}
@@ -186,14 +186,14 @@ func (e *Engine) handleAuthRequest(sa *IKESA, m *wire.Message) ([]wire.Payload, 
 	// one whose selectors fit the proposed ones.
 	var t *Tunnel
 	tsi, tsr := m.TSi(), m.TSr()
-	for _, c := range e.byRemoteID[Identity{idi.IDType, idi.Data}.key()] {
+	for _, c := range e.byRemoteID[Identity{IDType(idi.IDType), idi.Data}.key()] {
 		if c.Cfg.Remote.Addr() != sa.Remote.Addr() {
 			continue
 		}
 		if t == nil {
 			t = c
 		}
-		if tsi != nil && tsr != nil && len(narrow(tsi.Selectors, tsFromPrefixes(c.Cfg.RemoteTS))) > 0 && len(narrow(tsr.Selectors, tsFromPrefixes(c.Cfg.LocalTS))) > 0 {
+		if tsi != nil && tsr != nil && len(narrow(fromWireTS(tsi.Selectors), tsFromPrefixes(c.Cfg.RemoteTS))) > 0 && len(narrow(fromWireTS(tsr.Selectors), tsFromPrefixes(c.Cfg.LocalTS))) > 0 {
 			t = c
 			break
 		}

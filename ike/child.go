@@ -5,7 +5,6 @@ import (
 
 	"github.com/vigil-ipsec/vigil/crypto"
 	"github.com/vigil-ipsec/vigil/dataplane"
-	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
 // ChildState is the state of a Child SA.
@@ -43,8 +42,8 @@ type ChildSA struct {
 	SPIIn    uint32 // chosen by us
 	SPIOut   uint32 // chosen by the peer
 	Suite    crypto.Suite
-	LocalTS  []wire.TrafficSelector
-	RemoteTS []wire.TrafficSelector
+	LocalTS  []Selector
+	RemoteTS []Selector
 	Encap    dataplane.Encap
 	State    ChildState
 	Created  time.Time
@@ -85,8 +84,8 @@ type childProposal struct {
 	spi      uint32
 	ni       []byte
 	dh       crypto.DH
-	localTS  []wire.TrafficSelector
-	remoteTS []wire.TrafficSelector
+	localTS  []Selector
+	remoteTS []Selector
 	rekey    *ChildSA // rekeying this SA
 }
 

@@ -10,15 +10,18 @@ import (
 	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
-// NotifyError is a peer's error notify in answer to our request.
-type NotifyError struct{ Type wire.NotifyType }
-
-func (e *NotifyError) Error() string { return "peer answered " + e.Type.String() }
-
-// IsNotify reports whether err is a peer's answer with notify t.
-func IsNotify(err error, t wire.NotifyType) bool {
-	var ne *NotifyError
-	return errors.As(err, &ne) && ne.Type == t
+// peerError turns an error notify answering our request into a PeerError.
+func peerError(t wire.NotifyType) error {
+	var kind error
+	switch t {
+	case wire.NotifyTemporaryFailure:
+		kind = ErrTemporaryFailure
+	case wire.NotifyChildSANotFound:
+		kind = ErrChildSANotFound
+	case wire.NotifyNoProposalChosen:
+		kind = ErrNoProposalChosen
+	}
+	return &PeerError{Notify: t.String(), Kind: kind}
 }
 
 func spiBytes(spi uint32) []byte {
@@ -46,7 +49,7 @@ func (e *Engine) CreateChild(t *Tunnel, done func(*ChildSA, error)) {
 }
 
 // RekeyChild rekeys c (RFC 7296 2.8, make-before-break). done, if not nil, is called with the
-// new Child SA or the error (for example a *NotifyError with CHILD_SA_NOT_FOUND).
+// new Child SA or the error (for example a *PeerError wrapping ErrChildSANotFound).
 func (e *Engine) RekeyChild(c *ChildSA, done func(*ChildSA, error)) {
 	sa := c.IKE
 	if sa == nil || sa.State != IKEEstablished || c.State != ChildInstalled {
@@ -98,12 +101,12 @@ func (e *Engine) childExchange(sa *IKESA, cp *childProposal, done func(*ChildSA,
 				ps = append(ps, &wire.KE{Group: g, Data: dh.PublicKey()})
 			}
 		}
-		ps = append(ps, &wire.TrafficSelectors{Selectors: cp.localTS}, &wire.TrafficSelectors{Responder: true, Selectors: cp.remoteTS})
+		ps = append(ps, &wire.TrafficSelectors{Selectors: wireTS(cp.localTS)}, &wire.TrafficSelectors{Responder: true, Selectors: wireTS(cp.remoteTS)})
 		return ps
 	}
 	e.request(sa, wire.ExchangeCreateChildSA, build, func(m *wire.Message) {
 		if ne := notifyError(m); ne != 0 {
-			finish(nil, &NotifyError{ne})
+			finish(nil, peerError(ne))
 			return
 		}
 		c, err := e.acceptChildResponseCreate(sa, cp, m)
@@ -146,7 +149,7 @@ type childKeys struct{ ni, nr, gir []byte }
 // narrowed selectors, derives keys, installs and activates it.
 func (e *Engine) acceptChildResponse(sa *IKESA, cp *childProposal, m *wire.Message, k *childKeys) (*ChildSA, error) {
 	if ne := notifyError(m); ne != 0 {
-		return nil, &NotifyError{ne}
+		return nil, peerError(ne)
 	}
 	sap, tsi, tsr := m.SA(), m.TSi(), m.TSr()
 	if sap == nil || tsi == nil || tsr == nil || len(sap.Proposals) != 1 || len(sap.Proposals[0].SPI) != 4 {
@@ -159,7 +162,7 @@ func (e *Engine) acceptChildResponse(sa *IKESA, cp *childProposal, m *wire.Messa
 	if !acceptable(suite, cp.tunnel.Cfg.ESPProposals) && !acceptable(suite, withoutDH(cp.tunnel.Cfg.ESPProposals)) {
 		return nil, fmt.Errorf("peer chose %v, which we did not offer", suite)
 	}
-	if !within(tsi.Selectors, cp.localTS) || !within(tsr.Selectors, cp.remoteTS) {
+	if !within(fromWireTS(tsi.Selectors), cp.localTS) || !within(fromWireTS(tsr.Selectors), cp.remoteTS) {
 		return nil, errors.New("peer's traffic selectors are not within ours")
 	}
 	if k == nil {
@@ -168,7 +171,7 @@ func (e *Engine) acceptChildResponse(sa *IKESA, cp *childProposal, m *wire.Messa
 	c := &ChildSA{
 		ID: e.newID(), Tunnel: cp.tunnel, IKE: sa, SPIIn: cp.spi,
 		SPIOut: binary.BigEndian.Uint32(sap.Proposals[0].SPI), Suite: suite,
-		LocalTS: tsi.Selectors, RemoteTS: tsr.Selectors, Initiator: true, ni: k.ni, nr: k.nr,
+		LocalTS: fromWireTS(tsi.Selectors), RemoteTS: fromWireTS(tsr.Selectors), Initiator: true, ni: k.ni, nr: k.nr,
 	}
 	keys := crypto.DeriveChildKeys(sa.prf, sa.keys.SKd, k.gir, k.ni, k.nr, suite)
 	clear(k.gir) // PFS shared secret, no longer needed
@@ -244,8 +247,8 @@ func (e *Engine) acceptChildRequest(sa *IKESA, m *wire.Message, rekeyOf *ChildSA
 		}
 		ourKE = &wire.KE{Group: suite.DH, Data: dh.PublicKey()}
 	}
-	ntsi := narrow(tsi.Selectors, tsFromPrefixes(t.Cfg.RemoteTS))
-	ntsr := narrow(tsr.Selectors, tsFromPrefixes(t.Cfg.LocalTS))
+	ntsi := narrow(fromWireTS(tsi.Selectors), tsFromPrefixes(t.Cfg.RemoteTS))
+	ntsr := narrow(fromWireTS(tsr.Selectors), tsFromPrefixes(t.Cfg.LocalTS))
 	if len(ntsi) == 0 || len(ntsr) == 0 {
 		return refuse(wire.NotifyTSUnacceptable, "traffic selectors do not match local_subnets/remote_subnets")
 	}
@@ -270,7 +273,7 @@ func (e *Engine) acceptChildRequest(sa *IKESA, m *wire.Message, rekeyOf *ChildSA
 			ps = append(ps, ourKE)
 		}
 	}
-	ps = append(ps, &wire.TrafficSelectors{Selectors: ntsi}, &wire.TrafficSelectors{Responder: true, Selectors: ntsr})
+	ps = append(ps, &wire.TrafficSelectors{Selectors: wireTS(ntsi)}, &wire.TrafficSelectors{Responder: true, Selectors: wireTS(ntsr)})
 	return c, ps
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -237,10 +236,6 @@ func saTunnel(sa *IKESA) string {
 	}
 	return sa.tunnelName()
 }
-
-// Do runs f on the loop goroutine.
-// ErrStopped is returned by Do and Call once Run has returned: f did not run.
-var ErrStopped = errors.New("ike: engine stopped")
 
 // Do queues f to run on the loop goroutine. It blocks while the loop's queue is full, and
 // returns ErrStopped (without running f) once Run has returned. From the loop itself use
@@ -550,8 +545,13 @@ func (e *Engine) unprotectedHint(remote netip.AddrPort, msg []byte) bool {
 		return false
 	}
 	for _, p := range m.Payloads {
-		if n, ok := p.(*wire.Notify); ok && (n.Type == wire.NotifyInvalidSPI || n.Type == wire.NotifyInvalidIKESPI) {
-			e.hooks.UnprotectedNotify(remote, n.Type, notifySPI(n))
+		n, ok := p.(*wire.Notify)
+		switch {
+		case ok && n.Type == wire.NotifyInvalidSPI:
+			e.hooks.UnprotectedNotify(remote, HintInvalidSPI, notifySPI(n))
+			return true
+		case ok && n.Type == wire.NotifyInvalidIKESPI:
+			e.hooks.UnprotectedNotify(remote, HintInvalidIKESPI, notifySPI(n))
 			return true
 		}
 	}
@@ -569,12 +569,3 @@ func notifySPI(n *wire.Notify) uint32 {
 	}
 	return 0
 }
-
-var (
-	// ErrTimeout means a request exhausted its retransmissions.
-	ErrTimeout = errors.New("peer did not answer")
-	// ErrDeleted means the SA was deleted (by us or the peer).
-	ErrDeleted = errors.New("deleted")
-	// ErrInternal means the SA was torn down after an internal error while handling it.
-	ErrInternal = errors.New("internal error")
-)

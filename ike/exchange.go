@@ -166,7 +166,7 @@ func (e *Engine) handleProtected(sa *IKESA, local, remote netip.AddrPort, h wire
 		r.timer.Stop()
 		sa.pending = nil
 		sa.lastInbound = time.Now()
-		e.hooks.Exchange(sa, r.exch, time.Since(r.started), r.tries)
+		e.hooks.Exchange(sa, r.exch.String(), time.Since(r.started), r.tries)
 		r.onResp(m)
 		e.next(sa)
 		return

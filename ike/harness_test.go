@@ -11,7 +11,6 @@ import (
 
 	"github.com/vigil-ipsec/vigil/crypto"
 	"github.com/vigil-ipsec/vigil/dataplane"
-	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
 // fakeNet connects engines by address; messages are delivered asynchronously in order.
@@ -205,7 +204,7 @@ func (h *recHooks) InvalidSPI(sa *IKESA, spi uint32, c *ChildSA) {
 	}
 	h.post(fmt.Sprintf("invalid-spi:%08x", spi))
 }
-func (h *recHooks) UnprotectedNotify(r netip.AddrPort, t wire.NotifyType, spi uint32) {
+func (h *recHooks) UnprotectedNotify(r netip.AddrPort, t Hint, spi uint32) {
 	h.post(fmt.Sprintf("unprotected:%v:%08x", t, spi))
 }
 
@@ -265,7 +264,7 @@ func newPair(t testing.TB, o pairOpts) (*node, *node, *fakeNet) {
 		fn.nodes[dp.addr] = dp
 		tc := &TunnelConfig{
 			Name: "t", Version: o.version, Local: netip.MustParseAddrPort(local + ":500"), Remote: netip.MustParseAddrPort(remote + ":500"),
-			LocalID: Identity{wire.IDFQDN, []byte(lid)}, RemoteID: Identity{wire.IDFQDN, []byte(rid)},
+			LocalID: Identity{IDFQDN, []byte(lid)}, RemoteID: Identity{IDFQDN, []byte(rid)},
 			PSK: []byte(psk), LocalTS: []netip.Prefix{netip.MustParsePrefix(lnet)}, RemoteTS: []netip.Prefix{netip.MustParsePrefix(rnet)},
 			IKEProposals: mustProps(t, ike, true), ESPProposals: mustProps(t, esp, false),
 			IKELifetime: time.Hour, ChildLifetime: time.Hour, DPDTimeout: 10 * time.Second, ReplayWindow: 1024, Encap: o.encap,

@@ -2,6 +2,7 @@ package ike
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 
@@ -68,7 +69,7 @@ func (e *Engine) RekeyIKE(sa *IKESA) {
 		n, err := e.ikeRekeyResponse(sa, rk, m)
 		if err != nil {
 			e.log.Info("IKE rekey failed", "tunnel", sa.tunnelName(), "err", err)
-			if IsNotify(err, wire.NotifyTemporaryFailure) && sa.State == IKEEstablished {
+			if errors.Is(err, ErrTemporaryFailure) && sa.State == IKEEstablished {
 				time.AfterFunc(time.Second+jitter(time.Second), func() { e.Do(func() { e.RekeyIKE(sa) }) })
 			}
 			return
@@ -94,7 +95,7 @@ func (e *Engine) RekeyIKE(sa *IKESA) {
 
 func (e *Engine) ikeRekeyResponse(sa *IKESA, rk *ikeRekey, m *wire.Message) (*IKESA, error) {
 	if ne := notifyError(m); ne != 0 {
-		return nil, &NotifyError{ne}
+		return nil, peerError(ne)
 	}
 	sap, ke, nonce := m.SA(), m.KE(), m.Nonce()
 	if sap == nil || ke == nil || nonce == nil || len(sap.Proposals) != 1 || len(sap.Proposals[0].SPI) != 8 || rk.dh == nil {

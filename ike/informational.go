@@ -10,12 +10,6 @@ import (
 	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
-// ErrPeerDeleted means the peer deleted the SA.
-var ErrPeerDeleted = errors.New("deleted by peer")
-
-// ErrSPIInUse refuses a Child SA whose SPI another Child SA already uses.
-var ErrSPIInUse = errors.New("SPI in use")
-
 // DeleteChild removes c; with notify it first tells the peer (INFORMATIONAL Delete) and
 // removes c when the answer arrives, otherwise at once (loop only).
 func (e *Engine) DeleteChild(c *ChildSA, notify bool, done func(error)) {

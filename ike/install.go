@@ -164,7 +164,7 @@ func (e *Engine) switchOutbound(c *ChildSA) {
 	}
 	t.active = c
 	c.outActive = true
-	if err := e.dp.SetPolicy(dataplane.Policy{Tunnel: t.Cfg.Name, LocalTS: dpSelectors(c.LocalTS), RemoteTS: dpSelectors(c.RemoteTS), OutChild: c.ID}); err != nil {
+	if err := e.dp.SetPolicy(dataplane.Policy{Tunnel: t.Cfg.Name, LocalTS: c.LocalTS, RemoteTS: c.RemoteTS, OutChild: c.ID}); err != nil {
 		e.log.Warn("setting policy failed", "tunnel", t.Cfg.Name, "err", err)
 	}
 }

@@ -1,11 +1,11 @@
 package ike
 
 import (
+	"errors"
 	"testing"
 	"testing/synctest"
 
 	"github.com/vigil-ipsec/vigil/dataplane"
-	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
 // TestRefusedInstallKeepsChild: when the dataplane refuses a new Child SA (for example because
@@ -37,7 +37,7 @@ func TestRefusedInstallKeepsChild(t *testing.T) {
 		errc := make(chan error, 1)
 		a.e.Do(func() { a.e.RekeyChild(a.t.Child, func(_ *ChildSA, err error) { errc <- err }) })
 		err := <-errc
-		if !IsNotify(err, wire.NotifyTemporaryFailure) && !IsNotify(err, wire.NotifyNoProposalChosen) {
+		if !errors.Is(err, ErrTemporaryFailure) && !errors.Is(err, ErrNoProposalChosen) {
 			t.Fatalf("rekey answered %v, want an error notify", err)
 		}
 		synctest.Wait()

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/vigil-ipsec/vigil/dataplane"
-	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
 // countHooks counts Child SAs coming up.
@@ -53,7 +52,7 @@ func hubTunnels(b *testing.B, n int) {
 	cfg := func(name string, local, remote netip.Addr, lid, rid string, lnet, rnet netip.Prefix) *TunnelConfig {
 		return &TunnelConfig{
 			Name: name, Local: netip.AddrPortFrom(local, 500), Remote: netip.AddrPortFrom(remote, 500),
-			LocalID: Identity{wire.IDFQDN, []byte(lid)}, RemoteID: Identity{wire.IDFQDN, []byte(rid)},
+			LocalID: Identity{IDFQDN, []byte(lid)}, RemoteID: Identity{IDFQDN, []byte(rid)},
 			PSK: []byte("hub-pre-shared-key-0123"), LocalTS: []netip.Prefix{lnet}, RemoteTS: []netip.Prefix{rnet},
 			IKEProposals: props, ESPProposals: esp, IKELifetime: time.Hour, ChildLifetime: time.Hour,
 			DPDTimeout: 10 * time.Second, ReplayWindow: 1024,

@@ -47,7 +47,7 @@ func extraNode(t *testing.T, fn *fakeNet, cfg Config, local, remote, psk, lid, r
 func testTunnel(t *testing.T, name string, local, remote netip.AddrPort, psk, lid, rid, lnet, rnet string) *TunnelConfig {
 	return &TunnelConfig{
 		Name: name, Local: local, Remote: remote,
-		LocalID: Identity{wire.IDFQDN, []byte(lid)}, RemoteID: Identity{wire.IDFQDN, []byte(rid)},
+		LocalID: Identity{IDFQDN, []byte(lid)}, RemoteID: Identity{IDFQDN, []byte(rid)},
 		PSK: []byte(psk), LocalTS: []netip.Prefix{netip.MustParsePrefix(lnet)}, RemoteTS: []netip.Prefix{netip.MustParsePrefix(rnet)},
 		IKEProposals: mustProps(t, "aes128gcm16-prfsha256-x25519", true), ESPProposals: mustProps(t, "aes128gcm16", false),
 		IKELifetime: time.Hour, ChildLifetime: time.Hour, DPDTimeout: 10 * time.Second, ReplayWindow: 1024,
@@ -281,10 +281,10 @@ func TestAddressMoveNeedsNAT(t *testing.T) {
 }
 
 func TestNarrowCapped(t *testing.T) {
-	var proposed []wire.TrafficSelector
+	var proposed []Selector
 	for i := range 255 {
 		a := netip.AddrFrom4([4]byte{10, 1, byte(i), 0})
-		proposed = append(proposed, wire.TrafficSelector{Type: wire.TSIPv4AddrRange, StartAddr: a, EndAddr: netip.AddrFrom4([4]byte{10, 1, byte(i), 255}), EndPort: 0xffff})
+		proposed = append(proposed, Selector{StartAddr: a, EndAddr: netip.AddrFrom4([4]byte{10, 1, byte(i), 255}), EndPort: 0xffff})
 	}
 	allowed := tsFromPrefixes([]netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("10.1.0.0/16")})
 	if got := narrow(proposed, allowed); got != nil {

@@ -5,8 +5,11 @@ import (
 	"slices"
 
 	"github.com/vigil-ipsec/vigil/dataplane"
-	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
+
+// Selector is one traffic selector: an address range, an IP protocol (0 = any) and a port
+// range, the same for both IKE versions and the dataplane.
+type Selector = dataplane.Selector
 
 // prefixRange returns the first and last address of p.
 func prefixRange(p netip.Prefix) (netip.Addr, netip.Addr) {
@@ -25,19 +28,8 @@ func prefixRange(p netip.Prefix) (netip.Addr, netip.Addr) {
 	return start, end
 }
 
-// tsFromPrefixes builds wire traffic selectors (any protocol, all ports) from prefixes.
-func tsFromPrefixes(ps []netip.Prefix) []wire.TrafficSelector {
-	out := make([]wire.TrafficSelector, 0, len(ps))
-	for _, p := range ps {
-		s, e := prefixRange(p)
-		t := wire.TSIPv4AddrRange
-		if s.Is6() {
-			t = wire.TSIPv6AddrRange
-		}
-		out = append(out, wire.TrafficSelector{Type: t, StartPort: 0, EndPort: 0xffff, StartAddr: s, EndAddr: e})
-	}
-	return out
-}
+// tsFromPrefixes builds selectors (any protocol, all ports) from prefixes.
+func tsFromPrefixes(ps []netip.Prefix) []Selector { return selectors(ps) }
 
 func maxAddr(a, b netip.Addr) netip.Addr {
 	if a.Compare(b) >= 0 {
@@ -54,26 +46,26 @@ func minAddr(a, b netip.Addr) netip.Addr {
 }
 
 // intersect returns the intersection of two selectors, ok=false if it is empty.
-func intersect(a, b wire.TrafficSelector) (wire.TrafficSelector, bool) {
-	if a.Type != b.Type || a.StartAddr.Is4() != b.StartAddr.Is4() {
-		return wire.TrafficSelector{}, false
+func intersect(a, b Selector) (Selector, bool) {
+	if a.StartAddr.Is4() != b.StartAddr.Is4() {
+		return Selector{}, false
 	}
 	r := a
 	switch {
-	case a.IPProtocol == 0:
-		r.IPProtocol = b.IPProtocol
-	case b.IPProtocol != 0 && a.IPProtocol != b.IPProtocol:
-		return wire.TrafficSelector{}, false
+	case a.Proto == 0:
+		r.Proto = b.Proto
+	case b.Proto != 0 && a.Proto != b.Proto:
+		return Selector{}, false
 	}
 	r.StartAddr = maxAddr(a.StartAddr, b.StartAddr)
 	r.EndAddr = minAddr(a.EndAddr, b.EndAddr)
 	if r.StartAddr.Compare(r.EndAddr) > 0 {
-		return wire.TrafficSelector{}, false
+		return Selector{}, false
 	}
 	r.StartPort = max(a.StartPort, b.StartPort)
 	r.EndPort = min(a.EndPort, b.EndPort)
 	if r.StartPort > r.EndPort {
-		return wire.TrafficSelector{}, false
+		return Selector{}, false
 	}
 	return r, true
 }
@@ -86,8 +78,8 @@ const MaxSelectors = 64
 // narrow intersects what the peer proposed with what we allow (RFC 7296 2.9). The result is
 // empty when nothing is acceptable, or when it would hold more than MaxSelectors selectors.
 // Duplicates are dropped.
-func narrow(proposed, allowed []wire.TrafficSelector) []wire.TrafficSelector {
-	var out []wire.TrafficSelector
+func narrow(proposed, allowed []Selector) []Selector {
+	var out []Selector
 	for _, p := range proposed {
 		for _, a := range allowed {
 			r, ok := intersect(p, a)
@@ -105,7 +97,7 @@ func narrow(proposed, allowed []wire.TrafficSelector) []wire.TrafficSelector {
 
 // within reports whether every selector of got lies inside one of allowed (initiator check of
 // the responder's narrowed answer).
-func within(got, allowed []wire.TrafficSelector) bool {
+func within(got, allowed []Selector) bool {
 	if len(got) == 0 {
 		return false
 	}
@@ -124,22 +116,13 @@ func within(got, allowed []wire.TrafficSelector) bool {
 	return true
 }
 
-// dpSelectors converts wire selectors for the dataplane.
-func dpSelectors(ts []wire.TrafficSelector) []dataplane.Selector {
-	out := make([]dataplane.Selector, len(ts))
-	for i, t := range ts {
-		out[i] = dataplane.Selector{Proto: t.IPProtocol, StartAddr: t.StartAddr, EndAddr: t.EndAddr, StartPort: t.StartPort, EndPort: t.EndPort}
-	}
-	return out
-}
-
 // tsStrings renders selectors for operators ("10.1.0.0/16", or a range when not a prefix).
-func tsStrings(ts []wire.TrafficSelector) []string {
+func tsStrings(ts []Selector) []string {
 	out := make([]string, 0, len(ts))
 	for _, t := range ts {
 		s := rangeString(t.StartAddr, t.EndAddr)
-		if t.IPProtocol != 0 || t.StartPort != 0 || t.EndPort != 0xffff {
-			s += "[" + itoa(int(t.IPProtocol)) + "/" + itoa(int(t.StartPort)) + "-" + itoa(int(t.EndPort)) + "]"
+		if t.Proto != 0 || t.StartPort != 0 || t.EndPort != 0xffff {
+			s += "[" + itoa(int(t.Proto)) + "/" + itoa(int(t.StartPort)) + "-" + itoa(int(t.EndPort)) + "]"
 		}
 		out = append(out, s)
 	}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/vigil-ipsec/vigil/crypto"
 	"github.com/vigil-ipsec/vigil/dataplane"
-	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
 // StartAction says when a tunnel is initiated.
@@ -27,9 +26,22 @@ const (
 	EncapRaw                   // raw ESP unless a NAT forces UDP
 )
 
-// Identity is an IKEv2 identification (ID type and its wire data).
+// IDType is an identification type. IKEv1 (RFC 2407 4.6.2.1) and IKEv2 (RFC 7296 3.5) number
+// the types an identity can have here alike.
+type IDType uint8
+
+const (
+	IDIPv4   IDType = 1
+	IDFQDN   IDType = 2
+	IDRFC822 IDType = 3 // user@fqdn
+	IDIPv6   IDType = 5
+	IDDN     IDType = 9 // DER ASN.1 distinguished name
+	IDKeyID  IDType = 11
+)
+
+// Identity is an identification: its type and its data as sent on the wire.
 type Identity struct {
-	Type wire.IDType
+	Type IDType
 	Data []byte
 }
 

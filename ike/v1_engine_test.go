@@ -12,7 +12,6 @@ import (
 
 	"github.com/vigil-ipsec/vigil/dataplane"
 	v1wire "github.com/vigil-ipsec/vigil/ikev1/wire"
-	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
 // v1Up builds an IKEv1 pair and waits until A's Main Mode and Quick Mode are done on both sides.
@@ -116,7 +115,7 @@ func TestV1WrongPSK(t *testing.T) {
 func TestV1RemoteIDMismatch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		a, b, _ := newPair(t, pairOpts{version: 1})
-		b.e.Call(func() { b.t.Cfg.RemoteID = Identity{wire.IDFQDN, []byte("someone-else.example")} })
+		b.e.Call(func() { b.t.Cfg.RemoteID = Identity{IDFQDN, []byte("someone-else.example")} })
 		a.e.Do(func() { a.e.Initiate(a.t) })
 		a.wait(t, "ike-down")
 		b.e.Call(func() {
@@ -454,7 +453,7 @@ func TestV1UnprotectedInvalidSPI(t *testing.T) {
 		}
 		for i, send := range sends {
 			b.e.Do(send)
-			a.wait(t, fmt.Sprintf("unprotected:%v:%s", wire.NotifyInvalidSPI, hex8(out)))
+			a.wait(t, fmt.Sprintf("unprotected:%v:%s", HintInvalidSPI, hex8(out)))
 			synctest.Wait()
 			select {
 			case ev := <-a.hooks.ev:
@@ -565,7 +564,7 @@ func FuzzV1Message(f *testing.F) {
 		e := New(Config{}, dp, nil, nil)
 		e.AddTunnel(&TunnelConfig{
 			Name: "t", Version: 1, Local: netip.MustParseAddrPort("192.0.2.1:500"), Remote: netip.MustParseAddrPort("192.0.2.2:500"),
-			LocalID: Identity{wire.IDFQDN, []byte("a")}, RemoteID: Identity{wire.IDFQDN, []byte("b")}, PSK: []byte("0123456789abcdef"),
+			LocalID: Identity{IDFQDN, []byte("a")}, RemoteID: Identity{IDFQDN, []byte("b")}, PSK: []byte("0123456789abcdef"),
 			LocalTS: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}, RemoteTS: []netip.Prefix{netip.MustParsePrefix("10.2.0.0/16")},
 			IKEProposals: props, ESPProposals: mustProps(t, "aes128gcm16", false),
 		})

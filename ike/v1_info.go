@@ -10,7 +10,6 @@ import (
 	"time"
 
 	v1wire "github.com/vigil-ipsec/vigil/ikev1/wire"
-	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
 // Informational exchanges (RFC 2409 5.7): one protected message, HASH(1) followed by
@@ -134,7 +133,7 @@ func (e *Engine) v1Hints(remote netip.AddrPort, m *v1wire.Message) bool {
 	for _, n := range m.Notifications() {
 		if n.Type == v1wire.NotifyInvalidSPI {
 			found = true
-			e.hooks.UnprotectedNotify(remote, wire.NotifyInvalidSPI, v1NotifySPI(n))
+			e.hooks.UnprotectedNotify(remote, HintInvalidSPI, v1NotifySPI(n))
 		}
 	}
 	return found
@@ -212,7 +211,7 @@ func (e *Engine) v1Notify(sa *IKESA, n *v1wire.Notification, dup bool) {
 				e.v1Stop(sa, x.req)
 				x.finished = true
 				delete(sa.v1.exch, mid)
-				e.v1QuickFinish(sa, x.qm, nil, &v1NotifyError{n.Type})
+				e.v1QuickFinish(sa, x.qm, nil, v1PeerError(n.Type))
 			}
 		}
 	}
@@ -296,7 +295,7 @@ func (e *Engine) v1DPDAck(sa *IKESA, seq uint32) {
 	}
 	sa.v1.dpdWait = nil
 	e.v1Stop(sa, d.req)
-	e.hooks.Exchange(sa, wire.ExchangeInformational, time.Since(d.started), d.req.tries)
+	e.hooks.Exchange(sa, "INFORMATIONAL", time.Since(d.started), d.req.tries)
 	for _, f := range d.dones {
 		f(nil)
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/vigil-ipsec/vigil/crypto"
 	v1wire "github.com/vigil-ipsec/vigil/ikev1/wire"
-	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
 // Quick Mode (RFC 2409 section 5.5), protected by the ISAKMP SA:
@@ -32,10 +31,15 @@ import (
 // qmForget is how long a completed Quick Mode is remembered, to answer a repeated message 2.
 const qmForget = 30 * time.Second
 
-// v1NotifyError is the peer's error notification about one of our exchanges.
-type v1NotifyError struct{ Type v1wire.NotifyType }
-
-func (e *v1NotifyError) Error() string { return "peer answered " + e.Type.String() }
+// v1PeerError turns the peer's error notification about one of our exchanges into a
+// PeerError.
+func v1PeerError(t v1wire.NotifyType) error {
+	var kind error
+	if t == v1wire.NotifyNoProposalChosen {
+		kind = ErrNoProposalChosen
+	}
+	return &PeerError{Notify: t.String(), Kind: kind}
+}
 
 // prefixOf returns the prefix a selector range is, if it is one.
 func prefixOf(s, e netip.Addr) (netip.Prefix, bool) {
@@ -53,7 +57,7 @@ func prefixOf(s, e netip.Addr) (netip.Prefix, bool) {
 
 // v1IDFromTS builds a Quick Mode client ID from a selector. A port range other than one port
 // or all ports cannot be expressed in IKEv1.
-func v1IDFromTS(ts wire.TrafficSelector) (*v1wire.ID, error) {
+func v1IDFromTS(ts Selector) (*v1wire.ID, error) {
 	var id *v1wire.ID
 	var err error
 	if p, ok := prefixOf(ts.StartAddr, ts.EndAddr); ok {
@@ -68,7 +72,7 @@ func v1IDFromTS(ts wire.TrafficSelector) (*v1wire.ID, error) {
 	if err != nil {
 		return nil, err
 	}
-	id.Protocol = ts.IPProtocol
+	id.Protocol = ts.Proto
 	switch {
 	case ts.StartPort == 0 && ts.EndPort == 0xffff:
 	case ts.StartPort == ts.EndPort:
@@ -80,23 +84,19 @@ func v1IDFromTS(ts wire.TrafficSelector) (*v1wire.ID, error) {
 }
 
 // v1TSFromID reads a Quick Mode client ID as a selector.
-func v1TSFromID(id *v1wire.ID) (wire.TrafficSelector, error) {
+func v1TSFromID(id *v1wire.ID) (Selector, error) {
 	from, to, err := id.Range()
 	if err != nil {
-		return wire.TrafficSelector{}, err
+		return Selector{}, err
 	}
-	t := wire.TSIPv4AddrRange
-	if from.Is6() {
-		t = wire.TSIPv6AddrRange
-	}
-	ts := wire.TrafficSelector{Type: t, IPProtocol: id.Protocol, StartPort: 0, EndPort: 0xffff, StartAddr: from, EndAddr: to}
+	ts := Selector{Proto: id.Protocol, StartPort: 0, EndPort: 0xffff, StartAddr: from, EndAddr: to}
 	if id.Port != 0 {
 		ts.StartPort, ts.EndPort = id.Port, id.Port
 	}
 	return ts, nil
 }
 
-func hostTS(a netip.Addr) []wire.TrafficSelector {
+func hostTS(a netip.Addr) []Selector {
 	return tsFromPrefixes([]netip.Prefix{netip.PrefixFrom(a, a.BitLen())})
 }
 
@@ -254,7 +254,7 @@ func (e *Engine) v1QuickResponse(sa *IKESA, x *v1Exchange, msg []byte) {
 	x.finished = true
 	x.lastIn = bytes.Clone(msg)
 	sa.lastInbound = time.Now()
-	e.hooks.Exchange(sa, wire.ExchangeCreateChildSA, time.Since(x.started), x.req.tries)
+	e.hooks.Exchange(sa, "QUICK_MODE", time.Since(x.started), x.req.tries)
 	mid := x.mid
 	x.expire = time.AfterFunc(qmForget, func() { // until then repeats of message 2 are recognised
 		e.Do(func() {
@@ -288,7 +288,7 @@ func (e *Engine) v1QuickResponse(sa *IKESA, x *v1Exchange, msg []byte) {
 func (e *Engine) v1QuickAccept(sa *IKESA, q *v1Quick, m *v1wire.Message) (*ChildSA, []byte, error) {
 	for _, n := range m.Notifications() {
 		if n.Type.IsError() {
-			return nil, nil, &v1NotifyError{n.Type}
+			return nil, nil, v1PeerError(n.Type)
 		}
 	}
 	sap, nonce := m.SA(), m.Nonce()
@@ -325,7 +325,7 @@ func (e *Engine) v1QuickAccept(sa *IKESA, q *v1Quick, m *v1wire.Message) (*Child
 		if err := errors.Join(err1, err2); err != nil {
 			return nil, nil, err
 		}
-		tsi, tsr = []wire.TrafficSelector{a}, []wire.TrafficSelector{b}
+		tsi, tsr = []Selector{a}, []Selector{b}
 		if !within(tsi, q.localTS) || !within(tsr, q.remoteTS) {
 			return nil, nil, errors.New("peer's client IDs are not within ours")
 		}
@@ -400,7 +400,7 @@ func (e *Engine) v1QuickRequest(sa *IKESA, local, remote netip.AddrPort, h v1wir
 	if len(sap.Proposals) > 0 && len(sap.Proposals[0].SPI) == 4 {
 		peerSPI = bytes.Clone(sap.Proposals[0].SPI)
 	}
-	var tsi, tsr []wire.TrafficSelector // the initiator's and the responder's client
+	var tsi, tsr []Selector // the initiator's and the responder's client
 	switch ids := m.IDs(); len(ids) {
 	case 0:
 		tsi, tsr = hostTS(sa.Remote.Addr()), hostTS(sa.Local.Addr())
@@ -411,7 +411,7 @@ func (e *Engine) v1QuickRequest(sa *IKESA, local, remote netip.AddrPort, h v1wir
 			refuse(v1wire.NotifyInvalidIDInformation, err.Error())
 			return
 		}
-		tsi, tsr = []wire.TrafficSelector{a}, []wire.TrafficSelector{b}
+		tsi, tsr = []Selector{a}, []Selector{b}
 	default:
 		refuse(v1wire.NotifyInvalidIDInformation, "Quick Mode needs no or two client IDs")
 		return
@@ -512,7 +512,7 @@ func (e *Engine) v1Replace(c, old *ChildSA) {
 }
 
 // v1FindReplaced finds the Child SA a peer's Quick Mode for the same selectors rekeys.
-func (e *Engine) v1FindReplaced(sa *IKESA, t *Tunnel, local, remote []wire.TrafficSelector) *ChildSA {
+func (e *Engine) v1FindReplaced(sa *IKESA, t *Tunnel, local, remote []Selector) *ChildSA {
 	var best *ChildSA
 	for _, s := range []*IKESA{sa, t.IKE} {
 		if s == nil {

@@ -10,7 +10,6 @@ import (
 	"github.com/vigil-ipsec/vigil/crypto"
 	"github.com/vigil-ipsec/vigil/ikev1/v1crypto"
 	v1wire "github.com/vigil-ipsec/vigil/ikev1/wire"
-	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
 // IKEv1 (RFC 2409) state. An ISAKMP SA is an IKESA with Version 1; its cookies are SPIi (CKY-I)
@@ -136,8 +135,8 @@ type v1Quick struct {
 	spiIn    uint32 // ours
 	ni, nr   []byte // nonce bodies (initiator's, responder's)
 	dh       crypto.DH
-	localTS  []wire.TrafficSelector
-	remoteTS []wire.TrafficSelector
+	localTS  []Selector
+	remoteTS []Selector
 	rekey    *ChildSA // initiator: the SA this exchange rekeys
 	child    *ChildSA // responder: installed with message 2, activated with message 3
 	replaces *ChildSA // responder: the SA the peer rekeys (same selectors)
