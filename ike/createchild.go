@@ -30,46 +30,20 @@ func spiBytes(spi uint32) []byte {
 	return b[:]
 }
 
-// CreateChild negotiates a new Child SA for t on its established IKE SA (loop only). done, if
-// not nil, is called with the new Child SA or the error.
-func (e *Engine) CreateChild(t *Tunnel, done func(*ChildSA, error)) {
-	sa := t.IKE
-	if sa == nil || sa.State != IKEEstablished {
-		if done != nil {
-			done(nil, errors.New("no established IKE SA"))
-		}
-		return
-	}
-	if sa.Version == 1 {
-		e.v1CreateChild(sa, t, done)
-		return
-	}
+// v2CreateChild negotiates a new Child SA for t with CREATE_CHILD_SA.
+func (e *Engine) v2CreateChild(sa *IKESA, t *Tunnel, done func(*ChildSA, error)) {
 	cp := &childProposal{tunnel: t, spi: e.randomChildSPI(), localTS: tsFromPrefixes(t.Cfg.LocalTS), remoteTS: tsFromPrefixes(t.Cfg.RemoteTS)}
-	e.childExchange(sa, cp, done)
+	e.childExchange(sa, cp, 0, done)
 }
 
-// RekeyChild rekeys c (RFC 7296 2.8, make-before-break). done, if not nil, is called with the
-// new Child SA or the error (for example a *PeerError wrapping ErrChildSANotFound).
-func (e *Engine) RekeyChild(c *ChildSA, done func(*ChildSA, error)) {
-	sa := c.IKE
-	if sa == nil || sa.State != IKEEstablished || c.State != ChildInstalled {
-		if done != nil {
-			done(nil, fmt.Errorf("child SA %08x cannot be rekeyed in state %v", c.SPIIn, c.State))
-		}
-		return
-	}
-	if sa.Version == 1 {
-		// A new Quick Mode for the same selectors (IKEv1 has no REKEY_SA: an answered probe
-		// only proves that the peer could create the new SA).
-		e.v1QuickStart(sa, c.Tunnel, c, done)
-		return
-	}
+// v2RekeyChild rekeys c (RFC 7296 2.8, make-before-break).
+func (e *Engine) v2RekeyChild(sa *IKESA, c *ChildSA, budget time.Duration, done func(*ChildSA, error)) {
 	c.State = ChildRekeying
 	cp := &childProposal{tunnel: c.Tunnel, spi: e.randomChildSPI(), localTS: c.LocalTS, remoteTS: c.RemoteTS, rekey: c}
-	e.childExchange(sa, cp, done)
+	e.childExchange(sa, cp, budget, done)
 }
 
-func (e *Engine) childExchange(sa *IKESA, cp *childProposal, done func(*ChildSA, error)) {
+func (e *Engine) childExchange(sa *IKESA, cp *childProposal, budget time.Duration, done func(*ChildSA, error)) {
 	t := cp.tunnel
 	finish := func(c *ChildSA, err error) {
 		if cp.rekey != nil && cp.rekey.State == ChildRekeying {
@@ -104,17 +78,17 @@ func (e *Engine) childExchange(sa *IKESA, cp *childProposal, done func(*ChildSA,
 		ps = append(ps, &wire.TrafficSelectors{Selectors: wireTS(cp.localTS)}, &wire.TrafficSelectors{Responder: true, Selectors: wireTS(cp.remoteTS)})
 		return ps
 	}
-	e.request(sa, wire.ExchangeCreateChildSA, build, func(m *wire.Message) {
+	e.enqueue(sa, &request{exch: wire.ExchangeCreateChildSA, build: build, budget: budget, onResp: func(m *wire.Message) {
 		if ne := notifyError(m); ne != 0 {
 			finish(nil, peerError(ne))
 			return
 		}
 		c, err := e.acceptChildResponseCreate(sa, cp, m)
 		finish(c, err)
-	}, func(err error) {
+	}, onFail: func(err error) {
 		finish(nil, err)
 		e.ikeFailed(sa, err)
-	})
+	}})
 }
 
 func pfsGroup(ps []crypto.Proposal) uint16 {

@@ -105,7 +105,6 @@ type Engine struct {
 
 	childByID map[uint64]*ChildSA // installed Child SAs by ID (the dataplane's key of outbound SAs)
 
-	nextBudget    time.Duration // retransmission budget for the next request queued (probes)
 	cur           *IKESA        // the IKE SA whose message is being handled (for run's recover)
 	later         []func()      // run after the current event (Later)
 	unprotectedIn syncLimiter   // unauthenticated messages other than set-up let into the loop (any goroutine)
@@ -119,6 +118,7 @@ type Engine struct {
 	goneSwept     time.Time
 	invalidIKESPI limiter
 	v1            v1Engine
+	protos        [3]Protocol // by IKE major version
 	nextID        uint64
 	stats         Stats
 }
@@ -174,6 +174,8 @@ func New(cfg Config, dp dataplane.Dataplane, hooks Hooks, log *slog.Logger) *Eng
 		childByID:    map[uint64]*ChildSA{},
 	}
 	e.cookies.init(e.rand, time.Now())
+	e.protos[1] = v1Protocol{e}
+	e.protos[2] = v2Protocol{e}
 	return e
 }
 
@@ -320,8 +322,8 @@ func (e *Engine) AddTunnel(c *TunnelConfig) *Tunnel {
 	k := c.RemoteID.key()
 	e.byRemoteID[k] = append(e.byRemoteID[k], t)
 	e.holdPolicy(t)
-	if c.Version == 1 {
-		e.v1CheckTunnel(c)
+	if p := e.protocol(c.Version); p != nil {
+		p.CheckTunnel(c)
 	}
 	return t
 }
@@ -471,13 +473,23 @@ func (e *Engine) nonce() []byte {
 	return b
 }
 
-// handle dispatches one received IKE message.
+// handle passes one received IKE message to its version's protocol: the major version, in the
+// high nibble of octet 17, tells ISAKMP (1) from IKEv2 (2).
 func (e *Engine) handle(local, remote netip.AddrPort, msg []byte) {
-	// The version octet (offset 17) tells ISAKMP (major version 1) from IKEv2.
-	if len(msg) > 17 && msg[17]>>4 == 1 {
-		e.handleV1(local, remote, msg)
+	var p Protocol
+	if len(msg) > 17 {
+		p = e.protocol(int(msg[17] >> 4))
+	}
+	if p == nil {
+		e.stats.Malformed++
+		e.cfg.LogThrottle.Log(e.log, slog.LevelDebug, remote.Addr(), "ike-malformed", "dropping malformed IKE message", "peer", remote, "len", len(msg), "err", "too short or unknown IKE version")
 		return
 	}
+	p.Handle(local, remote, msg)
+}
+
+// handleV2 dispatches one received IKEv2 message.
+func (e *Engine) handleV2(local, remote netip.AddrPort, msg []byte) {
 	h, err := wire.ParseHeader(msg)
 	if err != nil {
 		e.stats.Malformed++

@@ -34,7 +34,7 @@ const maxQueuedNotifies = 4
 
 // request queues an encrypted request on sa.
 func (e *Engine) request(sa *IKESA, exch wire.ExchangeType, build func() []wire.Payload, onResp func(*wire.Message), onFail func(error)) {
-	e.enqueue(sa, &request{exch: exch, build: build, onResp: onResp, onFail: onFail, budget: e.nextBudget})
+	e.enqueue(sa, &request{exch: exch, build: build, onResp: onResp, onFail: onFail})
 }
 
 // enqueue sends r now or queues it behind the exchange in flight.

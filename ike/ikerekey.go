@@ -38,14 +38,10 @@ func (e *Engine) scheduleIKERekey(sa *IKESA) {
 	sa.timers.rekey = time.AfterFunc(d, func() { e.Do(func() { e.RekeyIKE(sa) }) })
 }
 
-// RekeyIKE rekeys an IKE SA with CREATE_CHILD_SA (RFC 7296 2.18); its Child SAs move to the new
-// one (loop only).
-func (e *Engine) RekeyIKE(sa *IKESA) {
-	if sa.Version == 1 {
-		e.v1RekeyIKE(sa)
-		return
-	}
-	if sa.State != IKEEstablished || sa.rekeying != nil || sa.rekeyedBy != nil {
+// v2RekeyIKE rekeys an IKE SA with CREATE_CHILD_SA (RFC 7296 2.18); its Child SAs move to the
+// new one.
+func (e *Engine) v2RekeyIKE(sa *IKESA) {
+	if sa.rekeying != nil {
 		return
 	}
 	rk := &ikeRekey{spi: e.randomSPI()}
@@ -118,6 +114,7 @@ func (e *Engine) ikeRekeyResponse(sa *IKESA, rk *ikeRekey, m *wire.Message) (*IK
 		children: map[uint64]*ChildSA{}, ni: rk.ni, nr: append([]byte(nil), nonce.Data...),
 		floated: sa.floated, natLocal: sa.natLocal, natRemote: sa.natRemote,
 	}
+	n.proto = v2SA{e, n}
 	if err := e.deriveRekeyed(sa, n, gir); err != nil {
 		return nil, err
 	}
@@ -201,6 +198,7 @@ func (e *Engine) handleIKERekeyRequest(sa *IKESA, m *wire.Message) ([]wire.Paylo
 		children: map[uint64]*ChildSA{}, ni: append([]byte(nil), m.Nonce().Data...), nr: e.nonce(),
 		floated: sa.floated, natLocal: sa.natLocal, natRemote: sa.natRemote,
 	}
+	n.proto = v2SA{e, n}
 	if err := e.deriveRekeyed(sa, n, gir); err != nil {
 		return []wire.Payload{&wire.Notify{Type: wire.NotifyNoProposalChosen}}, nil
 	}

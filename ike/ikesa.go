@@ -84,6 +84,7 @@ type IKESA struct {
 	lastRespOK bool
 
 	children map[uint64]*ChildSA
+	proto    SAProtocol // the exchanges of the SA's IKE version
 
 	// Pending first Child SA (IKE_AUTH) of an initiator.
 	authChild *childProposal
@@ -110,13 +111,20 @@ type saTimers struct {
 // *ecdh.PrivateKey cannot be cleared; it is only dropped here and left to the garbage
 // collector). SKEYSEED is cleared as soon as the keys are expanded (crypto.expandIKEKeys), the
 // DH shared secret once the keys are derived.
-func (sa *IKESA) wipe() {
+func (sa *IKESA) wipe() { sa.proto.Wipe() }
+
+// v2Wipe clears an IKEv2 SA's keys.
+func (sa *IKESA) v2Wipe() {
 	sa.keys.Wipe()
 	if sa.dh != nil {
 		crypto.WipeDH(sa.dh)
 	}
 	sa.dh = nil
 	sa.ni, sa.nr = nil, nil // may be shared with the first Child SA: dropped, not cleared
+}
+
+// v1Wipe clears an ISAKMP SA's keys.
+func (sa *IKESA) v1Wipe() {
 	if v1 := sa.v1; v1 != nil && v1.keys != nil {
 		k := v1.keys
 		for _, b := range [][]byte{k.SKEYID, k.SKEYIDd, k.SKEYIDa, k.SKEYIDe, k.EncKey} {
@@ -133,9 +141,6 @@ func (sa *IKESA) stop() {
 		if t != nil {
 			t.Stop()
 		}
-	}
-	if sa.pending != nil && sa.pending.timer != nil {
-		sa.pending.timer.Stop()
 	}
 }
 

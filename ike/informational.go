@@ -10,27 +10,8 @@ import (
 	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
-// DeleteChild removes c; with notify it first tells the peer (INFORMATIONAL Delete) and
-// removes c when the answer arrives, otherwise at once (loop only).
-func (e *Engine) DeleteChild(c *ChildSA, notify bool, done func(error)) {
-	if c.State == ChildDeleted {
-		if done != nil {
-			done(nil)
-		}
-		return
-	}
-	sa := c.IKE
-	if !notify || sa.State != IKEEstablished {
-		e.removeChild(c, ErrDeleted)
-		if done != nil {
-			done(nil)
-		}
-		return
-	}
-	if sa.Version == 1 {
-		e.v1DeleteChild(c, done)
-		return
-	}
+// v2DeleteChild tells the peer (INFORMATIONAL Delete) and removes c when the answer arrives.
+func (e *Engine) v2DeleteChild(sa *IKESA, c *ChildSA, done func(error)) {
 	if c.State != ChildRekeyed {
 		c.State = ChildDeleting
 	}
@@ -50,28 +31,8 @@ func (e *Engine) DeleteChild(c *ChildSA, notify bool, done func(error)) {
 	})
 }
 
-// DeleteIKE deletes an IKE SA and its children; with notify the peer is told first.
-func (e *Engine) DeleteIKE(sa *IKESA, notify bool) {
-	if sa.State == IKEDead {
-		return
-	}
-	if notify && sa.State == IKEAuthSent {
-		// The peer may already consider it established: delete it properly once IKE_AUTH
-		// completes, instead of leaving the peer a stale SA.
-		sa.deleteAfterAuth = true
-		if t := sa.Tunnel; t != nil && t.IKE == sa {
-			t.IKE = nil
-		}
-		return
-	}
-	if !notify || sa.State != IKEEstablished {
-		e.removeIKE(sa, ErrDeleted)
-		return
-	}
-	if sa.Version == 1 {
-		e.v1DeleteIKE(sa)
-		return
-	}
+// v2DeleteIKE deletes an IKE SA and its children, telling the peer first.
+func (e *Engine) v2DeleteIKE(sa *IKESA) {
 	sa.State = IKEDeleting
 	// The Delete goes right after the exchange in flight (window size 1): waiting requests
 	// are dropped.
@@ -85,77 +46,35 @@ func (e *Engine) DeleteIKE(sa *IKESA, notify bool) {
 	}, func(*wire.Message) { e.removeIKE(sa, ErrDeleted) }, func(error) { e.removeIKE(sa, ErrDeleted) })
 }
 
-// Liveness sends an empty INFORMATIONAL request (a liveness check, RFC 7296 2.4). done is
-// called with nil when the peer answers; when retransmissions are exhausted the IKE SA is
-// declared dead (done gets ErrTimeout after the SA has been removed).
-func (e *Engine) Liveness(sa *IKESA, done func(error)) {
-	if sa.Version == 1 {
-		e.v1Liveness(sa, 0, done)
-		return
-	}
-	if sa.State != IKEEstablished {
-		if done != nil {
-			done(errors.New("IKE SA not established"))
-		}
-		return
-	}
-	e.request(sa, wire.ExchangeInformational, func() []wire.Payload { return nil }, func(*wire.Message) {
-		if done != nil {
-			done(nil)
-		}
-	}, func(err error) {
+// v2Liveness sends an empty INFORMATIONAL request (a liveness check, RFC 7296 2.4).
+func (e *Engine) v2Liveness(sa *IKESA, budget time.Duration, done func(error)) {
+	e.enqueue(sa, &request{exch: wire.ExchangeInformational, budget: budget, build: func() []wire.Payload { return nil }, onResp: func(*wire.Message) {
+		done(nil)
+	}, onFail: func(err error) {
 		e.ikeFailed(sa, err)
-		if done != nil {
-			done(err)
-		}
-	})
+		done(err)
+	}})
 }
 
-// LivenessPending reports whether sa has an exchange in flight (a liveness check would only
-// queue behind it).
-func (sa *IKESA) LivenessPending() bool {
-	return sa.pending != nil || sa.v1 != nil && sa.v1.dpdWait != nil
-}
-
-// SendInvalidSPI tells the peer, inside sa, that ESP arrived on an SPI we do not know
+// v2SendInvalidSPI tells the peer, inside sa, that ESP arrived on an SPI we do not know
 // (RFC 7296 3.10.1: SPI size 0, protocol 0, the SPI as 4 bytes of notification data).
-func (e *Engine) SendInvalidSPI(sa *IKESA, spi uint32) {
-	if sa.Version == 1 {
-		e.v1SendInvalidSPI(sa, spi)
-		return
-	}
-	if sa.State != IKEEstablished {
-		return
-	}
+func (e *Engine) v2SendInvalidSPI(sa *IKESA, spi uint32) {
 	e.stats.InvalidSPISent++
 	e.enqueue(sa, &request{exch: wire.ExchangeInformational, notify: true, build: func() []wire.Payload {
 		return []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidSPI, Data: spiBytes(spi)}}
 	}, onResp: func(*wire.Message) {}, onFail: func(err error) { e.ikeFailed(sa, err) }})
 }
 
-// DeleteLost asks the peer, inside sa, to delete the Child SA pair whose inbound half we lost:
-// spi is our former inbound SPI (the one the peer still sends with). A Delete names the
-// sender's inbound SPIs (RFC 7296 3.11), so the peer removes both halves of its pair.
-func (e *Engine) DeleteLost(sa *IKESA, spi uint32) {
-	if sa.State != IKEEstablished || e.children[spi] != nil {
-		return
-	}
-	if sa.Version == 1 {
-		e.v1DeleteLost(sa, spi)
-		return
-	}
+// v2DeleteLost sends a Delete for our former inbound SPI spi. A Delete names the sender's
+// inbound SPIs (RFC 7296 3.11), so the peer removes both halves of its pair.
+func (e *Engine) v2DeleteLost(sa *IKESA, spi uint32) {
 	e.request(sa, wire.ExchangeInformational, func() []wire.Payload {
 		return []wire.Payload{&wire.Delete{Protocol: wire.ProtocolESP, SPIs: [][]byte{spiBytes(spi)}}}
 	}, func(*wire.Message) {}, func(err error) { e.ikeFailed(sa, err) })
 }
 
-// SendUnprotectedInvalidSPI sends an INVALID_SPI notify outside any IKE SA (RFC 7296 2.21.4).
-// The caller rate-limits.
-func (e *Engine) SendUnprotectedInvalidSPI(local, remote netip.AddrPort, spi uint32) {
-	if e.v1Peer(remote.Addr()) {
-		e.v1SendUnprotectedInvalidSPI(local, remote, spi)
-		return
-	}
+// v2SendUnprotectedInvalidSPI sends an INVALID_SPI notify outside any IKE SA.
+func (e *Engine) v2SendUnprotectedInvalidSPI(local, remote netip.AddrPort, spi uint32) {
 	h := wire.Header{SPIi: 0, SPIr: 0, Version: 0x20, Exchange: wire.ExchangeInformational}
 	m := &wire.Message{Header: h, Payloads: []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidSPI, Data: spiBytes(spi)}}}
 	e.dp.SendIKE(local, remote, m.Append(nil))
@@ -282,10 +201,7 @@ func (e *Engine) removeIKE(sa *IKESA, err error) {
 	if e.ikeSAs[sa.ourSPI()] == sa {
 		delete(e.ikeSAs, sa.ourSPI())
 	}
-	e.failQueued(sa, err)
-	if sa.v1 != nil {
-		e.v1Teardown(sa, err)
-	}
+	sa.proto.Teardown(err)
 	if t := sa.Tunnel; t != nil && t.IKE == sa {
 		t.IKE = nil
 		if sa.rekeyedBy != nil && sa.rekeyedBy.State != IKEDead {

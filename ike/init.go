@@ -14,14 +14,8 @@ import (
 	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
-// Initiate starts an IKE SA (and its first Child SA) for t unless one exists (loop only).
-func (e *Engine) Initiate(t *Tunnel) *IKESA {
-	if t.IKE != nil && t.IKE.State != IKEDead {
-		return t.IKE
-	}
-	if t.Cfg.Version == 1 {
-		return e.v1Initiate(t, nil)
-	}
+// v2Initiate starts an IKEv2 SA for t: IKE_SA_INIT, then IKE_AUTH with the first Child SA.
+func (e *Engine) v2Initiate(t *Tunnel) *IKESA {
 	if len(t.Cfg.IKEProposals) == 0 || len(t.Cfg.IKEProposals[0].DH) == 0 {
 		return nil
 	}
@@ -31,6 +25,7 @@ func (e *Engine) Initiate(t *Tunnel) *IKESA {
 		children: map[uint64]*ChildSA{},
 		group:    t.Cfg.IKEProposals[0].DH[0],
 	}
+	sa.proto = v2SA{e, sa}
 	sa.ni = e.nonce()
 	e.ikeSAs[sa.SPIi] = sa
 	t.IKE = sa
@@ -354,6 +349,7 @@ func (e *Engine) handleInitRequest(local, remote netip.AddrPort, h wire.Header, 
 		Local: local, Remote: remote, Suite: suite, Created: time.Now(),
 		children: map[uint64]*ChildSA{}, dh: dh, group: suite.DH, peerMsgID: 1, nextMsgID: 0,
 	}
+	sa.proto = v2SA{e, sa}
 	sa.ni = append([]byte(nil), nonce.Data...)
 	sa.nr = e.nonce()
 	if err := e.deriveIKE(sa, gir); err != nil {

@@ -113,7 +113,7 @@ func (e *Engine) v1CreateChild(sa *IKESA, t *Tunnel, done func(*ChildSA, error))
 			return
 		}
 	}
-	e.v1QuickStart(sa, t, nil, done)
+	e.v1QuickStart(sa, t, nil, 0, done)
 }
 
 // v1DeleteChild tells the peer (Informational Delete with our inbound SPI) and removes c.
@@ -157,17 +157,6 @@ func (e *Engine) v1DeleteLost(sa *IKESA, spi uint32) {
 func (e *Engine) v1SendInvalidSPI(sa *IKESA, spi uint32) {
 	e.stats.InvalidSPISent++
 	e.v1SendInfo(sa, []v1wire.Payload{&v1wire.Notification{DOI: v1wire.DOIIPsec, Protocol: v1wire.ProtoESP, SPI: spiBytes(spi), Type: v1wire.NotifyInvalidSPI}})
-}
-
-// v1Peer reports whether the tunnels to addr speak IKEv1 (all of them).
-func (e *Engine) v1Peer(addr netip.Addr) bool {
-	ts := e.byRemoteAddr[addr]
-	for _, t := range ts {
-		if t.Cfg.Version != 1 {
-			return false
-		}
-	}
-	return len(ts) > 0
 }
 
 // v1SendUnprotectedInvalidSPI sends an unencrypted INVALID-SPI notification (no HASH).

@@ -55,6 +55,7 @@ func (e *Engine) v1Initiate(t *Tunnel, rekeyOf *IKESA) *IKESA {
 		Local: t.Cfg.Local, Remote: t.Cfg.Remote, Created: time.Now(),
 		children: map[uint64]*ChildSA{}, Version: 1, v1: newV1SA(),
 	}
+	sa.proto = v1Ops{e, sa}
 	sa.v1.rekeyOf = rekeyOf
 	e.ikeSAs[sa.SPIi] = sa
 	if rekeyOf == nil {
@@ -321,6 +322,7 @@ func (e *Engine) v1MainMode1(local, remote netip.AddrPort, h v1wire.Header, msg 
 		Local: local, Remote: remote, Suite: s.suite(), Created: time.Now(),
 		children: map[uint64]*ChildSA{}, Version: 1, v1: newV1SA(),
 	}
+	sa.proto = v1Ops{e, sa}
 	v := sa.v1
 	v.saiB = bytes.Clone(m.Body(m.Index(v1wire.PayloadSA)))
 	v.hash, v.keyLen, v.group = s.hash, s.encrBits/8, s.group
@@ -535,7 +537,7 @@ func (e *Engine) v1Established(sa *IKESA) {
 	e.hooks.IKEUp(sa)
 	if sa.Initiator && v.rekeyOf == nil && t.Child == nil {
 		// The first Child SA (a rekey, or a duplicate that took over the children, has them).
-		e.v1QuickStart(sa, t, nil, func(c *ChildSA, err error) {
+		e.v1QuickStart(sa, t, nil, 0, func(c *ChildSA, err error) {
 			if err != nil && sa.State != IKEDead {
 				e.log.Warn("first Child SA not created", "tunnel", t.Cfg.Name, "err", err)
 				e.hooks.ChildFailed(t, err)

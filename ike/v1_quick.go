@@ -131,8 +131,7 @@ func (sa *IKESA) v1EncapMode() uint16 {
 }
 
 // v1QuickStart begins a Quick Mode on sa for tunnel t: a new Child SA, or a rekey of rekey.
-func (e *Engine) v1QuickStart(sa *IKESA, t *Tunnel, rekey *ChildSA, done func(*ChildSA, error)) {
-	budget := e.nextBudget // RekeyChildWithin (probes)
+func (e *Engine) v1QuickStart(sa *IKESA, t *Tunnel, rekey *ChildSA, budget time.Duration, done func(*ChildSA, error)) {
 	q := &v1Quick{tunnel: t, spiIn: e.randomChildSPI(), rekey: rekey, done: done}
 	if rekey != nil {
 		q.localTS, q.remoteTS = rekey.LocalTS, rekey.RemoteTS
