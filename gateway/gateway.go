@@ -55,8 +55,6 @@ type Gateway struct {
 
 	// Loop-owned state.
 	tstate  map[string]*tunnelState
-	limiter *spiLimiter
-	unprot  rateLimiter
 	ctx     context.Context
 	closing map[*ike.IKESA]bool // IKE SAs whose Delete is in flight at shutdown
 	closed  chan struct{}       // closed when closing empties
@@ -107,8 +105,6 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	if g.load == nil {
 		g.load = func() (*config.Config, error) { return config.Load(cfg.File) }
 	}
-	g.limiter = newSPILimiter(cfg.Global.InvalidSPI.PerSPIInterval, cfg.Global.InvalidSPI.PerPeerRate)
-	g.unprot = rateLimiter{rate: float64(max(cfg.Global.InvalidSPI.UnprotectedRate, 1))}
 	var eng *ike.Engine
 	dp, err := o.OpenDataplane(func(l, r netip.AddrPort, m []byte) { eng.HandlePacket(l, r, m) })
 	if err != nil {
@@ -121,6 +117,10 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		RetransmitTries: gl.Retransmit.Tries, RetransmitMax: gl.Retransmit.MaxTimeout,
 		CookieThreshold: gl.CookieThreshold, HalfOpenMax: gl.HalfOpenMax, HalfOpenPerSource: gl.HalfOpenPerSource,
 		LogThrottle: g.lt,
+		// The dataplane limits the unknown-SPI events, per (source, SPI) and per source, with
+		// per_spi_interval and per_peer_rate: each event gets at most one notify.
+		QuietOnUnknownSPI:         gl.InvalidSPI.PerPeerRate == 0,
+		UnprotectedInvalidSPIRate: unprotectedRate(gl.InvalidSPI),
 	}, dp, g, g.log)
 	g.dp, g.engine = dp, eng
 	g.metrics.gw = g
@@ -131,6 +131,14 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		}
 	}
 	return g, nil
+}
+
+// unprotectedRate is how many unprotected INVALID_SPI notifies may go out per second (0: none).
+func unprotectedRate(c config.InvalidSPI) float64 {
+	if !c.Unprotected {
+		return 0
+	}
+	return float64(max(c.UnprotectedRate, 1))
 }
 
 // addTunnel registers a configured tunnel with the engine (before Run, or on the loop).
@@ -178,8 +186,6 @@ func (g *Gateway) Run(ctx context.Context) error {
 			}
 		}
 	})
-	evDone := make(chan struct{})
-	go func() { g.dataplaneEvents(ctx); close(evDone) }()
 	var failed error
 	select {
 	case <-ctx.Done():
@@ -188,7 +194,6 @@ func (g *Gateway) Run(ctx context.Context) error {
 		g.setUnhealthy(failed)
 		cancel()
 	}
-	<-evDone
 	g.shutdown()
 	stopLoop()
 	<-loopDone

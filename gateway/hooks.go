@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vigil-ipsec/vigil/api"
+	"github.com/vigil-ipsec/vigil/dataplane"
 	"github.com/vigil-ipsec/vigil/ike"
 )
 
@@ -141,6 +142,12 @@ func (g *Gateway) UnprotectedNotify(remote netip.AddrPort, t ike.Hint, spi uint3
 }
 
 func (g *Gateway) DPDDue(sa *ike.IKESA) { g.dpdDue(sa) }
+
+func (g *Gateway) UnknownSPI(ev dataplane.Event, sa *ike.IKESA, answered bool) {
+	g.unknownSPI(ev, sa, answered)
+}
+
+func (g *Gateway) DataplaneEvent(ev dataplane.Event) { g.dpEvent(ev) }
 
 func (g *Gateway) Exchange(sa *ike.IKESA, exch string, rtt time.Duration, retransmits int) {
 	g.metrics.exchange.WithLabelValues(exch).Observe(rtt.Seconds())

@@ -30,11 +30,11 @@ func TestUnauthenticatedLogLinesThrottled(t *testing.T) {
 	src := netip.MustParseAddrPort("198.51.100.9:4500")
 	dst := netip.MustParseAddrPort(addrA + ":4500")
 	for i := range 500 {
-		g.unknownSPI(dataplane.Event{Kind: dataplane.EventUnknownSPI, SPI: uint32(1000 + i), Src: src, Dst: dst})
+		g.unknownSPI(dataplane.Event{Kind: dataplane.EventUnknownSPI, SPI: uint32(1000 + i), Src: src, Dst: dst}, nil, false)
 		g.receivedUnprotected(src, ike.HintInvalidSPI, uint32(i))
 	}
 	other := netip.MustParseAddrPort("198.51.100.10:4500")
-	g.unknownSPI(dataplane.Event{Kind: dataplane.EventUnknownSPI, SPI: 1, Src: other, Dst: dst})
+	g.unknownSPI(dataplane.Event{Kind: dataplane.EventUnknownSPI, SPI: 1, Src: other, Dst: dst}, nil, false)
 	out := buf.String()
 	if n := strings.Count(out, "ESP on unknown SPI from a peer without IKE SA"); n != 2 {
 		t.Errorf("%d unknown-SPI lines for 500 packets from one source and 1 from another, want 2:\n%s", n, out)

@@ -2,13 +2,15 @@ package gateway
 
 // Stale-SA recovery: the three parts of the INVALID_SPI fix, and dead-SA detection.
 //
-//  1. Send: ESP on an SPI we do not know, from a peer we have an IKE SA with, is answered with a
-//     protected INVALID_SPI notify (rate-limited per SPI and per peer). Without an IKE SA we stay
-//     silent unless configured to send an unprotected notify (globally rate-limited).
+//  1. Send: ESP on an SPI we do not know, from a peer we have an IKE SA with, is answered by the
+//     engine with a protected INVALID_SPI notify (ike/recovery.go; the dataplane rate-limits the
+//     events per SPI and per peer). Without an IKE SA it stays silent unless configured to send
+//     an unprotected notify (globally rate-limited). Here: counters, timeline, healing.
 //  2. Receive: a protected INVALID_SPI names one of our outbound SPIs to that peer; that Child SA
-//     is deleted and re-created at once (CREATE_CHILD_SA, or a new IKE SA with INITIAL_CONTACT if
-//     the peer refuses or does not answer). An unprotected one changes nothing: it only starts a
-//     rate-limited liveness check (RFC 7296 2.4, 2.21.4), the one DPD runs.
+//     is deleted and re-created at once (Engine.ReplaceChild: CREATE_CHILD_SA, or a new IKE SA
+//     with INITIAL_CONTACT if the peer refuses or does not answer). An unprotected one changes
+//     nothing: it only starts a rate-limited liveness check (RFC 7296 2.4, 2.21.4), the one DPD
+//     runs.
 //  3. Detect: a Child SA that sends but receives nothing for child_probe is probed by rekeying
 //     it; an error answer (CHILD_SA_NOT_FOUND) replaces it. An IKE SA that sends but hears
 //     nothing for dpd_delay gets a liveness check; if unanswered, the peer is dead and the tunnel
@@ -42,17 +44,20 @@ const (
 
 // ---- Part 1: ESP on an unknown SPI --------------------------------------------------------
 
-func (g *Gateway) unknownSPI(ev dataplane.Event) {
+// unknownSPI records ESP on an unknown SPI, which the engine has answered (ike/recovery.go),
+// and heals when this side lost the state: sa is our established IKE SA with the sender, nil
+// if there is none.
+func (g *Gateway) unknownSPI(ev dataplane.Event, sa *ike.IKESA, answered bool) {
 	g.metrics.unknownSPI.Add(float64(1 + ev.Suppressed))
 	peer := ev.Src.Addr()
-	now := time.Now()
-	if sa := g.engine.IKEByPeer(peer); sa != nil {
+	if sa != nil {
 		g.healChildLost(peer, ev.SPI)
-		if !g.limiter.allow(peer, ev.SPI, now) {
+		// Packets the dataplane's limits folded into this event got no notify of their own.
+		g.metrics.invalidSPILimited.Add(float64(ev.Suppressed))
+		if !answered {
 			g.metrics.invalidSPILimited.Inc()
 			return
 		}
-		g.engine.SendInvalidSPI(sa, ev.SPI)
 		g.metrics.invalidSPISent.WithLabelValues("protected").Inc()
 		g.lt.Log(g.log, slog.LevelInfo, peer, "esp-unknown-spi-protected", "ESP on unknown SPI: sent INVALID_SPI", "peer", peer, "tunnel", sa.Tunnel.Cfg.Name,
 			"spi", spiText(ev.SPI), "protected", true)
@@ -61,16 +66,10 @@ func (g *Gateway) unknownSPI(ev dataplane.Event) {
 		return
 	}
 	g.healRestart(peer, fmt.Sprintf("ESP on unknown SPI 0x%08x", ev.SPI))
-	if !g.cfg.Global.InvalidSPI.Unprotected || !g.unprot.allow(now) {
+	if !answered {
 		g.lt.Log(g.log, slog.LevelDebug, peer, "esp-unknown-spi", "ESP on unknown SPI from a peer without IKE SA", "peer", ev.Src, "spi", spiText(ev.SPI))
 		return
 	}
-	local, remote := ev.Dst, ev.Src
-	if remote.Port() == 0 { // raw ESP: answer on the IKE port
-		local = netip.AddrPortFrom(local.Addr(), uint16(g.cfg.Global.IKEPort))
-		remote = netip.AddrPortFrom(remote.Addr(), uint16(g.cfg.Global.IKEPort))
-	}
-	g.engine.SendUnprotectedInvalidSPI(local, remote, ev.SPI)
 	g.metrics.invalidSPISent.WithLabelValues("unprotected").Inc()
 	g.lt.Log(g.log, slog.LevelInfo, peer, "esp-unknown-spi-sent", "ESP on unknown SPI from a peer without IKE SA: sent unprotected INVALID_SPI", "peer", ev.Src, "spi", spiText(ev.SPI), "protected", false)
 }
@@ -129,8 +128,7 @@ func (g *Gateway) receivedUnprotected(remote netip.AddrPort, t ike.Hint, spi uin
 	g.engine.Liveness(sa, nil)
 }
 
-// replaceChild deletes c and creates a replacement with the same selectors and proposals.
-// Outbound packets wait in the dataplane's queue meanwhile.
+// replaceChild has the engine replace c (ike/recovery.go): a new Child SA, else a new IKE SA.
 func (g *Gateway) replaceChild(c *ike.ChildSA, cause string, detected time.Time) {
 	t := c.Tunnel
 	ts := g.tstate[t.Cfg.Name]
@@ -145,34 +143,13 @@ func (g *Gateway) replaceChild(c *ike.ChildSA, cause string, detected time.Time)
 	g.metrics.recoveries.WithLabelValues(cause).Inc()
 	g.event(t.Cfg.Name, "action", cause, c.IKE.Remote.Addr().String(), api.SPI(c.SPIOut), nil,
 		fmt.Sprintf("deleting Child SA in 0x%08x out 0x%08x and creating a replacement", c.SPIIn, c.SPIOut), 0)
-	g.engine.Hold(t)
-	sa := c.IKE
-	done := false
-	g.engine.CreateChild(t, func(n *ike.ChildSA, err error) {
-		done = true
-		if err != nil && ts.recovering {
-			g.replaceIKE(t, cause, fmt.Errorf("replacement Child SA refused: %w", err))
+	g.engine.ReplaceChild(c, replaceTimeout, func(why error) bool {
+		if !ts.recovering {
+			return false
 		}
+		g.event(t.Cfg.Name, "action", cause, t.Cfg.Remote.Addr().String(), 0, nil, "new IKE SA with INITIAL_CONTACT: "+why.Error(), 0)
+		return true
 	})
-	g.engine.DeleteChild(c, true, nil)
-	time.AfterFunc(replaceTimeout, func() {
-		g.engine.Do(func() {
-			if !done && ts.recovering && t.IKE == sa {
-				g.replaceIKE(t, cause, fmt.Errorf("replacement Child SA not answered in %v", replaceTimeout))
-			}
-		})
-	})
-}
-
-// replaceIKE abandons the tunnel's IKE SA (without waiting on the peer) and initiates a new
-// one; its IKE_AUTH carries INITIAL_CONTACT, so the peer drops the old state.
-func (g *Gateway) replaceIKE(t *ike.Tunnel, cause string, why error) {
-	g.log.Info("recovering with a new IKE SA", "tunnel", t.Cfg.Name, "reason", why)
-	g.event(t.Cfg.Name, "action", cause, t.Cfg.Remote.Addr().String(), 0, nil, "new IKE SA with INITIAL_CONTACT: "+why.Error(), 0)
-	if t.IKE != nil {
-		g.engine.RemoveIKE(t.IKE, why)
-	}
-	g.engine.Initiate(t)
 }
 
 // ---- Part 3: detection without the peer's help -----------------------------------------------
@@ -325,25 +302,8 @@ func (g *Gateway) endOutage(name string, ts *tunnelState) {
 
 // ---- Dataplane events ------------------------------------------------------------------------
 
-func (g *Gateway) dataplaneEvents(ctx interface{ Done() <-chan struct{} }) {
-	evs := g.dp.Events()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case ev, ok := <-evs:
-			if !ok {
-				return
-			}
-			g.engine.Do(func() { g.dpEvent(ev) })
-		}
-	}
-}
-
 func (g *Gateway) dpEvent(ev dataplane.Event) {
 	switch ev.Kind {
-	case dataplane.EventUnknownSPI:
-		g.unknownSPI(ev)
 	case dataplane.EventAcquire:
 		t := g.engine.Tunnel(ev.Tunnel)
 		if t == nil {

@@ -41,6 +41,12 @@ type Config struct {
 	HalfOpenMax       int
 	HalfOpenPerSource int
 
+	// QuietOnUnknownSPI: never answer ESP on unknown SPIs with INVALID_SPI (per_peer_rate = 0).
+	// UnprotectedInvalidSPIRate: unprotected INVALID_SPI notifies per second, to senders we
+	// have no IKE SA with (all together); 0 never sends them.
+	QuietOnUnknownSPI         bool
+	UnprotectedInvalidSPIRate float64
+
 	// LogThrottle limits log lines triggered by unauthenticated input (malformed messages,
 	// unknown IKE SPIs, authentication failures, cookie and half-open drops) per source
 	// address: log them with LogThrottle.Log(e.log, level, remote.Addr(), kind, msg, ...).
@@ -105,22 +111,23 @@ type Engine struct {
 
 	childByID map[uint64]*ChildSA // installed Child SAs by ID (the dataplane's key of outbound SAs)
 
-	cur           *IKESA        // the IKE SA whose message is being handled (for run's recover)
-	later         []func()      // run after the current event (Later)
-	unprotectedIn syncLimiter   // unauthenticated messages other than set-up let into the loop (any goroutine)
-	setupIn       syncLimiter   // IKE_SA_INIT / Main Mode messages let into the loop (any goroutine)
-	unauthDropped atomic.Uint64 // unauthenticated messages dropped by those limits
-	cookies       cookieJar
-	halfBySrc     map[netip.Addr]int   // half-open responder SAs per source address
-	spiReserved   map[uint32]time.Time // inbound SPIs offered in negotiations in progress
-	gone          map[uint32]goneChild // inbound SPIs of Child SAs removed lately
-	spiSwept      time.Time
-	goneSwept     time.Time
-	invalidIKESPI limiter
-	v1            v1Engine
-	protos        [3]Protocol // by IKE major version
-	nextID        uint64
-	stats         Stats
+	cur            *IKESA        // the IKE SA whose message is being handled (for run's recover)
+	later          []func()      // run after the current event (Later)
+	unprotectedIn  syncLimiter   // unauthenticated messages other than set-up let into the loop (any goroutine)
+	setupIn        syncLimiter   // IKE_SA_INIT / Main Mode messages let into the loop (any goroutine)
+	unprotectedOut syncLimiter   // unprotected INVALID_SPI notifies sent
+	unauthDropped  atomic.Uint64 // unauthenticated messages dropped by those limits
+	cookies        cookieJar
+	halfBySrc      map[netip.Addr]int   // half-open responder SAs per source address
+	spiReserved    map[uint32]time.Time // inbound SPIs offered in negotiations in progress
+	gone           map[uint32]goneChild // inbound SPIs of Child SAs removed lately
+	spiSwept       time.Time
+	goneSwept      time.Time
+	invalidIKESPI  limiter
+	v1             v1Engine
+	protos         [3]Protocol // by IKE major version
+	nextID         uint64
+	stats          Stats
 }
 
 type halfOpenKey struct {
@@ -179,15 +186,26 @@ func New(cfg Config, dp dataplane.Dataplane, hooks Hooks, log *slog.Logger) *Eng
 	return e
 }
 
-// Run executes the event loop until ctx ends.
+// Run executes the event loop until ctx ends. It owns every SA: the closures queued by Do and
+// HandlePacket, and the dataplane's events, run here one at a time.
 func (e *Engine) Run(ctx context.Context) {
 	defer close(e.stopped)
+	var events <-chan dataplane.Event
+	if e.dp != nil {
+		events = e.dp.Events()
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case f := <-e.loop:
 			e.run(f)
+		case ev, ok := <-events:
+			if !ok {
+				events = nil
+				continue
+			}
+			e.run(func() { e.dataplaneEvent(ev) })
 		}
 	}
 }

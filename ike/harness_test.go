@@ -204,6 +204,9 @@ func (h *recHooks) InvalidSPI(sa *IKESA, spi uint32, c *ChildSA) {
 	}
 	h.post(fmt.Sprintf("invalid-spi:%08x", spi))
 }
+func (h *recHooks) UnknownSPI(ev dataplane.Event, sa *IKESA, answered bool) {
+	h.post(fmt.Sprintf("unknown-spi:%08x:ike=%v:answered=%v", ev.SPI, sa != nil, answered))
+}
 func (h *recHooks) UnprotectedNotify(r netip.AddrPort, t Hint, spi uint32) {
 	h.post(fmt.Sprintf("unprotected:%v:%08x", t, spi))
 }

@@ -3,6 +3,8 @@ package ike
 import (
 	"net/netip"
 	"time"
+
+	"github.com/vigil-ipsec/vigil/dataplane"
 )
 
 // Hint is the kind of an unprotected notify: anyone could have sent it (RFC 7296 2.21.4).
@@ -44,6 +46,12 @@ type Hooks interface {
 	// UnknownIKESA reports a request (IKEv1: an encrypted exchange) for an IKE SA we do not
 	// have, from remote: unauthenticated, a hint that we lost our state (a restart).
 	UnknownIKESA(remote netip.AddrPort)
+	// UnknownSPI reports ESP that arrived on an SPI we have no SA for, after the engine answered
+	// it: sa is the established IKE SA with the sender the INVALID_SPI went out in (nil: none),
+	// answered whether a notify (protected or not) was sent.
+	UnknownSPI(ev dataplane.Event, sa *IKESA, answered bool)
+	// DataplaneEvent reports the dataplane's other events: acquires and SA lifetimes.
+	DataplaneEvent(ev dataplane.Event)
 	// DPDDue is called every DPDDelay on an established IKE SA; the gateway decides whether a
 	// liveness check is needed (outbound traffic without inbound).
 	DPDDue(sa *IKESA)
@@ -64,5 +72,7 @@ func (NopHooks) ChildRekeyFailed(*ChildSA, error)               {}
 func (NopHooks) InvalidSPI(*IKESA, uint32, *ChildSA)            {}
 func (NopHooks) UnprotectedNotify(netip.AddrPort, Hint, uint32) {}
 func (NopHooks) DPDDue(*IKESA)                                  {}
+func (NopHooks) UnknownSPI(dataplane.Event, *IKESA, bool)       {}
+func (NopHooks) DataplaneEvent(dataplane.Event)                 {}
 func (NopHooks) UnknownIKESA(netip.AddrPort)                    {}
 func (NopHooks) Exchange(*IKESA, string, time.Duration, int)    {}

@@ -128,26 +128,6 @@ func (e *Engine) handleInformationalRequest(sa *IKESA, m *wire.Message) ([]wire.
 	}
 }
 
-// receivedInvalidSPI passes a protected INVALID_SPI to the hooks with the Child SA it names:
-// one of sa's own Child SAs whose outbound SPI (a network-order uint32) is spi. A child of
-// another IKE SA, even with the same peer, is never named: an authenticated peer can only
-// speak for its own SAs.
-func (e *Engine) receivedInvalidSPI(sa *IKESA, spi uint32) {
-	if sa.State != IKEEstablished {
-		return
-	}
-	e.hooks.InvalidSPI(sa, spi, e.ownChild(sa, spi))
-}
-
-// ownChild finds the Child SA of sa that sends with outbound SPI spi, or nil.
-func (e *Engine) ownChild(sa *IKESA, spi uint32) *ChildSA {
-	c := e.outSPIs[outKey{sa.Remote.Addr(), spi}]
-	if c == nil || c.IKE != sa || c.State == ChildDeleted {
-		return nil
-	}
-	return c
-}
-
 // peerDeletedChild handles a Delete for one of our Child SAs.
 func (e *Engine) peerDeletedChild(c *ChildSA) {
 	e.log.Info("peer deleted Child SA", "tunnel", c.Tunnel.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn), "spi_out", fmt.Sprintf("0x%08x", c.SPIOut))

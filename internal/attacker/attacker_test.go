@@ -42,7 +42,7 @@ func responder(t *testing.T, version int) (*ike.Engine, Transport) {
 	cfg := &ike.TunnelConfig{
 		Name: "t", Version: version,
 		Local: netip.AddrPortFrom(respAddr, 500), Remote: netip.AddrPortFrom(atkAddr, 500),
-		LocalID: ike.Identity{Type: wire.IDFQDN, Data: []byte("resp.example")}, RemoteID: ike.Identity{Type: wire.IDFQDN, Data: []byte("atk.example")},
+		LocalID: ike.Identity{Type: ike.IDFQDN, Data: []byte("resp.example")}, RemoteID: ike.Identity{Type: ike.IDFQDN, Data: []byte("atk.example")},
 		PSK: psk, LocalTS: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/24")}, RemoteTS: []netip.Prefix{netip.MustParsePrefix("10.66.0.0/24")},
 		IKEProposals: ip, ESPProposals: ep, DPDTimeout: 10 * time.Second,
 	}
