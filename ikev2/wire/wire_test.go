@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/vigil-ipsec/vigil/internal/isakmp"
 )
 
 func unhex(t testing.TB, s string) []byte {
@@ -188,7 +190,7 @@ func TestTruncation(t *testing.T) {
 			continue
 		}
 		cut := bytes.Clone(full[:i])
-		putLen32(cut, 24, i)
+		isakmp.SetLength(cut)
 		if _, err := ParseMessage(cut); err == nil {
 			t.Fatalf("cut at %d with fixed length parsed without error", i)
 		}
@@ -205,7 +207,7 @@ func TestTruncation(t *testing.T) {
 	for i := 0; i < len(enc); i++ {
 		cut := bytes.Clone(enc[:i])
 		if i >= HeaderLen {
-			putLen32(cut, 24, i)
+			isakmp.SetLength(cut)
 		}
 		if _, err := OpenEncrypted(cut, gcm); err == nil {
 			t.Fatalf("OpenEncrypted cut at %d: no error", i)
