@@ -18,16 +18,13 @@ var (
 	ErrMalformed = isakmp.ErrMalformed
 	// ErrInvalidMajorVersion reports an IKE header whose major version is not 2.
 	ErrInvalidMajorVersion = isakmp.ErrInvalidMajorVersion
-	// ErrIntegrity reports that an SK or SKF payload failed verification or
+	// ErrIntegrity reports that an SK payload failed verification or
 	// decryption.
 	ErrIntegrity = errors.New("wire: integrity check failed")
 	// ErrUnsupportedCritical reports an unrecognised payload with the
 	// critical bit set. The concrete error is an *UnsupportedCriticalError
 	// carrying the payload type.
 	ErrUnsupportedCritical = errors.New("wire: unsupported critical payload")
-	// ErrFragmented reports that OpenEncrypted was given a message that
-	// carries an Encrypted Fragment (SKF) payload; use OpenEncryptedFragment.
-	ErrFragmented = errors.New("wire: message is an IKE fragment")
 )
 
 // UnsupportedCriticalError is returned when an unrecognised payload has the

@@ -17,7 +17,7 @@ type Message struct {
 // ParseMessage decodes an unprotected IKE message (such as IKE_SA_INIT).
 // Bytes beyond the header's Length field are ignored. If an SK or SKF
 // payload is present it must be the last payload; it is returned
-// undecrypted as *Encrypted or *EncryptedFragment (see OpenEncrypted).
+// undecrypted as *Encrypted (see OpenEncrypted), or as *Unknown for SKF.
 // An unrecognised payload with the critical bit set yields an error
 // wrapping ErrUnsupportedCritical. The result does not alias b.
 func ParseMessage(b []byte) (*Message, error) {
