@@ -2,7 +2,8 @@
 // header and payloads of RFC 2408, with the IPsec DOI values of RFC 2407,
 // the IKE attributes of RFC 2409 Appendix A, NAT traversal (RFC 3947, with
 // the draft-ietf-ipsec-nat-t-ike-02/03 payload numbers) and Dead Peer
-// Detection (RFC 3706).
+// Detection (RFC 3706). The 28-octet header codec is shared with
+// ikev2/wire (package internal/isakmp); Header wraps it with IKEv1 names.
 //
 // Payloads: SA (with Proposal and Transform substructures and their data
 // attributes), KE, ID, HASH, SIG (parsed and re-encoded, never built by

@@ -3,6 +3,8 @@ package wire
 import (
 	"bytes"
 	"fmt"
+
+	"github.com/vigil-ipsec/vigil/internal/isakmp"
 )
 
 // Cipher encrypts and decrypts the body of an encrypted ISAKMP message
@@ -37,7 +39,7 @@ func AppendEncrypted(b []byte, h Header, payloads []Payload, c Cipher) []byte {
 	b = h.Append(b)
 	b = c.Encrypt(b, plain)
 	clear(plain)
-	putLen32(b, start+24, len(b)-start)
+	isakmp.SetLength(b[start:])
 	return b
 }
 

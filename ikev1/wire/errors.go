@@ -3,20 +3,23 @@ package wire
 import (
 	"errors"
 	"fmt"
+
+	"github.com/vigil-ipsec/vigil/internal/isakmp"
 )
 
 // Sentinel errors. Errors returned by this package wrap one of these, so
-// callers test them with errors.Is.
+// callers test them with errors.Is. The first three are those of the header
+// codec shared with IKEv2 (package isakmp), so ikev2/wire has the same values.
 var (
 	// ErrTruncated reports that a length field points past the end of the
 	// available bytes, or that a fixed-size field is cut short.
-	ErrTruncated = errors.New("ikev1 wire: truncated")
+	ErrTruncated = isakmp.ErrTruncated
 	// ErrMalformed reports a structurally invalid message or payload
 	// (PAYLOAD-MALFORMED, BAD-PROPOSAL-SYNTAX).
-	ErrMalformed = errors.New("ikev1 wire: malformed")
+	ErrMalformed = isakmp.ErrMalformed
 	// ErrInvalidMajorVersion reports an ISAKMP header whose major version
 	// is not 1 (INVALID-MAJOR-VERSION).
-	ErrInvalidMajorVersion = errors.New("ikev1 wire: invalid major version")
+	ErrInvalidMajorVersion = isakmp.ErrInvalidMajorVersion
 	// ErrDOINotSupported reports an SA payload whose Domain of
 	// Interpretation is not IPsec (DOI-NOT-SUPPORTED).
 	ErrDOINotSupported = errors.New("ikev1 wire: DOI not supported")

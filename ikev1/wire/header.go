@@ -1,12 +1,13 @@
 package wire
 
 import (
-	"encoding/binary"
 	"fmt"
+
+	"github.com/vigil-ipsec/vigil/internal/isakmp"
 )
 
 // HeaderLen is the length of the ISAKMP header in bytes.
-const HeaderLen = 28
+const HeaderLen = isakmp.HeaderLen
 
 // Version is the ISAKMP header version octet for IKEv1 (major 1, minor 0).
 const Version uint8 = 0x10
@@ -93,42 +94,27 @@ func (h Header) String() string {
 }
 
 // Append appends the 28 header bytes exactly as given (no field is filled in).
-func (h Header) Append(b []byte) []byte {
-	b = binary.BigEndian.AppendUint64(b, h.CookieI)
-	b = binary.BigEndian.AppendUint64(b, h.CookieR)
-	b = append(b, byte(h.NextPayload), h.Version, byte(h.Exchange), byte(h.Flags))
-	b = binary.BigEndian.AppendUint32(b, h.MessageID)
-	return binary.BigEndian.AppendUint32(b, h.Length)
-}
+func (h Header) Append(b []byte) []byte { return h.isakmp().Append(b) }
 
 // ParseHeader decodes the ISAKMP header at the start of b. It checks that b
 // holds at least HeaderLen bytes, that the major version is 1 and that the
 // Length field is at least HeaderLen and at most len(b). The minor version
 // and unknown flag bits are not checked; that is the caller's policy. On a
 // version mismatch the decoded header is returned along with an error
-// wrapping ErrInvalidMajorVersion.
+// wrapping ErrInvalidMajorVersion. (The codec is isakmp.ParseHeader, shared
+// with IKEv2.)
 func ParseHeader(b []byte) (Header, error) {
-	if len(b) < HeaderLen {
-		return Header{}, truncated("ISAKMP header")
+	h, err := isakmp.ParseHeader(b, 1)
+	return Header{
+		CookieI: h.SPIi, CookieR: h.SPIr, NextPayload: PayloadType(h.NextPayload), Version: h.Version,
+		Exchange: ExchangeType(h.Exchange), Flags: Flags(h.Flags), MessageID: h.MessageID, Length: h.Length,
+	}, err
+}
+
+// isakmp returns h in the untyped form of the shared header codec.
+func (h Header) isakmp() isakmp.Header {
+	return isakmp.Header{
+		SPIi: h.CookieI, SPIr: h.CookieR, NextPayload: uint8(h.NextPayload), Version: h.Version,
+		Exchange: uint8(h.Exchange), Flags: uint8(h.Flags), MessageID: h.MessageID, Length: h.Length,
 	}
-	h := Header{
-		CookieI:     binary.BigEndian.Uint64(b[0:]),
-		CookieR:     binary.BigEndian.Uint64(b[8:]),
-		NextPayload: PayloadType(b[16]),
-		Version:     b[17],
-		Exchange:    ExchangeType(b[18]),
-		Flags:       Flags(b[19]),
-		MessageID:   binary.BigEndian.Uint32(b[20:]),
-		Length:      binary.BigEndian.Uint32(b[24:]),
-	}
-	if h.MajorVersion() != 1 {
-		return h, fmt.Errorf("ISAKMP header version %#02x: %w", h.Version, ErrInvalidMajorVersion)
-	}
-	if h.Length < HeaderLen {
-		return h, malformed("ISAKMP header length %d shorter than header", h.Length)
-	}
-	if uint64(h.Length) > uint64(len(b)) {
-		return h, fmt.Errorf("ISAKMP header length %d exceeds %d available bytes: %w", h.Length, len(b), ErrTruncated)
-	}
-	return h, nil
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strconv"
 	"strings"
+
+	"github.com/vigil-ipsec/vigil/internal/isakmp"
 )
 
 // Message is a decoded ISAKMP message: the header and its payloads in
@@ -62,15 +64,8 @@ func (m *Message) Append(b []byte) []byte {
 	}
 	b = h.Append(b)
 	b = AppendPayloads(b, m.Payloads)
-	putLen32(b, start+24, len(b)-start)
+	isakmp.SetLength(b[start:])
 	return b
-}
-
-func putLen32(b []byte, at, n int) {
-	b[at] = byte(n >> 24)
-	b[at+1] = byte(n >> 16)
-	b[at+2] = byte(n >> 8)
-	b[at+3] = byte(n)
 }
 
 // span returns the start and end offset of received payload i in m.raw,

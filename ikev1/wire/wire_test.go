@@ -2,11 +2,14 @@ package wire
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/vigil-ipsec/vigil/internal/isakmp"
 )
 
 func unhex(t testing.TB, s string) []byte {
@@ -136,8 +139,8 @@ func TestParseHeader(t *testing.T) {
 	}{
 		"short":         {good[:27], ErrTruncated},
 		"IKEv2":         {mod(func(b []byte) { b[17] = 0x20 }), ErrInvalidMajorVersion},
-		"length<28":     {mod(func(b []byte) { putLen32(b, 24, 27) }), ErrMalformed},
-		"length>buffer": {mod(func(b []byte) { putLen32(b, 24, len(b)+1) }), ErrTruncated},
+		"length<28":     {mod(func(b []byte) { binary.BigEndian.PutUint32(b[24:], 27) }), ErrMalformed},
+		"length>buffer": {mod(func(b []byte) { binary.BigEndian.PutUint32(b[24:], uint32(len(b)+1)) }), ErrTruncated},
 	} {
 		if _, err := ParseHeader(tc.b); !errors.Is(err, tc.err) {
 			t.Errorf("%s: %v, want %v", name, err, tc.err)
@@ -291,7 +294,7 @@ func TestEncrypted(t *testing.T) {
 	}
 	b := AppendEncrypted(nil, h, payloads, xorCipher{})
 	b = b[:len(b)-1]
-	putLen32(b, 24, len(b))
+	isakmp.SetLength(b)
 	if _, err := OpenEncrypted(b, xorCipher{}); !errors.Is(err, ErrDecrypt) {
 		t.Errorf("ragged ciphertext: %v", err)
 	}

@@ -1,11 +1,12 @@
 // Package wire encodes and decodes IKEv2 messages (RFC 7296).
 //
-// It covers the IKE header, the generic payload chain and every payload type
+// It covers the IKE header (whose codec, package internal/isakmp, is shared
+// with ikev1/wire), the generic payload chain and every payload type
 // Vigil needs (SA, KE, IDi/IDr, CERT, CERTREQ, AUTH, Nonce, Notify, Delete,
 // Vendor ID, TSi/TSr, CP, EAP), plus protection of the Encrypted and
 // Authenticated (SK) payload (RFC 7296 section 3.14, RFC 5282 for AEAD
-// ciphers) and IKE message fragmentation with the SKF payload (RFC 7383).
-// The actual cipher is supplied by the caller through the SKCipher
+// ciphers). IKE fragmentation (RFC 7383) is not supported: an SKF payload
+// is kept opaque and OpenEncrypted refuses it. The actual cipher is supplied by the caller through the SKCipher
 // interface, so this package contains no key material handling.
 //
 // Parsing is strict: every length field is validated against the bytes that

@@ -3,28 +3,28 @@ package wire
 import (
 	"errors"
 	"fmt"
+
+	"github.com/vigil-ipsec/vigil/internal/isakmp"
 )
 
 // Sentinel errors. Errors returned by this package wrap one of these, so
-// callers test them with errors.Is.
+// callers test them with errors.Is. The first three are those of the header
+// codec shared with IKEv1 (package isakmp), so ikev1/wire has the same values.
 var (
 	// ErrTruncated reports that a length field points past the end of the
 	// available bytes, or that a fixed-size field is cut short.
-	ErrTruncated = errors.New("wire: truncated")
+	ErrTruncated = isakmp.ErrTruncated
 	// ErrMalformed reports a structurally invalid message or payload.
-	ErrMalformed = errors.New("wire: malformed")
+	ErrMalformed = isakmp.ErrMalformed
 	// ErrInvalidMajorVersion reports an IKE header whose major version is not 2.
-	ErrInvalidMajorVersion = errors.New("wire: invalid major version")
-	// ErrIntegrity reports that an SK or SKF payload failed verification or
+	ErrInvalidMajorVersion = isakmp.ErrInvalidMajorVersion
+	// ErrIntegrity reports that an SK payload failed verification or
 	// decryption.
 	ErrIntegrity = errors.New("wire: integrity check failed")
 	// ErrUnsupportedCritical reports an unrecognised payload with the
 	// critical bit set. The concrete error is an *UnsupportedCriticalError
 	// carrying the payload type.
 	ErrUnsupportedCritical = errors.New("wire: unsupported critical payload")
-	// ErrFragmented reports that OpenEncrypted was given a message that
-	// carries an Encrypted Fragment (SKF) payload; use OpenEncryptedFragment.
-	ErrFragmented = errors.New("wire: message is an IKE fragment")
 )
 
 // UnsupportedCriticalError is returned when an unrecognised payload has the

@@ -1,12 +1,13 @@
 package wire
 
 import (
-	"encoding/binary"
 	"fmt"
+
+	"github.com/vigil-ipsec/vigil/internal/isakmp"
 )
 
 // HeaderLen is the length of the IKE header in bytes.
-const HeaderLen = 28
+const HeaderLen = isakmp.HeaderLen
 
 // Version is the IKE header version octet for IKEv2.0 (major 2, minor 0).
 const Version uint8 = 0x20
@@ -87,42 +88,26 @@ func (h Header) String() string {
 }
 
 // Append appends the 28 header bytes exactly as given (no field is filled in).
-func (h Header) Append(b []byte) []byte {
-	b = binary.BigEndian.AppendUint64(b, h.SPIi)
-	b = binary.BigEndian.AppendUint64(b, h.SPIr)
-	b = append(b, byte(h.NextPayload), h.Version, byte(h.Exchange), byte(h.Flags))
-	b = binary.BigEndian.AppendUint32(b, h.MessageID)
-	return binary.BigEndian.AppendUint32(b, h.Length)
-}
+func (h Header) Append(b []byte) []byte { return h.isakmp().Append(b) }
 
 // ParseHeader decodes the IKE header at the start of b. It checks that b
 // holds at least HeaderLen bytes, that the major version is 2 and that the
 // Length field is at least HeaderLen and at most len(b). On a version
 // mismatch the decoded header is returned along with an error wrapping
 // ErrInvalidMajorVersion, so that the caller can answer with
-// INVALID_MAJOR_VERSION.
+// INVALID_MAJOR_VERSION. (The codec is isakmp.ParseHeader, shared with IKEv1.)
 func ParseHeader(b []byte) (Header, error) {
-	if len(b) < HeaderLen {
-		return Header{}, truncated("IKE header")
+	h, err := isakmp.ParseHeader(b, 2)
+	return Header{
+		SPIi: h.SPIi, SPIr: h.SPIr, NextPayload: PayloadType(h.NextPayload), Version: h.Version,
+		Exchange: ExchangeType(h.Exchange), Flags: Flags(h.Flags), MessageID: h.MessageID, Length: h.Length,
+	}, err
+}
+
+// isakmp returns h in the untyped form of the shared header codec.
+func (h Header) isakmp() isakmp.Header {
+	return isakmp.Header{
+		SPIi: h.SPIi, SPIr: h.SPIr, NextPayload: uint8(h.NextPayload), Version: h.Version,
+		Exchange: uint8(h.Exchange), Flags: uint8(h.Flags), MessageID: h.MessageID, Length: h.Length,
 	}
-	h := Header{
-		SPIi:        binary.BigEndian.Uint64(b[0:]),
-		SPIr:        binary.BigEndian.Uint64(b[8:]),
-		NextPayload: PayloadType(b[16]),
-		Version:     b[17],
-		Exchange:    ExchangeType(b[18]),
-		Flags:       Flags(b[19]),
-		MessageID:   binary.BigEndian.Uint32(b[20:]),
-		Length:      binary.BigEndian.Uint32(b[24:]),
-	}
-	if h.MajorVersion() != 2 {
-		return h, fmt.Errorf("IKE header version %#02x: %w", h.Version, ErrInvalidMajorVersion)
-	}
-	if h.Length < HeaderLen {
-		return h, malformed("IKE header length %d shorter than header", h.Length)
-	}
-	if uint64(h.Length) > uint64(len(b)) {
-		return h, fmt.Errorf("IKE header length %d exceeds %d available bytes: %w", h.Length, len(b), ErrTruncated)
-	}
-	return h, nil
 }

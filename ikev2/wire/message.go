@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strconv"
 	"strings"
+
+	"github.com/vigil-ipsec/vigil/internal/isakmp"
 )
 
 // Message is a decoded IKE message: the header and its payloads in order.
@@ -15,7 +17,7 @@ type Message struct {
 // ParseMessage decodes an unprotected IKE message (such as IKE_SA_INIT).
 // Bytes beyond the header's Length field are ignored. If an SK or SKF
 // payload is present it must be the last payload; it is returned
-// undecrypted as *Encrypted or *EncryptedFragment (see OpenEncrypted).
+// undecrypted as *Encrypted (see OpenEncrypted), or as *Unknown for SKF.
 // An unrecognised payload with the critical bit set yields an error
 // wrapping ErrUnsupportedCritical. The result does not alias b.
 func ParseMessage(b []byte) (*Message, error) {
@@ -43,15 +45,8 @@ func (m *Message) Append(b []byte) []byte {
 	}
 	b = h.Append(b)
 	b = AppendPayloads(b, m.Payloads)
-	putLen32(b, start+24, len(b)-start)
+	isakmp.SetLength(b[start:])
 	return b
-}
-
-func putLen32(b []byte, at, n int) {
-	b[at] = byte(n >> 24)
-	b[at+1] = byte(n >> 16)
-	b[at+2] = byte(n >> 8)
-	b[at+3] = byte(n)
 }
 
 // Get returns the first payload of type t, or nil.

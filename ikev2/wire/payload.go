@@ -79,9 +79,8 @@ type Payload interface {
 
 // AppendPayloads appends a generic payload chain: each payload gets a
 // generic header whose Next Payload names the following payload (NONE for
-// the last) and whose length is filled in. An *Encrypted or
-// *EncryptedFragment payload instead carries its own NextPayload and must be
-// the last element.
+// the last) and whose length is filled in. An *Encrypted payload instead
+// carries its own NextPayload and must be the last element.
 func AppendPayloads(b []byte, payloads []Payload) []byte {
 	for i, p := range payloads {
 		next := PayloadNone
@@ -91,8 +90,6 @@ func AppendPayloads(b []byte, payloads []Payload) []byte {
 		var flags byte
 		switch q := p.(type) {
 		case *Encrypted:
-			next = q.NextPayload
-		case *EncryptedFragment:
 			next = q.NextPayload
 		case *Unknown:
 			if q.Critical {
@@ -124,17 +121,18 @@ func putLen16(b []byte, at, n int, what fmt.Stringer) {
 }
 
 // ParsePayloads parses a generic payload chain starting with a payload of
-// type first. The chain must end exactly at the end of b. An SK or SKF
-// payload must be the last payload and is returned as *Encrypted or
-// *EncryptedFragment with its body left undecrypted. The returned payloads
-// do not alias b.
+// type first. The chain must end exactly at the end of b. An SK payload
+// must be the last payload and is returned as *Encrypted with its body left
+// undecrypted; so must an SKF payload (an IKE fragment, RFC 7383), which is
+// returned as *Unknown because Vigil does not support fragmentation. The
+// returned payloads do not alias b.
 func ParsePayloads(first PayloadType, b []byte) ([]Payload, error) {
 	ps, _, err := parseChain(first, bytes.Clone(b), true)
 	return ps, err
 }
 
 // parseChain parses a payload chain in b, aliasing b. If allowEnc is set, an
-// SK/SKF payload may terminate the chain; encOff is then its offset in b
+// SK or SKF payload may terminate the chain; encOff is then its offset in b
 // (otherwise -1).
 func parseChain(first PayloadType, b []byte, allowEnc bool) (ps []Payload, encOff int, err error) {
 	next := first
@@ -161,11 +159,16 @@ func parseChain(first PayloadType, b []byte, allowEnc bool) (ps []Payload, encOf
 			if off+l != len(b) {
 				return nil, -1, malformed("%v payload is not the last payload", next)
 			}
-			p, err := parseEncrypted(next, nx, body)
-			if err != nil {
-				return nil, -1, err
+			if next == PayloadSKF {
+				// Vigil does not announce IKEV2_FRAGMENTATION_SUPPORTED, so peers
+				// must not fragment: the fragment is an unknown payload, and
+				// OpenEncrypted refuses it.
+				if critical {
+					return nil, -1, &UnsupportedCriticalError{Type: next}
+				}
+				return append(ps, &Unknown{PType: next, Data: body}), off, nil
 			}
-			return append(ps, p), off, nil
+			return append(ps, &Encrypted{NextPayload: nx, Body: body}), off, nil
 		}
 		p, err := parsePayload(next, critical, body)
 		if err != nil {

@@ -150,3 +150,16 @@ func testKeys() (*gcmCipher, *cbcCipher) {
 	return newGCMCipher(bytes.Repeat([]byte{0x42}, 32), [4]byte{1, 2, 3, 4}),
 		newCBCCipher(bytes.Repeat([]byte{0x17}, 32), bytes.Repeat([]byte{0x23}, 32))
 }
+
+// sampleFragment is fragment 1 of 2 of a protected message as an RFC 7383
+// peer sends it: the header with h's fields and an SKF payload (Next Payload
+// IDi, Fragment Number 1, Total Fragments 2, then IV, ciphertext and ICV,
+// here arbitrary bytes).
+func sampleFragment(h Header) []byte {
+	body := append([]byte{0, 1, 0, 2}, seq(40, 7)...)
+	h.NextPayload = PayloadSKF
+	h.Length = uint32(HeaderLen + genericHeaderLen + len(body))
+	b := append(h.Append(nil), byte(PayloadIDi), 0)
+	b = appendU16(b, uint16(genericHeaderLen+len(body)))
+	return append(b, body...)
+}

@@ -21,7 +21,7 @@ func (*Encrypted) PayloadType() PayloadType { return PayloadSK }
 
 func (e *Encrypted) appendBody(b []byte) []byte { return append(b, e.Body...) }
 
-// SKCipher protects the contents of SK and SKF payloads. Implementations
+// SKCipher protects the contents of SK payloads. Implementations
 // live in the crypto package; they hold the SK_e/SK_a keys of one direction.
 type SKCipher interface {
 	// SealedLen returns the number of bytes Seal produces for a plaintext of
@@ -30,7 +30,7 @@ type SKCipher interface {
 	SealedLen(plainLen int) int
 	// Seal appends IV | ciphertext | ICV to dst and returns the result.
 	// aad is every message byte before the IV: the IKE header and the SK
-	// (or SKF) payload header, with their final length fields. The cipher
+	// payload header, with their final length fields. The cipher
 	// adds padding and the pad length byte itself. For AEAD ciphers (RFC
 	// 5282) aad is the associated data; for other ciphers the ICV covers
 	// aad | IV | ciphertext. The result must be exactly SealedLen bytes.
@@ -49,25 +49,17 @@ type SKCipher interface {
 // from h as given.
 func AppendEncrypted(b []byte, h Header, payloads []Payload, c SKCipher) []byte {
 	plain := AppendPayloads(nil, payloads)
-	b = appendSealed(b, h, PayloadSK, firstType(payloads), nil, plain, c)
-	clear(plain)
-	return b
-}
-
-// appendSealed writes header, encrypted payload header (plus extra header
-// bytes for SKF) and the sealed plaintext.
-func appendSealed(b []byte, h Header, encType, inner PayloadType, extra, plain []byte, c SKCipher) []byte {
+	defer clear(plain)
 	start := len(b)
-	payLen := genericHeaderLen + len(extra) + c.SealedLen(len(plain))
-	h.NextPayload = encType
+	payLen := genericHeaderLen + c.SealedLen(len(plain))
+	h.NextPayload = PayloadSK
 	if h.Version == 0 {
 		h.Version = Version
 	}
 	h.Length = uint32(HeaderLen + payLen)
 	b = h.Append(b)
-	b = append(b, byte(inner), 0, 0, 0)
-	putLen16(b, len(b)-2, payLen, encType)
-	b = append(b, extra...)
+	b = append(b, byte(firstType(payloads)), 0, 0, 0)
+	putLen16(b, len(b)-2, payLen, PayloadSK)
 	aadEnd := len(b)
 	b = c.Seal(b, b[start:aadEnd], plain)
 	if len(b)-start != int(h.Length) {
@@ -81,8 +73,8 @@ func appendSealed(b []byte, h Header, encType, inner PayloadType, extra, plain [
 // last), verifies and decrypts it with c and parses the inner chain. The
 // returned Message holds the unencrypted payloads before SK (normally none)
 // followed by the inner payloads; its Header is as received. A failed
-// verification or decryption returns an error wrapping ErrIntegrity; a
-// message carrying an SKF payload returns ErrFragmented.
+// verification or decryption returns an error wrapping ErrIntegrity; an IKE
+// fragment (SKF payload, RFC 7383, not supported) one wrapping ErrMalformed.
 func OpenEncrypted(msg []byte, c SKCipher) (*Message, error) {
 	h, buf, ps, encOff, err := parseProtected(msg)
 	if err != nil {
@@ -90,7 +82,7 @@ func OpenEncrypted(msg []byte, c SKCipher) (*Message, error) {
 	}
 	enc, ok := ps[len(ps)-1].(*Encrypted)
 	if !ok {
-		return nil, fmt.Errorf("SKF payload: %w", ErrFragmented)
+		return nil, malformed("SKF payload: IKE fragmentation (RFC 7383) is not supported")
 	}
 	plain, err := openBody(c, buf[:HeaderLen+encOff+genericHeaderLen], enc.Body)
 	if err != nil {
@@ -136,19 +128,4 @@ func openBody(c SKCipher, aad, body []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %w", ErrIntegrity, err)
 	}
 	return plain, nil
-}
-
-// parseEncrypted decodes the body of an SK or SKF payload.
-func parseEncrypted(t, next PayloadType, body []byte) (Payload, error) {
-	if t == PayloadSK {
-		return &Encrypted{NextPayload: next, Body: body}, nil
-	}
-	if len(body) < 4 {
-		return nil, truncated("SKF fragment header")
-	}
-	f := &EncryptedFragment{NextPayload: next, Number: be16(body), Total: be16(body[2:]), Body: sub(body, 4, len(body))}
-	if f.Number == 0 || f.Total == 0 || f.Number > f.Total {
-		return nil, malformed("SKF fragment %d of %d", f.Number, f.Total)
-	}
-	return f, nil
 }

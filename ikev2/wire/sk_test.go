@@ -3,7 +3,6 @@ package wire
 import (
 	"bytes"
 	"errors"
-	"math/rand/v2"
 	"reflect"
 	"testing"
 )
@@ -142,98 +141,25 @@ func TestOpenEncryptedErrors(t *testing.T) {
 	if _, err := OpenEncrypted(crit, gcm); !errors.As(err, &uce) || uce.Type != 60 {
 		t.Fatalf("critical inside SK: err = %v", err)
 	}
-	// Fragments are refused with ErrFragmented.
-	frags, err := AppendEncryptedFragments(h, sampleAuthPayloads(), gcm, 1280)
-	if err != nil {
-		t.Fatal(err)
+	// IKE fragments (RFC 7383) are not supported: ParseMessage keeps the SKF
+	// payload opaque, OpenEncrypted refuses it, and a critical one is refused
+	// as an unsupported critical payload.
+	frag := sampleFragment(h)
+	if m, err := ParseMessage(frag); err != nil || len(m.Payloads) != 1 || m.Payloads[0].PayloadType() != PayloadSKF {
+		t.Fatalf("ParseMessage(fragment) = %v, %v", m, err)
 	}
-	if _, err := OpenEncrypted(frags[0], gcm); !errors.Is(err, ErrFragmented) {
+	if _, err := OpenEncrypted(frag, gcm); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("fragment: err = %v", err)
+	}
+	critFrag := bytes.Clone(frag)
+	critFrag[HeaderLen+1] = flagCritical
+	if _, err := OpenEncrypted(critFrag, gcm); !errors.As(err, &uce) || uce.Type != PayloadSKF {
+		t.Fatalf("critical fragment: err = %v", err)
 	}
 	// Unencrypted payloads before SK are returned first.
 	pre := (&Message{Header: h, Payloads: []Payload{&Notify{Type: NotifyCookie}, &Encrypted{Body: []byte{0}}}}).Append(nil)
 	got, err := OpenEncrypted(pre, nullCipher{})
 	if err != nil || len(got.Payloads) != 1 || got.Notify(NotifyCookie) == nil {
 		t.Fatalf("leading cleartext payload: %v %v", got, err)
-	}
-}
-
-func TestFragments(t *testing.T) {
-	payloads := append(sampleAuthPayloads(), &Cert{Encoding: CertX509Signature, Data: seq(1500, 0)})
-	h := baseHeader(ExchangeIKEAuth, FlagInitiator, 1)
-	for cname, c := range ciphersUnderTest() {
-		t.Run(cname, func(t *testing.T) {
-			const maxLen = 300
-			frags, err := AppendEncryptedFragments(h, payloads, c, maxLen)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(frags) < 6 {
-				t.Fatalf("only %d fragments", len(frags))
-			}
-			var opened []*Fragment
-			for i, f := range frags {
-				if len(f) > maxLen {
-					t.Fatalf("fragment %d is %d bytes", i+1, len(f))
-				}
-				fr, err := OpenEncryptedFragment(f, c)
-				if err != nil {
-					t.Fatalf("fragment %d: %v", i+1, err)
-				}
-				if int(fr.Number) != i+1 || int(fr.Total) != len(frags) || fr.Header.MessageID != 1 || fr.Header.NextPayload != PayloadSKF {
-					t.Fatalf("fragment %d: %+v", i+1, fr)
-				}
-				if (i == 0) != (fr.NextPayload == PayloadIDi) || (i > 0 && fr.NextPayload != PayloadNone) {
-					t.Fatalf("fragment %d next payload %v", i+1, fr.NextPayload)
-				}
-				opened = append(opened, fr)
-			}
-			rand.New(rand.NewPCG(1, 2)).Shuffle(len(opened), func(i, j int) { opened[i], opened[j] = opened[j], opened[i] })
-			m, err := Reassemble(opened)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(m.Payloads, payloads) || m.MessageID != 1 {
-				t.Fatal("reassembled payloads differ")
-			}
-			// Missing, duplicated and foreign fragments are refused.
-			if _, err := Reassemble(opened[1:]); !errors.Is(err, ErrMalformed) {
-				t.Fatalf("missing: %v", err)
-			}
-			dup := append([]*Fragment{opened[0]}, opened[:len(opened)-1]...)
-			if _, err := Reassemble(dup); !errors.Is(err, ErrMalformed) {
-				t.Fatalf("duplicate: %v", err)
-			}
-			foreign := *opened[2]
-			foreign.Header.MessageID = 9
-			mixed := append(append([]*Fragment{}, opened[:2]...), &foreign)
-			mixed = append(mixed, opened[3:]...)
-			if _, err := Reassemble(mixed); !errors.Is(err, ErrMalformed) {
-				t.Fatalf("foreign: %v", err)
-			}
-			// Tampering with the fragment header is detected.
-			bad := bytes.Clone(frags[1])
-			bad[HeaderLen+5] ^= 1 // fragment number
-			if _, err := OpenEncryptedFragment(bad, c); err == nil {
-				t.Fatal("tampered fragment number accepted")
-			}
-			bad = bytes.Clone(frags[1])
-			bad[len(bad)-1] ^= 1
-			if _, err := OpenEncryptedFragment(bad, c); !errors.Is(err, ErrIntegrity) {
-				t.Fatalf("tampered ICV: %v", err)
-			}
-		})
-	}
-	gcm, _ := testKeys()
-	if _, err := AppendEncryptedFragments(h, payloads, gcm, 60); !errors.Is(err, ErrFragmentTooSmall) {
-		t.Fatalf("tiny maxLen: %v", err)
-	}
-	// A single fragment is fine too.
-	frags, err := AppendEncryptedFragments(h, nil, gcm, 1280)
-	if err != nil || len(frags) != 1 {
-		t.Fatalf("%d fragments, %v", len(frags), err)
-	}
-	if _, err := OpenEncryptedFragment(AppendEncrypted(nil, h, nil, gcm), gcm); !errors.Is(err, ErrMalformed) {
-		t.Fatalf("SK message opened as fragment: %v", err)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/vigil-ipsec/vigil/internal/isakmp"
 )
 
 func unhex(t testing.TB, s string) []byte {
@@ -188,7 +190,7 @@ func TestTruncation(t *testing.T) {
 			continue
 		}
 		cut := bytes.Clone(full[:i])
-		putLen32(cut, 24, i)
+		isakmp.SetLength(cut)
 		if _, err := ParseMessage(cut); err == nil {
 			t.Fatalf("cut at %d with fixed length parsed without error", i)
 		}
@@ -205,7 +207,7 @@ func TestTruncation(t *testing.T) {
 	for i := 0; i < len(enc); i++ {
 		cut := bytes.Clone(enc[:i])
 		if i >= HeaderLen {
-			putLen32(cut, 24, i)
+			isakmp.SetLength(cut)
 		}
 		if _, err := OpenEncrypted(cut, gcm); err == nil {
 			t.Fatalf("OpenEncrypted cut at %d: no error", i)
@@ -263,8 +265,7 @@ func TestMalformed(t *testing.T) {
 		{"EAP length mismatch", hdr(PayloadEAP, "00000009 02010006 01"), ErrMalformed},
 		{"EAP success with data", hdr(PayloadEAP, "00000009 03010005 01"), ErrMalformed},
 		{"EAP request without type", hdr(PayloadEAP, "00000008 01010004"), ErrTruncated},
-		{"SKF fragment 0", hdr(PayloadSKF, "00000008 00000001"), ErrMalformed},
-		{"SKF number above total", hdr(PayloadSKF, "00000008 00030002"), ErrMalformed},
+		{"SKF not last", hdr(PayloadSKF, "29000008 00010001 00000008 00004000"), ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -413,7 +414,7 @@ func TestAppendPanicsOnUnencodable(t *testing.T) {
 // byte too short (and an empty one) and requires ErrTruncated/ErrMalformed.
 func TestShortBodies(t *testing.T) {
 	fixed := map[PayloadType]int{PayloadSA: 8, PayloadKE: 4, PayloadIDi: 4, PayloadIDr: 4, PayloadCERT: 1, PayloadCERTREQ: 1,
-		PayloadAUTH: 4, PayloadNotify: 4, PayloadDelete: 4, PayloadTSi: 4, PayloadTSr: 4, PayloadCP: 4, PayloadEAP: 4, PayloadSKF: 4}
+		PayloadAUTH: 4, PayloadNotify: 4, PayloadDelete: 4, PayloadTSi: 4, PayloadTSr: 4, PayloadCP: 4, PayloadEAP: 4}
 	for pt, n := range fixed {
 		for _, l := range []int{0, n - 1} {
 			b := append([]byte{0, 0, 0, byte(4 + l)}, make([]byte, l)...)
@@ -423,7 +424,7 @@ func TestShortBodies(t *testing.T) {
 			}
 		}
 	}
-	for _, pt := range []PayloadType{PayloadNonce, PayloadVendorID, PayloadSK, 99} {
+	for _, pt := range []PayloadType{PayloadNonce, PayloadVendorID, PayloadSK, PayloadSKF, 99} {
 		if _, err := ParsePayloads(pt, []byte{0, 0, 0, 4}); err != nil {
 			t.Errorf("%v with empty body: %v", pt, err)
 		}
