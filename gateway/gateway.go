@@ -135,10 +135,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 
 // addTunnel registers a configured tunnel with the engine (before Run, or on the loop).
 func (g *Gateway) addTunnel(ct *config.Tunnel) error {
-	tc, err := tunnelConfig(g.cfg.Global, ct)
-	if err != nil {
-		return err
-	}
+	tc := tunnelConfig(g.cfg.Global, ct)
 	if err := g.dp.Listen(tc.Local.Addr()); err != nil {
 		return fmt.Errorf("tunnel %s: listening on %v: %w", ct.Name, tc.Local.Addr(), err)
 	}
