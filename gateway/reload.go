@@ -103,6 +103,7 @@ func (g *Gateway) applyReload(p *reloadPlan) {
 			ts.manualDown = true
 			stopTimer(ts.retryTimer)
 			stopTimer(ts.probeTimer)
+			stopTimer(ts.healTimer)
 		}
 		g.engine.RemoveTunnel(name, true)
 		delete(g.tstate, name)
