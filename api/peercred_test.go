@@ -40,7 +40,7 @@ func TestPeerCredentials(t *testing.T) {
 	var logBuf syncBuffer
 	srv := api.NewServer(apitest.NewFake(), slog.New(slog.NewTextHandler(&logBuf, nil)))
 	sock := filepath.Join(t.TempDir(), "vigil.sock")
-	ln, err := srv.Listen(sock)
+	ln, err := api.Listen(sock)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ const (
 // Serve listens on socketPath (see Listen) and serves the API until ctx is done, then shuts down
 // (ending event streams), removes the socket and returns nil. Any other end is an error.
 func (s *Server) Serve(ctx context.Context, socketPath string) error {
-	ln, err := s.Listen(socketPath)
+	ln, err := Listen(socketPath)
 	if err != nil {
 		return err
 	}
@@ -38,8 +38,9 @@ func (s *Server) Serve(ctx context.Context, socketPath string) error {
 // Listen creates the unix socket for the API: it creates the parent directory (mode 0755) if
 // needed, refuses if another daemon answers on socketPath, removes a stale socket file, and binds
 // a socket that only its owner (root) may connect to (mode 0600). The socket appears at
-// socketPath only once its mode is set.
-func (s *Server) Listen(socketPath string) (net.Listener, error) {
+// socketPath only once its mode is set. It needs no Server, so a daemon can claim its socket
+// before it builds the backend the Server will serve (see ServeListener).
+func Listen(socketPath string) (net.Listener, error) {
 	if socketPath == "" {
 		return nil, errors.New("control socket path is empty")
 	}

@@ -215,7 +215,7 @@ func TestFollowEndsOnShutdown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	srv := api.NewServer(fake, nil)
-	ln, err := srv.Listen(sock)
+	ln, err := api.Listen(sock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +253,7 @@ func TestServeSocket(t *testing.T) {
 	fake := apitest.NewFake()
 	fake.StatusInfo.PID = os.Getpid()
 	srv := api.NewServer(fake, nil)
-	ln, err := srv.Listen(sock)
+	ln, err := api.Listen(sock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +300,7 @@ func TestServeStaleSocket(t *testing.T) {
 	ln.Close() // leaves a socket file nobody listens on, as after a crash
 
 	srv := api.NewServer(apitest.NewFake(), nil)
-	ln2, err := srv.Listen(sock)
+	ln2, err := api.Listen(sock)
 	if err != nil {
 		t.Fatalf("Listen over a stale socket: %v", err)
 	}
@@ -321,7 +321,7 @@ func TestServeRefusesOtherListeners(t *testing.T) {
 	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := api.NewServer(apitest.NewFake(), nil).Listen(file)
+	_, err := api.Listen(file)
 	if err == nil || !strings.Contains(err.Error(), "is not a socket") {
 		t.Errorf("Listen on a regular file = %v, want 'is not a socket'", err)
 	}
@@ -345,7 +345,7 @@ func TestServeRefusesOtherListeners(t *testing.T) {
 			c.Close()
 		}
 	}()
-	_, err = api.NewServer(apitest.NewFake(), nil).Listen(other)
+	_, err = api.Listen(other)
 	want := fmt.Sprintf("another process (pid %d) is listening on %s", os.Getpid(), other)
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("Listen on a foreign socket = %v, want %q", err, want)

@@ -3,6 +3,8 @@ package config
 import (
 	"net/netip"
 	"time"
+
+	"github.com/vigil-ipsec/vigil/crypto"
 )
 
 // Config is a loaded and validated configuration file.
@@ -85,8 +87,12 @@ type Tunnel struct {
 	LocalTS  []netip.Prefix // local_subnets: protected networks on our side
 	RemoteTS []netip.Prefix // remote_subnets: protected networks behind the peer
 
-	IKEProposals string // ike_proposals: strongSwan proposal syntax, comma-separated
-	ESPProposals string // esp_proposals: strongSwan proposal syntax, comma-separated
+	IKEProposals string // ike_proposals: strongSwan proposal syntax, comma-separated, as written
+	ESPProposals string // esp_proposals: strongSwan proposal syntax, comma-separated, as written
+	// IKEParsed and ESPParsed are IKEProposals and ESPProposals parsed. This package is the
+	// only place that parses proposal strings; everything else uses these.
+	IKEParsed []crypto.Proposal
+	ESPParsed []crypto.Proposal
 
 	IKELifetime      time.Duration // ike_lifetime: IKE SA rekey time; 0 never rekeys
 	ChildLifetime    time.Duration // child_lifetime: Child SA rekey time; 0 never rekeys

@@ -87,6 +87,8 @@ func defaultTunnel(name string, line int, g *Global) Tunnel {
 		RemotePort:    DefaultRemotePort,
 		IKEProposals:  DefaultIKEProposals,
 		ESPProposals:  DefaultESPProposals,
+		IKEParsed:     mustParseProposals(DefaultIKEProposals, true),
+		ESPParsed:     mustParseProposals(DefaultESPProposals, false),
 		IKELifetime:   DefaultIKELifetime,
 		ChildLifetime: DefaultChildLifetime,
 		StartAction:   DefaultStartAction,

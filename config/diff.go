@@ -1,6 +1,9 @@
 package config
 
-import "slices"
+import (
+	"reflect"
+	"slices"
+)
 
 // Equal reports whether t and o configure the same tunnel: every field,
 // including the pre-shared key, is compared except Line. Subnet lists are
@@ -22,6 +25,8 @@ func (t *Tunnel) Equal(o *Tunnel) bool {
 		slices.Equal(t.RemoteTS, o.RemoteTS) &&
 		t.IKEProposals == o.IKEProposals &&
 		t.ESPProposals == o.ESPProposals &&
+		reflect.DeepEqual(t.IKEParsed, o.IKEParsed) &&
+		reflect.DeepEqual(t.ESPParsed, o.ESPParsed) &&
 		t.IKELifetime == o.IKELifetime &&
 		t.ChildLifetime == o.ChildLifetime &&
 		t.ChildLifeBytes == o.ChildLifeBytes &&

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigil-ipsec/vigil/crypto"
 )
 
 // TestEqualComparesEveryField changes each field of a tunnel in turn: all
@@ -44,6 +46,8 @@ func TestEqualComparesEveryField(t *testing.T) {
 			*x = Secret(strings.ToUpper(string(*x)))
 		case *[]netip.Prefix:
 			*x = append(*x, netip.MustParsePrefix("10.99.0.0/16"))
+		case *[]crypto.Proposal:
+			*x = append(slices.Clone(*x), crypto.Proposal{Encr: []crypto.EncrAlg{{ID: crypto.EncrAESCBC, KeyBits: 128}}})
 		default:
 			t.Fatalf("field %s of type %s: add a case to this test", f.Name, f.Type)
 		}

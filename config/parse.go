@@ -8,9 +8,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vigil-ipsec/vigil/crypto"
 )
 
 // maxConfigSize bounds the configuration file read by Load.
@@ -439,8 +442,8 @@ func (d *decoder) tunnel(name string, v *value, g *Global) (Tunnel, bool) {
 		{"psk_file", nil},
 		{"local_subnets", d.prefixesTo(&tun.LocalTS)},
 		{"remote_subnets", d.prefixesTo(&tun.RemoteTS)},
-		{"ike_proposals", d.proposalsTo(&tun.IKEProposals, true)},
-		{"esp_proposals", d.proposalsTo(&tun.ESPProposals, false)},
+		{"ike_proposals", d.proposalsTo(&tun.IKEProposals, &tun.IKEParsed, true)},
+		{"esp_proposals", d.proposalsTo(&tun.ESPProposals, &tun.ESPParsed, false)},
 		{"ike_lifetime", d.durTo(&tun.IKELifetime)},
 		{"child_lifetime", d.durTo(&tun.ChildLifetime)},
 		{"child_life_bytes", d.uintTo(&tun.ChildLifeBytes)},
@@ -469,14 +472,10 @@ func (d *decoder) ikev1Proposals(t *table, tun *Tunnel, path string) {
 	kv, set := t.keys["ike_proposals"]
 	if !set {
 		tun.IKEProposals = DefaultIKEv1Proposals
+		tun.IKEParsed = mustParseProposals(DefaultIKEv1Proposals, true)
 		return
 	}
-	for _, p := range strings.Split(tun.IKEProposals, ",") {
-		for _, tok := range strings.Split(strings.ToLower(strings.TrimSpace(p)), "-") {
-			if strings.Contains(tok, "gcm") || strings.Contains(tok, "chacha") {
-				d.errs.add(kv.line, "%s.ike_proposals: IKEv1 phase 1 has no AEAD ciphers (%q); use e.g. %q", path, tok, DefaultIKEv1Proposals)
-				return
-			}
-		}
+	if i := slices.IndexFunc(tun.IKEParsed, crypto.Proposal.AEAD); i >= 0 {
+		d.errs.add(kv.line, "%s.ike_proposals: IKEv1 phase 1 has no AEAD ciphers (%q); use e.g. %q", path, tun.IKEParsed[i].String(), DefaultIKEv1Proposals)
 	}
 }

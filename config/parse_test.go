@@ -5,10 +5,13 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigil-ipsec/vigil/crypto"
 )
 
 // base is a minimal valid tunnel occupying lines 1 to 6; cases append
@@ -75,6 +78,7 @@ func TestDefaults(t *testing.T) {
 		LocalTS:      []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")},
 		RemoteTS:     []netip.Prefix{netip.MustParsePrefix("10.2.0.0/16")},
 		IKEProposals: "aes128gcm16-prfsha256-x25519", ESPProposals: "aes128gcm16",
+		IKEParsed: mustParseProposals("aes128gcm16-prfsha256-x25519", true), ESPParsed: mustParseProposals("aes128gcm16", false),
 		IKELifetime: 4 * time.Hour, ChildLifetime: time.Hour,
 		StartAction: "none", Encap: "auto",
 		DPDDelay: 10 * time.Second, DPDTimeout: 10 * time.Second, ChildProbe: 3 * time.Second, Heal: true, HealDelay: time.Second,
@@ -180,6 +184,8 @@ mobike = true
 		LocalTS:      []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16"), netip.MustParsePrefix("2001:db8:1::/48")},
 		RemoteTS:     []netip.Prefix{netip.MustParsePrefix("10.2.0.0/16"), netip.MustParsePrefix("192.0.2.77/32")},
 		IKEProposals: "aes256-sha256-modp2048,aes128gcm16-prfsha256-x25519", ESPProposals: "aes256gcm16",
+		IKEParsed:   mustParseProposals("aes256-sha256-modp2048,aes128gcm16-prfsha256-x25519", true),
+		ESPParsed:   mustParseProposals("aes256gcm16", false),
 		IKELifetime: 0, ChildLifetime: 30 * time.Minute, ChildLifeBytes: 1000000, ChildLifePackets: 5000,
 		StartAction: "start", Encap: "udp",
 		DPDDelay: 0, DPDTimeout: 0, ChildProbe: 1500 * time.Millisecond, Heal: false, HealDelay: 250 * time.Millisecond,
@@ -423,15 +429,16 @@ func TestEmptyConfig(t *testing.T) {
 }
 
 func TestProposalSeam(t *testing.T) {
-	saved := ValidateProposals
-	t.Cleanup(func() { ValidateProposals = saved })
+	saved := parseProposals
+	t.Cleanup(func() { parseProposals = saved })
 	var calls []string
-	ValidateProposals = func(s string, ike bool) error {
+	marker := []crypto.Proposal{{Encr: []crypto.EncrAlg{{ID: 999, KeyBits: 1}}}}
+	parseProposals = func(s string, ike bool) ([]crypto.Proposal, error) {
 		calls = append(calls, s)
 		if ike && s == "custom" {
-			return errors.New("custom proposal refused")
+			return nil, errors.New("custom proposal refused")
 		}
-		return nil
+		return marker, nil
 	}
 	_, err := Parse("t.toml", []byte(base+"ike_proposals = \"custom\"\nesp_proposals = \"custom\"\n"))
 	list := Errors(err)
@@ -439,7 +446,41 @@ func TestProposalSeam(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 	if len(calls) != 2 {
-		t.Errorf("validator called %d times, want 2", len(calls))
+		t.Errorf("parser called %d times, want 2", len(calls))
+	}
+	// The parser's result is what the tunnel carries: nobody parses the text again.
+	c := mustParse(t, base+"esp_proposals = \"other\"\n")
+	if got := c.Tunnel("a").ESPParsed; !reflect.DeepEqual(got, marker) {
+		t.Errorf("ESPParsed = %v, want the parser's result %v", got, marker)
+	}
+}
+
+// TestParsedProposals checks that every tunnel carries its proposals parsed, whether they
+// were given, are the defaults, or are the IKEv1 default.
+func TestParsedProposals(t *testing.T) {
+	parse := func(s string, ike bool) []crypto.Proposal {
+		p, err := crypto.ParseProposals(s, ike)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	c := mustParse(t, base+"ike_proposals = \"aes256-sha256-modp2048\"\nesp_proposals = \"aes256gcm16,aes128gcm16\"\n")
+	for _, tc := range []struct {
+		name     string
+		tun      *Tunnel
+		ike, esp string
+	}{
+		{"given", c.Tunnel("a"), "aes256-sha256-modp2048", "aes256gcm16,aes128gcm16"},
+		{"defaults", mustParse(t, base).Tunnel("a"), DefaultIKEProposals, DefaultESPProposals},
+		{"IKEv1 defaults", mustParse(t, base+"version = 1\n").Tunnel("a"), DefaultIKEv1Proposals, DefaultESPProposals},
+	} {
+		if tc.tun.IKEProposals != tc.ike || !reflect.DeepEqual(tc.tun.IKEParsed, parse(tc.ike, true)) {
+			t.Errorf("%s: ike %q parsed %v, want %q", tc.name, tc.tun.IKEProposals, tc.tun.IKEParsed, tc.ike)
+		}
+		if tc.tun.ESPProposals != tc.esp || !reflect.DeepEqual(tc.tun.ESPParsed, parse(tc.esp, false)) {
+			t.Errorf("%s: esp %q parsed %v, want %q", tc.name, tc.tun.ESPProposals, tc.tun.ESPParsed, tc.esp)
+		}
 	}
 }
 

@@ -14,13 +14,20 @@ import (
 	"github.com/vigil-ipsec/vigil/crypto"
 )
 
-// ValidateProposals checks a comma-separated list of proposals in
-// strongSwan syntax ("aes128gcm16-prfsha256-x25519,aes256-sha256-modp2048");
-// ike selects IKE rather than ESP proposals. Its error is shown to the user
-// as is. It is a variable so that tests can substitute it.
-var ValidateProposals = func(s string, ike bool) error {
-	_, err := crypto.ParseProposals(s, ike)
-	return err
+// parseProposals parses a comma-separated list of proposals in strongSwan
+// syntax ("aes128gcm16-prfsha256-x25519,aes256-sha256-modp2048"); ike
+// selects IKE rather than ESP proposals. Its error is shown to the user as
+// is. It is a variable so that tests can substitute it.
+var parseProposals = crypto.ParseProposals
+
+// mustParseProposals parses one of this package's default proposal lists,
+// which the tests prove valid.
+func mustParseProposals(s string, ike bool) []crypto.Proposal {
+	p, err := crypto.ParseProposals(s, ike)
+	if err != nil {
+		panic("config: default proposals " + s + ": " + err.Error())
+	}
+	return p
 }
 
 // Limits of the numeric settings.
@@ -130,8 +137,9 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	return pfx, nil
 }
 
-// proposalsTo decodes and validates a proposal list.
-func (d *decoder) proposalsTo(dst *string, ike bool) func(*value, string) {
+// proposalsTo decodes a proposal list into its text (dst) and its parsed
+// form (parsed); neither is set if it is invalid.
+func (d *decoder) proposalsTo(dst *string, parsed *[]crypto.Proposal, ike bool) func(*value, string) {
 	return func(v *value, p string) {
 		s, ok := d.str(v, p)
 		if !ok {
@@ -141,11 +149,12 @@ func (d *decoder) proposalsTo(dst *string, ike bool) func(*value, string) {
 			d.errs.add(v.line, "%s: must not be empty", p)
 			return
 		}
-		if err := ValidateProposals(s, ike); err != nil {
+		props, err := parseProposals(s, ike)
+		if err != nil {
 			d.errs.add(v.line, "%s: %v", p, err)
 			return
 		}
-		*dst = s
+		*dst, *parsed = s, props
 	}
 }
 

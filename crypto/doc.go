@@ -13,6 +13,16 @@
 //     HMAC-SHA2-512-256 (14); NONE (0) with AEAD ciphers.
 //   - DH: MODP-2048 (14), ECP-256 (19), ECP-384 (20), Curve25519 (31).
 //
+// The algorithm IDs (ids.go) are the one definition shared by the IKE
+// engine, the configuration and the ESP data path.
+//
+// Dependencies: the standard library and golang.org/x/crypto, plus, for
+// now, the IKEv2 codec ikev2/wire in exactly two places that speak IKEv2
+// SA payloads: ToWire (proposal.go) and the responder/initiator choice in
+// select.go (Select, SuiteFromAccepted, StripDH). Those belong to the IKEv2
+// protocol and move there; nothing else here may use a protocol type (the
+// SK ciphers implement wire.SKCipher through this package's own SKCipher).
+//
 // Secret material (keys, PSKs, shared secrets) never appears in errors or
 // in the output of String methods.
 package crypto

@@ -60,7 +60,7 @@ func FuzzParseProposals(f *testing.F) {
 
 func FuzzSKOpen(f *testing.F) {
 	suites := allSKSuites()
-	ciphers := make([]wire.SKCipher, len(suites))
+	ciphers := make([]SKCipher, len(suites))
 	for i, tc := range suites {
 		ciphers[i] = newTestSK(f, tc.s, 0x42)
 	}

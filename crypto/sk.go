@@ -3,8 +3,6 @@ package crypto
 import (
 	"errors"
 	"fmt"
-
-	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
 // Errors returned by SK cipher Open; the returned error wraps one of them.
@@ -17,21 +15,34 @@ var (
 	ErrMalformedSK = errors.New("crypto: malformed SK payload")
 )
 
+// SKCipher protects one direction of an IKE SA's Encrypted (SK) payloads.
+// It is defined here, not taken from the IKEv2 wire codec, so that this
+// package depends on no protocol package; its method set is the one the
+// codec's own SKCipher interface asks for, so any SKCipher can be passed
+// to the codec as is.
+type SKCipher interface {
+	// SealedLen returns the number of bytes Seal appends for a plaintext
+	// of plainLen bytes: IV, ciphertext with padding and pad length, ICV.
+	SealedLen(plainLen int) int
+	// Seal appends IV | encrypted (plaintext | padding | pad length) | ICV
+	// to dst. aad is the IKE header and SK payload header, which for
+	// AES-CBC the ICV covers together with the IV and ciphertext, and for
+	// AEAD ciphers is the associated data (RFC 5282). aad must not overlap
+	// the bytes Seal appends.
+	Seal(dst, aad, plaintext []byte) []byte
+	// Open verifies body (IV | ciphertext | ICV) in constant time before
+	// decrypting it, and returns the plaintext without padding in a new
+	// slice. Its error wraps ErrIntegrity or ErrMalformedSK.
+	Open(aad, body []byte) ([]byte, error)
+}
+
 // NewSKCipher returns the protection for one direction of an IKE SA's SK
 // payloads (use SK_ei/SK_ai for messages from the original initiator,
 // SK_er/SK_ar for the reverse). encrKey includes the trailing 4-byte salt
-// for AEAD ciphers; integKey must be empty for AEAD.
-//
-// The returned value implements wire.SKCipher: Seal appends IV | encrypted
-// (plaintext | padding | pad length) | ICV to dst; aad is the IKE header
-// and SK payload header, which for AES-CBC the ICV covers together with
-// the IV and ciphertext, and for AEAD ciphers is the associated data
-// (RFC 5282). aad must not overlap the bytes Seal appends. AES-CBC uses a
-// random 16-byte IV; AEAD ciphers use an 8-byte IV from a per-cipher
-// counter that starts at a random value. Open verifies in constant time
-// before decrypting and returns the plaintext without padding in a new
-// slice.
-func NewSKCipher(s Suite, encrKey, integKey []byte) (wire.SKCipher, error) {
+// for AEAD ciphers; integKey must be empty for AEAD. AES-CBC uses a random
+// 16-byte IV; AEAD ciphers use an 8-byte IV from a per-cipher counter that
+// starts at a random value.
+func NewSKCipher(s Suite, encrKey, integKey []byte) (SKCipher, error) {
 	if !validEncr(s.Encr, s.EncrKeyBits) {
 		return nil, fmt.Errorf("crypto: unsupported encryption algorithm %d with %d-bit key", s.Encr, s.EncrKeyBits)
 	}
@@ -43,7 +54,11 @@ func NewSKCipher(s Suite, encrKey, integKey []byte) (wire.SKCipher, error) {
 		if s.Integ != IntegNone || len(integKey) != 0 {
 			return nil, errors.New("crypto: AEAD cipher with an integrity algorithm or key")
 		}
-		return newAEADSK(s, encrKey)
+		c, err := newAEADSK(s, encrKey)
+		if err != nil {
+			return nil, err // not a typed nil in a non-nil interface
+		}
+		return c, nil
 	}
 	if !validInteg(s.Integ) {
 		return nil, fmt.Errorf("crypto: unsupported integrity algorithm %d", s.Integ)
@@ -52,7 +67,11 @@ func NewSKCipher(s Suite, encrKey, integKey []byte) (wire.SKCipher, error) {
 		return nil, fmt.Errorf("crypto: %s needs a %d-byte integrity key, got %d bytes",
 			integName(s.Integ), s.IntegKeyLen(), len(integKey))
 	}
-	return newCBCSK(encrKey, s.Integ, integKey)
+	c, err := newCBCSK(encrKey, s.Integ, integKey)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // sliceForAppend extends dst by n bytes, returning the whole slice and the

@@ -84,7 +84,7 @@ type SAConfig struct {
 	Remote netip.AddrPort // the peer's outer address
 	Encap  Encap
 
-	Encr     uint16 // IANA IKEv2 transform IDs (crypto.Encr*, esp.Encr*)
+	Encr     uint16 // IANA IKEv2 transform IDs (crypto.Encr*, crypto.Integ*)
 	EncrKey  []byte // AEAD: key||salt
 	Integ    uint16
 	IntegKey []byte

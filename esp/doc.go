@@ -2,7 +2,8 @@
 // Encapsulating Security Payload of RFC 4303 in tunnel mode, for one
 // direction of a child SA at a time.
 //
-// Supported transforms (IANA IKEv2 IDs):
+// Supported transforms (IANA IKEv2 IDs, named by the crypto package's
+// Encr* and Integ* constants, shared with the IKE engine):
 //
 //   - ENCR_AES_GCM_16 (20), RFC 4106: 128/192/256-bit key + 4-byte salt,
 //     8-byte explicit IV, 16-byte ICV;

@@ -8,6 +8,8 @@ import (
 	"hash"
 	"strings"
 	"testing"
+
+	"github.com/vigil-ipsec/vigil/crypto"
 )
 
 // suite is one cipher configuration exercised by the tests.
@@ -20,13 +22,13 @@ type suite struct {
 }
 
 var suites = []suite{
-	{"aes128gcm16", EncrAESGCM16, IntegNone, 16 + 4, 0},
-	{"aes192gcm16", EncrAESGCM16, IntegNone, 24 + 4, 0},
-	{"aes256gcm16", EncrAESGCM16, IntegNone, 32 + 4, 0},
-	{"chacha20poly1305", EncrChaCha20Poly1305, IntegNone, 32 + 4, 0},
-	{"aes128cbc-sha256", EncrAESCBC, IntegHMACSHA256128, 16, 32},
-	{"aes192cbc-sha384", EncrAESCBC, IntegHMACSHA384192, 24, 48},
-	{"aes256cbc-sha512", EncrAESCBC, IntegHMACSHA512256, 32, 64},
+	{"aes128gcm16", crypto.EncrAESGCM16, crypto.IntegNone, 16 + 4, 0},
+	{"aes192gcm16", crypto.EncrAESGCM16, crypto.IntegNone, 24 + 4, 0},
+	{"aes256gcm16", crypto.EncrAESGCM16, crypto.IntegNone, 32 + 4, 0},
+	{"chacha20poly1305", crypto.EncrChaCha20Poly1305, crypto.IntegNone, 32 + 4, 0},
+	{"aes128cbc-sha256", crypto.EncrAESCBC, crypto.IntegHMACSHA256128, 16, 32},
+	{"aes192cbc-sha384", crypto.EncrAESCBC, crypto.IntegHMACSHA384192, 24, 48},
+	{"aes256cbc-sha512", crypto.EncrAESCBC, crypto.IntegHMACSHA512256, 32, 64},
 }
 
 // config returns a deterministic Config for the suite.
@@ -117,9 +119,9 @@ func rawSeal(s *SA, seq uint64, pt []byte) []byte {
 
 func cbcHash(integ uint16) func() hash.Hash {
 	switch integ {
-	case IntegHMACSHA384192:
+	case crypto.IntegHMACSHA384192:
 		return sha512.New384
-	case IntegHMACSHA512256:
+	case crypto.IntegHMACSHA512256:
 		return sha512.New
 	}
 	return sha256.New

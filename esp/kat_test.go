@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/vigil-ipsec/vigil/crypto"
 )
 
 // RFC 3602 section 4, cases 5-8: ESP packets with AES-128-CBC. The RFC's
@@ -66,7 +68,7 @@ func TestKATRFC3602(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := Config{SPI: tc.spi, Encr: EncrAESCBC, EncrKey: unhex(t, tc.key), Integ: IntegHMACSHA256128, IntegKey: integKey}
+			cfg := Config{SPI: tc.spi, Encr: crypto.EncrAESCBC, EncrKey: unhex(t, tc.key), Integ: crypto.IntegHMACSHA256128, IntegKey: integKey}
 			tx, err := New(cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -97,7 +99,7 @@ func TestKATRFC3602(t *testing.T) {
 func TestKATRFC7634(t *testing.T) {
 	cfg := Config{
 		SPI:  0x01020304,
-		Encr: EncrChaCha20Poly1305,
+		Encr: crypto.EncrChaCha20Poly1305,
 		EncrKey: unhex(t, `808182838485868788898a8b8c8d8e8f 909192939495969798999a9b9c9d9e9f
 			a0a1a2a3`),
 	}
@@ -135,7 +137,7 @@ func TestKATRFC7634(t *testing.T) {
 func TestKATMcGrewGCM256(t *testing.T) {
 	cfg := Config{
 		SPI:     0x4a2cbfe3,
-		Encr:    EncrAESGCM16,
+		Encr:    crypto.EncrAESGCM16,
 		EncrKey: unhex(t, "abbccddef00112233445566778899aab abbccddef00112233445566778899aab 11223344"),
 	}
 	inner := unhex(t, `4500003069a6400080062690c0a80102 9389155e0a9e008b2dc57ee000000000
@@ -167,7 +169,7 @@ func independentAEAD(t *testing.T, encr uint16, keySalt []byte) (cipher.AEAD, []
 	key, salt := keySalt[:len(keySalt)-4], keySalt[len(keySalt)-4:]
 	var a cipher.AEAD
 	var err error
-	if encr == EncrChaCha20Poly1305 {
+	if encr == crypto.EncrChaCha20Poly1305 {
 		a, err = chacha20poly1305.New(key)
 	} else {
 		var b cipher.Block
@@ -197,28 +199,28 @@ func TestKATGolden(t *testing.T) {
 		golden string
 	}{
 		{
-			name: "aes128gcm16-ipv4", encr: EncrAESGCM16,
+			name: "aes128gcm16-ipv4", encr: crypto.EncrAESGCM16,
 			key: "feffe9928665731c6d6a8f9467308308 cafebabe", spi: 0x12345678,
 			inner: ipv4Packet(41), nh: NextHeaderIPv4, trail: "01 01 04",
 			golden: "12345678000000010000000000000001c944aab0f44e7cb944abb16ae881614355d2d495c5d41521ea1ba1af6c45e4e6" +
 				"7255fffe50357ccbc7ffaa2c6794e38c71a545b14776ae76c2421839",
 		},
 		{
-			name: "aes256gcm16-ipv6", encr: EncrAESGCM16,
+			name: "aes256gcm16-ipv6", encr: crypto.EncrAESGCM16,
 			key: "feffe9928665731c6d6a8f9467308308 feffe9928665731c6d6a8f9467308308 cafebabe", spi: 0x00a5f00d,
 			inner: ipv6Packet(48), nh: NextHeaderIPv6, trail: "01 02 02 29",
 			golden: "00a5f00d000000010000000000000001a0047d6a8c66664ad24f461349c8346d5e95623f2aab56017f45fa1c666087d9" +
 				"e2ce4d270048804fb9c547396fdff581c7d9907e590553ac722fb12dffc129f26e0e8466",
 		},
 		{
-			name: "chacha20poly1305-ipv6", encr: EncrChaCha20Poly1305,
+			name: "chacha20poly1305-ipv6", encr: crypto.EncrChaCha20Poly1305,
 			key: "808182838485868788898a8b8c8d8e8f 909192939495969798999a9b9c9d9e9f a0a1a2a3", spi: 0x87654321,
 			inner: ipv6Packet(60), nh: NextHeaderIPv6, trail: "01 02 02 29",
 			golden: "87654321000000010000000000000001fa63ec05d8bafb03dcd44e0527ea696460e0d7f81781bb43ff67aa1adc3ffe48" +
 				"29c5938bd9066340b074c67349689832685c26db55dae00124f3f60ef221a5692120e23950427e7e3e90bd59cb6346af",
 		},
 		{
-			name: "chacha20poly1305-ipv4", encr: EncrChaCha20Poly1305,
+			name: "chacha20poly1305-ipv4", encr: crypto.EncrChaCha20Poly1305,
 			key: "808182838485868788898a8b8c8d8e8f 909192939495969798999a9b9c9d9e9f a0a1a2a3", spi: 0x87654321,
 			inner: ipv4Packet(20), nh: NextHeaderIPv4, trail: "01 02 02 04",
 			golden: "87654321000000010000000000000001df63ec11d8aeea43bcc54e052dea69656ae0d7fa1683b9462d5383401a51a07c" +
@@ -277,7 +279,7 @@ func TestESNLayout(t *testing.T) {
 				t.Fatalf("header carries seq %#x, want low bits %#x", got, uint32(seq))
 			}
 			esnAAD := unhex(t, "0badcafe 00000001 00000004")
-			if su.encr != EncrAESCBC {
+			if su.encr != crypto.EncrAESCBC {
 				if got := binary.BigEndian.Uint64(pkt[8:16]); got != seq {
 					t.Fatalf("IV = %#x, want the 64-bit sequence number %#x", got, seq)
 				}

@@ -16,21 +16,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/crypto/chacha20poly1305"
-)
 
-// IANA IKEv2 transform IDs (Transform Type 1, encryption, and Transform Type
-// 3, integrity) understood by New. The first constant of each group is typed
-// uint16; the others are untyped so that they also compare with other
-// integer types.
-const (
-	EncrAESCBC           uint16 = 12 // ENCR_AES_CBC, RFC 3602
-	EncrAESGCM16                = 20 // ENCR_AES_GCM_16, RFC 4106
-	EncrChaCha20Poly1305        = 28 // ENCR_CHACHA20_POLY1305, RFC 7634
-
-	IntegNone          uint16 = 0  // NONE (required with AEAD ciphers)
-	IntegHMACSHA256128 uint16 = 12 // AUTH_HMAC_SHA2_256_128, RFC 4868
-	IntegHMACSHA384192        = 13 // AUTH_HMAC_SHA2_384_192, RFC 4868
-	IntegHMACSHA512256        = 14 // AUTH_HMAC_SHA2_512_256, RFC 4868
+	"github.com/vigil-ipsec/vigil/crypto"
 )
 
 // Next Header values of interest to a tunnel-mode dataplane.
@@ -53,13 +40,13 @@ const (
 // methods never print key material.
 type Config struct {
 	SPI  uint32
-	Encr uint16 // EncrAESCBC, EncrAESGCM16 or EncrChaCha20Poly1305
+	Encr uint16 // crypto.EncrAESCBC, crypto.EncrAESGCM16 or crypto.EncrChaCha20Poly1305
 	// EncrKey is, for AEAD ciphers, the key followed by the 4-byte salt
 	// (RFC 4106 section 8.1, RFC 7634 section 2): 20, 28 or 36 bytes for
 	// AES-GCM, 36 for ChaCha20-Poly1305. For AES-CBC it is the 16, 24 or
 	// 32-byte AES key.
 	EncrKey []byte
-	// Integ must be IntegNone with AEAD ciphers and one of the HMAC-SHA2
+	// Integ must be crypto.IntegNone with AEAD ciphers and one of the HMAC-SHA2
 	// transforms with AES-CBC.
 	Integ uint16
 	// IntegKey is 32, 48 or 64 bytes for HMAC-SHA-256/384/512 (RFC 4868).
@@ -83,11 +70,11 @@ func (c Config) GoString() string { return c.String() }
 
 func encrName(id uint16) string {
 	switch id {
-	case EncrAESCBC:
+	case crypto.EncrAESCBC:
 		return "AES-CBC"
-	case EncrAESGCM16:
+	case crypto.EncrAESGCM16:
 		return "AES-GCM-16"
-	case EncrChaCha20Poly1305:
+	case crypto.EncrChaCha20Poly1305:
 		return "ChaCha20-Poly1305"
 	}
 	return fmt.Sprintf("encr(%d)", id)
@@ -95,13 +82,13 @@ func encrName(id uint16) string {
 
 func integName(id uint16) string {
 	switch id {
-	case IntegNone:
+	case crypto.IntegNone:
 		return "none"
-	case IntegHMACSHA256128:
+	case crypto.IntegHMACSHA256128:
 		return "HMAC-SHA2-256-128"
-	case IntegHMACSHA384192:
+	case crypto.IntegHMACSHA384192:
 		return "HMAC-SHA2-384-192"
-	case IntegHMACSHA512256:
+	case crypto.IntegHMACSHA512256:
 		return "HMAC-SHA2-512-256"
 	}
 	return fmt.Sprintf("integ(%d)", id)
@@ -180,11 +167,11 @@ func New(c Config) (*SA, error) {
 		return nil, fmt.Errorf("%w: SPI 0 is reserved", ErrConfig)
 	}
 	switch c.Encr {
-	case EncrAESGCM16, EncrChaCha20Poly1305:
+	case crypto.EncrAESGCM16, crypto.EncrChaCha20Poly1305:
 		if err := s.initAEAD(c); err != nil {
 			return nil, err
 		}
-	case EncrAESCBC:
+	case crypto.EncrAESCBC:
 		if err := s.initCBC(c); err != nil {
 			return nil, err
 		}
@@ -195,19 +182,19 @@ func New(c Config) (*SA, error) {
 }
 
 func (s *SA) initAEAD(c Config) error {
-	if c.Integ != IntegNone {
+	if c.Integ != crypto.IntegNone {
 		return fmt.Errorf("%w: %s is an AEAD cipher and takes no integrity transform (got %s)",
 			ErrConfig, encrName(c.Encr), integName(c.Integ))
 	}
 	n := len(c.EncrKey) - saltLen
 	var err error
 	switch {
-	case c.Encr == EncrAESGCM16 && (n == 16 || n == 24 || n == 32):
+	case c.Encr == crypto.EncrAESGCM16 && (n == 16 || n == 24 || n == 32):
 		var b cipher.Block
 		if b, err = aes.NewCipher(c.EncrKey[:n]); err == nil {
 			s.aead, err = cipher.NewGCM(b)
 		}
-	case c.Encr == EncrChaCha20Poly1305 && n == chacha20poly1305.KeySize:
+	case c.Encr == crypto.EncrChaCha20Poly1305 && n == chacha20poly1305.KeySize:
 		s.aead, err = chacha20poly1305.New(c.EncrKey[:n])
 	default:
 		return fmt.Errorf("%w: %s key+salt length %d is invalid", ErrConfig, encrName(c.Encr), len(c.EncrKey))
@@ -232,13 +219,13 @@ func (s *SA) initCBC(c Config) error {
 	var newHash func() hash.Hash
 	var icv int
 	switch c.Integ {
-	case IntegHMACSHA256128:
+	case crypto.IntegHMACSHA256128:
 		newHash, icv = sha256.New, 16
-	case IntegHMACSHA384192:
+	case crypto.IntegHMACSHA384192:
 		newHash, icv = sha512.New384, 24
-	case IntegHMACSHA512256:
+	case crypto.IntegHMACSHA512256:
 		newHash, icv = sha512.New, 32
-	case IntegNone:
+	case crypto.IntegNone:
 		return fmt.Errorf("%w: AES-CBC requires an integrity transform", ErrConfig)
 	default:
 		return fmt.Errorf("%w: unsupported integrity transform %d", ErrConfig, c.Integ)

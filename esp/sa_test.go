@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/vigil-ipsec/vigil/crypto"
 )
 
 func TestNewValidation(t *testing.T) {
@@ -19,26 +21,26 @@ func TestNewValidation(t *testing.T) {
 		cfg  Config
 		ok   bool
 	}{
-		{"gcm128", Config{SPI: 1, Encr: EncrAESGCM16, EncrKey: key(20)}, true},
-		{"gcm192", Config{SPI: 1, Encr: EncrAESGCM16, EncrKey: key(28)}, true},
-		{"gcm256", Config{SPI: 1, Encr: EncrAESGCM16, EncrKey: key(36)}, true},
-		{"gcm no salt", Config{SPI: 1, Encr: EncrAESGCM16, EncrKey: key(16)}, false},
-		{"gcm short", Config{SPI: 1, Encr: EncrAESGCM16, EncrKey: key(3)}, false},
-		{"gcm with integ", Config{SPI: 1, Encr: EncrAESGCM16, EncrKey: key(20), Integ: IntegHMACSHA256128, IntegKey: key(32)}, false},
-		{"chacha", Config{SPI: 1, Encr: EncrChaCha20Poly1305, EncrKey: key(36)}, true},
-		{"chacha no salt", Config{SPI: 1, Encr: EncrChaCha20Poly1305, EncrKey: key(32)}, false},
-		{"cbc128", Config{SPI: 1, Encr: EncrAESCBC, EncrKey: key(16), Integ: IntegHMACSHA256128, IntegKey: key(32)}, true},
-		{"cbc192", Config{SPI: 1, Encr: EncrAESCBC, EncrKey: key(24), Integ: IntegHMACSHA384192, IntegKey: key(48)}, true},
-		{"cbc256", Config{SPI: 1, Encr: EncrAESCBC, EncrKey: key(32), Integ: IntegHMACSHA512256, IntegKey: key(64)}, true},
-		{"cbc bad key", Config{SPI: 1, Encr: EncrAESCBC, EncrKey: key(20), Integ: IntegHMACSHA256128, IntegKey: key(32)}, false},
-		{"cbc no integ", Config{SPI: 1, Encr: EncrAESCBC, EncrKey: key(16)}, false},
-		{"cbc unknown integ", Config{SPI: 1, Encr: EncrAESCBC, EncrKey: key(16), Integ: 2, IntegKey: key(20)}, false},
-		{"cbc short integ key", Config{SPI: 1, Encr: EncrAESCBC, EncrKey: key(16), Integ: IntegHMACSHA256128, IntegKey: key(16)}, false},
+		{"gcm128", Config{SPI: 1, Encr: crypto.EncrAESGCM16, EncrKey: key(20)}, true},
+		{"gcm192", Config{SPI: 1, Encr: crypto.EncrAESGCM16, EncrKey: key(28)}, true},
+		{"gcm256", Config{SPI: 1, Encr: crypto.EncrAESGCM16, EncrKey: key(36)}, true},
+		{"gcm no salt", Config{SPI: 1, Encr: crypto.EncrAESGCM16, EncrKey: key(16)}, false},
+		{"gcm short", Config{SPI: 1, Encr: crypto.EncrAESGCM16, EncrKey: key(3)}, false},
+		{"gcm with integ", Config{SPI: 1, Encr: crypto.EncrAESGCM16, EncrKey: key(20), Integ: crypto.IntegHMACSHA256128, IntegKey: key(32)}, false},
+		{"chacha", Config{SPI: 1, Encr: crypto.EncrChaCha20Poly1305, EncrKey: key(36)}, true},
+		{"chacha no salt", Config{SPI: 1, Encr: crypto.EncrChaCha20Poly1305, EncrKey: key(32)}, false},
+		{"cbc128", Config{SPI: 1, Encr: crypto.EncrAESCBC, EncrKey: key(16), Integ: crypto.IntegHMACSHA256128, IntegKey: key(32)}, true},
+		{"cbc192", Config{SPI: 1, Encr: crypto.EncrAESCBC, EncrKey: key(24), Integ: crypto.IntegHMACSHA384192, IntegKey: key(48)}, true},
+		{"cbc256", Config{SPI: 1, Encr: crypto.EncrAESCBC, EncrKey: key(32), Integ: crypto.IntegHMACSHA512256, IntegKey: key(64)}, true},
+		{"cbc bad key", Config{SPI: 1, Encr: crypto.EncrAESCBC, EncrKey: key(20), Integ: crypto.IntegHMACSHA256128, IntegKey: key(32)}, false},
+		{"cbc no integ", Config{SPI: 1, Encr: crypto.EncrAESCBC, EncrKey: key(16)}, false},
+		{"cbc unknown integ", Config{SPI: 1, Encr: crypto.EncrAESCBC, EncrKey: key(16), Integ: 2, IntegKey: key(20)}, false},
+		{"cbc short integ key", Config{SPI: 1, Encr: crypto.EncrAESCBC, EncrKey: key(16), Integ: crypto.IntegHMACSHA256128, IntegKey: key(16)}, false},
 		{"unknown encr", Config{SPI: 1, Encr: 3, EncrKey: key(24)}, false},
-		{"spi zero", Config{SPI: 0, Encr: EncrAESGCM16, EncrKey: key(20)}, false},
-		{"window negative", Config{SPI: 1, Encr: EncrAESGCM16, EncrKey: key(20), ReplayWindow: -1}, false},
-		{"window too big", Config{SPI: 1, Encr: EncrAESGCM16, EncrKey: key(20), ReplayWindow: 65537}, false},
-		{"window max", Config{SPI: 1, Encr: EncrAESGCM16, EncrKey: key(20), ReplayWindow: 65536}, true},
+		{"spi zero", Config{SPI: 0, Encr: crypto.EncrAESGCM16, EncrKey: key(20)}, false},
+		{"window negative", Config{SPI: 1, Encr: crypto.EncrAESGCM16, EncrKey: key(20), ReplayWindow: -1}, false},
+		{"window too big", Config{SPI: 1, Encr: crypto.EncrAESGCM16, EncrKey: key(20), ReplayWindow: 65537}, false},
+		{"window max", Config{SPI: 1, Encr: crypto.EncrAESGCM16, EncrKey: key(20), ReplayWindow: 65536}, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -58,7 +60,7 @@ func TestNewValidation(t *testing.T) {
 
 func TestReplayWindowConfig(t *testing.T) {
 	for _, tc := range []struct{ in, want int }{{0, 1024}, {32, 1024}, {1024, 1024}, {1025, 1088}, {4096, 4096}, {65536, 65536}} {
-		s, err := New(Config{SPI: 9, Encr: EncrAESGCM16, EncrKey: make([]byte, 20), ReplayWindow: tc.in})
+		s, err := New(Config{SPI: 9, Encr: crypto.EncrAESGCM16, EncrKey: make([]byte, 20), ReplayWindow: tc.in})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -289,7 +291,7 @@ func TestMalformed(t *testing.T) {
 			_, rx := su.pair(t, false)
 			h, tail := rx.HeaderLen(), rx.tailLen()
 			lens := []int{0, 1, 4, 7, 8, h, h + tail, h + tail + 1}
-			if su.encr == EncrAESCBC {
+			if su.encr == crypto.EncrAESCBC {
 				lens = append(lens, h+tail+15, h+tail+17, h+tail+31)
 			}
 			for _, n := range lens {

@@ -64,17 +64,20 @@ func (l *eventLog) since(tunnel string, since uint64) []api.Event {
 	return out
 }
 
+// subscribe returns a channel of the events (of tunnel, or all with "") added from now on. It
+// is unsubscribed and closed when ctx ends; the subscriber owns ctx (the API server ends every
+// stream's context when it shuts down). Nothing waits for ctx meanwhile: context.AfterFunc
+// runs the unsubscribe only once ctx is done.
 func (l *eventLog) subscribe(ctx context.Context, tunnel string) <-chan api.Event {
 	ch := make(chan api.Event, 256)
 	l.mu.Lock()
 	l.subs[ch] = tunnel
 	l.mu.Unlock()
-	go func() {
-		<-ctx.Done()
+	context.AfterFunc(ctx, func() {
 		l.mu.Lock()
 		delete(l.subs, ch)
 		l.mu.Unlock()
 		close(ch)
-	}()
+	})
 	return ch
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,6 +37,7 @@ type Gateway struct {
 	level   *slog.LevelVar
 	dp      dataplane.Dataplane
 	engine  *ike.Engine
+	timers  *timerSet // every timer of the gateway (timers.go); loop-owned
 	events  *eventLog
 	metrics *Metrics
 	started time.Time
@@ -50,8 +50,6 @@ type Gateway struct {
 
 	// problem is why the gateway is unhealthy (nil: healthy): set when the dataplane fails.
 	problem atomic.Pointer[string]
-	// loopDone is closed when Run has stopped the engine loop.
-	loopDone chan struct{}
 
 	// Loop-owned state.
 	tstate  map[string]*tunnelState
@@ -66,10 +64,10 @@ type tunnelState struct {
 	outageCause  string
 	recovering   bool // a replacement Child SA or IKE SA is being negotiated
 	lastProbe    time.Time
-	probeTimer   *time.Timer
+	probeTimer   *loopTimer
 	lastHint     time.Time
 	backoff      time.Duration
-	retryTimer   *time.Timer
+	retryTimer   *loopTimer
 	lastEvent    string
 	manualDown   bool
 	childProbe   time.Duration
@@ -81,7 +79,7 @@ type tunnelState struct {
 
 	heal            bool          // heal: repair when this side lost its state
 	healDelay       time.Duration // heal_delay
-	healTimer       *time.Timer   // a lost Child SA waiting for the peer's replacement
+	healTimer       *loopTimer    // a lost Child SA waiting for the peer's replacement
 	lastRestartHeal time.Time     // last IKE SA started by a restart heal
 	peerDeleted     time.Time     // when the peer last deleted the tunnel's Child SA
 }
@@ -96,22 +94,25 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	}
 	g := &Gateway{
 		log: o.Logger, level: o.LogLevel, cfg: cfg, events: newEventLog(10000),
-		metrics: newMetrics(), started: time.Now(), tstate: map[string]*tunnelState{},
-		load: o.LoadConfig, lt: o.LogThrottle, loopDone: make(chan struct{}),
+		started: time.Now(), tstate: map[string]*tunnelState{},
+		load: o.LoadConfig, lt: o.LogThrottle,
 	}
+	g.metrics = newMetrics(g)
 	if g.lt == nil {
 		g.lt = logthrottle.New(0, 0)
 	}
 	if g.load == nil {
 		g.load = func() (*config.Config, error) { return config.Load(cfg.File) }
 	}
-	var eng *ike.Engine
-	dp, err := o.OpenDataplane(func(l, r netip.AddrPort, m []byte) { eng.HandlePacket(l, r, m) })
+	// The dataplane first: the engine sends through it. Received IKE messages reach the
+	// engine through in, which is attached to the engine once it is built.
+	in := new(ikeInput)
+	dp, err := o.OpenDataplane(in.handle)
 	if err != nil {
 		return nil, err
 	}
 	gl := cfg.Global
-	eng = ike.New(ike.Config{
+	eng := ike.New(ike.Config{
 		IKEPort: uint16(gl.IKEPort), NATTPort: uint16(gl.NATTPort),
 		RetransmitTimeout: gl.Retransmit.Timeout, RetransmitBase: gl.Retransmit.Base,
 		RetransmitTries: gl.Retransmit.Tries, RetransmitMax: gl.Retransmit.MaxTimeout,
@@ -122,8 +123,8 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		QuietOnUnknownSPI:         gl.InvalidSPI.PerPeerRate == 0,
 		UnprotectedInvalidSPIRate: unprotectedRate(gl.InvalidSPI),
 	}, dp, g, g.log)
-	g.dp, g.engine = dp, eng
-	g.metrics.gw = g
+	in.attach(eng)
+	g.dp, g.engine, g.timers = dp, eng, newTimerSet(eng.Do)
 	for i := range cfg.Tunnels {
 		if err := g.addTunnel(&cfg.Tunnels[i]); err != nil {
 			dp.Close()
@@ -143,10 +144,7 @@ func unprotectedRate(c config.InvalidSPI) float64 {
 
 // addTunnel registers a configured tunnel with the engine (before Run, or on the loop).
 func (g *Gateway) addTunnel(ct *config.Tunnel) error {
-	tc, err := tunnelConfig(g.cfg.Global, ct)
-	if err != nil {
-		return err
-	}
+	tc := tunnelConfig(g.cfg.Global, ct)
 	if err := g.dp.Listen(tc.Local.Addr()); err != nil {
 		return fmt.Errorf("tunnel %s: listening on %v: %w", ct.Name, tc.Local.Addr(), err)
 	}
@@ -172,12 +170,17 @@ func (g *Gateway) Dataplane() dataplane.Dataplane { return g.dp }
 // dataplane. If the dataplane fails on its own (a dead worker: no traffic can flow any more)
 // the gateway marks itself unhealthy, shuts down the same way and returns an error, so that
 // the daemon exits non-zero and gets restarted.
+//
+// Run owns the goroutines it starts and waits for them before it returns: the engine loop,
+// which outlives ctx because the shutdown runs on it and is stopped by stopLoop after the
+// shutdown, and the dataplane event pump, which stops when ctx ends. The gateway's timers
+// (timers.go) are all stopped by the shutdown; the engine's own are the engine's.
 func (g *Gateway) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g.ctx = ctx
 	loopCtx, stopLoop := context.WithCancel(context.Background())
-	loopDone := g.loopDone
+	loopDone := make(chan struct{})
 	go func() { g.engine.Run(loopCtx); close(loopDone) }()
 	g.engine.Do(func() {
 		for name, t := range g.engine.Tunnels() {
@@ -197,6 +200,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	g.shutdown()
 	stopLoop()
 	<-loopDone
+	// Between the shutdown and the end of the loop a last message may have armed a timer;
+	// with the loop gone nothing else touches the set.
+	g.timers.stopAll()
 	return errors.Join(failed, g.dp.Close())
 }
 
@@ -220,21 +226,17 @@ func (g *Gateway) Problem() string {
 	return ""
 }
 
-// shutdown deletes every IKE SA with a Delete notify, waiting up to 1.5 s for the answers,
-// then removes the tunnels (policies, routes).
+// shutdown stops the gateway's timers, deletes every IKE SA with a Delete notify, waiting up
+// to 1.5 s for the answers, then removes the tunnels (policies, routes).
 func (g *Gateway) shutdown() {
 	done := make(chan struct{})
 	g.engine.Call(func() {
 		g.closing = map[*ike.IKESA]bool{}
 		g.closed = done
-		for _, t := range g.engine.Tunnels() {
-			if ts := g.tstate[t.Cfg.Name]; ts != nil {
-				ts.manualDown = true
-				stopTimer(ts.retryTimer)
-				stopTimer(ts.probeTimer)
-				stopTimer(ts.healTimer)
-			}
+		for _, ts := range g.tstate {
+			ts.manualDown = true
 		}
+		g.timers.stopAll()
 		for _, sa := range g.engine.IKESAs() {
 			if sa.State == ike.IKEEstablished {
 				g.closing[sa] = true
@@ -251,13 +253,8 @@ func (g *Gateway) shutdown() {
 		for name := range g.engine.Tunnels() {
 			g.engine.RemoveTunnel(name, false)
 		}
+		g.timers.stopAll() // any armed while the Deletes were answered
 	})
-}
-
-func stopTimer(t *time.Timer) {
-	if t != nil {
-		t.Stop()
-	}
 }
 
 // initiate starts a tunnel unless it is up or connecting (loop only).
@@ -292,7 +289,7 @@ func (g *Gateway) scheduleReconnect(t *ike.Tunnel) {
 	d := ts.backoff
 	ts.backoff = min(max(2*ts.backoff, 250*time.Millisecond), 30*time.Second)
 	name := t.Cfg.Name
-	ts.retryTimer = time.AfterFunc(d, func() { g.engine.Do(func() { g.initiate(name, "reconnect") }) })
+	ts.retryTimer = g.timers.after(d, func() { g.initiate(name, "reconnect") })
 }
 
 // TunnelUp initiates a tunnel.

@@ -57,28 +57,26 @@ func (g *Gateway) healChildLost(peer netip.Addr, spi uint32) {
 		g.startOutage(ts, "child-lost-here", now)
 		g.event(name, "detect", "child-lost-here", peer.String(), api.SPI(spi), nil,
 			fmt.Sprintf("ESP on unknown SPI 0x%08x and no Child SA here: we lost it; waiting %v for the peer to replace it", spi, ts.healDelay), 0)
-		ts.healTimer = time.AfterFunc(ts.healDelay, func() {
-			g.engine.Do(func() {
-				ts.healTimer = nil
-				if g.engine.Tunnel(name) != t || t.Child != nil || ts.manualDown || t.IKE == nil || t.IKE.State != ike.IKEEstablished {
-					return // replaced by the peer meanwhile, or gone
+		ts.healTimer = g.timers.after(ts.healDelay, func() {
+			ts.healTimer = nil
+			if g.engine.Tunnel(name) != t || t.Child != nil || ts.manualDown || t.IKE == nil || t.IKE.State != ike.IKEEstablished {
+				return // replaced by the peer meanwhile, or gone
+			}
+			g.metrics.heals.WithLabelValues("child-lost-here").Inc()
+			g.event(name, "action", "child-lost-here", peer.String(), 0, nil,
+				fmt.Sprintf("the peer did not replace the Child SA in %v: creating it", ts.healDelay), 0)
+			ts.recovering = true
+			sa := t.IKE
+			g.engine.CreateChild(t, func(c *ike.ChildSA, err error) {
+				if err != nil {
+					ts.recovering = false
+					g.log.Warn("healing: creating the lost Child SA failed", "tunnel", name, "err", err)
+					return
 				}
-				g.metrics.heals.WithLabelValues("child-lost-here").Inc()
-				g.event(name, "action", "child-lost-here", peer.String(), 0, nil,
-					fmt.Sprintf("the peer did not replace the Child SA in %v: creating it", ts.healDelay), 0)
-				ts.recovering = true
-				sa := t.IKE
-				g.engine.CreateChild(t, func(c *ike.ChildSA, err error) {
-					if err != nil {
-						ts.recovering = false
-						g.log.Warn("healing: creating the lost Child SA failed", "tunnel", name, "err", err)
-						return
-					}
-					// The peer still holds the pair we lost: one pair per tunnel is enough.
-					if c.SPIIn != spi && sa.State == ike.IKEEstablished {
-						g.engine.DeleteLost(sa, spi)
-					}
-				})
+				// The peer still holds the pair we lost: one pair per tunnel is enough.
+				if c.SPIIn != spi && sa.State == ike.IKEEstablished {
+					g.engine.DeleteLost(sa, spi)
+				}
 			})
 		})
 	}

@@ -28,8 +28,8 @@ type Metrics struct {
 	dataplaneHealthy   prometheus.Gauge
 }
 
-func newMetrics() *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry()}
+func newMetrics(g *Gateway) *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry(), gw: g}
 	m.invalidSPISent = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_invalid_spi_sent_total", Help: "INVALID_SPI notifies sent, by protection."}, []string{"kind"})
 	m.invalidSPIReceived = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_invalid_spi_received_total", Help: "INVALID_SPI / INVALID_IKE_SPI notifies received."}, []string{"protected"})
 	m.invalidSPILimited = prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_invalid_spi_rate_limited_total", Help: "INVALID_SPI notifies not sent because of rate limits."})

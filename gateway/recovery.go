@@ -161,7 +161,7 @@ func (g *Gateway) armProbe(c *ike.ChildSA) {
 		return
 	}
 	stopTimer(ts.probeTimer)
-	ts.probeTimer = time.AfterFunc(ts.childProbe, func() { g.engine.Do(func() { g.checkChild(c) }) })
+	ts.probeTimer = g.timers.after(ts.childProbe, func() { g.checkChild(c) })
 }
 
 // checkChild probes the tunnel's active Child SA if it has sent packets but received none for
@@ -203,7 +203,7 @@ func (g *Gateway) checkChild(c *ike.ChildSA) {
 func (g *Gateway) armProbeIn(c *ike.ChildSA, d time.Duration) {
 	ts := g.tstate[c.Tunnel.Cfg.Name]
 	stopTimer(ts.probeTimer)
-	ts.probeTimer = time.AfterFunc(d, func() { g.engine.Do(func() { g.checkChild(c) }) })
+	ts.probeTimer = g.timers.after(d, func() { g.checkChild(c) })
 }
 
 // probeChild rekeys c to find out whether the peer still has it; at most once per child_probe.
@@ -236,12 +236,10 @@ func (g *Gateway) rekeyFailed(c *ike.ChildSA, err error) {
 	}
 	if errors.Is(err, ike.ErrTemporaryFailure) && cause == "rekey-failed" {
 		// The peer is busy with an exchange of its own: try again shortly.
-		time.AfterFunc(2*time.Second, func() {
-			g.engine.Do(func() {
-				if c.State == ike.ChildInstalled && c.Tunnel.Active() == c {
-					g.engine.RekeyChild(c, nil)
-				}
-			})
+		g.timers.after(2*time.Second, func() {
+			if c.State == ike.ChildInstalled && c.Tunnel.Active() == c {
+				g.engine.RekeyChild(c, nil)
+			}
 		})
 		return
 	}

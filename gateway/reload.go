@@ -23,8 +23,8 @@ type reloadPlan struct {
 
 // Reload re-reads the configuration file. It is transactional: the new configuration is
 // parsed and validated in full, the difference to the running one worked out, and everything
-// that can fail checked (building the engine's form of every added or changed tunnel,
-// listening on their local addresses) before anything changes; then the difference is applied
+// that can fail checked (listening on the local addresses of added or changed tunnels)
+// before anything changes; then the difference is applied
 // on the engine loop in one step. On any problem the running configuration is kept whole, the
 // engine and the gateway untouched, and every problem is reported, with FILE:LINE where the
 // configuration gives one. Unchanged tunnels keep their SAs; changed ones are deleted (with
@@ -73,21 +73,12 @@ func (g *Gateway) planReload() (*reloadPlan, error) {
 	fail := func(ct *config.Tunnel, err error) error {
 		return &config.Error{File: newCfg.File, Line: ct.Line, Msg: err.Error()}
 	}
-	var errs []error
 	setUp := append(append([]string(nil), p.changed...), p.added...)
 	for _, name := range setUp {
-		ct := newCfg.Tunnel(name)
-		tc, err := tunnelConfig(old.Global, ct)
-		if err != nil {
-			errs = append(errs, fail(ct, err))
-			continue
-		}
-		p.tcs[name] = tc
+		p.tcs[name] = tunnelConfig(old.Global, newCfg.Tunnel(name))
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	// Only a configuration that is otherwise good makes the dataplane listen on new addresses.
+	// Only a configuration that config accepted makes the dataplane listen on new addresses.
+	var errs []error
 	listened := map[netip.Addr]bool{}
 	for _, name := range setUp {
 		a := p.tcs[name].Local.Addr()
@@ -112,6 +103,7 @@ func (g *Gateway) applyReload(p *reloadPlan) {
 			ts.manualDown = true
 			stopTimer(ts.retryTimer)
 			stopTimer(ts.probeTimer)
+			stopTimer(ts.healTimer)
 		}
 		g.engine.RemoveTunnel(name, true)
 		delete(g.tstate, name)

@@ -1,24 +1,15 @@
 package gateway
 
 import (
-	"fmt"
 	"net/netip"
 
 	"github.com/vigil-ipsec/vigil/config"
-	"github.com/vigil-ipsec/vigil/crypto"
 	"github.com/vigil-ipsec/vigil/ike"
 )
 
-// tunnelConfig converts a validated configuration tunnel into the engine's form.
-func tunnelConfig(g config.Global, t *config.Tunnel) (*ike.TunnelConfig, error) {
-	ikeProps, err := crypto.ParseProposals(t.IKEProposals, true)
-	if err != nil {
-		return nil, fmt.Errorf("tunnel %s: ike_proposals: %w", t.Name, err)
-	}
-	esp, err := crypto.ParseProposals(t.ESPProposals, false)
-	if err != nil {
-		return nil, fmt.Errorf("tunnel %s: esp_proposals: %w", t.Name, err)
-	}
+// tunnelConfig converts a validated configuration tunnel into the engine's form. The
+// proposals are the ones config parsed; the engine shares them and only reads them.
+func tunnelConfig(g config.Global, t *config.Tunnel) *ike.TunnelConfig {
 	lp, rp := t.LocalPort, t.RemotePort
 	if lp == 0 {
 		lp = g.IKEPort
@@ -36,8 +27,8 @@ func tunnelConfig(g config.Global, t *config.Tunnel) (*ike.TunnelConfig, error) 
 		PSK:              t.PSK.Bytes(),
 		LocalTS:          t.LocalTS,
 		RemoteTS:         t.RemoteTS,
-		IKEProposals:     ikeProps,
-		ESPProposals:     esp,
+		IKEProposals:     t.IKEParsed,
+		ESPProposals:     t.ESPParsed,
 		IKELifetime:      t.IKELifetime,
 		ChildLifetime:    t.ChildLifetime,
 		ChildLifeBytes:   t.ChildLifeBytes,
@@ -62,5 +53,5 @@ func tunnelConfig(g config.Global, t *config.Tunnel) (*ike.TunnelConfig, error) 
 	default:
 		c.Encap = ike.EncapAuto
 	}
-	return c, nil
+	return c
 }

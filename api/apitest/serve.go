@@ -16,7 +16,7 @@ func Serve(t testing.TB, b api.Backend) string {
 	t.Helper()
 	sock := filepath.Join(t.TempDir(), "vigil.sock")
 	srv := api.NewServer(b, slog.New(slog.DiscardHandler))
-	ln, err := srv.Listen(sock)
+	ln, err := api.Listen(sock)
 	if err != nil {
 		t.Fatalf("listen on %s: %v", sock, err)
 	}

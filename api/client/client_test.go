@@ -272,7 +272,7 @@ func TestFollowEventsStreamEnded(t *testing.T) {
 	fake := apitest.NewFake()
 	sock := filepath.Join(t.TempDir(), "v.sock")
 	srv := api.NewServer(fake, nil)
-	ln, err := srv.Listen(sock)
+	ln, err := api.Listen(sock)
 	if err != nil {
 		t.Fatal(err)
 	}

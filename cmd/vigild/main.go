@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -90,17 +91,17 @@ func run(args []string) int {
 	}
 	log := slog.New(h)
 
-	// The control socket first: it refuses to start if another vigild answers on it.
-	var gw *gateway.Gateway
-	srv := api.NewServer(backend{&gw}, log)
-	ln, err := srv.Listen(cfg.Global.Socket)
+	// The control socket first: it refuses to start if another vigild answers on it, before
+	// this one touches the TUN device or the IKE sockets. The API server comes after the
+	// gateway it serves; until then connections wait in the socket's backlog.
+	ln, err := api.Listen(cfg.Global.Socket)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "vigild:", err)
 		return 1
 	}
 	defer ln.Close()
 
-	gw, err = gateway.New(cfg, gateway.Options{
+	gw, err := gateway.New(cfg, gateway.Options{
 		Logger: log, LogLevel: level,
 		OpenDataplane: func(ikeHandler dataplane.IKEHandler) (dataplane.Dataplane, error) {
 			return tunudp.Open(tunudp.Config{
@@ -115,70 +116,14 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "vigild:", err)
 		return 1
 	}
+	srv := api.NewServer(gw, log)
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	go func() {
-		for range hup {
-			if _, err := gw.Reload(); err != nil {
-				log.Error("SIGHUP reload failed", "err", err)
-			}
-		}
-	}()
-
-	if cfg.Global.MetricsAddr != "" {
-		mln, err := net.Listen("tcp", cfg.Global.MetricsAddr)
-		if err != nil {
-			log.Error("metrics endpoint not available", "addr", cfg.Global.MetricsAddr, "err", err)
-		} else {
-			mux := http.NewServeMux()
-			mux.Handle("/metrics", gw.MetricsHandler())
-			ms := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-			go ms.Serve(mln)
-			defer ms.Close()
-			log.Info("metrics listening", "addr", mln.Addr().String())
-			warnExposed(log, "metrics endpoint (metrics_addr)", mln.Addr().String())
-		}
-	}
-
-	if *debugAddr != "" {
-		dln, err := net.Listen("tcp", *debugAddr)
-		if err != nil {
-			log.Error("pprof endpoint not available", "addr", *debugAddr, "err", err)
-		} else {
-			dmux := http.NewServeMux()
-			dmux.HandleFunc("/debug/pprof/", pprof.Index)
-			dmux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-			dmux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-			dmux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-			ds := &http.Server{Handler: dmux, ReadHeaderTimeout: 5 * time.Second}
-			go ds.Serve(dln)
-			defer ds.Close()
-			log.Info("pprof listening", "addr", dln.Addr().String())
-			warnExposed(log, "pprof endpoint (--debug-addr)", dln.Addr().String())
-		}
-	}
-
-	apiDone := make(chan error, 1)
-	go func() { apiDone <- srv.ServeListener(ctx, ln) }()
-	gwDone := make(chan error, 1)
-	go func() { gwDone <- gw.Run(ctx) }()
-	log.Info("vigild started", "version", gateway.Version, "config", cfg.File, "tunnels", len(cfg.Tunnels), "pid", os.Getpid())
-	sdNotify("READY=1")
-
-	select {
-	case err = <-gwDone:
-	case err = <-apiDone:
-		stop()
-		<-gwDone
-	}
-	if err != nil && !errors.Is(err, context.Canceled) {
+	err = serve(cfg, log, gw, srv, ln, *debugAddr)
+	if err != nil {
 		sdNotify("STATUS=" + strings.ReplaceAll("failed: "+err.Error(), "\n", "; "))
 	}
 	sdNotify("STOPPING=1")
-	if err != nil && !errors.Is(err, context.Canceled) {
+	if err != nil {
 		log.Error("vigild stopped", "err", err)
 		return 1
 	}
@@ -186,26 +131,94 @@ func run(args []string) int {
 	return 0
 }
 
-// backend defers to the gateway once it exists (the socket is bound before it is built).
-type backend struct{ g **gateway.Gateway }
+// serve runs the gateway and the control API until SIGTERM or SIGINT, or until one of them
+// stops on its own, and returns why they stopped (nil for a signal).
+//
+// It owns every goroutine it starts and waits for all of them before it returns:
+//   - the gateway (gw.Run) and the API server (srv.ServeListener) stop when ctx ends: on a
+//     signal, or when the other one has stopped;
+//   - the SIGHUP handler and the metrics and pprof servers stop when aux ends, which is only
+//     after the gateway has finished its shutdown, so metrics stay readable while it deletes
+//     the SAs.
+func serve(cfg *config.Config, log *slog.Logger, gw *gateway.Gateway, srv *api.Server, ln net.Listener, debugAddr string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	aux, stopAux := context.WithCancel(context.Background())
+	var auxDone sync.WaitGroup
+	defer func() { stopAux(); auxDone.Wait() }()
 
-func (b backend) gw() *gateway.Gateway { return *b.g }
+	// SIGHUP stays caught until the process exits, also after the handler has stopped, so a
+	// late one cannot kill the daemon in the middle of its shutdown.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	auxDone.Go(func() {
+		for {
+			select {
+			case <-aux.Done():
+				return
+			case <-hup:
+				if _, err := gw.Reload(); err != nil {
+					log.Error("SIGHUP reload failed", "err", err)
+				}
+			}
+		}
+	})
 
-func (b backend) Status() api.Status                     { return b.gw().Status() }
-func (b backend) Tunnels() []api.Tunnel                  { return b.gw().Tunnels() }
-func (b backend) Tunnel(n string) (api.Tunnel, error)    { return b.gw().Tunnel(n) }
-func (b backend) TunnelUp(n string) error                { return b.gw().TunnelUp(n) }
-func (b backend) TunnelDown(n string) error              { return b.gw().TunnelDown(n) }
-func (b backend) SAs(t string) []api.IKESA               { return b.gw().SAs(t) }
-func (b backend) ChildSA(s api.SPI) (api.ChildSA, error) { return b.gw().ChildSA(s) }
-func (b backend) Events(t string, s uint64) []api.Event  { return b.gw().Events(t, s) }
-func (b backend) Reload() (api.ReloadResult, error)      { return b.gw().Reload() }
-func (b backend) SetLogLevel(l string) error             { return b.gw().SetLogLevel(l) }
-func (b backend) DeleteChildSA(s api.SPI, n bool) (api.DeleteResult, error) {
-	return b.gw().DeleteChildSA(s, n)
+	if cfg.Global.MetricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", gw.MetricsHandler())
+		serveHTTP(aux, &auxDone, log, "metrics", "metrics endpoint (metrics_addr)", cfg.Global.MetricsAddr, mux)
+	}
+	if debugAddr != "" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		serveHTTP(aux, &auxDone, log, "pprof", "pprof endpoint (--debug-addr)", debugAddr, mux)
+	}
+
+	apiDone := make(chan error, 1)
+	go func() { apiDone <- srv.ServeListener(ctx, ln) }() // ends when ctx does, or on an error
+	gwDone := make(chan error, 1)
+	go func() { gwDone <- gw.Run(ctx) }() // ends when ctx does, or when the dataplane fails
+	log.Info("vigild started", "version", gateway.Version, "config", cfg.File, "tunnels", len(cfg.Tunnels), "pid", os.Getpid())
+	sdNotify("READY=1")
+
+	// Whichever stops first stops the other; both are waited for.
+	var gwErr, apiErr error
+	select {
+	case gwErr = <-gwDone:
+		stop()
+		apiErr = <-apiDone
+	case apiErr = <-apiDone:
+		stop()
+		gwErr = <-gwDone
+	}
+	return errors.Join(failure(gwErr), failure(apiErr))
 }
-func (b backend) Subscribe(ctx context.Context, t string) <-chan api.Event {
-	return b.gw().Subscribe(ctx, t)
+
+// failure is err unless it only says that the context ended, which is how a signal stops us.
+func failure(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// serveHTTP serves h on addr until aux ends, in two goroutines counted in done. A failure to
+// listen is logged and leaves the daemon running without that endpoint.
+func serveHTTP(aux context.Context, done *sync.WaitGroup, log *slog.Logger, name, what, addr string, h http.Handler) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		log.Error(name+" endpoint not available", "addr", addr, "err", err)
+		return
+	}
+	s := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	done.Go(func() { s.Serve(ln) }) // returns once s is closed
+	done.Go(func() { <-aux.Done(); s.Close() })
+	log.Info(name+" listening", "addr", ln.Addr().String())
+	warnExposed(log, what, ln.Addr().String())
 }
 
 // sdNotify tells systemd about state changes when run with Type=notify.
@@ -230,9 +243,6 @@ func unknownSPILimits(c config.InvalidSPI) sad.UnknownSPILimits {
 	}
 	return l
 }
-
-func (b backend) RekeyChildSA(s api.SPI) error { return b.gw().RekeyChildSA(s) }
-func (b backend) RekeyIKESA(t string) error    { return b.gw().RekeyIKESA(t) }
 
 // warnExposed logs a warning when an unauthenticated HTTP endpoint (metrics, pprof) listens on
 // an address that other hosts can reach.

@@ -5,8 +5,8 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/vigil-ipsec/vigil/crypto"
 	"github.com/vigil-ipsec/vigil/dataplane"
-	"github.com/vigil-ipsec/vigil/esp"
 )
 
 // BenchmarkPacketPath measures the per-packet path without the kernel: policy lookup, ESP
@@ -17,9 +17,9 @@ func BenchmarkPacketPath(b *testing.B) {
 		encr, integ uint16
 		ekey, ikey  int
 	}{
-		{"aes-gcm-256", esp.EncrAESGCM16, 0, 36, 0},
-		{"chacha20-poly1305", esp.EncrChaCha20Poly1305, 0, 36, 0},
-		{"aes-cbc-256-sha256", esp.EncrAESCBC, esp.IntegHMACSHA256128, 32, 32},
+		{"aes-gcm-256", crypto.EncrAESGCM16, 0, 36, 0},
+		{"chacha20-poly1305", crypto.EncrChaCha20Poly1305, 0, 36, 0},
+		{"aes-cbc-256-sha256", crypto.EncrAESCBC, crypto.IntegHMACSHA256128, 32, 32},
 	} {
 		for _, size := range []int{64, 1400} {
 			b.Run(fmt.Sprintf("%s/%d", suite.name, size), func(b *testing.B) {

@@ -10,6 +10,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/vigil-ipsec/vigil/crypto"
 	"github.com/vigil-ipsec/vigil/dataplane"
 	"github.com/vigil-ipsec/vigil/dataplane/sad"
 	"github.com/vigil-ipsec/vigil/esp"
@@ -51,7 +52,7 @@ func pair(t testing.TB, a, b *Dataplane, spiAB, spiBA uint32, mod func(*dataplan
 	la, lb := netip.AddrPortFrom(addrA, 4500), netip.AddrPortFrom(addrB, 4500)
 	mk := func(spi uint32, dir dataplane.Direction, local, remote netip.AddrPort, k byte) dataplane.SAConfig {
 		c := dataplane.SAConfig{SPI: spi, Dir: dir, Tunnel: "t", ChildID: 1, Local: local, Remote: remote,
-			Encap: dataplane.EncapUDP, Encr: esp.EncrAESGCM16, EncrKey: key(k)}
+			Encap: dataplane.EncapUDP, Encr: crypto.EncrAESGCM16, EncrKey: key(k)}
 		if mod != nil {
 			mod(&c)
 		}
@@ -174,7 +175,7 @@ func TestKeyMismatchIsAuthFailure(t *testing.T) {
 	pair(t, a, b, 0x1000, 0x2000, nil)
 	must(t, b.DeleteSA(dataplane.InSA(0x1000))) // installed SAs are never replaced
 	must(t, b.AddSA(dataplane.SAConfig{SPI: 0x1000, Dir: dataplane.In, Tunnel: "t", Encap: dataplane.EncapUDP,
-		Encr: esp.EncrAESGCM16, EncrKey: key(9)}))
+		Encr: crypto.EncrAESGCM16, EncrKey: key(9)}))
 	if err := a.SendInner(hostA, hostB, nil); !errors.Is(err, sad.DropAuth) {
 		t.Fatalf("err = %v", err)
 	}
@@ -188,7 +189,7 @@ func TestReplayDropped(t *testing.T) {
 	a, b := newPair(t, nil, nil)
 	pair(t, a, b, 0x1000, 0x2000, nil)
 	// Capture a sealed packet by sealing with a second SA object with the same key.
-	sa, err := esp.New(esp.Config{SPI: 0x1000, Encr: esp.EncrAESGCM16, EncrKey: key(1)})
+	sa, err := esp.New(esp.Config{SPI: 0x1000, Encr: crypto.EncrAESGCM16, EncrKey: key(1)})
 	must(t, err)
 	inner, _ := BuildUDP(netip.AddrPortFrom(hostA, 1), netip.AddrPortFrom(hostB, 2), []byte("r"))
 	captured, err = sa.Seal(nil, inner, 4)
@@ -322,7 +323,7 @@ func TestIPv6InnerAndOuter(t *testing.T) {
 	la, lb := netip.AddrPortFrom(oa, 4500), netip.AddrPortFrom(ob, 4500)
 	sa := func(spi uint32, dir dataplane.Direction, l, r netip.AddrPort) dataplane.SAConfig {
 		return dataplane.SAConfig{SPI: spi, Dir: dir, Tunnel: "v6", ChildID: 5, Local: l, Remote: r, Encap: dataplane.EncapUDP,
-			Encr: esp.EncrChaCha20Poly1305, EncrKey: key(7)}
+			Encr: crypto.EncrChaCha20Poly1305, EncrKey: key(7)}
 	}
 	must(t, a.AddSA(sa(0x5000, dataplane.Out, la, lb)))
 	must(t, b.AddSA(sa(0x5000, dataplane.In, lb, la)))

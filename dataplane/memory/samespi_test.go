@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-ipsec/vigil/crypto"
 	"github.com/vigil-ipsec/vigil/dataplane"
-	"github.com/vigil-ipsec/vigil/esp"
 )
 
 // TestSameOutboundSPITwoPeers runs real ESP from one gateway through two tunnels whose peers
@@ -27,7 +27,7 @@ func TestSameOutboundSPITwoPeers(t *testing.T) {
 	ap := func(a netip.Addr) netip.AddrPort { return netip.AddrPortFrom(a, 4500) }
 	mk := func(spi uint32, dir dataplane.Direction, tunnel string, child uint64, local, remote netip.Addr, k byte) dataplane.SAConfig {
 		return dataplane.SAConfig{SPI: spi, Dir: dir, Tunnel: tunnel, ChildID: child, Local: ap(local), Remote: ap(remote),
-			Encap: dataplane.EncapUDP, Encr: esp.EncrAESGCM16, EncrKey: key(k)}
+			Encap: dataplane.EncapUDP, Encr: crypto.EncrAESGCM16, EncrKey: key(k)}
 	}
 	// Tunnel t1: gw <-> p1 (child 1 at gw), t2: gw <-> p2 (child 2 at gw).
 	must(t, gw.AddSA(mk(shared, dataplane.Out, "t1", 1, addrA, addrB, 1)))

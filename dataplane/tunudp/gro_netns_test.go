@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/vigil-ipsec/vigil/crypto"
 	"github.com/vigil-ipsec/vigil/dataplane"
 	"github.com/vigil-ipsec/vigil/esp"
 	"github.com/vigil-ipsec/vigil/internal/netns"
@@ -32,7 +33,7 @@ func nattSock(t *testing.T, d *Dataplane, a netip.Addr) *sock {
 func TestGRODatagrams(t *testing.T) {
 	s := newSite(t, dataplane.EncapUDP, nil, false)
 	ns := nattSock(t, s.b, netns.GwBWAN)
-	peer, err := esp.New(esp.Config{SPI: spiAB, Encr: esp.EncrAESGCM16, EncrKey: key(1)})
+	peer, err := esp.New(esp.Config{SPI: spiAB, Encr: crypto.EncrAESGCM16, EncrKey: key(1)})
 	if err != nil {
 		t.Fatal(err)
 	}

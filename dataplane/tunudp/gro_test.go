@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 	"golang.zx2c4.com/wireguard/tun"
 
+	"github.com/vigil-ipsec/vigil/crypto"
 	"github.com/vigil-ipsec/vigil/dataplane"
 	"github.com/vigil-ipsec/vigil/dataplane/sad"
 	"github.com/vigil-ipsec/vigil/dataplane/sad/espsa"
@@ -231,9 +232,9 @@ func TestReceiveGRO(t *testing.T) {
 	local, remote := netip.MustParseAddrPort("192.0.2.2:4500"), netip.MustParseAddrPort("192.0.2.1:4500")
 	for _, c := range []dataplane.SAConfig{
 		{SPI: spiAB, Dir: dataplane.In, Tunnel: "t", Local: local, Remote: remote, Encap: dataplane.EncapUDP,
-			Encr: esp.EncrAESGCM16, EncrKey: key(1)},
+			Encr: crypto.EncrAESGCM16, EncrKey: key(1)},
 		{SPI: spiBA, Dir: dataplane.Out, Tunnel: "t", ChildID: 1, Local: local, Remote: remote, Encap: dataplane.EncapUDP,
-			Encr: esp.EncrAESGCM16, EncrKey: key(2)},
+			Encr: crypto.EncrAESGCM16, EncrKey: key(2)},
 	} {
 		if err := db.AddSA(c); err != nil {
 			t.Fatal(err)
@@ -244,7 +245,7 @@ func TestReceiveGRO(t *testing.T) {
 		RemoteTS: []dataplane.Selector{prefixSel(netip.MustParsePrefix("10.1.0.0/24"))}, OutChild: 1}); err != nil {
 		t.Fatal(err)
 	}
-	peer, err := esp.New(esp.Config{SPI: spiAB, Encr: esp.EncrAESGCM16, EncrKey: key(1)})
+	peer, err := esp.New(esp.Config{SPI: spiAB, Encr: crypto.EncrAESGCM16, EncrKey: key(1)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/vigil-ipsec/vigil/crypto"
 	"github.com/vigil-ipsec/vigil/dataplane"
 	"github.com/vigil-ipsec/vigil/esp"
 	"github.com/vigil-ipsec/vigil/internal/netns"
@@ -105,7 +106,7 @@ func (s *site) install(t *testing.T) {
 	la, lb := netip.AddrPortFrom(netns.GwAWAN, port), netip.AddrPortFrom(netns.GwBWAN, port)
 	mk := func(spi uint32, dir dataplane.Direction, local, remote netip.AddrPort, k byte) dataplane.SAConfig {
 		return dataplane.SAConfig{SPI: spi, Dir: dir, Tunnel: "t", ChildID: 1, Local: local, Remote: remote, Encap: s.encap,
-			Encr: esp.EncrAESGCM16, EncrKey: key(k)}
+			Encr: crypto.EncrAESGCM16, EncrKey: key(k)}
 	}
 	for _, step := range []error{
 		s.a.AddSA(mk(spiAB, dataplane.Out, la, lb, 1)),
@@ -296,7 +297,7 @@ func TestIKEDelivery(t *testing.T) {
 func TestReplayAndUnknownSPI(t *testing.T) {
 	s := newSite(t, dataplane.EncapUDP, nil, false)
 	ping(t, s.tp.HostA, netns.HostBAddr) // consumes sequence number 1 and more
-	sa, err := esp.New(esp.Config{SPI: spiAB, Encr: esp.EncrAESGCM16, EncrKey: key(1)})
+	sa, err := esp.New(esp.Config{SPI: spiAB, Encr: crypto.EncrAESGCM16, EncrKey: key(1)})
 	if err != nil {
 		t.Fatal(err)
 	}

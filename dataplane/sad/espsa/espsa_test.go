@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/vigil-ipsec/vigil/crypto"
 	"github.com/vigil-ipsec/vigil/dataplane"
 	"github.com/vigil-ipsec/vigil/dataplane/sad"
 	"github.com/vigil-ipsec/vigil/esp"
@@ -33,7 +34,7 @@ func TestClassify(t *testing.T) {
 }
 
 func TestNewRoundTrip(t *testing.T) {
-	c := dataplane.SAConfig{SPI: 0x1234, Dir: dataplane.Out, Encr: esp.EncrAESGCM16, EncrKey: bytes.Repeat([]byte{1}, 20)}
+	c := dataplane.SAConfig{SPI: 0x1234, Dir: dataplane.Out, Encr: crypto.EncrAESGCM16, EncrKey: bytes.Repeat([]byte{1}, 20)}
 	out, err := Provider{}.New(c)
 	if err != nil {
 		t.Fatal(err)
