@@ -10,13 +10,8 @@ import (
 	"testing"
 )
 
-// wireUsers are the files still allowed to import the IKEv2 codec: the IKEv2
-// proposal encoding and selection, which move into the IKEv2 protocol
-// package. Remove each entry when its file moves.
-var wireUsers = map[string]bool{"proposal.go": true, "select.go": true}
-
 // TestLeafPackage keeps crypto a leaf: its non-test files import only the
-// standard library and golang.org/x/crypto (and wireUsers the codec).
+// standard library and golang.org/x/crypto.
 func TestLeafPackage(t *testing.T) {
 	files, err := filepath.Glob("*.go")
 	if err != nil {
@@ -42,7 +37,6 @@ func TestLeafPackage(t *testing.T) {
 			switch {
 			case !strings.Contains(first, "."): // standard library
 			case path == "golang.org/x/crypto" || strings.HasPrefix(path, "golang.org/x/crypto/"):
-			case path == "github.com/vigil-ipsec/vigil/ikev2/wire" && wireUsers[name]:
 			default:
 				t.Errorf("%s imports %s: crypto must depend only on the standard library and golang.org/x/crypto", name, path)
 			}

@@ -16,12 +16,11 @@
 // The algorithm IDs (ids.go) are the one definition shared by the IKE
 // engine, the configuration and the ESP data path.
 //
-// Dependencies: the standard library and golang.org/x/crypto, plus, for
-// now, the IKEv2 codec ikev2/wire in exactly two places that speak IKEv2
-// SA payloads: ToWire (proposal.go) and the responder/initiator choice in
-// select.go (Select, SuiteFromAccepted, StripDH). Those belong to the IKEv2
-// protocol and move there; nothing else here may use a protocol type (the
-// SK ciphers implement wire.SKCipher through this package's own SKCipher).
+// Dependencies: the standard library and golang.org/x/crypto only
+// (deps_test.go keeps it so). What speaks a protocol's wire format lives with
+// the protocol: IKEv2 SA payload proposals in ikev2/proposal, IKEv1
+// transforms in ike; the SK ciphers satisfy wire.SKCipher through this
+// package's own SKCipher interface.
 //
 // Secret material (keys, PSKs, shared secrets) never appears in errors or
 // in the output of String methods.

@@ -1,6 +1,9 @@
 package crypto
 
-import "strconv"
+import (
+	"errors"
+	"strconv"
+)
 
 // IANA IKEv2 Transform Type 1 (encryption algorithm) IDs.
 const (
@@ -139,3 +142,17 @@ func prfForInteg(id uint16) uint16 {
 	}
 	return 0
 }
+
+// AEADEncr reports whether the encryption algorithm id is an AEAD (it needs no integrity
+// algorithm).
+func AEADEncr(id uint16) bool { return aeadEncr(id) }
+
+// ValidEncr reports whether (id, keyBits) is a supported encryption algorithm.
+func ValidEncr(id uint16, keyBits int) bool { return validEncr(id, keyBits) }
+
+// ValidPRF reports whether id is a supported PRF.
+func ValidPRF(id uint16) bool { return validPRF(id) }
+
+// ErrNoProposalChosen: no offered proposal is acceptable (the responder answers
+// NO_PROPOSAL_CHOSEN).
+var ErrNoProposalChosen = errors.New("crypto: no acceptable proposal")

@@ -116,3 +116,6 @@ func (s Suite) check(ike bool) error {
 	}
 	return nil
 }
+
+// Check reports why s is not a usable suite for an IKE SA (ike) or a Child SA, or nil.
+func (s Suite) Check(ike bool) error { return s.check(ike) }

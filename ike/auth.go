@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vigil-ipsec/vigil/crypto"
+	"github.com/vigil-ipsec/vigil/ikev2/proposal"
 	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
@@ -62,7 +63,7 @@ func (e *Engine) sendAuth(sa *IKESA) {
 			ps = append(ps, &wire.Notify{Type: wire.NotifyInitialContact})
 		}
 		ps = append(ps,
-			&wire.SA{Proposals: crypto.ToWire(withoutDH(t.Cfg.ESPProposals), wire.ProtocolESP, spiBytes(cp.spi))},
+			&wire.SA{Proposals: proposal.ToWire(withoutDH(t.Cfg.ESPProposals), wire.ProtocolESP, spiBytes(cp.spi))},
 			&wire.TrafficSelectors{Selectors: wireTS(cp.localTS)},
 			&wire.TrafficSelectors{Responder: true, Selectors: wireTS(cp.remoteTS)},
 		)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vigil-ipsec/vigil/crypto"
+	"github.com/vigil-ipsec/vigil/ikev2/proposal"
 	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
@@ -66,7 +67,7 @@ func (e *Engine) childExchange(sa *IKESA, cp *childProposal, budget time.Duratio
 			ps = append(ps, &wire.Notify{Protocol: wire.ProtocolESP, SPI: spiBytes(cp.rekey.SPIIn), Type: wire.NotifyRekeySA})
 		}
 		ps = append(ps,
-			&wire.SA{Proposals: crypto.ToWire(t.Cfg.ESPProposals, wire.ProtocolESP, spiBytes(cp.spi))},
+			&wire.SA{Proposals: proposal.ToWire(t.Cfg.ESPProposals, wire.ProtocolESP, spiBytes(cp.spi))},
 			&wire.Nonce{Data: cp.ni})
 		if g := pfsGroup(t.Cfg.ESPProposals); g != 0 {
 			dh, err := crypto.NewDH(g, e.rand)
@@ -129,7 +130,7 @@ func (e *Engine) acceptChildResponse(sa *IKESA, cp *childProposal, m *wire.Messa
 	if sap == nil || tsi == nil || tsr == nil || len(sap.Proposals) != 1 || len(sap.Proposals[0].SPI) != 4 {
 		return nil, errors.New("child SA response lacks SA, TSi or TSr")
 	}
-	suite, err := crypto.SuiteFromAccepted(sap.Proposals[0])
+	suite, err := proposal.SuiteFromAccepted(sap.Proposals[0])
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +201,7 @@ func (e *Engine) acceptChildRequest(sa *IKESA, m *wire.Message, rekeyOf *ChildSA
 	if peerKE == nil {
 		props = withoutDH(props)
 	}
-	suite, chosen, err := crypto.Select(sap.Proposals, props, wire.ProtocolESP)
+	suite, chosen, err := proposal.Select(sap.Proposals, props, wire.ProtocolESP)
 	if err != nil || len(chosen.SPI) != 4 {
 		return refuse(wire.NotifyNoProposalChosen, "no acceptable ESP proposal")
 	}

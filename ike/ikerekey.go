@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vigil-ipsec/vigil/crypto"
+	"github.com/vigil-ipsec/vigil/ikev2/proposal"
 	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
@@ -55,7 +56,7 @@ func (e *Engine) v2RekeyIKE(sa *IKESA) {
 		}
 		rk.dh = dh
 		return []wire.Payload{
-			&wire.SA{Proposals: crypto.ToWire(sa.Tunnel.Cfg.IKEProposals, wire.ProtocolIKE, spi64(rk.spi))},
+			&wire.SA{Proposals: proposal.ToWire(sa.Tunnel.Cfg.IKEProposals, wire.ProtocolIKE, spi64(rk.spi))},
 			&wire.Nonce{Data: rk.ni},
 			&wire.KE{Group: dh.Group(), Data: dh.PublicKey()},
 		}
@@ -97,7 +98,7 @@ func (e *Engine) ikeRekeyResponse(sa *IKESA, rk *ikeRekey, m *wire.Message) (*IK
 	if sap == nil || ke == nil || nonce == nil || len(sap.Proposals) != 1 || len(sap.Proposals[0].SPI) != 8 || rk.dh == nil {
 		return nil, fmt.Errorf("IKE rekey response lacks SA, KE or Nonce")
 	}
-	suite, err := crypto.SuiteFromAccepted(sap.Proposals[0])
+	suite, err := proposal.SuiteFromAccepted(sap.Proposals[0])
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +175,7 @@ func (e *Engine) handleIKERekeyRequest(sa *IKESA, m *wire.Message) ([]wire.Paylo
 	if sa.rekeyedBy != nil || sa.State != IKEEstablished {
 		return []wire.Payload{&wire.Notify{Type: wire.NotifyTemporaryFailure}}, nil
 	}
-	suite, chosen, err := crypto.Select(m.SA().Proposals, sa.Tunnel.Cfg.IKEProposals, wire.ProtocolIKE)
+	suite, chosen, err := proposal.Select(m.SA().Proposals, sa.Tunnel.Cfg.IKEProposals, wire.ProtocolIKE)
 	if err != nil || len(chosen.SPI) != 8 {
 		return []wire.Payload{&wire.Notify{Type: wire.NotifyNoProposalChosen}}, nil
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vigil-ipsec/vigil/crypto"
+	"github.com/vigil-ipsec/vigil/ikev2/proposal"
 	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
@@ -47,7 +48,7 @@ func (e *Engine) sendInit(sa *IKESA) {
 		ps = append(ps, &wire.Notify{Type: wire.NotifyCookie, Data: sa.cookie})
 	}
 	ps = append(ps,
-		&wire.SA{Proposals: crypto.ToWire(sa.Tunnel.Cfg.IKEProposals, wire.ProtocolIKE, nil)},
+		&wire.SA{Proposals: proposal.ToWire(sa.Tunnel.Cfg.IKEProposals, wire.ProtocolIKE, nil)},
 		&wire.KE{Group: sa.group, Data: dh.PublicKey()},
 		&wire.Nonce{Data: sa.ni},
 	)
@@ -168,7 +169,7 @@ func (e *Engine) handleInitResponse(local, remote netip.AddrPort, h wire.Header,
 		e.ikeFailed(sa, fmt.Errorf("IKE_SA_INIT response lacks SA, KE or Nonce"))
 		return
 	}
-	suite, err := crypto.SuiteFromAccepted(sap.Proposals[0])
+	suite, err := proposal.SuiteFromAccepted(sap.Proposals[0])
 	if err == nil && !acceptable(suite, t.Cfg.IKEProposals) {
 		err = fmt.Errorf("peer chose %v, which we did not offer", suite)
 	}
@@ -322,7 +323,7 @@ func (e *Engine) handleInitRequest(local, remote netip.AddrPort, h wire.Header, 
 	if !e.halfOpenRoom(remote.Addr()) {
 		return
 	}
-	suite, chosen, err := crypto.Select(sap.Proposals, t.Cfg.IKEProposals, wire.ProtocolIKE)
+	suite, chosen, err := proposal.Select(sap.Proposals, t.Cfg.IKEProposals, wire.ProtocolIKE)
 	if err != nil {
 		e.cfg.LogThrottle.Log(e.log, slog.LevelInfo, remote.Addr(), "no-proposal", "no acceptable IKE proposal", "tunnel", t.Cfg.Name, "peer", remote)
 		e.replyInitError(local, remote, h, &wire.Notify{Type: wire.NotifyNoProposalChosen})

@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-ipsec/vigil/crypto"
 	"github.com/vigil-ipsec/vigil/dataplane"
 	v1wire "github.com/vigil-ipsec/vigil/ikev1/wire"
+	"github.com/vigil-ipsec/vigil/ikev2/proposal"
 	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
@@ -335,7 +336,7 @@ func initRequest(t *testing.T, spii uint64, cookie []byte) []byte {
 		ps = append(ps, &wire.Notify{Type: wire.NotifyCookie, Data: cookie})
 	}
 	ps = append(ps,
-		&wire.SA{Proposals: crypto.ToWire(mustProps(t, "aes128gcm16-prfsha256-x25519", true), wire.ProtocolIKE, nil)},
+		&wire.SA{Proposals: proposal.ToWire(mustProps(t, "aes128gcm16-prfsha256-x25519", true), wire.ProtocolIKE, nil)},
 		&wire.KE{Group: crypto.DHCurve25519, Data: dh.PublicKey()},
 		&wire.Nonce{Data: nonce})
 	m := &wire.Message{Header: wire.Header{SPIi: spii, Version: 0x20, Exchange: wire.ExchangeIKESAInit, Flags: wire.FlagInitiator}, Payloads: ps}

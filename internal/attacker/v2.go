@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vigil-ipsec/vigil/crypto"
+	"github.com/vigil-ipsec/vigil/ikev2/proposal"
 	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
@@ -107,7 +108,7 @@ func (a *V2) initRequestWith(spii uint64, cookie []byte, dh crypto.DH, ni []byte
 		ps = append(ps, &wire.Notify{Type: wire.NotifyCookie, Data: cookie})
 	}
 	ps = append(ps,
-		&wire.SA{Proposals: crypto.ToWire(a.ike, wire.ProtocolIKE, nil)},
+		&wire.SA{Proposals: proposal.ToWire(a.ike, wire.ProtocolIKE, nil)},
 		&wire.KE{Group: group, Data: dh.PublicKey()},
 		&wire.Nonce{Data: ni})
 	h := wire.Header{SPIi: spii, Version: wire.Version, Exchange: wire.ExchangeIKESAInit, Flags: wire.FlagInitiator}
@@ -202,7 +203,7 @@ func (a *V2) finishInit(req []byte, m *wire.Message, dh crypto.DH, ni []byte) er
 	if sap == nil || ke == nil || nr == nil || len(sap.Proposals) != 1 {
 		return fmt.Errorf("attacker: IKE_SA_INIT answer %v lacks SA, KE or Nonce", m)
 	}
-	suite, err := crypto.SuiteFromAccepted(sap.Proposals[0])
+	suite, err := proposal.SuiteFromAccepted(sap.Proposals[0])
 	if err != nil {
 		return err
 	}
@@ -339,7 +340,7 @@ func (a *V2) childPayloads(c ChildReq) []wire.Payload {
 	binary.BigEndian.PutUint32(spi[:], c.SPI)
 	esp := crypto.WithoutDH(a.esp)
 	return []wire.Payload{
-		&wire.SA{Proposals: crypto.ToWire(esp, wire.ProtocolESP, spi[:])},
+		&wire.SA{Proposals: proposal.ToWire(esp, wire.ProtocolESP, spi[:])},
 		&wire.TrafficSelectors{Selectors: c.TSi},
 		&wire.TrafficSelectors{Responder: true, Selectors: c.TSr},
 	}

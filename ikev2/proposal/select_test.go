@@ -1,16 +1,17 @@
-package crypto
+package proposal
 
 import (
 	"errors"
 	"reflect"
 	"testing"
 
+	"github.com/vigil-ipsec/vigil/crypto"
 	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
-func mustParse(t *testing.T, s string, ike bool) []Proposal {
+func mustParse(t *testing.T, s string, ike bool) []crypto.Proposal {
 	t.Helper()
-	p, err := ParseProposals(s, ike)
+	p, err := crypto.ParseProposals(s, ike)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,21 +42,21 @@ func TestSelectPeerPreferenceWins(t *testing.T) {
 		// 1: nothing we support
 		ikeProp(1, tr(wire.TransformENCR, 3), tr(wire.TransformPRF, 2), tr(wire.TransformINTEG, 2), tr(wire.TransformDH, 2)),
 		// 2: matches our second proposal; peer lists modp2048 after ecp256
-		ikeProp(2, tr(wire.TransformENCR, EncrAESCBC, 256), tr(wire.TransformPRF, PRFHMACSHA256),
-			tr(wire.TransformINTEG, IntegHMACSHA256128), tr(wire.TransformDH, DHECP256), tr(wire.TransformDH, DHMODP2048)),
+		ikeProp(2, tr(wire.TransformENCR, crypto.EncrAESCBC, 256), tr(wire.TransformPRF, crypto.PRFHMACSHA256),
+			tr(wire.TransformINTEG, crypto.IntegHMACSHA256128), tr(wire.TransformDH, crypto.DHECP256), tr(wire.TransformDH, crypto.DHMODP2048)),
 		// 3: matches our first proposal, but the peer prefers 2
-		ikeProp(3, tr(wire.TransformENCR, EncrAESGCM16, 128), tr(wire.TransformPRF, PRFHMACSHA256), tr(wire.TransformDH, DHCurve25519)),
+		ikeProp(3, tr(wire.TransformENCR, crypto.EncrAESGCM16, 128), tr(wire.TransformPRF, crypto.PRFHMACSHA256), tr(wire.TransformDH, crypto.DHCurve25519)),
 	}
 	s, chosen, err := Select(offered, ours, wire.ProtocolIKE)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Suite{Encr: EncrAESCBC, EncrKeyBits: 256, PRF: PRFHMACSHA256, Integ: IntegHMACSHA256128, DH: DHMODP2048}
+	want := crypto.Suite{Encr: crypto.EncrAESCBC, EncrKeyBits: 256, PRF: crypto.PRFHMACSHA256, Integ: crypto.IntegHMACSHA256128, DH: crypto.DHMODP2048}
 	if s != want {
 		t.Fatalf("suite %v, want %v", s, want)
 	}
-	wantProp := ikeProp(2, tr(wire.TransformENCR, EncrAESCBC, 256), tr(wire.TransformPRF, PRFHMACSHA256),
-		tr(wire.TransformINTEG, IntegHMACSHA256128), tr(wire.TransformDH, DHMODP2048))
+	wantProp := ikeProp(2, tr(wire.TransformENCR, crypto.EncrAESCBC, 256), tr(wire.TransformPRF, crypto.PRFHMACSHA256),
+		tr(wire.TransformINTEG, crypto.IntegHMACSHA256128), tr(wire.TransformDH, crypto.DHMODP2048))
 	wantProp.SPI = []byte{}
 	if chosen.Number != 2 || !reflect.DeepEqual(chosen.Transforms, wantProp.Transforms) || len(chosen.SPI) != 0 {
 		t.Fatalf("chosen %+v", chosen)
@@ -70,15 +71,15 @@ func TestSelectTransformOrder(t *testing.T) {
 	// Within a proposal the peer's transform order decides.
 	ours := mustParse(t, "aes128-aes256-sha256-sha512-ecp256-x25519", true)
 	offered := []wire.Proposal{ikeProp(1,
-		tr(wire.TransformENCR, EncrAESCBC, 256), tr(wire.TransformENCR, EncrAESCBC, 128),
-		tr(wire.TransformINTEG, IntegHMACSHA512256), tr(wire.TransformINTEG, IntegHMACSHA256128),
-		tr(wire.TransformPRF, PRFHMACSHA512), tr(wire.TransformPRF, PRFHMACSHA256),
-		tr(wire.TransformDH, DHCurve25519), tr(wire.TransformDH, DHECP256))}
+		tr(wire.TransformENCR, crypto.EncrAESCBC, 256), tr(wire.TransformENCR, crypto.EncrAESCBC, 128),
+		tr(wire.TransformINTEG, crypto.IntegHMACSHA512256), tr(wire.TransformINTEG, crypto.IntegHMACSHA256128),
+		tr(wire.TransformPRF, crypto.PRFHMACSHA512), tr(wire.TransformPRF, crypto.PRFHMACSHA256),
+		tr(wire.TransformDH, crypto.DHCurve25519), tr(wire.TransformDH, crypto.DHECP256))}
 	s, _, err := Select(offered, ours, wire.ProtocolIKE)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Suite{Encr: EncrAESCBC, EncrKeyBits: 256, PRF: PRFHMACSHA512, Integ: IntegHMACSHA512256, DH: DHCurve25519}
+	want := crypto.Suite{Encr: crypto.EncrAESCBC, EncrKeyBits: 256, PRF: crypto.PRFHMACSHA512, Integ: crypto.IntegHMACSHA512256, DH: crypto.DHCurve25519}
 	if s != want {
 		t.Fatalf("suite %v, want %v", s, want)
 	}
@@ -91,31 +92,31 @@ func TestSelectKeyLength(t *testing.T) {
 		encr wire.Transform
 		ok   bool
 	}{
-		{"aes128", tr(wire.TransformENCR, EncrAESCBC, 128), true},
-		{"aes256 vs aes128", tr(wire.TransformENCR, EncrAESCBC, 256), false},
-		{"aes192 vs aes128", tr(wire.TransformENCR, EncrAESCBC, 192), false},
-		{"aes without key length", tr(wire.TransformENCR, EncrAESCBC), false},
-		{"chacha", tr(wire.TransformENCR, EncrChaCha20Poly1305), true},
-		{"chacha with key length", tr(wire.TransformENCR, EncrChaCha20Poly1305, 256), false},
-		{"gcm128 not configured", tr(wire.TransformENCR, EncrAESGCM16, 128), false},
+		{"aes128", tr(wire.TransformENCR, crypto.EncrAESCBC, 128), true},
+		{"aes256 vs aes128", tr(wire.TransformENCR, crypto.EncrAESCBC, 256), false},
+		{"aes192 vs aes128", tr(wire.TransformENCR, crypto.EncrAESCBC, 192), false},
+		{"aes without key length", tr(wire.TransformENCR, crypto.EncrAESCBC), false},
+		{"chacha", tr(wire.TransformENCR, crypto.EncrChaCha20Poly1305), true},
+		{"chacha with key length", tr(wire.TransformENCR, crypto.EncrChaCha20Poly1305, 256), false},
+		{"gcm128 not configured", tr(wire.TransformENCR, crypto.EncrAESGCM16, 128), false},
 	}
 	for _, tt := range tests {
-		offered := []wire.Proposal{espProp(1, tt.encr, tr(wire.TransformINTEG, IntegHMACSHA256128), tr(wire.TransformESN, ESNNo))}
-		if aeadEncr(tt.encr.ID) {
-			offered = []wire.Proposal{espProp(1, tt.encr, tr(wire.TransformESN, ESNNo))}
+		offered := []wire.Proposal{espProp(1, tt.encr, tr(wire.TransformINTEG, crypto.IntegHMACSHA256128), tr(wire.TransformESN, crypto.ESNNo))}
+		if crypto.AEADEncr(tt.encr.ID) {
+			offered = []wire.Proposal{espProp(1, tt.encr, tr(wire.TransformESN, crypto.ESNNo))}
 		}
 		_, _, err := Select(offered, ours, wire.ProtocolESP)
 		if (err == nil) != tt.ok {
 			t.Errorf("%s: err = %v", tt.name, err)
 		}
-		if err != nil && !errors.Is(err, ErrNoProposalChosen) {
-			t.Errorf("%s: error %v is not ErrNoProposalChosen", tt.name, err)
+		if err != nil && !errors.Is(err, crypto.ErrNoProposalChosen) {
+			t.Errorf("%s: error %v is not crypto.ErrNoProposalChosen", tt.name, err)
 		}
 	}
 }
 
 func TestSelectESN(t *testing.T) {
-	gcm := tr(wire.TransformENCR, EncrAESGCM16, 128)
+	gcm := tr(wire.TransformENCR, crypto.EncrAESGCM16, 128)
 	tests := []struct {
 		name    string
 		ours    string
@@ -124,13 +125,13 @@ func TestSelectESN(t *testing.T) {
 		esn     bool
 		echo    []wire.Transform
 	}{
-		{"peer both, ours default", "aes128gcm16", []wire.Transform{gcm, tr(wire.TransformESN, ESNYes), tr(wire.TransformESN, ESNNo)},
-			true, false, []wire.Transform{gcm, tr(wire.TransformESN, ESNNo)}},
-		{"peer both, ours esn", "aes128gcm16-esn", []wire.Transform{gcm, tr(wire.TransformESN, ESNNo), tr(wire.TransformESN, ESNYes)},
-			true, true, []wire.Transform{gcm, tr(wire.TransformESN, ESNYes)}},
-		{"peer prefers esn, ours either", "aes128gcm16-noesn-esn", []wire.Transform{gcm, tr(wire.TransformESN, ESNYes), tr(wire.TransformESN, ESNNo)},
-			true, true, []wire.Transform{gcm, tr(wire.TransformESN, ESNYes)}},
-		{"peer esn only, ours default", "aes128gcm16", []wire.Transform{gcm, tr(wire.TransformESN, ESNYes)}, false, false, nil},
+		{"peer both, ours default", "aes128gcm16", []wire.Transform{gcm, tr(wire.TransformESN, crypto.ESNYes), tr(wire.TransformESN, crypto.ESNNo)},
+			true, false, []wire.Transform{gcm, tr(wire.TransformESN, crypto.ESNNo)}},
+		{"peer both, ours esn", "aes128gcm16-esn", []wire.Transform{gcm, tr(wire.TransformESN, crypto.ESNNo), tr(wire.TransformESN, crypto.ESNYes)},
+			true, true, []wire.Transform{gcm, tr(wire.TransformESN, crypto.ESNYes)}},
+		{"peer prefers esn, ours either", "aes128gcm16-noesn-esn", []wire.Transform{gcm, tr(wire.TransformESN, crypto.ESNYes), tr(wire.TransformESN, crypto.ESNNo)},
+			true, true, []wire.Transform{gcm, tr(wire.TransformESN, crypto.ESNYes)}},
+		{"peer esn only, ours default", "aes128gcm16", []wire.Transform{gcm, tr(wire.TransformESN, crypto.ESNYes)}, false, false, nil},
 		{"peer none, ours default", "aes128gcm16", []wire.Transform{gcm}, true, false, []wire.Transform{gcm}},
 		{"peer none, ours esn", "aes128gcm16-esn", []wire.Transform{gcm}, false, false, nil},
 	}
@@ -153,8 +154,8 @@ func TestSelectESN(t *testing.T) {
 }
 
 func TestSelectDH(t *testing.T) {
-	gcm := tr(wire.TransformENCR, EncrAESGCM16, 256)
-	esn := tr(wire.TransformESN, ESNNo)
+	gcm := tr(wire.TransformENCR, crypto.EncrAESGCM16, 256)
+	esn := tr(wire.TransformESN, crypto.ESNNo)
 	tests := []struct {
 		name    string
 		ours    string
@@ -163,14 +164,14 @@ func TestSelectDH(t *testing.T) {
 		dh      uint16
 		echo    []wire.Transform
 	}{
-		{"no PFS both", "aes256gcm16", []wire.Transform{gcm, esn}, true, DHNone, []wire.Transform{gcm, esn}},
-		{"peer PFS, ours none", "aes256gcm16", []wire.Transform{gcm, tr(wire.TransformDH, DHECP256), esn}, false, 0, nil},
-		{"peer PFS or NONE, ours none", "aes256gcm16", []wire.Transform{gcm, tr(wire.TransformDH, DHECP256), tr(wire.TransformDH, DHNone), esn},
-			true, DHNone, []wire.Transform{gcm, tr(wire.TransformDH, DHNone), esn}},
+		{"no PFS both", "aes256gcm16", []wire.Transform{gcm, esn}, true, crypto.DHNone, []wire.Transform{gcm, esn}},
+		{"peer PFS, ours none", "aes256gcm16", []wire.Transform{gcm, tr(wire.TransformDH, crypto.DHECP256), esn}, false, 0, nil},
+		{"peer PFS or NONE, ours none", "aes256gcm16", []wire.Transform{gcm, tr(wire.TransformDH, crypto.DHECP256), tr(wire.TransformDH, crypto.DHNone), esn},
+			true, crypto.DHNone, []wire.Transform{gcm, tr(wire.TransformDH, crypto.DHNone), esn}},
 		{"peer none, ours PFS", "aes256gcm16-ecp256", []wire.Transform{gcm, esn}, false, 0, nil},
-		{"both PFS", "aes256gcm16-x25519-ecp256", []wire.Transform{gcm, tr(wire.TransformDH, DHMODP2048), tr(wire.TransformDH, DHECP256), esn},
-			true, DHECP256, []wire.Transform{gcm, tr(wire.TransformDH, DHECP256), esn}},
-		{"PFS group mismatch", "aes256gcm16-x25519", []wire.Transform{gcm, tr(wire.TransformDH, DHECP256), esn}, false, 0, nil},
+		{"both PFS", "aes256gcm16-x25519-ecp256", []wire.Transform{gcm, tr(wire.TransformDH, crypto.DHMODP2048), tr(wire.TransformDH, crypto.DHECP256), esn},
+			true, crypto.DHECP256, []wire.Transform{gcm, tr(wire.TransformDH, crypto.DHECP256), esn}},
+		{"PFS group mismatch", "aes256gcm16-x25519", []wire.Transform{gcm, tr(wire.TransformDH, crypto.DHECP256), esn}, false, 0, nil},
 	}
 	for _, tt := range tests {
 		s, chosen, err := Select([]wire.Proposal{espProp(1, tt.offered...)}, mustParse(t, tt.ours, false), wire.ProtocolESP)
@@ -190,20 +191,20 @@ func TestSelectDH(t *testing.T) {
 	}
 
 	// IKE always needs a real group.
-	ours := []Proposal{{Encr: []EncrAlg{{EncrAESGCM16, 128}}, PRF: []uint16{PRFHMACSHA256}}}
-	offered := []wire.Proposal{ikeProp(1, tr(wire.TransformENCR, EncrAESGCM16, 128), tr(wire.TransformPRF, PRFHMACSHA256))}
+	ours := []crypto.Proposal{{Encr: []crypto.EncrAlg{{ID: crypto.EncrAESGCM16, KeyBits: 128}}, PRF: []uint16{crypto.PRFHMACSHA256}}}
+	offered := []wire.Proposal{ikeProp(1, tr(wire.TransformENCR, crypto.EncrAESGCM16, 128), tr(wire.TransformPRF, crypto.PRFHMACSHA256))}
 	if _, _, err := Select(offered, ours, wire.ProtocolIKE); err == nil {
 		t.Error("IKE proposal without DH accepted")
 	}
 
 	// IKE_AUTH: strip DH on both sides.
 	espOurs := mustParse(t, "aes256gcm16-ecp256", false)
-	pfsOffer := []wire.Proposal{espProp(1, gcm, tr(wire.TransformDH, DHECP256), esn)}
+	pfsOffer := []wire.Proposal{espProp(1, gcm, tr(wire.TransformDH, crypto.DHECP256), esn)}
 	if _, _, err := Select(pfsOffer, espOurs, wire.ProtocolESP); err != nil {
 		t.Fatal(err)
 	}
-	s, chosen, err := Select(StripDH(pfsOffer), WithoutDH(espOurs), wire.ProtocolESP)
-	if err != nil || s.DH != DHNone || len(chosen.Transforms) != 2 {
+	s, chosen, err := Select(StripDH(pfsOffer), crypto.WithoutDH(espOurs), wire.ProtocolESP)
+	if err != nil || s.DH != crypto.DHNone || len(chosen.Transforms) != 2 {
 		t.Errorf("stripped selection: %v %+v %v", s, chosen, err)
 	}
 	if len(pfsOffer[0].Transforms) != 3 || len(espOurs[0].DH) != 1 {
@@ -213,32 +214,32 @@ func TestSelectDH(t *testing.T) {
 
 func TestSelectAEADIntegNone(t *testing.T) {
 	ours := mustParse(t, "aes128gcm16", false)
-	gcm := tr(wire.TransformENCR, EncrAESGCM16, 128)
+	gcm := tr(wire.TransformENCR, crypto.EncrAESGCM16, 128)
 	// Explicit INTEG NONE is accepted and echoed.
-	_, chosen, err := Select([]wire.Proposal{espProp(1, gcm, tr(wire.TransformINTEG, IntegNone), tr(wire.TransformESN, ESNNo))}, ours, wire.ProtocolESP)
-	if err != nil || !reflect.DeepEqual(chosen.Transforms, []wire.Transform{gcm, tr(wire.TransformINTEG, IntegNone), tr(wire.TransformESN, ESNNo)}) {
+	_, chosen, err := Select([]wire.Proposal{espProp(1, gcm, tr(wire.TransformINTEG, crypto.IntegNone), tr(wire.TransformESN, crypto.ESNNo))}, ours, wire.ProtocolESP)
+	if err != nil || !reflect.DeepEqual(chosen.Transforms, []wire.Transform{gcm, tr(wire.TransformINTEG, crypto.IntegNone), tr(wire.TransformESN, crypto.ESNNo)}) {
 		t.Errorf("INTEG NONE: %+v %v", chosen, err)
 	}
 	// An AEAD cipher with only a real integrity algorithm is not acceptable.
-	if _, _, err := Select([]wire.Proposal{espProp(1, gcm, tr(wire.TransformINTEG, IntegHMACSHA256128))}, ours, wire.ProtocolESP); err == nil {
+	if _, _, err := Select([]wire.Proposal{espProp(1, gcm, tr(wire.TransformINTEG, crypto.IntegHMACSHA256128))}, ours, wire.ProtocolESP); err == nil {
 		t.Error("AEAD + HMAC accepted")
 	}
 	// A non-AEAD cipher never pairs with INTEG NONE.
 	cbcOurs := mustParse(t, "aes128-sha256", false)
-	if _, _, err := Select([]wire.Proposal{espProp(1, tr(wire.TransformENCR, EncrAESCBC, 128), tr(wire.TransformINTEG, IntegNone))}, cbcOurs, wire.ProtocolESP); err == nil {
+	if _, _, err := Select([]wire.Proposal{espProp(1, tr(wire.TransformENCR, crypto.EncrAESCBC, 128), tr(wire.TransformINTEG, crypto.IntegNone))}, cbcOurs, wire.ProtocolESP); err == nil {
 		t.Error("CBC + INTEG NONE accepted")
 	}
 	// A mixed peer proposal: the cipher that completes wins.
-	mixed := espProp(1, gcm, tr(wire.TransformENCR, EncrAESCBC, 128), tr(wire.TransformINTEG, IntegHMACSHA256128))
+	mixed := espProp(1, gcm, tr(wire.TransformENCR, crypto.EncrAESCBC, 128), tr(wire.TransformINTEG, crypto.IntegHMACSHA256128))
 	s, _, err := Select([]wire.Proposal{mixed}, mustParse(t, "aes128gcm16,aes128-sha256", false), wire.ProtocolESP)
-	if err != nil || s.Encr != EncrAESCBC || s.Integ != IntegHMACSHA256128 {
+	if err != nil || s.Encr != crypto.EncrAESCBC || s.Integ != crypto.IntegHMACSHA256128 {
 		t.Errorf("mixed proposal: %v %v", s, err)
 	}
 }
 
 func TestSelectSkipsInvalid(t *testing.T) {
 	ours := mustParse(t, "aes128gcm16", false)
-	gcm := tr(wire.TransformENCR, EncrAESGCM16, 128)
+	gcm := tr(wire.TransformENCR, crypto.EncrAESGCM16, 128)
 	good := espProp(9, gcm)
 	tests := []struct {
 		name string
@@ -249,11 +250,11 @@ func TestSelectSkipsInvalid(t *testing.T) {
 		{"short SPI", wire.Proposal{Number: 1, Protocol: wire.ProtocolESP, SPI: []byte{1, 2}, Transforms: []wire.Transform{gcm}}},
 		{"no SPI", wire.Proposal{Number: 1, Protocol: wire.ProtocolESP, Transforms: []wire.Transform{gcm}}},
 		{"unknown transform type", espProp(1, gcm, tr(6, 1))},
-		{"PRF in ESP", espProp(1, gcm, tr(wire.TransformPRF, PRFHMACSHA256))},
+		{"PRF in ESP", espProp(1, gcm, tr(wire.TransformPRF, crypto.PRFHMACSHA256))},
 		{"no transforms", espProp(1)},
 	}
 	for _, tt := range tests {
-		if _, _, err := Select([]wire.Proposal{tt.p}, ours, wire.ProtocolESP); !errors.Is(err, ErrNoProposalChosen) {
+		if _, _, err := Select([]wire.Proposal{tt.p}, ours, wire.ProtocolESP); !errors.Is(err, crypto.ErrNoProposalChosen) {
 			t.Errorf("%s: err = %v", tt.name, err)
 		}
 		// Skipped, so a later valid proposal still wins.
@@ -262,8 +263,8 @@ func TestSelectSkipsInvalid(t *testing.T) {
 		}
 	}
 	ikeOurs := mustParse(t, "aes128gcm16-prfsha256-x25519", true)
-	ikeOK := []wire.Transform{gcm, tr(wire.TransformPRF, PRFHMACSHA256), tr(wire.TransformDH, DHCurve25519)}
-	if _, _, err := Select([]wire.Proposal{ikeProp(1, append(ikeOK, tr(wire.TransformESN, ESNNo))...)}, ikeOurs, wire.ProtocolIKE); err == nil {
+	ikeOK := []wire.Transform{gcm, tr(wire.TransformPRF, crypto.PRFHMACSHA256), tr(wire.TransformDH, crypto.DHCurve25519)}
+	if _, _, err := Select([]wire.Proposal{ikeProp(1, append(ikeOK, tr(wire.TransformESN, crypto.ESNNo))...)}, ikeOurs, wire.ProtocolIKE); err == nil {
 		t.Error("IKE proposal with ESN accepted")
 	}
 	rekey := wire.Proposal{Number: 1, Protocol: wire.ProtocolIKE, SPI: []byte{1, 2, 3, 4, 5, 6, 7, 8}, Transforms: ikeOK}
@@ -274,10 +275,10 @@ func TestSelectSkipsInvalid(t *testing.T) {
 	if _, _, err := Select([]wire.Proposal{rekey}, ikeOurs, wire.ProtocolIKE); err == nil {
 		t.Error("IKE proposal with 4-byte SPI accepted")
 	}
-	if _, _, err := Select(nil, ours, wire.ProtocolESP); !errors.Is(err, ErrNoProposalChosen) {
+	if _, _, err := Select(nil, ours, wire.ProtocolESP); !errors.Is(err, crypto.ErrNoProposalChosen) {
 		t.Error("empty offer")
 	}
-	if _, _, err := Select([]wire.Proposal{good}, nil, wire.ProtocolESP); !errors.Is(err, ErrNoProposalChosen) {
+	if _, _, err := Select([]wire.Proposal{good}, nil, wire.ProtocolESP); !errors.Is(err, crypto.ErrNoProposalChosen) {
 		t.Error("empty config")
 	}
 }
@@ -312,40 +313,40 @@ func TestNegotiationRoundTrip(t *testing.T) {
 			t.Errorf("%s / %s: got %s, want %s", tt.ini, tt.res, s, tt.want)
 		}
 		got, err := SuiteFromAccepted(chosen)
-		if err != nil || got != s || !Allowed(ini, got) {
-			t.Errorf("%s: initiator view %v, %v, allowed %v", tt.want, got, err, Allowed(ini, got))
+		if err != nil || got != s || !crypto.Allowed(ini, got) {
+			t.Errorf("%s: initiator view %v, %v, allowed %v", tt.want, got, err, crypto.Allowed(ini, got))
 		}
 	}
 }
 
 func TestSuiteFromAcceptedErrors(t *testing.T) {
-	gcm := tr(wire.TransformENCR, EncrAESGCM16, 128)
-	cbc := tr(wire.TransformENCR, EncrAESCBC, 128)
-	prf := tr(wire.TransformPRF, PRFHMACSHA256)
-	integ := tr(wire.TransformINTEG, IntegHMACSHA256128)
-	dh := tr(wire.TransformDH, DHCurve25519)
+	gcm := tr(wire.TransformENCR, crypto.EncrAESGCM16, 128)
+	cbc := tr(wire.TransformENCR, crypto.EncrAESCBC, 128)
+	prf := tr(wire.TransformPRF, crypto.PRFHMACSHA256)
+	integ := tr(wire.TransformINTEG, crypto.IntegHMACSHA256128)
+	dh := tr(wire.TransformDH, crypto.DHCurve25519)
 	tests := []struct {
 		name string
 		p    wire.Proposal
 	}{
 		{"two ENCR", ikeProp(1, gcm, gcm, prf, dh)},
-		{"two DH", ikeProp(1, gcm, prf, dh, tr(wire.TransformDH, DHECP256))},
+		{"two DH", ikeProp(1, gcm, prf, dh, tr(wire.TransformDH, crypto.DHECP256))},
 		{"two ESN", espProp(1, gcm, tr(wire.TransformESN, 0), tr(wire.TransformESN, 1))},
 		{"unknown type", espProp(1, gcm, tr(7, 1))},
 		{"no ENCR", ikeProp(1, prf, integ, dh)},
 		{"CBC without INTEG", espProp(1, cbc)},
-		{"CBC with INTEG NONE", espProp(1, cbc, tr(wire.TransformINTEG, IntegNone))},
+		{"CBC with INTEG NONE", espProp(1, cbc, tr(wire.TransformINTEG, crypto.IntegNone))},
 		{"GCM with INTEG", espProp(1, gcm, integ)},
 		{"IKE without PRF", ikeProp(1, gcm, dh)},
 		{"IKE without DH", ikeProp(1, gcm, prf)},
-		{"IKE with DH NONE", ikeProp(1, gcm, prf, tr(wire.TransformDH, DHNone))},
+		{"IKE with DH NONE", ikeProp(1, gcm, prf, tr(wire.TransformDH, crypto.DHNone))},
 		{"IKE with ESN", ikeProp(1, gcm, prf, dh, tr(wire.TransformESN, 0))},
 		{"ESP with PRF", espProp(1, gcm, prf)},
 		{"ESN 2", espProp(1, gcm, tr(wire.TransformESN, 2))},
 		{"unsupported ENCR", espProp(1, tr(wire.TransformENCR, 3), integ)},
-		{"AES without key length", espProp(1, tr(wire.TransformENCR, EncrAESCBC), integ)},
-		{"AES key length 64", espProp(1, tr(wire.TransformENCR, EncrAESCBC, 64), integ)},
-		{"ChaCha 128", espProp(1, tr(wire.TransformENCR, EncrChaCha20Poly1305, 128))},
+		{"AES without key length", espProp(1, tr(wire.TransformENCR, crypto.EncrAESCBC), integ)},
+		{"AES key length 64", espProp(1, tr(wire.TransformENCR, crypto.EncrAESCBC, 64), integ)},
+		{"ChaCha 128", espProp(1, tr(wire.TransformENCR, crypto.EncrChaCha20Poly1305, 128))},
 		{"unsupported PRF", ikeProp(1, gcm, tr(wire.TransformPRF, 2), dh)},
 		{"unsupported INTEG", espProp(1, cbc, tr(wire.TransformINTEG, 2))},
 		{"unsupported DH", ikeProp(1, gcm, prf, tr(wire.TransformDH, 2))},
@@ -356,33 +357,8 @@ func TestSuiteFromAcceptedErrors(t *testing.T) {
 			t.Errorf("%s: accepted as %v", tt.name, s)
 		}
 	}
-	s, err := SuiteFromAccepted(espProp(1, tr(wire.TransformENCR, EncrChaCha20Poly1305), tr(wire.TransformDH, DHMODP2048), tr(wire.TransformESN, 1)))
-	if err != nil || s != (Suite{Encr: EncrChaCha20Poly1305, EncrKeyBits: 256, DH: DHMODP2048, ESN: true}) {
+	s, err := SuiteFromAccepted(espProp(1, tr(wire.TransformENCR, crypto.EncrChaCha20Poly1305), tr(wire.TransformDH, crypto.DHMODP2048), tr(wire.TransformESN, 1)))
+	if err != nil || s != (crypto.Suite{Encr: crypto.EncrChaCha20Poly1305, EncrKeyBits: 256, DH: crypto.DHMODP2048, ESN: true}) {
 		t.Errorf("valid ESP answer: %v %v", s, err)
-	}
-}
-
-func TestAllowed(t *testing.T) {
-	ours := mustParse(t, "aes128gcm16-prfsha256-x25519,aes256-sha256-modp2048", true)
-	tests := []struct {
-		s  Suite
-		ok bool
-	}{
-		{Suite{Encr: EncrAESGCM16, EncrKeyBits: 128, PRF: PRFHMACSHA256, DH: DHCurve25519}, true},
-		{Suite{Encr: EncrAESCBC, EncrKeyBits: 256, PRF: PRFHMACSHA256, Integ: IntegHMACSHA256128, DH: DHMODP2048}, true},
-		{Suite{Encr: EncrAESGCM16, EncrKeyBits: 256, PRF: PRFHMACSHA256, DH: DHCurve25519}, false},
-		{Suite{Encr: EncrAESGCM16, EncrKeyBits: 128, PRF: PRFHMACSHA384, DH: DHCurve25519}, false},
-		{Suite{Encr: EncrAESGCM16, EncrKeyBits: 128, PRF: PRFHMACSHA256, DH: DHMODP2048}, false}, // mixes the two proposals
-		{Suite{Encr: EncrAESCBC, EncrKeyBits: 256, PRF: PRFHMACSHA256, Integ: IntegHMACSHA512256, DH: DHMODP2048}, false},
-	}
-	for _, tt := range tests {
-		if Allowed(ours, tt.s) != tt.ok {
-			t.Errorf("Allowed(%v) = %v", tt.s, !tt.ok)
-		}
-	}
-	esp := mustParse(t, "aes128gcm16", false)
-	if !Allowed(esp, Suite{Encr: EncrAESGCM16, EncrKeyBits: 128}) || Allowed(esp, Suite{Encr: EncrAESGCM16, EncrKeyBits: 128, ESN: true}) ||
-		Allowed(esp, Suite{Encr: EncrAESGCM16, EncrKeyBits: 128, DH: DHECP256}) {
-		t.Error("ESP Allowed wrong")
 	}
 }
