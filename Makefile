@@ -3,7 +3,7 @@
 GO       ?= go
 FUZZTIME ?= 20000x
 
-.PHONY: build test unit fuzz demo
+.PHONY: build test unit fuzz demo bench-readme
 
 build:
 	$(GO) build -o bin/vigild ./cmd/vigild
@@ -31,3 +31,16 @@ fuzz:
 		echo "==> fuzz $$pkg $$name ($(FUZZTIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "$$pkg" || exit 1; \
 	done
+
+# bench-readme: run the benchmark programs and write each one's result block between the
+# <!-- bench:NAME:begin --> and <!-- bench:NAME:end --> lines of README.md and bench/README.md
+# (package bench/internal/readme), so that no figure in them is typed by hand. Needs root and
+# an otherwise idle machine; takes about 35 minutes. The two recovery runs measure disjoint
+# scenarios: the peer-side faults for the Benchmarks section, the heal lines for "How recovery
+# works". Commit the changed files afterwards.
+bench-readme:
+	@test "$$(id -u)" -eq 0 || { echo "bench-readme: needs root (sudo make bench-readme)" >&2; exit 1; }
+	bench/throughput.sh -readme README.md -readme bench/README.md -section throughput
+	bench/setup.sh -readme README.md -readme bench/README.md -section setup
+	bench/recovery.sh -only silent-child-loss,peer-restart,silent-child-loss-v1,peer-restart-v1 -readme README.md -readme bench/README.md -section recovery
+	bench/recovery.sh -only child-lost-here,restart-here,restart-here-nodpd -readme README.md -section recovery-heal

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/vigil-ipsec/vigil/bench/internal/readme"
 	"github.com/vigil-ipsec/vigil/internal/netns"
 	"github.com/vigil-ipsec/vigil/internal/vigiltest"
 )
@@ -33,6 +35,7 @@ type options struct {
 	noBaseline bool
 	keep       bool
 	childLife  time.Duration
+	readme     readme.Target
 }
 
 func main() { os.Exit(realMain(os.Args[1:])) }
@@ -48,6 +51,7 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.noBaseline, "no-baseline", false, "measure only the Vigil side")
 	fs.BoolVar(&o.keep, "keep", false, "keep the working directory (configurations, daemon logs)")
 	fs.DurationVar(&o.childLife, "child-life", 6*time.Second, "strongSwan B's Child SA hard lifetime in the silent-child-loss scenarios (whole seconds, >= 3s); it sets the fault's phase against Vigil's child_probe timer")
+	o.readme.AddFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -69,6 +73,9 @@ func parseFlags(args []string) (options, error) {
 	}
 	if o.childLife < 3*time.Second || o.childLife%time.Second != 0 {
 		return o, errors.New("-child-life must be a whole number of seconds, at least 3s (the tunnel must come up and carry probes first)")
+	}
+	if err := o.readme.Check(); err != nil {
+		return o, err
 	}
 	return o, nil
 }
@@ -140,15 +147,24 @@ func realMain(args []string) int {
 		return exitInterrupted
 	}
 	status := exitOK
+	var printed strings.Builder // the result lines, for -readme
 	for _, sc := range sel {
 		bl, _ := findBaseline(sc.baseline)
-		fmt.Println(line(sc, vigil[sc.id], bl, base[sc.baseline], o.cap))
+		l := line(sc, vigil[sc.id], bl, base[sc.baseline], o.cap)
+		fmt.Println(l)
+		printed.WriteString(l + "\n")
 		for _, outs := range [][]outcome{vigil[sc.id], base[sc.baseline]} {
 			for _, out := range outs {
 				if out.err != nil {
 					status = exitFailed
 				}
 			}
+		}
+	}
+	if status == exitOK {
+		if err := o.readme.Write(printed.String(), readme.Command("bench/recovery.sh", args)); err != nil {
+			fmt.Fprintln(os.Stderr, "recovery:", err)
+			return exitFailed
 		}
 	}
 	return status

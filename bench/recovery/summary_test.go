@@ -105,6 +105,8 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-child-life", "7s"}, 5, 240 * time.Second, false},
 		{[]string{"-child-life", "2s"}, 0, 0, true},
 		{[]string{"-child-life", "6500ms"}, 0, 0, true},
+		{[]string{"-section", "recovery"}, 0, 0, true},
+		{[]string{"-readme", "no-such-file.md", "-section", "recovery"}, 0, 0, true},
 	} {
 		o, err := parseFlags(tc.args)
 		if (err != nil) != tc.bad {

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/vigil-ipsec/vigil/bench/internal/readme"
 	"github.com/vigil-ipsec/vigil/bench/internal/rig"
 	"github.com/vigil-ipsec/vigil/internal/netns"
 )
@@ -27,16 +30,21 @@ type options struct {
 	n       int
 	systems []string
 	keep    bool
+	readme  readme.Target
 }
 
-func parseFlags() (options, error) {
+func parseFlags(args []string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("setup", flag.ContinueOnError)
 	fs.IntVar(&o.n, "n", 20, "measured runs per system (after one warm-up run)")
 	quick := fs.Bool("quick", false, "smoke run: 5 runs per system (overrides -n)")
 	systems := fs.String("systems", strings.Join(allSystems, ","), "comma-separated systems to measure")
 	fs.BoolVar(&o.keep, "keep", false, "keep the working directory (configs, daemon logs) and print its path")
-	if err := fs.Parse(os.Args[1:]); err != nil {
+	o.readme.AddFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if err := o.readme.Check(); err != nil {
 		return o, err
 	}
 	if fs.NArg() != 0 {
@@ -62,7 +70,9 @@ func parseFlags() (options, error) {
 
 func main() { os.Exit(run()) }
 
-func run() int { return rig.Main("setup", parseFlags, bench) }
+func run() int {
+	return rig.Main("setup", func() (options, error) { return parseFlags(os.Args[1:]) }, bench)
+}
 
 // bench runs the measurements and prints the result lines; it returns the exit code.
 func bench(ctx context.Context, cl *rig.Cleanup, o options) int {
@@ -94,6 +104,9 @@ func bench(ctx context.Context, cl *rig.Cleanup, o options) int {
 		return fail(err)
 	}
 
+	// The result lines go to stdout and, with -readme, into the README block.
+	var printed bytes.Buffer
+	out := io.MultiWriter(os.Stdout, &printed)
 	summaries := map[string]rig.Summary{}
 	code := 0
 	report := func(sys string, xs []time.Duration) {
@@ -102,7 +115,7 @@ func bench(ctx context.Context, cl *rig.Cleanup, o options) int {
 		}
 		s := rig.Summarize(xs)
 		summaries[sys] = s
-		fmt.Printf("setup %s median %s p90 %s min %s max %s (n=%d)\n",
+		fmt.Fprintf(out, "setup %s median %s p90 %s min %s max %s (n=%d)\n",
 			sys, rig.Ms(s.Median), rig.Ms(s.P90), rig.Ms(s.Min), rig.Ms(s.Max), s.N)
 	}
 	for _, sys := range o.systems {
@@ -128,7 +141,7 @@ func bench(ctx context.Context, cl *rig.Cleanup, o options) int {
 			report(sys, r.samples)
 		}
 		if err != nil {
-			fmt.Printf("setup %s error: %v\n", sys, oneLine(err))
+			fmt.Fprintf(out, "setup %s error: %v\n", sys, oneLine(err))
 			fmt.Fprintf(os.Stderr, "setup: %s: %v\n", sys, err)
 			code = 1
 		}
@@ -137,7 +150,12 @@ func bench(ctx context.Context, cl *rig.Cleanup, o options) int {
 		sw, ok1 := summaries[sysSwan]
 		vs, ok2 := summaries[v]
 		if ok1 && ok2 && vs.Median > 0 {
-			fmt.Printf("ratio %s/%s %.1f\n", sysSwan, v, float64(sw.Median)/float64(vs.Median))
+			fmt.Fprintf(out, "ratio %s/%s %.1f\n", sysSwan, v, float64(sw.Median)/float64(vs.Median))
+		}
+	}
+	if code == 0 && ctx.Err() == nil {
+		if err := o.readme.Write(printed.String(), readme.Command("bench/setup.sh", os.Args[1:])); err != nil {
+			return fail(err)
 		}
 	}
 	return code

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-ipsec/vigil/bench/internal/readme"
 	"github.com/vigil-ipsec/vigil/bench/internal/rig"
 	"github.com/vigil-ipsec/vigil/internal/netns"
 )
@@ -35,16 +38,21 @@ type options struct {
 	duration time.Duration
 	systems  []string
 	keep     bool
+	readme   readme.Target
 }
 
-func parseFlags() (options, error) {
+func parseFlags(args []string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("throughput", flag.ContinueOnError)
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of each iperf3 run")
 	quick := fs.Bool("quick", false, "smoke run: 2 s per iperf3 run (overrides -duration)")
 	systems := fs.String("systems", strings.Join(allSystems, ","), "comma-separated systems to measure")
 	fs.BoolVar(&o.keep, "keep", false, "keep the working directory (configs, daemon logs) and print its path")
-	if err := fs.Parse(os.Args[1:]); err != nil {
+	o.readme.AddFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if err := o.readme.Check(); err != nil {
 		return o, err
 	}
 	if fs.NArg() != 0 {
@@ -68,7 +76,9 @@ func parseFlags() (options, error) {
 	return o, nil
 }
 
-func run() int { return rig.Main("throughput", parseFlags, bench) }
+func run() int {
+	return rig.Main("throughput", func() (options, error) { return parseFlags(os.Args[1:]) }, bench)
+}
 
 // bench runs the measurements and prints the result lines; it returns the exit code.
 func bench(ctx context.Context, cl *rig.Cleanup, o options) int {
@@ -114,6 +124,9 @@ func bench(ctx context.Context, cl *rig.Cleanup, o options) int {
 		return fail(err)
 	}
 
+	// The result lines go to stdout and, with -readme, into the README block.
+	var printed bytes.Buffer
+	out := io.MultiWriter(os.Stdout, &printed)
 	results := map[string]map[int]rig.IperfResult{}
 	code := 0
 	for _, sys := range o.systems {
@@ -127,7 +140,7 @@ func bench(ctx context.Context, cl *rig.Cleanup, o options) int {
 				return fail(err)
 			}
 		}
-		r := &runner{ctx: ctx, tp: tp, dir: filepath.Join(work, sys), dur: o.duration, sys: sys}
+		r := &runner{ctx: ctx, tp: tp, dir: filepath.Join(work, sys), dur: o.duration, sys: sys, out: out}
 		var err error
 		switch sys {
 		case sysVigilUDP:
@@ -143,7 +156,7 @@ func bench(ctx context.Context, cl *rig.Cleanup, o options) int {
 			return 1 // interrupted: no error line, no ratios
 		}
 		if err != nil {
-			fmt.Printf("throughput %s error: %v\n", sys, oneLine(err))
+			fmt.Fprintf(out, "throughput %s error: %v\n", sys, oneLine(err))
 			fmt.Fprintf(os.Stderr, "throughput: %s: %v\n", sys, err)
 			code = 1
 		}
@@ -151,12 +164,17 @@ func bench(ctx context.Context, cl *rig.Cleanup, o options) int {
 			results[sys] = r.results
 		}
 	}
-	printRatios(results)
+	printRatios(out, results)
+	if code == 0 && ctx.Err() == nil {
+		if err := o.readme.Write(printed.String(), readme.Command("bench/throughput.sh", os.Args[1:])); err != nil {
+			return fail(err)
+		}
+	}
 	return code
 }
 
 // printRatios prints Vigil's throughput relative to each other system measured.
-func printRatios(results map[string]map[int]rig.IperfResult) {
+func printRatios(out io.Writer, results map[string]map[int]rig.IperfResult) {
 	for _, v := range []string{sysVigilUDP, sysVigilRaw} {
 		for _, ref := range []string{sysWireGuard, sysSwan} {
 			for _, n := range streamCounts {
@@ -165,7 +183,7 @@ func printRatios(results map[string]map[int]rig.IperfResult) {
 				if !ok1 || !ok2 || b.BitsPerSecond <= 0 {
 					continue
 				}
-				fmt.Printf("ratio %s/%s %s %.2f\n", v, ref, streamLabel(n), a.BitsPerSecond/b.BitsPerSecond)
+				fmt.Fprintf(out, "ratio %s/%s %s %.2f\n", v, ref, streamLabel(n), a.BitsPerSecond/b.BitsPerSecond)
 			}
 		}
 	}

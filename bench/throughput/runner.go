@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -31,6 +32,7 @@ type runner struct {
 	dir     string
 	dur     time.Duration
 	sys     string
+	out     io.Writer // result lines
 	results map[int]rig.IperfResult
 }
 
@@ -156,7 +158,7 @@ func (r *runner) measure(pa, pb int) error {
 			return fmt.Errorf("%s: iperf3 -P %d: %w", streamLabel(n), n, err)
 		}
 		r.results[n] = res
-		fmt.Printf("throughput %s %s %.0f Mbit/s cpu A %.1fs B %.1fs retr %d\n",
+		fmt.Fprintf(r.out, "throughput %s %s %.0f Mbit/s cpu A %.1fs B %.1fs retr %d\n",
 			r.sys, streamLabel(n), res.Mbps(), cpu[0].Seconds(), cpu[1].Seconds(), res.Retransmits)
 	}
 	return nil
