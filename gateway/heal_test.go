@@ -12,9 +12,6 @@ import (
 	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
-// mem returns the memory dataplane under a test gateway.
-func mem(g *testGateway) *memory.Dataplane { return g.Dataplane().(failListen).Dataplane }
-
 // udp4 builds an inner IPv4/UDP packet.
 func udp4(src, dst string) []byte {
 	p := make([]byte, 28+16)
@@ -240,13 +237,6 @@ func TestHealVigilPeerReplacesFirst(t *testing.T) {
 	}
 	if !hasEvent(a.Gateway, "ab", "recovered", "invalid-spi") {
 		t.Error("A did not replace the Child SA on B's INVALID_SPI")
-	}
-}
-
-// forVersions runs f for IKEv2 and IKEv1 tunnels (v is the TOML line that selects the version).
-func forVersions(t *testing.T, f func(t *testing.T, v string)) {
-	for _, v := range []string{"version = 2\n", "version = 1\n"} {
-		t.Run("ikev"+v[10:11], func(t *testing.T) { f(t, v) })
 	}
 }
 

@@ -1,10 +1,7 @@
 package gateway
 
 import (
-	"context"
 	"errors"
-	"fmt"
-	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -14,115 +11,9 @@ import (
 
 	"github.com/vigil-ipsec/vigil/api"
 	"github.com/vigil-ipsec/vigil/config"
-	"github.com/vigil-ipsec/vigil/dataplane"
 	"github.com/vigil-ipsec/vigil/dataplane/memory"
 	"github.com/vigil-ipsec/vigil/ike"
 )
-
-// Test tunnels: "ab" between gateway A (192.0.2.1, initiator) and B (192.0.2.2).
-const (
-	addrA = "192.0.2.1"
-	addrB = "192.0.2.2"
-	psk   = "reload-test-psk-0123456789"
-)
-
-// tunnelTOML renders a [tunnel.NAME] table; n picks distinct subnets.
-func tunnelTOML(name, local, remote string, n int, start string, extra ...string) string {
-	s := fmt.Sprintf("\n[tunnel.%s]\nlocal_addr = %q\nremote_addr = %q\npsk = %q\n"+
-		"local_subnets = [\"10.%d.1.0/24\"]\nremote_subnets = [\"10.%d.2.0/24\"]\nstart_action = %q\n",
-		name, local, remote, psk, n, n, start)
-	for _, e := range extra {
-		s += e + "\n"
-	}
-	return s
-}
-
-// mirror swaps a tunnel's sides for the peer's configuration.
-func mirrorTOML(name, local, remote string, n int) string {
-	return fmt.Sprintf("\n[tunnel.%s]\nlocal_addr = %q\nremote_addr = %q\npsk = %q\n"+
-		"local_subnets = [\"10.%d.2.0/24\"]\nremote_subnets = [\"10.%d.1.0/24\"]\n",
-		name, local, remote, psk, n, n)
-}
-
-func parseConf(t testing.TB, src string) *config.Config {
-	t.Helper()
-	c, err := config.Parse("/etc/vigil/test.toml", []byte("[global]\nsocket = \"/nonexistent/vigil.sock\"\n"+src))
-	if err != nil {
-		t.Fatalf("config:\n%v\n%s", err, src)
-	}
-	return c
-}
-
-// failListen is a memory dataplane on which listening on some addresses fails.
-type failListen struct {
-	*memory.Dataplane
-	bad map[netip.Addr]bool
-}
-
-func (f failListen) Listen(a netip.Addr) error {
-	if f.bad[a] {
-		return errors.New("address not available")
-	}
-	return f.Dataplane.Listen(a)
-}
-
-// testGateway is a running gateway on a memory network whose Reload loads *next.
-type testGateway struct {
-	*Gateway
-	next  atomic.Pointer[config.Config]
-	loads func() // called by every load, before it returns (tests may block in it)
-}
-
-func startGateway(t *testing.T, n *memory.Network, cfg *config.Config, bad ...string) *testGateway {
-	t.Helper()
-	tg := &testGateway{}
-	tg.next.Store(cfg)
-	fl := failListen{bad: map[netip.Addr]bool{}}
-	for _, b := range bad {
-		fl.bad[netip.MustParseAddr(b)] = true
-	}
-	g, err := New(cfg, Options{
-		OpenDataplane: func(h dataplane.IKEHandler) (dataplane.Dataplane, error) {
-			fl.Dataplane = n.Attach(nil, h)
-			return fl, nil
-		},
-		LoadConfig: func() (*config.Config, error) {
-			if tg.loads != nil {
-				tg.loads()
-			}
-			return tg.next.Load(), nil
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tg.Gateway = g
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { g.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return tg
-}
-
-// childSPIs returns the SPIs of a tunnel's Child SA, waiting up to 5 s for one.
-func childSPIs(t *testing.T, g *Gateway, name string) (in, out uint32) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		g.engine.Call(func() {
-			if tun := g.engine.Tunnel(name); tun != nil && tun.Child != nil && tun.State() == ike.TunnelUp {
-				in, out = tun.Child.SPIIn, tun.Child.SPIOut
-			}
-		})
-		if in != 0 {
-			return in, out
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("tunnel %s: no Child SA", name)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 // engineState is what a reload may change: the engine's tunnels (by identity), their SAs and
 // the gateway's bookkeeping.

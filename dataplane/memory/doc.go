@@ -7,4 +7,9 @@
 // unknown-SPI events, lifetimes) and the real ESP transforms (package esp), are decrypted by the
 // peer dataplane that owns the SA's remote address and appear on its Received channel, so a
 // test can prove that two control planes agree on keys, SPIs and selectors.
+//
+// Faults for recovery tests: DropIKE loses chosen IKE messages, Network.SetIKELatency gives
+// IKE exchanges a round-trip time, and SetOffline cuts a dataplane off (a dead peer; with a
+// new dataplane attached on the same address, a restarted one). Everything runs on the
+// standard clock, so testing/synctest can drive it in fake time.
 package memory

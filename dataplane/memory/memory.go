@@ -45,6 +45,7 @@ type Dataplane struct {
 	ike      chan ikeMsg
 	received chan []byte
 	dropIKE  atomic.Pointer[func(local, remote netip.AddrPort, msg []byte) bool]
+	offline  atomic.Bool // cut off the network (SetOffline)
 
 	mu     sync.Mutex
 	addrs  map[netip.Addr]bool
@@ -63,6 +64,7 @@ var _ dataplane.Dataplane = (*Dataplane)(nil)
 type ikeMsg struct {
 	local, remote netip.AddrPort
 	msg           []byte
+	at            time.Time // delivery time (Network.SetIKELatency); zero: at once
 }
 
 // Attach creates a dataplane listening on addrs whose received IKE messages go to h.
@@ -102,6 +104,13 @@ func (d *Dataplane) ikeLoop() {
 	for {
 		select {
 		case m := <-d.ike:
+			if !d.wait(m.at) {
+				return
+			}
+			if d.offline.Load() { // cut off while the message was on its way
+				d.db.Stats().Inc(sad.CIKEDrops, 1)
+				continue
+			}
 			if d.h != nil {
 				d.h(m.local, m.remote, m.msg)
 			}
@@ -201,11 +210,14 @@ func (d *Dataplane) SendIKE(local, remote netip.AddrPort, msg []byte) error {
 		return nil
 	}
 	peer := d.net.lookup(remote.Addr())
-	if peer == nil {
+	if peer == nil || d.offline.Load() || peer.offline.Load() {
 		st.Inc(sad.CIKEDrops, 1)
 		return nil
 	}
 	m := ikeMsg{local: remote, remote: local, msg: append([]byte(nil), msg...)}
+	if l := d.net.IKELatency(); l > 0 {
+		m.at = time.Now().Add(l)
+	}
 	select {
 	case peer.ike <- m:
 	default:
@@ -236,7 +248,8 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b 
 // Inject runs an inner IP packet through the outbound path as if read from a TUN device:
 // policy lookup, ESP sealing, delivery to the peer dataplane owning the SA's remote address,
 // and decryption there. It returns nil once the packet reached the peer's Received channel,
-// ErrHeld if it was queued on a policy without SA, and otherwise the sad.Drop that stopped it.
+// ErrHeld if it was queued on a policy without SA, and otherwise the sad.Drop that stopped it
+// (sad.DropNoRoute if this dataplane or the peer's is offline).
 func (d *Dataplane) Inject(pkt []byte) error {
 	now := time.Now().UnixNano()
 	var t sad.Tally
@@ -273,7 +286,7 @@ func (d *Dataplane) sealSend(sa *sad.OutSA, pkt []byte, now int64, t *sad.Tally)
 	}
 	c := sa.Config()
 	peer := d.net.lookup(c.Remote.Addr())
-	if peer == nil {
+	if peer == nil || d.offline.Load() || peer.offline.Load() {
 		t.Drop(sad.DropNoRoute)
 		return sad.DropNoRoute
 	}
@@ -281,8 +294,13 @@ func (d *Dataplane) sealSend(sa *sad.OutSA, pkt []byte, now int64, t *sad.Tally)
 }
 
 // InjectESP runs an ESP packet (starting at the SPI) through the inbound path as if it
-// arrived from src on our address dst. It returns nil if an inner packet was delivered.
+// arrived from src on our address dst. It returns nil if an inner packet was delivered, and
+// sad.DropNoRoute while the dataplane is offline.
 func (d *Dataplane) InjectESP(src, dst netip.AddrPort, pkt []byte) error {
+	if d.offline.Load() {
+		d.db.Stats().Inc(sad.CNoRoute, 1)
+		return sad.DropNoRoute
+	}
 	return d.receiveESP(append([]byte(nil), pkt...), src, dst, time.Now().UnixNano())
 }
 
