@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -30,6 +31,9 @@ var ErrClosed = errors.New("memory: dataplane closed")
 type Options struct {
 	UnknownSPI sad.UnknownSPILimits
 	QueueLen   int // policy hold queue (default sad.DefaultQueueLen)
+	// IKEQueueLen is how many received IKE messages may wait for the handler (default
+	// IKEQueueLen); beyond it they are dropped, like datagrams on a full socket buffer.
+	IKEQueueLen int
 	// Deliver, if set, receives decrypted inner packets instead of the Received channel; the
 	// slice is only valid during the call (benchmarks use it to avoid a copy per packet).
 	Deliver func(inner []byte)
@@ -76,7 +80,7 @@ func (n *Network) Attach(addrs []netip.Addr, h dataplane.IKEHandler) *Dataplane 
 func (n *Network) AttachWith(addrs []netip.Addr, h dataplane.IKEHandler, o Options) *Dataplane {
 	d := &Dataplane{
 		net: n, h: h, deliver: o.Deliver,
-		ike:      make(chan ikeMsg, IKEQueueLen),
+		ike:      make(chan ikeMsg, cmp.Or(max(o.IKEQueueLen, 0), IKEQueueLen)),
 		received: make(chan []byte, ReceivedQueueLen),
 		addrs:    map[netip.Addr]bool{},
 		done:     make(chan struct{}),

@@ -141,6 +141,23 @@ func TestIKEQueueBounded(t *testing.T) {
 	}
 }
 
+func TestIKEQueueLenOption(t *testing.T) {
+	block := make(chan struct{})
+	n := NewNetwork()
+	a := n.Attach([]netip.Addr{addrA}, nil)
+	b := n.AttachWith([]netip.Addr{addrB}, func(netip.AddrPort, netip.AddrPort, []byte) { <-block }, Options{IKEQueueLen: 10})
+	defer a.Close()
+	defer b.Close()
+	defer close(block)
+	for range 30 {
+		must(t, a.SendIKE(netip.AddrPortFrom(addrA, 500), netip.AddrPortFrom(addrB, 500), []byte("x")))
+	}
+	// The handler holds at most one message, the queue 10; the rest are dropped.
+	if d := b.Counters().IKEDrops; d < 19 || d > 20 {
+		t.Fatalf("IKEDrops = %d, want 19..20 with a queue of 10", d)
+	}
+}
+
 func TestInnerPacketsBothWays(t *testing.T) {
 	a, b := newPair(t, nil, nil)
 	pair(t, a, b, 0x1000, 0x2000, nil)
