@@ -37,8 +37,8 @@ const (
 
 // TestRecoverySilentChildLossVigilPeer: B drops its Child SA without telling A. A's next ESP
 // reaches B on an unknown SPI, B answers with a protected INVALID_SPI, and A replaces the
-// Child SA at once: the outage is one probe interval, half a round trip and one Child SA
-// exchange. B, which knows it lost the SA, sees the peer's replacement arrive long before its
+// Child SA at once: the outage is at most one probe interval, half a round trip and one
+// Child SA exchange. B, which knows it lost the SA, sees the peer's replacement arrive long before its
 // heal_delay and creates nothing itself.
 func TestRecoverySilentChildLossVigilPeer(t *testing.T) {
 	inFakeTime(t, func(t *testing.T, v int) {
@@ -114,7 +114,8 @@ func TestRecoverySilentChildLossQuietPeer(t *testing.T) {
 // TestRecoveryPeerRestartVigil: B is killed and started again with start_action "start" (the
 // first B had "none", see linkConf; bench/recovery does the same for its baseline): it
 // initiates at once, its IKE_AUTH (Main Mode) carries INITIAL_CONTACT, and A drops the old IKE
-// SA for the new one. The outage is one IKE SA set-up.
+// SA for the new one. The outage is one IKE SA set-up (at least its exchanges before the
+// Child SA part, whatever the order of the last messages).
 func TestRecoveryPeerRestartVigil(t *testing.T) {
 	inFakeTime(t, func(t *testing.T, v int) {
 		l := startLink(t, v, linkConf{})
