@@ -43,7 +43,7 @@ func (e *Engine) sendAuth(sa *IKESA) {
 	sa.State = IKEAuthSent
 	cp := &childProposal{
 		tunnel:   t,
-		spi:      e.randomChildSPI(),
+		spi:      e.RandomChildSPI(),
 		ni:       sa.ni,
 		localTS:  tsFromPrefixes(t.Cfg.LocalTS),
 		remoteTS: tsFromPrefixes(t.Cfg.RemoteTS),
@@ -58,7 +58,7 @@ func (e *Engine) sendAuth(sa *IKESA) {
 		ps = append(ps,
 			&wire.Auth{Method: wire.AuthSharedKey, Data: pskAuth(sa.prf, t.Cfg.PSK, sa.initReq, sa.nr, sa.keys.SKpi, idi)},
 		)
-		if !e.otherIKEWithPeer(sa) {
+		if !e.OtherIKEWithPeer(sa) {
 			// RFC 7296 2.4: we have no other IKE SA with this peer for these identities.
 			ps = append(ps, &wire.Notify{Type: wire.NotifyInitialContact})
 		}
@@ -69,7 +69,7 @@ func (e *Engine) sendAuth(sa *IKESA) {
 		)
 		return ps
 	}
-	e.request(sa, wire.ExchangeIKEAuth, build, func(m *wire.Message) { e.handleAuthResponse(sa, m) }, func(err error) { e.ikeFailed(sa, err) })
+	e.request(sa, wire.ExchangeIKEAuth, build, func(m *wire.Message) { e.handleAuthResponse(sa, m) }, func(err error) { e.IKEFailed(sa, err) })
 }
 
 // withoutDH strips DH groups from ESP proposals: the first Child SA takes its keys from the
@@ -85,38 +85,38 @@ func withoutDH(ps []crypto.Proposal) []crypto.Proposal {
 
 func (e *Engine) handleAuthResponse(sa *IKESA, m *wire.Message) {
 	t := sa.Tunnel
-	if sa.deleteAfterAuth {
+	if sa.DeleteAfterAuth {
 		if notifyError(m) == 0 && m.Auth() != nil {
 			sa.State, sa.Up = IKEEstablished, time.Now()
 			e.DeleteIKE(sa, true)
 		} else {
-			e.removeIKE(sa, ErrDeleted)
+			e.RemoveIKE(sa, ErrDeleted)
 		}
 		return
 	}
 	if n := m.Notify(wire.NotifyAuthenticationFailed); n != nil {
 		e.stats.AuthFailures++
 		e.log.Error("peer rejected our authentication: AUTHENTICATION_FAILED (check psk, local_id and remote_id)", "tunnel", t.Cfg.Name, "peer", sa.Remote)
-		e.ikeFailed(sa, fmt.Errorf("%w: peer answered AUTHENTICATION_FAILED", ErrAuthFailed))
+		e.IKEFailed(sa, fmt.Errorf("%w: peer answered AUTHENTICATION_FAILED", ErrAuthFailed))
 		return
 	}
 	idr, auth := m.IDr(), m.Auth()
 	if idr == nil || auth == nil {
 		ne := notifyError(m)
-		e.ikeFailed(sa, fmt.Errorf("IKE_AUTH failed: peer answered %v", ne))
+		e.IKEFailed(sa, fmt.Errorf("IKE_AUTH failed: peer answered %v", ne))
 		return
 	}
 	if len(t.Cfg.RemoteID.Data) > 0 && !sameID(t.Cfg.RemoteID, idr) {
 		e.stats.AuthFailures++
 		e.log.Error("peer identity does not match remote_id", "tunnel", t.Cfg.Name, "peer", sa.Remote, "got", idString(idr.IDType, idr.Data))
-		e.ikeFailed(sa, fmt.Errorf("%w: peer identity %s", ErrAuthFailed, idString(idr.IDType, idr.Data)))
+		e.IKEFailed(sa, fmt.Errorf("%w: peer identity %s", ErrAuthFailed, idString(idr.IDType, idr.Data)))
 		return
 	}
 	want := pskAuth(sa.prf, t.Cfg.PSK, sa.initResp, sa.ni, sa.keys.SKpr, idr)
 	if auth.Method != wire.AuthSharedKey || subtle.ConstantTimeCompare(want, auth.Data) != 1 {
 		e.stats.AuthFailures++
 		e.log.Error("AUTHENTICATION_FAILED: the peer's AUTH payload does not verify with our PSK", "tunnel", t.Cfg.Name, "peer", sa.Remote)
-		e.ikeFailed(sa, fmt.Errorf("%w: peer's AUTH does not verify", ErrAuthFailed))
+		e.IKEFailed(sa, fmt.Errorf("%w: peer's AUTH does not verify", ErrAuthFailed))
 		return
 	}
 	if !e.established(sa) {
@@ -142,9 +142,9 @@ func (e *Engine) established(sa *IKESA) bool {
 		// The peer initiated while our own IKE_SA_INIT was unanswered: its SA wins, ours goes
 		// (the peer holds at most a half-open SA for it, which times out).
 		e.log.Info("peer's IKE SA supersedes ours still in IKE_SA_INIT", "tunnel", t.Cfg.Name, "dropped", old.String())
-		e.removeIKE(old, ErrSuperseded)
+		e.RemoveIKE(old, ErrSuperseded)
 	}
-	if old := t.IKE; old != nil && old != sa && old.State == IKEEstablished && old.rekeyedBy == nil && old.rekeying == nil {
+	if old := t.IKE; old != nil && old != sa && old.State == IKEEstablished && old.RekeyedBy == nil && old.rekeying == nil {
 		// A second IKE SA for the tunnel: both sides initiated at once. Both sides keep the same
 		// one, the SA with the higher SPIi, and delete the other (with a Delete, so that a peer
 		// that still has it learns).
@@ -164,10 +164,10 @@ func (e *Engine) established(sa *IKESA) bool {
 	}
 	t.IKE = sa
 	t.Since = sa.Up
-	e.scheduleIKERekey(sa)
-	e.scheduleDPD(sa)
-	e.scheduleKeepalive(sa)
-	e.log.Info("IKE SA established", "tunnel", t.Cfg.Name, "peer", sa.Remote, "ike", sa.String(), "initiator", sa.Initiator, "algorithms", sa.Suite.String(), "udp_encap", sa.floated || sa.natLocal || sa.natRemote)
+	e.ScheduleIKERekey(sa)
+	e.ScheduleDPD(sa)
+	e.ScheduleKeepalive(sa)
+	e.log.Info("IKE SA established", "tunnel", t.Cfg.Name, "peer", sa.Remote, "ike", sa.String(), "initiator", sa.Initiator, "algorithms", sa.Suite.String(), "udp_encap", sa.Floated || sa.NATLocal || sa.NATRemote)
 	e.hooks.IKEUp(sa)
 	return true
 }
@@ -178,7 +178,7 @@ func (e *Engine) handleAuthRequest(sa *IKESA, m *wire.Message) ([]wire.Payload, 
 	fail := func(reason string, args ...any) ([]wire.Payload, func()) {
 		e.stats.AuthFailures++
 		e.cfg.LogThrottle.Log(e.log, slog.LevelError, sa.Remote.Addr(), "auth-failed", "AUTHENTICATION_FAILED: "+reason, append([]any{"peer", sa.Remote}, args...)...)
-		return []wire.Payload{&wire.Notify{Type: wire.NotifyAuthenticationFailed}}, func() { e.removeIKE(sa, ErrAuthFailed) }
+		return []wire.Payload{&wire.Notify{Type: wire.NotifyAuthenticationFailed}}, func() { e.RemoveIKE(sa, ErrAuthFailed) }
 	}
 	if idi == nil || auth == nil {
 		return fail("IKE_AUTH request without IDi or AUTH")
@@ -210,12 +210,9 @@ func (e *Engine) handleAuthRequest(sa *IKESA, m *wire.Message) ([]wire.Payload, 
 	if auth.Method != wire.AuthSharedKey || subtle.ConstantTimeCompare(want, auth.Data) != 1 {
 		return fail("the peer's AUTH payload does not verify with our PSK (PSK mismatch?)", "tunnel", t.Cfg.Name)
 	}
-	e.leaveHalfOpen(sa)
-	if sa.timers.halfOpen != nil {
-		sa.timers.halfOpen.Stop()
-	}
+	e.LeaveHalfOpen(sa)
 	if m.Notify(wire.NotifyInitialContact) != nil {
-		e.initialContact(sa)
+		e.InitialContact(sa)
 	}
 	idr := idPayload(t.Cfg.LocalID, true)
 	ps := []wire.Payload{idr, &wire.Auth{Method: wire.AuthSharedKey, Data: pskAuth(sa.prf, t.Cfg.PSK, sa.initResp, sa.ni, sa.keys.SKpr, idr)}}
@@ -227,14 +224,14 @@ func (e *Engine) handleAuthRequest(sa *IKESA, m *wire.Message) ([]wire.Payload, 
 	ps = append(ps, cps...)
 	return ps, func() {
 		if child != nil {
-			e.activate(child, nil)
+			e.Activate(child, nil)
 		}
 	}
 }
 
-// otherIKEWithPeer reports whether another live IKE SA exists with sa's peer for the same pair
+// OtherIKEWithPeer reports whether another live IKE SA exists with sa's peer for the same pair
 // of identities (then INITIAL_CONTACT must not be sent).
-func (e *Engine) otherIKEWithPeer(sa *IKESA) bool {
+func (e *Engine) OtherIKEWithPeer(sa *IKESA) bool {
 	c := sa.Tunnel.Cfg
 	for _, t := range e.byRemoteAddr[c.Remote.Addr()] {
 		if t.IKE == nil || t.IKE == sa || t.IKE.State == IKEDead {
@@ -250,10 +247,10 @@ func (e *Engine) otherIKEWithPeer(sa *IKESA) bool {
 	return false
 }
 
-// initialContact removes the older IKE SAs (and their children) we have with the peer that
+// InitialContact removes the older IKE SAs (and their children) we have with the peer that
 // sent INITIAL_CONTACT in sa's IKE_AUTH, for the same identities (RFC 7296 2.4): the peer has
 // no state for them.
-func (e *Engine) initialContact(sa *IKESA) {
+func (e *Engine) InitialContact(sa *IKESA) {
 	c := sa.Tunnel.Cfg
 	for _, t := range e.byRemoteAddr[sa.Remote.Addr()] {
 		if t.Cfg.RemoteID.key() != c.RemoteID.key() || t.Cfg.LocalID.key() != c.LocalID.key() {
@@ -263,7 +260,7 @@ func (e *Engine) initialContact(sa *IKESA) {
 		// sides initiate at once, their IKE_AUTH exchanges cross).
 		if old := t.IKE; old != nil && old != sa && old.State == IKEEstablished {
 			e.log.Info("INITIAL_CONTACT: removing older IKE SA of the peer", "tunnel", t.Cfg.Name, "ike", old.String())
-			e.removeIKE(old, fmt.Errorf("replaced after INITIAL_CONTACT"))
+			e.RemoveIKE(old, fmt.Errorf("replaced after INITIAL_CONTACT"))
 		}
 	}
 }

@@ -51,13 +51,13 @@ type ChildSA struct {
 	// Initiator is true if we initiated the exchange that created it.
 	Initiator bool
 
-	ni, nr     []byte // nonces of the creating exchange (collision resolution)
-	rekeyTimer *time.Timer
-	rekeyedBy  *ChildSA
-	replaces   *ChildSA // the SA this one rekeyed (responder: switch outbound when it is deleted)
-	outActive  bool     // the policy points at SPIOut
-	collision  bool     // the peer rekeyed this SA while our rekey of it was in flight
-	peerRekey  *ChildSA // the SA created by the peer's colliding rekey
+	NonceI, NonceR []byte // nonces of the creating exchange (collision resolution)
+	rekeyTimer     *time.Timer
+	RekeyedBy      *ChildSA
+	Replaces       *ChildSA // the SA this one rekeyed (responder: switch outbound when it is deleted)
+	outActive      bool     // the policy points at SPIOut
+	Collision      bool     // the peer rekeyed this SA while our rekey of it was in flight
+	PeerRekey      *ChildSA // the SA created by the peer's colliding rekey
 
 	// keys were handed to the dataplane (which keeps its own copy); wiped on removal.
 	keys crypto.ChildKeys

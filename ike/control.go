@@ -16,9 +16,6 @@ func (e *Engine) Hold(t *Tunnel) {
 	e.holdPolicy(t)
 }
 
-// RemoveIKE forgets an IKE SA and its Child SAs without telling the peer (loop only).
-func (e *Engine) RemoveIKE(sa *IKESA, err error) { e.removeIKE(sa, err) }
-
 // FindChild finds a Child SA by either its inbound or its outbound SPI (operator path; the
 // outbound search covers all peers).
 func (e *Engine) FindChild(spi uint32) *ChildSA {

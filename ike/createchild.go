@@ -33,14 +33,14 @@ func spiBytes(spi uint32) []byte {
 
 // v2CreateChild negotiates a new Child SA for t with CREATE_CHILD_SA.
 func (e *Engine) v2CreateChild(sa *IKESA, t *Tunnel, done func(*ChildSA, error)) {
-	cp := &childProposal{tunnel: t, spi: e.randomChildSPI(), localTS: tsFromPrefixes(t.Cfg.LocalTS), remoteTS: tsFromPrefixes(t.Cfg.RemoteTS)}
+	cp := &childProposal{tunnel: t, spi: e.RandomChildSPI(), localTS: tsFromPrefixes(t.Cfg.LocalTS), remoteTS: tsFromPrefixes(t.Cfg.RemoteTS)}
 	e.childExchange(sa, cp, 0, done)
 }
 
 // v2RekeyChild rekeys c (RFC 7296 2.8, make-before-break).
 func (e *Engine) v2RekeyChild(sa *IKESA, c *ChildSA, budget time.Duration, done func(*ChildSA, error)) {
 	c.State = ChildRekeying
-	cp := &childProposal{tunnel: c.Tunnel, spi: e.randomChildSPI(), localTS: c.LocalTS, remoteTS: c.RemoteTS, rekey: c}
+	cp := &childProposal{tunnel: c.Tunnel, spi: e.RandomChildSPI(), localTS: c.LocalTS, remoteTS: c.RemoteTS, rekey: c}
 	e.childExchange(sa, cp, budget, done)
 }
 
@@ -61,7 +61,7 @@ func (e *Engine) childExchange(sa *IKESA, cp *childProposal, budget time.Duratio
 		}
 	}
 	build := func() []wire.Payload {
-		cp.ni = e.nonce()
+		cp.ni = e.Nonce()
 		var ps []wire.Payload
 		if cp.rekey != nil {
 			ps = append(ps, &wire.Notify{Protocol: wire.ProtocolESP, SPI: spiBytes(cp.rekey.SPIIn), Type: wire.NotifyRekeySA})
@@ -88,7 +88,7 @@ func (e *Engine) childExchange(sa *IKESA, cp *childProposal, budget time.Duratio
 		finish(c, err)
 	}, onFail: func(err error) {
 		finish(nil, err)
-		e.ikeFailed(sa, err)
+		e.IKEFailed(sa, err)
 	}})
 }
 
@@ -144,38 +144,38 @@ func (e *Engine) acceptChildResponse(sa *IKESA, cp *childProposal, m *wire.Messa
 		k = &childKeys{ni: sa.ni, nr: sa.nr}
 	}
 	c := &ChildSA{
-		ID: e.newID(), Tunnel: cp.tunnel, IKE: sa, SPIIn: cp.spi,
+		ID: e.NewID(), Tunnel: cp.tunnel, IKE: sa, SPIIn: cp.spi,
 		SPIOut: binary.BigEndian.Uint32(sap.Proposals[0].SPI), Suite: suite,
-		LocalTS: fromWireTS(tsi.Selectors), RemoteTS: fromWireTS(tsr.Selectors), Initiator: true, ni: k.ni, nr: k.nr,
+		LocalTS: fromWireTS(tsi.Selectors), RemoteTS: fromWireTS(tsr.Selectors), Initiator: true, NonceI: k.ni, NonceR: k.nr,
 	}
 	keys := crypto.DeriveChildKeys(sa.prf, sa.keys.SKd, k.gir, k.ni, k.nr, suite)
 	clear(k.gir) // PFS shared secret, no longer needed
-	if err := e.installChild(c, keys); err != nil {
+	if err := e.InstallChild(c, keys); err != nil {
 		// The peer has installed its half: tell it to remove it (our inbound SPI names the
 		// pair), instead of leaving it a Child SA we do not have.
 		e.request(sa, wire.ExchangeInformational, func() []wire.Payload {
 			return []wire.Payload{&wire.Delete{Protocol: wire.ProtocolESP, SPIs: [][]byte{spiBytes(cp.spi)}}}
-		}, func(*wire.Message) {}, func(err error) { e.ikeFailed(sa, err) })
+		}, func(*wire.Message) {}, func(err error) { e.IKEFailed(sa, err) })
 		return nil, err
 	}
 	old := cp.rekey
-	if old != nil && old.collision && old.peerRekey != nil && old.peerRekey.State != ChildDeleted {
+	if old != nil && old.Collision && old.PeerRekey != nil && old.PeerRekey.State != ChildDeleted {
 		// Simultaneous rekey (RFC 7296 2.8.1): the SA created with the lowest nonce is redundant
 		// and deleted by whoever initiated it.
-		p := old.peerRekey
-		if string(lowestNonce(c.ni, c.nr, p.ni, p.nr)) == string(lowestNonce(c.ni, c.nr)) {
+		p := old.PeerRekey
+		if string(lowestNonce(c.NonceI, c.NonceR, p.NonceI, p.NonceR)) == string(lowestNonce(c.NonceI, c.NonceR)) {
 			e.log.Info("rekey collision lost: deleting our redundant Child SA", "tunnel", c.Tunnel.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn))
-			e.activate(p, old)
+			e.Activate(p, old)
 			e.DeleteChild(c, true, nil)
 			return p, nil
 		}
 		e.log.Info("rekey collision won", "tunnel", c.Tunnel.Cfg.Name)
-		p.replaces = nil
+		p.Replaces = nil
 	}
-	e.activate(c, old)
+	e.Activate(c, old)
 	if old != nil && old.State != ChildDeleted {
 		old.State = ChildRekeyed
-		old.rekeyedBy = c
+		old.RekeyedBy = c
 		e.DeleteChild(old, true, nil)
 	}
 	return c, nil
@@ -228,13 +228,13 @@ func (e *Engine) acceptChildRequest(sa *IKESA, m *wire.Message, rekeyOf *ChildSA
 		return refuse(wire.NotifyTSUnacceptable, "traffic selectors do not match local_subnets/remote_subnets")
 	}
 	c := &ChildSA{
-		ID: e.newID(), Tunnel: t, IKE: sa, SPIIn: e.randomChildSPI(),
+		ID: e.NewID(), Tunnel: t, IKE: sa, SPIIn: e.RandomChildSPI(),
 		SPIOut: binary.BigEndian.Uint32(chosen.SPI), Suite: suite,
-		LocalTS: ntsr, RemoteTS: ntsi, ni: ni, nr: nr, replaces: rekeyOf,
+		LocalTS: ntsr, RemoteTS: ntsi, NonceI: ni, NonceR: nr, Replaces: rekeyOf,
 	}
 	keys := crypto.DeriveChildKeys(sa.prf, sa.keys.SKd, gir, ni, nr, suite)
 	clear(gir) // PFS shared secret, no longer needed
-	if err := e.installChild(c, keys); err != nil {
+	if err := e.InstallChild(c, keys); err != nil {
 		if errors.Is(err, ErrSPIInUse) {
 			return refuse(wire.NotifyNoProposalChosen, err.Error())
 		}
@@ -263,7 +263,7 @@ func (e *Engine) handleCreateChildRequest(sa *IKESA, m *wire.Message) ([]wire.Pa
 	if sap.Proposals[0].Protocol == wire.ProtocolIKE {
 		return e.handleIKERekeyRequest(sa, m)
 	}
-	if sa.rekeying != nil || sa.rekeyedBy != nil {
+	if sa.rekeying != nil || sa.RekeyedBy != nil {
 		return []wire.Payload{&wire.Notify{Type: wire.NotifyTemporaryFailure}}, nil
 	}
 	var old *ChildSA
@@ -281,19 +281,19 @@ func (e *Engine) handleCreateChildRequest(sa *IKESA, m *wire.Message) ([]wire.Pa
 			return []wire.Payload{&wire.Notify{Type: wire.NotifyTemporaryFailure}}, nil
 		}
 	}
-	nr := e.nonce()
+	nr := e.Nonce()
 	c, ps := e.acceptChildRequest(sa, m, old, append([]byte(nil), nonce.Data...), nr, m.KE())
 	if c == nil {
 		return ps, nil
 	}
 	if old != nil && old.State == ChildRekeying {
-		old.collision = true
-		old.peerRekey = c
+		old.Collision = true
+		old.PeerRekey = c
 		return ps, nil
 	}
 	return ps, func() {
 		if old == nil {
-			e.activate(c, nil)
+			e.Activate(c, nil)
 			return
 		}
 		// Responder of a rekey: the new SA takes over outbound traffic when the initiator deletes
@@ -310,7 +310,7 @@ func (e *Engine) childUpPassive(c, old *ChildSA) {
 	c.Tunnel.Child = c
 	time.AfterFunc(5*time.Second, func() {
 		e.Do(func() {
-			if c.State == ChildInstalled && !c.outActive && c.replaces != nil {
+			if c.State == ChildInstalled && !c.outActive && c.Replaces != nil {
 				e.switchOutbound(c)
 			}
 		})

@@ -15,7 +15,7 @@ func TestBothSidesCreateChild(t *testing.T) {
 				upPair(t, a, b)
 				// Both lose the pair, then both create a new one; the requests cross.
 				for _, n := range []*node{a, b} {
-					n.e.Call(func() { n.e.removeChild(n.t.Child, ErrDeleted) })
+					n.e.Call(func() { n.e.RemoveChild(n.t.Child, ErrDeleted) })
 				}
 				fn.hold(true)
 				a.e.Call(func() { a.e.CreateChild(a.t, nil) })

@@ -104,7 +104,7 @@ type Engine struct {
 	byRemoteID   map[string][]*Tunnel
 
 	ikeSAs   map[uint64]*IKESA      // by our own IKE SPI
-	halfOpen map[halfOpenKey]*IKESA // responder SAs by (peer, SPIi) for IKE_SA_INIT retransmits
+	halfOpen map[HalfOpenKey]*IKESA // responder SAs by (peer, SPIi) for IKE_SA_INIT retransmits
 	nHalf    int
 	children map[uint32]*ChildSA // by inbound SPI
 	outSPIs  map[outKey]*ChildSA // by (peer address, outbound SPI)
@@ -130,9 +130,9 @@ type Engine struct {
 	stats          Stats
 }
 
-type halfOpenKey struct {
-	remote netip.AddrPort
-	spii   uint64
+type HalfOpenKey struct {
+	Remote netip.AddrPort
+	SPIi   uint64
 }
 
 type outKey struct {
@@ -172,7 +172,7 @@ func New(cfg Config, dp dataplane.Dataplane, hooks Hooks, log *slog.Logger) *Eng
 		byRemoteAddr: map[netip.Addr][]*Tunnel{},
 		byRemoteID:   map[string][]*Tunnel{},
 		ikeSAs:       map[uint64]*IKESA{},
-		halfOpen:     map[halfOpenKey]*IKESA{},
+		halfOpen:     map[HalfOpenKey]*IKESA{},
 		children:     map[uint32]*ChildSA{},
 		outSPIs:      map[outKey]*ChildSA{},
 		halfBySrc:    map[netip.Addr]int{},
@@ -224,7 +224,7 @@ func (e *Engine) run(f func()) {
 		e.stats.InternalErrors++
 		e.log.Error("internal error: tearing down the SA concerned", "panic", fmt.Sprint(r), "ike", saName(sa), "tunnel", saTunnel(sa), "stack", string(debug.Stack()))
 		if sa != nil {
-			e.run(func() { e.removeIKE(sa, ErrInternal) })
+			e.run(func() { e.RemoveIKE(sa, ErrInternal) })
 		}
 	}()
 	f()
@@ -400,9 +400,9 @@ func (e *Engine) IKEByPeer(addr netip.Addr) *IKESA {
 	return nil
 }
 
-func (e *Engine) newID() uint64 { e.nextID++; return e.nextID }
+func (e *Engine) NewID() uint64 { e.nextID++; return e.nextID }
 
-func (e *Engine) randomSPI() uint64 {
+func (e *Engine) RandomSPI() uint64 {
 	var b [8]byte
 	for {
 		io.ReadFull(e.rand, b[:])
@@ -413,10 +413,10 @@ func (e *Engine) randomSPI() uint64 {
 	}
 }
 
-// randomChildSPI allocates an inbound SPI unique among our installed Child SAs and those
+// RandomChildSPI allocates an inbound SPI unique among our installed Child SAs and those
 // offered in negotiations still in progress: it is reserved until the SA is installed, or for
 // spiReservation at most (longer than any exchange's retransmissions).
-func (e *Engine) randomChildSPI() uint32 {
+func (e *Engine) RandomChildSPI() uint32 {
 	now := time.Now()
 	e.sweepReserved(now)
 	var b [4]byte
@@ -485,7 +485,7 @@ func (e *Engine) sweepReserved(now time.Time) {
 	}
 }
 
-func (e *Engine) nonce() []byte {
+func (e *Engine) Nonce() []byte {
 	b := make([]byte, 32)
 	io.ReadFull(e.rand, b)
 	return b

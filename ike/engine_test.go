@@ -361,7 +361,7 @@ func TestNATKeepalive(t *testing.T) {
 		if len(ka.n) != 0 {
 			t.Fatalf("keepalive sent without NAT")
 		}
-		a.e.Call(func() { a.t.IKE.natLocal = true; a.e.scheduleKeepalive(a.t.IKE) })
+		a.e.Call(func() { a.t.IKE.NATLocal = true; a.e.ScheduleKeepalive(a.t.IKE) })
 		time.Sleep(2*keepaliveInterval + time.Second)
 		synctest.Wait()
 		if len(ka.n) != 2 {

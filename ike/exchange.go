@@ -73,7 +73,7 @@ func (e *Engine) sendRequest(sa *IKESA, r *request) {
 	if r.budget > 0 && r.timeout > r.budget/4 {
 		r.timeout = r.budget / 4
 	}
-	e.send(sa, r.raw)
+	e.Send(sa, r.raw)
 	e.arm(sa, r)
 }
 
@@ -106,7 +106,7 @@ func (e *Engine) retransmit(sa *IKESA, r *request) {
 	if budget > 0 && elapsed+r.timeout > budget {
 		r.timeout = budget - elapsed
 	}
-	e.send(sa, r.raw)
+	e.Send(sa, r.raw)
 	e.arm(sa, r)
 }
 
@@ -135,7 +135,7 @@ func (e *Engine) failQueued(sa *IKESA, err error) {
 	}
 }
 
-func (e *Engine) send(sa *IKESA, raw []byte) {
+func (e *Engine) Send(sa *IKESA, raw []byte) {
 	if err := e.dp.SendIKE(sa.Local, sa.Remote, raw); err != nil {
 		e.log.Debug("sending IKE message failed", "peer", sa.Remote, "err", err)
 	}
@@ -199,7 +199,7 @@ func (e *Engine) handleProtected(sa *IKESA, local, remote netip.AddrPort, h wire
 	}
 	sa.peerMsgID++
 	sa.lastInbound = time.Now()
-	e.peerMoved(sa, local, remote)
+	e.PeerMoved(sa, local, remote)
 	resp, after := e.handleRequest(sa, h, m)
 	raw := wire.AppendEncrypted(nil, sa.header(h.Exchange, h.MessageID, true), resp, sa.out)
 	sa.lastResp, sa.lastRespOK = raw, true

@@ -25,8 +25,8 @@ func spi64(s uint64) []byte {
 	return b[:]
 }
 
-// scheduleIKERekey arms the IKE SA's rekey timer.
-func (e *Engine) scheduleIKERekey(sa *IKESA) {
+// ScheduleIKERekey arms the IKE SA's rekey timer.
+func (e *Engine) ScheduleIKERekey(sa *IKESA) {
 	if sa.timers.rekey != nil {
 		sa.timers.rekey.Stop()
 	}
@@ -45,11 +45,11 @@ func (e *Engine) v2RekeyIKE(sa *IKESA) {
 	if sa.rekeying != nil {
 		return
 	}
-	rk := &ikeRekey{spi: e.randomSPI()}
+	rk := &ikeRekey{spi: e.RandomSPI()}
 	sa.rekeying = rk
 	e.log.Info("rekeying IKE SA", "tunnel", sa.tunnelName(), "ike", sa.String())
 	build := func() []wire.Payload {
-		rk.ni = e.nonce()
+		rk.ni = e.Nonce()
 		dh, err := crypto.NewDH(sa.Suite.DH, e.rand)
 		if err != nil {
 			return nil
@@ -78,7 +78,7 @@ func (e *Engine) v2RekeyIKE(sa *IKESA) {
 				e.log.Info("IKE rekey collision lost", "tunnel", sa.tunnelName())
 				e.registerRekeyed(sa, n, false)
 				e.DeleteIKE(n, true)
-				e.moveTo(sa, p)
+				e.MoveChildren(sa, p)
 				return
 			}
 		}
@@ -86,7 +86,7 @@ func (e *Engine) v2RekeyIKE(sa *IKESA) {
 		e.DeleteIKE(sa, true)
 	}, func(err error) {
 		sa.rekeying = nil
-		e.ikeFailed(sa, err)
+		e.IKEFailed(sa, err)
 	})
 }
 
@@ -110,10 +110,10 @@ func (e *Engine) ikeRekeyResponse(sa *IKESA, rk *ikeRekey, m *wire.Message) (*IK
 		return nil, err
 	}
 	n := &IKESA{
-		ID: e.newID(), Version: 2, Tunnel: sa.Tunnel, SPIi: rk.spi, SPIr: binary.BigEndian.Uint64(sap.Proposals[0].SPI),
+		ID: e.NewID(), Version: 2, Tunnel: sa.Tunnel, SPIi: rk.spi, SPIr: binary.BigEndian.Uint64(sap.Proposals[0].SPI),
 		Initiator: true, Local: sa.Local, Remote: sa.Remote, Suite: suite, Created: time.Now(),
 		children: map[uint64]*ChildSA{}, ni: rk.ni, nr: append([]byte(nil), nonce.Data...),
-		floated: sa.floated, natLocal: sa.natLocal, natRemote: sa.natRemote,
+		Floated: sa.Floated, NATLocal: sa.NATLocal, NATRemote: sa.NATRemote,
 	}
 	n.proto = v2SA{e, n}
 	if err := e.deriveRekeyed(sa, n, gir); err != nil {
@@ -142,18 +142,18 @@ func (e *Engine) registerRekeyed(old, n *IKESA, move bool) {
 	n.Up = time.Now()
 	n.lastInbound = n.Up
 	if move {
-		e.moveTo(old, n)
+		e.MoveChildren(old, n)
 	}
 }
 
-// moveTo hands old's children and tunnel over to n (after a rekey).
-func (e *Engine) moveTo(old, n *IKESA) {
+// MoveChildren hands old's children and tunnel over to n (after a rekey).
+func (e *Engine) MoveChildren(old, n *IKESA) {
 	for id, c := range old.children {
 		c.IKE = n
 		n.children[id] = c
 		delete(old.children, id)
 	}
-	old.rekeyedBy = n
+	old.RekeyedBy = n
 	if old.timers.rekey != nil {
 		old.timers.rekey.Stop()
 	}
@@ -164,15 +164,15 @@ func (e *Engine) moveTo(old, n *IKESA) {
 	if t.IKE == old || t.IKE == nil {
 		t.IKE = n
 	}
-	e.scheduleIKERekey(n)
-	e.scheduleDPD(n)
+	e.ScheduleIKERekey(n)
+	e.ScheduleDPD(n)
 	e.log.Info("IKE SA rekeyed", "tunnel", t.Cfg.Name, "old", old.String(), "new", n.String(), "algorithms", n.Suite.String())
 	e.hooks.IKEUp(n)
 }
 
 // handleIKERekeyRequest answers the peer's IKE SA rekey (responder).
 func (e *Engine) handleIKERekeyRequest(sa *IKESA, m *wire.Message) ([]wire.Payload, func()) {
-	if sa.rekeyedBy != nil || sa.State != IKEEstablished {
+	if sa.RekeyedBy != nil || sa.State != IKEEstablished {
 		return []wire.Payload{&wire.Notify{Type: wire.NotifyTemporaryFailure}}, nil
 	}
 	suite, chosen, err := proposal.Select(m.SA().Proposals, sa.Tunnel.Cfg.IKEProposals, wire.ProtocolIKE)
@@ -194,10 +194,10 @@ func (e *Engine) handleIKERekeyRequest(sa *IKESA, m *wire.Message) ([]wire.Paylo
 		return []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidSyntax}}, nil
 	}
 	n := &IKESA{
-		ID: e.newID(), Version: 2, Tunnel: sa.Tunnel, SPIi: binary.BigEndian.Uint64(chosen.SPI), SPIr: e.randomSPI(),
+		ID: e.NewID(), Version: 2, Tunnel: sa.Tunnel, SPIi: binary.BigEndian.Uint64(chosen.SPI), SPIr: e.RandomSPI(),
 		Local: sa.Local, Remote: sa.Remote, Suite: suite, Created: time.Now(),
-		children: map[uint64]*ChildSA{}, ni: append([]byte(nil), m.Nonce().Data...), nr: e.nonce(),
-		floated: sa.floated, natLocal: sa.natLocal, natRemote: sa.natRemote,
+		children: map[uint64]*ChildSA{}, ni: append([]byte(nil), m.Nonce().Data...), nr: e.Nonce(),
+		Floated: sa.Floated, NATLocal: sa.NATLocal, NATRemote: sa.NATRemote,
 	}
 	n.proto = v2SA{e, n}
 	if err := e.deriveRekeyed(sa, n, gir); err != nil {

@@ -67,11 +67,11 @@ type IKESA struct {
 	initReq  []byte // IKE_SA_INIT request as sent/received (for AUTH)
 	initResp []byte // IKE_SA_INIT response as sent/received
 	cookie   []byte
-	halfKey  halfOpenKey
+	halfKey  HalfOpenKey
 
-	natLocal  bool // we are behind a NAT (our NAT_DETECTION_SOURCE_IP did not match)
-	natRemote bool // the peer is behind a NAT
-	floated   bool // IKE moved to port 4500
+	NATLocal  bool // we are behind a NAT (our NAT_DETECTION_SOURCE_IP did not match)
+	NATRemote bool // the peer is behind a NAT
+	Floated   bool // IKE moved to port 4500
 
 	// Requests we initiate (window size 1).
 	nextMsgID uint32
@@ -93,10 +93,9 @@ type IKESA struct {
 	timers      saTimers
 
 	rekeying  *ikeRekey // our IKE rekey in progress
-	v1        *v1SA     // IKEv1 state (Version 1 only)
-	rekeyedBy *IKESA    // replaced by this SA (rekey); this one is being deleted
-	// deleteAfterAuth: deleted while IKE_AUTH was in flight; sends its Delete once it completes.
-	deleteAfterAuth bool
+	RekeyedBy *IKESA    // replaced by this SA (rekey); this one is being deleted
+	// DeleteAfterAuth: deleted while IKE_AUTH was in flight; sends its Delete once it completes.
+	DeleteAfterAuth bool
 	deleteErr       error
 }
 
@@ -121,19 +120,6 @@ func (sa *IKESA) v2Wipe() {
 	}
 	sa.dh = nil
 	sa.ni, sa.nr = nil, nil // may be shared with the first Child SA: dropped, not cleared
-}
-
-// v1Wipe clears an ISAKMP SA's keys.
-func (sa *IKESA) v1Wipe() {
-	if v1 := sa.v1; v1 != nil && v1.keys != nil {
-		k := v1.keys
-		for _, b := range [][]byte{k.SKEYID, k.SKEYIDd, k.SKEYIDa, k.SKEYIDe, k.EncKey} {
-			clear(b)
-		}
-		if v1.dh != nil {
-			crypto.WipeDH(v1.dh)
-		}
-	}
 }
 
 func (sa *IKESA) stop() {

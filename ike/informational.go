@@ -18,16 +18,16 @@ func (e *Engine) v2DeleteChild(sa *IKESA, c *ChildSA, done func(error)) {
 	e.request(sa, wire.ExchangeInformational, func() []wire.Payload {
 		return []wire.Payload{&wire.Delete{Protocol: wire.ProtocolESP, SPIs: [][]byte{spiBytes(c.SPIIn)}}}
 	}, func(*wire.Message) {
-		e.removeChild(c, ErrDeleted)
+		e.RemoveChild(c, ErrDeleted)
 		if done != nil {
 			done(nil)
 		}
 	}, func(err error) {
-		e.removeChild(c, ErrDeleted)
+		e.RemoveChild(c, ErrDeleted)
 		if done != nil {
 			done(err)
 		}
-		e.ikeFailed(sa, err)
+		e.IKEFailed(sa, err)
 	})
 }
 
@@ -43,7 +43,7 @@ func (e *Engine) v2DeleteIKE(sa *IKESA) {
 	}
 	e.request(sa, wire.ExchangeInformational, func() []wire.Payload {
 		return []wire.Payload{&wire.Delete{Protocol: wire.ProtocolIKE}}
-	}, func(*wire.Message) { e.removeIKE(sa, ErrDeleted) }, func(error) { e.removeIKE(sa, ErrDeleted) })
+	}, func(*wire.Message) { e.RemoveIKE(sa, ErrDeleted) }, func(error) { e.RemoveIKE(sa, ErrDeleted) })
 }
 
 // v2Liveness sends an empty INFORMATIONAL request (a liveness check, RFC 7296 2.4).
@@ -51,7 +51,7 @@ func (e *Engine) v2Liveness(sa *IKESA, budget time.Duration, done func(error)) {
 	e.enqueue(sa, &request{exch: wire.ExchangeInformational, budget: budget, build: func() []wire.Payload { return nil }, onResp: func(*wire.Message) {
 		done(nil)
 	}, onFail: func(err error) {
-		e.ikeFailed(sa, err)
+		e.IKEFailed(sa, err)
 		done(err)
 	}})
 }
@@ -62,7 +62,7 @@ func (e *Engine) v2SendInvalidSPI(sa *IKESA, spi uint32) {
 	e.stats.InvalidSPISent++
 	e.enqueue(sa, &request{exch: wire.ExchangeInformational, notify: true, build: func() []wire.Payload {
 		return []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidSPI, Data: spiBytes(spi)}}
-	}, onResp: func(*wire.Message) {}, onFail: func(err error) { e.ikeFailed(sa, err) }})
+	}, onResp: func(*wire.Message) {}, onFail: func(err error) { e.IKEFailed(sa, err) }})
 }
 
 // v2DeleteLost sends a Delete for our former inbound SPI spi. A Delete names the sender's
@@ -70,7 +70,7 @@ func (e *Engine) v2SendInvalidSPI(sa *IKESA, spi uint32) {
 func (e *Engine) v2DeleteLost(sa *IKESA, spi uint32) {
 	e.request(sa, wire.ExchangeInformational, func() []wire.Payload {
 		return []wire.Payload{&wire.Delete{Protocol: wire.ProtocolESP, SPIs: [][]byte{spiBytes(spi)}}}
-	}, func(*wire.Message) {}, func(err error) { e.ikeFailed(sa, err) })
+	}, func(*wire.Message) {}, func(err error) { e.IKEFailed(sa, err) })
 }
 
 // v2SendUnprotectedInvalidSPI sends an INVALID_SPI notify outside any IKE SA.
@@ -91,7 +91,7 @@ func (e *Engine) handleInformationalRequest(sa *IKESA, m *wire.Message) ([]wire.
 			switch p.Protocol {
 			case wire.ProtocolIKE:
 				e.log.Info("peer deleted the IKE SA", "tunnel", sa.tunnelName(), "ike", sa.String())
-				return nil, func() { e.removeIKE(sa, ErrPeerDeleted) }
+				return nil, func() { e.RemoveIKE(sa, ErrPeerDeleted) }
 			case wire.ProtocolESP:
 				for _, b := range p.SPIs {
 					spi := binary.BigEndian.Uint32(b)
@@ -103,14 +103,14 @@ func (e *Engine) handleInformationalRequest(sa *IKESA, m *wire.Message) ([]wire.
 						// Not deleting it ourselves: answer with our inbound SPI (RFC 7296 1.4.1).
 						spis = append(spis, spiBytes(c.SPIIn))
 					}
-					after = append(after, func() { e.peerDeletedChild(c) })
+					after = append(after, func() { e.PeerDeletedChild(c) })
 				}
 			}
 		case *wire.Notify:
 			switch p.Type {
 			case wire.NotifyInvalidSPI:
 				spi := notifySPI(p)
-				after = append(after, func() { e.receivedInvalidSPI(sa, spi) })
+				after = append(after, func() { e.ReceivedInvalidSPI(sa, spi) })
 			default:
 				if p.Type.IsError() {
 					e.log.Info("peer sent an error notify in a request", "tunnel", sa.tunnelName(), "notify", p.Type)
@@ -128,18 +128,18 @@ func (e *Engine) handleInformationalRequest(sa *IKESA, m *wire.Message) ([]wire.
 	}
 }
 
-// peerDeletedChild handles a Delete for one of our Child SAs.
-func (e *Engine) peerDeletedChild(c *ChildSA) {
+// PeerDeletedChild handles a Delete for one of our Child SAs.
+func (e *Engine) PeerDeletedChild(c *ChildSA) {
 	e.log.Info("peer deleted Child SA", "tunnel", c.Tunnel.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn), "spi_out", fmt.Sprintf("0x%08x", c.SPIOut))
 	// A rekey responder's new SA takes over when the old one goes.
 	var next *ChildSA
 	for _, o := range c.IKE.children {
-		if o.replaces == c && o.State == ChildInstalled {
+		if o.Replaces == c && o.State == ChildInstalled {
 			next = o
 		}
 	}
-	if c.peerRekey != nil && c.peerRekey.State == ChildInstalled {
-		next = c.peerRekey
+	if c.PeerRekey != nil && c.PeerRekey.State == ChildInstalled {
+		next = c.PeerRekey
 	}
 	if next == nil {
 		// A newer installed SA of the tunnel means c was replaced (IKEv1 rekeys leave no
@@ -149,23 +149,23 @@ func (e *Engine) peerDeletedChild(c *ChildSA) {
 		}
 	}
 	if next != nil {
-		next.replaces = nil
-		c.rekeyedBy = next
+		next.Replaces = nil
+		c.RekeyedBy = next
 	}
-	e.removeChild(c, ErrPeerDeleted)
+	e.RemoveChild(c, ErrPeerDeleted)
 }
 
-// ikeFailed handles a failed exchange or negotiation: the IKE SA is removed.
-func (e *Engine) ikeFailed(sa *IKESA, err error) {
+// IKEFailed handles a failed exchange or negotiation: the IKE SA is removed.
+func (e *Engine) IKEFailed(sa *IKESA, err error) {
 	if sa.State == IKEDead || errors.Is(err, ErrDeleted) {
 		return
 	}
 	e.log.Info("IKE SA failed", "tunnel", sa.tunnelName(), "ike", sa.String(), "state", sa.State, "err", err)
-	e.removeIKE(sa, err)
+	e.RemoveIKE(sa, err)
 }
 
-// removeIKE forgets an IKE SA and its children without telling the peer.
-func (e *Engine) removeIKE(sa *IKESA, err error) {
+// RemoveIKE forgets an IKE SA and its children without telling the peer.
+func (e *Engine) RemoveIKE(sa *IKESA, err error) {
 	if sa.State == IKEDead {
 		return
 	}
@@ -173,10 +173,10 @@ func (e *Engine) removeIKE(sa *IKESA, err error) {
 	sa.State = IKEDead
 	sa.stop()
 	if wasHalf {
-		e.leaveHalfOpen(sa)
+		e.LeaveHalfOpen(sa)
 	}
 	for _, c := range sa.children {
-		e.removeChild(c, err)
+		e.RemoveChild(c, err)
 	}
 	if e.ikeSAs[sa.ourSPI()] == sa {
 		delete(e.ikeSAs, sa.ourSPI())
@@ -184,8 +184,8 @@ func (e *Engine) removeIKE(sa *IKESA, err error) {
 	sa.proto.Teardown(err)
 	if t := sa.Tunnel; t != nil && t.IKE == sa {
 		t.IKE = nil
-		if sa.rekeyedBy != nil && sa.rekeyedBy.State != IKEDead {
-			t.IKE = sa.rekeyedBy
+		if sa.RekeyedBy != nil && sa.RekeyedBy.State != IKEDead {
+			t.IKE = sa.RekeyedBy
 		}
 		t.Since = time.Now()
 	}
@@ -196,10 +196,10 @@ func (e *Engine) removeIKE(sa *IKESA, err error) {
 	sa.wipe()
 }
 
-// scheduleDPD arms the liveness timer: a check is due when we have sent ESP or IKE traffic but
+// ScheduleDPD arms the liveness timer: a check is due when we have sent ESP or IKE traffic but
 // heard nothing from the peer for DPDDelay. The gateway's hooks decide about Child SA
 // activity; here only IKE-level silence counts.
-func (e *Engine) scheduleDPD(sa *IKESA) {
+func (e *Engine) ScheduleDPD(sa *IKESA) {
 	d := sa.Tunnel.Cfg.DPDDelay
 	if d <= 0 {
 		return
@@ -213,7 +213,7 @@ func (e *Engine) scheduleDPD(sa *IKESA) {
 				return
 			}
 			e.hooks.DPDDue(sa)
-			e.scheduleDPD(sa)
+			e.ScheduleDPD(sa)
 		})
 	})
 }

@@ -21,13 +21,13 @@ func (e *Engine) v2Initiate(t *Tunnel) *IKESA {
 		return nil
 	}
 	sa := &IKESA{
-		ID: e.newID(), Version: 2, Tunnel: t, SPIi: e.randomSPI(), Initiator: true, State: IKEInitSent,
+		ID: e.NewID(), Version: 2, Tunnel: t, SPIi: e.RandomSPI(), Initiator: true, State: IKEInitSent,
 		Local: t.Cfg.Local, Remote: t.Cfg.Remote, Created: time.Now(),
 		children: map[uint64]*ChildSA{},
 		group:    t.Cfg.IKEProposals[0].DH[0],
 	}
 	sa.proto = v2SA{e, sa}
-	sa.ni = e.nonce()
+	sa.ni = e.Nonce()
 	e.ikeSAs[sa.SPIi] = sa
 	t.IKE = sa
 	e.log.Info("initiating IKE SA", "tunnel", t.Cfg.Name, "peer", sa.Remote, "ike", sa.String())
@@ -39,7 +39,7 @@ func (e *Engine) v2Initiate(t *Tunnel) *IKESA {
 func (e *Engine) sendInit(sa *IKESA) {
 	dh, err := crypto.NewDH(sa.group, e.rand)
 	if err != nil {
-		e.ikeFailed(sa, err)
+		e.IKEFailed(sa, err)
 		return
 	}
 	sa.dh = dh
@@ -61,7 +61,7 @@ func (e *Engine) sendInit(sa *IKESA) {
 	}
 	sa.pending = nil
 	r := &request{exch: wire.ExchangeIKESAInit, raw: raw, msgID: 0,
-		onResp: func(*wire.Message) {}, onFail: func(err error) { e.ikeFailed(sa, err) }}
+		onResp: func(*wire.Message) {}, onFail: func(err error) { e.IKEFailed(sa, err) }}
 	sa.nextMsgID = 1
 	e.sendRequest(sa, r)
 }
@@ -117,12 +117,12 @@ func checkNAT(sa *IKESA, m *wire.Message, local, remote netip.AddrPort) bool {
 		case wire.NotifyNATDetectionDestinationIP:
 			seen = true
 			if !bytes.Equal(n.Data, natHash(sa.SPIi, spir, local)) {
-				sa.natLocal = true
+				sa.NATLocal = true
 			}
 		}
 	}
 	if seen && !srcMatch {
-		sa.natRemote = true
+		sa.NATRemote = true
 	}
 	return seen
 }
@@ -157,16 +157,16 @@ func (e *Engine) handleInitResponse(local, remote netip.AddrPort, h wire.Header,
 			e.sendInit(sa)
 			return
 		}
-		e.ikeFailed(sa, fmt.Errorf("peer wants DH group %d, which we do not propose", g))
+		e.IKEFailed(sa, fmt.Errorf("peer wants DH group %d, which we do not propose", g))
 		return
 	}
 	if ne := notifyError(m); ne != 0 {
-		e.ikeFailed(sa, fmt.Errorf("peer answered IKE_SA_INIT with %v", ne))
+		e.IKEFailed(sa, fmt.Errorf("peer answered IKE_SA_INIT with %v", ne))
 		return
 	}
 	sap, ke, nonce := m.SA(), m.KE(), m.Nonce()
 	if sap == nil || ke == nil || nonce == nil || len(sap.Proposals) != 1 || h.SPIr == 0 {
-		e.ikeFailed(sa, fmt.Errorf("IKE_SA_INIT response lacks SA, KE or Nonce"))
+		e.IKEFailed(sa, fmt.Errorf("IKE_SA_INIT response lacks SA, KE or Nonce"))
 		return
 	}
 	suite, err := proposal.SuiteFromAccepted(sap.Proposals[0])
@@ -184,7 +184,7 @@ func (e *Engine) handleInitResponse(local, remote netip.AddrPort, h wire.Header,
 		gir, err = sa.dh.SharedSecret(ke.Data)
 	}
 	if err != nil {
-		e.ikeFailed(sa, err)
+		e.IKEFailed(sa, err)
 		return
 	}
 	sa.pending.timer.Stop()
@@ -194,12 +194,12 @@ func (e *Engine) handleInitResponse(local, remote netip.AddrPort, h wire.Header,
 	sa.nr = append([]byte(nil), nonce.Data...)
 	sa.initResp = append([]byte(nil), msg...)
 	if err := e.deriveIKE(sa, gir); err != nil {
-		e.ikeFailed(sa, err)
+		e.IKEFailed(sa, err)
 		return
 	}
 	natt := checkNAT(sa, m, local, remote)
-	if natt && (sa.natLocal || sa.natRemote || t.Cfg.Encap == EncapUDP) {
-		sa.floated = true
+	if natt && (sa.NATLocal || sa.NATRemote || t.Cfg.Encap == EncapUDP) {
+		sa.Floated = true
 		sa.Local = netip.AddrPortFrom(sa.Local.Addr(), e.cfg.NATTPort)
 		sa.Remote = netip.AddrPortFrom(sa.Remote.Addr(), e.cfg.NATTPort)
 	}
@@ -284,7 +284,7 @@ func (e *Engine) handleInitRequest(local, remote netip.AddrPort, h wire.Header, 
 	if h.SPIr != 0 || h.MessageID != 0 || !h.IsInitiator() {
 		return
 	}
-	key := halfOpenKey{remote, h.SPIi}
+	key := HalfOpenKey{remote, h.SPIi}
 	if sa := e.halfOpen[key]; sa != nil {
 		if bytes.Equal(sa.initReq, msg) {
 			e.stats.ResponsesResent++
@@ -320,7 +320,7 @@ func (e *Engine) handleInitRequest(local, remote netip.AddrPort, h wire.Header, 
 			return
 		}
 	}
-	if !e.halfOpenRoom(remote.Addr()) {
+	if !e.HalfOpenRoom(remote.Addr()) {
 		return
 	}
 	suite, chosen, err := proposal.Select(sap.Proposals, t.Cfg.IKEProposals, wire.ProtocolIKE)
@@ -346,13 +346,13 @@ func (e *Engine) handleInitRequest(local, remote netip.AddrPort, h wire.Header, 
 		return
 	}
 	sa := &IKESA{
-		ID: e.newID(), Version: 2, Tunnel: t, SPIi: h.SPIi, SPIr: e.randomSPI(), State: IKEHalfOpen,
+		ID: e.NewID(), Version: 2, Tunnel: t, SPIi: h.SPIi, SPIr: e.RandomSPI(), State: IKEHalfOpen,
 		Local: local, Remote: remote, Suite: suite, Created: time.Now(),
 		children: map[uint64]*ChildSA{}, dh: dh, group: suite.DH, peerMsgID: 1, nextMsgID: 0,
 	}
 	sa.proto = v2SA{e, sa}
 	sa.ni = append([]byte(nil), nonce.Data...)
-	sa.nr = e.nonce()
+	sa.nr = e.Nonce()
 	if err := e.deriveIKE(sa, gir); err != nil {
 		e.log.Warn("key derivation failed", "err", err)
 		return
@@ -368,16 +368,7 @@ func (e *Engine) handleInitRequest(local, remote netip.AddrPort, h wire.Header, 
 	resp := &wire.Message{Header: sa.header(wire.ExchangeIKESAInit, 0, true), Payloads: ps}
 	sa.initReq = append([]byte(nil), msg...)
 	sa.initResp = resp.Append(nil)
-	e.ikeSAs[sa.SPIr] = sa
-	e.enterHalfOpen(sa, key)
-	sa.timers.halfOpen = time.AfterFunc(e.cfg.HalfOpenTimeout, func() {
-		e.Do(func() {
-			if sa.State == IKEHalfOpen {
-				e.cfg.LogThrottle.Log(e.log, slog.LevelInfo, sa.Remote.Addr(), "half-open-timeout", "half-open IKE SA timed out", "peer", sa.Remote, "ike", sa.String())
-				e.removeIKE(sa, ErrTimeout)
-			}
-		})
-	})
+	e.StartHalfOpen(sa, key)
 	e.dp.SendIKE(local, remote, sa.initResp)
 }
 
@@ -387,31 +378,12 @@ const (
 	DefaultHalfOpenPerSource = 2000
 )
 
-// halfOpenRoom reports whether a new half-open responder SA from src fits under the caps.
-func (e *Engine) halfOpenRoom(src netip.Addr) bool {
+// HalfOpenRoom reports whether a new half-open responder SA from src fits under the caps.
+func (e *Engine) HalfOpenRoom(src netip.Addr) bool {
 	if e.nHalf < e.cfg.HalfOpenMax && e.halfBySrc[src] < e.cfg.HalfOpenPerSource {
 		return true
 	}
 	e.stats.HalfOpenRefused++
 	e.cfg.LogThrottle.Log(e.log, slog.LevelWarn, src, "half-open-limit", "too many half-open IKE SAs: dropping new requests", "half_open", e.nHalf, "from_source", e.halfBySrc[src], "source", src)
 	return false
-}
-
-// enterHalfOpen indexes a new responder SA that waits for its authentication.
-func (e *Engine) enterHalfOpen(sa *IKESA, key halfOpenKey) {
-	e.halfOpen[key] = sa
-	sa.halfKey = key
-	e.nHalf++
-	e.halfBySrc[key.remote.Addr()]++
-}
-
-func (e *Engine) leaveHalfOpen(sa *IKESA) {
-	if e.halfOpen[sa.halfKey] == sa {
-		delete(e.halfOpen, sa.halfKey)
-		e.nHalf--
-		src := sa.halfKey.remote.Addr()
-		if e.halfBySrc[src]--; e.halfBySrc[src] <= 0 {
-			delete(e.halfBySrc, src)
-		}
-	}
 }

@@ -12,7 +12,7 @@ import (
 
 // encapFor decides how a Child SA of sa carries ESP.
 func (e *Engine) encapFor(sa *IKESA) dataplane.Encap {
-	if sa.floated || sa.natLocal || sa.natRemote || sa.Local.Port() == e.cfg.NATTPort {
+	if sa.Floated || sa.NATLocal || sa.NATRemote || sa.Local.Port() == e.cfg.NATTPort {
 		return dataplane.EncapUDP
 	}
 	if sa.Tunnel != nil && sa.Tunnel.Cfg.Encap == EncapUDP {
@@ -21,9 +21,9 @@ func (e *Engine) encapFor(sa *IKESA) dataplane.Encap {
 	return dataplane.EncapRaw
 }
 
-// installChild hands both halves of c to the dataplane and indexes it. Traffic does not use
+// InstallChild hands both halves of c to the dataplane and indexes it. Traffic does not use
 // the outbound half until activate (or switchOutbound) points the tunnel's policy at it.
-func (e *Engine) installChild(c *ChildSA, k crypto.ChildKeys) error {
+func (e *Engine) InstallChild(c *ChildSA, k crypto.ChildKeys) error {
 	sa := c.IKE
 	// The peer chooses our outbound SPI. One that another live Child SA already sends on to
 	// this address is refused, never replaced: the peer's host could not tell the two apart,
@@ -89,9 +89,9 @@ func (e *Engine) installChild(c *ChildSA, k crypto.ChildKeys) error {
 	return nil
 }
 
-// activate makes c the tunnel's Child SA: outbound traffic switches to it, its rekey timer
+// Activate makes c the tunnel's Child SA: outbound traffic switches to it, its rekey timer
 // starts and the hooks learn about it.
-func (e *Engine) activate(c *ChildSA, old *ChildSA) {
+func (e *Engine) Activate(c *ChildSA, old *ChildSA) {
 	if c.State == ChildDeleted {
 		return
 	}
@@ -101,7 +101,7 @@ func (e *Engine) activate(c *ChildSA, old *ChildSA) {
 	e.scheduleChildRekey(c)
 	e.log.Info("Child SA installed", "tunnel", c.Tunnel.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn), "spi_out", fmt.Sprintf("0x%08x", c.SPIOut), "algorithms", c.Suite.String(), "encap", encapName(c.Encap), "rekey_of", rekeyOf(old))
 	e.hooks.ChildUp(c, old)
-	if old == nil && c.replaces == nil {
+	if old == nil && c.Replaces == nil {
 		e.resolveDuplicate(c)
 	}
 }
@@ -118,15 +118,15 @@ const duplicateWindow = 10 * time.Second
 func (e *Engine) resolveDuplicate(c *ChildSA) {
 	now := time.Now()
 	for _, o := range c.IKE.children {
-		if o == c || o.Tunnel != c.Tunnel || o.State != ChildInstalled || o.replaces != nil ||
-			o.rekeyedBy != nil || now.Sub(o.Created) > duplicateWindow || o.Initiator == c.Initiator {
+		if o == c || o.Tunnel != c.Tunnel || o.State != ChildInstalled || o.Replaces != nil ||
+			o.RekeyedBy != nil || now.Sub(o.Created) > duplicateWindow || o.Initiator == c.Initiator {
 			continue
 		}
 		mine, theirs := c, o
 		if !c.Initiator {
 			mine, theirs = o, c
 		}
-		if string(lowestNonce(mine.ni, mine.nr, theirs.ni, theirs.nr)) != string(lowestNonce(mine.ni, mine.nr)) {
+		if string(lowestNonce(mine.NonceI, mine.NonceR, theirs.NonceI, theirs.NonceR)) != string(lowestNonce(mine.NonceI, mine.NonceR)) {
 			return // the peer deletes its own
 		}
 		e.log.Info("both sides created a Child SA for the tunnel: deleting ours (lowest nonce)", "tunnel", c.Tunnel.Cfg.Name,
@@ -135,7 +135,7 @@ func (e *Engine) resolveDuplicate(c *ChildSA) {
 			e.switchOutbound(theirs)
 		}
 		mine.State = ChildRekeyed
-		mine.rekeyedBy = theirs
+		mine.RekeyedBy = theirs
 		e.DeleteChild(mine, true, nil)
 		return
 	}
@@ -184,8 +184,8 @@ func (e *Engine) holdPolicy(t *Tunnel) {
 	}
 }
 
-// removeChild forgets c and removes it from the dataplane (no Delete is sent).
-func (e *Engine) removeChild(c *ChildSA, err error) {
+// RemoveChild forgets c and removes it from the dataplane (no Delete is sent).
+func (e *Engine) RemoveChild(c *ChildSA, err error) {
 	if c.State == ChildDeleted {
 		return
 	}
@@ -206,7 +206,7 @@ func (e *Engine) removeChild(c *ChildSA, err error) {
 		delete(e.childByID, c.ID)
 	}
 	e.dp.DeleteSA(dataplane.OutSA(c.ID, c.SPIOut))
-	if c.rekeyedBy != nil {
+	if c.RekeyedBy != nil {
 		// Replaced by a rekey: packets the peer sealed just before it switched may still be on
 		// their way, so the inbound half lives a little longer (it is in no index any more).
 		spi := c.SPIIn
@@ -221,7 +221,7 @@ func (e *Engine) removeChild(c *ChildSA, err error) {
 	}
 	if t.active == c || t.active == nil {
 		t.active = nil
-		if n := c.rekeyedBy; n != nil && n.State == ChildInstalled {
+		if n := c.RekeyedBy; n != nil && n.State == ChildInstalled {
 			e.switchOutbound(n)
 		} else if n := e.successor(c); n != nil {
 			e.switchOutbound(n)

@@ -14,10 +14,10 @@ type keepaliver interface {
 	SendKeepalive(local, remote netip.AddrPort) error
 }
 
-// scheduleKeepalive starts NAT keepalives for sa if we are behind a NAT.
-func (e *Engine) scheduleKeepalive(sa *IKESA) {
+// ScheduleKeepalive starts NAT keepalives for sa if we are behind a NAT.
+func (e *Engine) ScheduleKeepalive(sa *IKESA) {
 	ka, ok := e.dp.(keepaliver)
-	if !ok || !sa.natLocal {
+	if !ok || !sa.NATLocal {
 		return
 	}
 	var tick func()

@@ -71,7 +71,7 @@ func (e *Engine) DeleteChild(c *ChildSA, notify bool, done func(error)) {
 		return
 	}
 	if !notify || c.IKE.State != IKEEstablished {
-		e.removeChild(c, ErrDeleted)
+		e.RemoveChild(c, ErrDeleted)
 		done(nil)
 		return
 	}
@@ -86,14 +86,14 @@ func (e *Engine) DeleteIKE(sa *IKESA, notify bool) {
 	if notify && sa.State == IKEAuthSent {
 		// The peer may already consider it established: delete it properly once IKE_AUTH
 		// completes, instead of leaving the peer a stale SA.
-		sa.deleteAfterAuth = true
+		sa.DeleteAfterAuth = true
 		if t := sa.Tunnel; t != nil && t.IKE == sa {
 			t.IKE = nil
 		}
 		return
 	}
 	if !notify || sa.State != IKEEstablished {
-		e.removeIKE(sa, ErrDeleted)
+		e.RemoveIKE(sa, ErrDeleted)
 		return
 	}
 	sa.proto.DeleteIKE()
@@ -101,7 +101,7 @@ func (e *Engine) DeleteIKE(sa *IKESA, notify bool) {
 
 // RekeyIKE replaces an established IKE SA; its Child SAs move to the new one.
 func (e *Engine) RekeyIKE(sa *IKESA) {
-	if sa.State != IKEEstablished || sa.rekeyedBy != nil {
+	if sa.State != IKEEstablished || sa.RekeyedBy != nil {
 		return
 	}
 	sa.proto.RekeyIKE()

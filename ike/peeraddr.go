@@ -6,18 +6,18 @@ import (
 	"github.com/vigil-ipsec/vigil/dataplane"
 )
 
-// peerMoved applies the addresses an authenticated request arrived on to sa. The peer's
+// PeerMoved applies the addresses an authenticated request arrived on to sa. The peer's
 // address and port may change only when a NAT was detected between us (RFC 7296 2.23: the
 // NAT may have re-mapped the peer), and the move from port 500 to the NAT-T port is always
 // allowed (the peer floated). Anything else is answered where it came from but moves nothing:
 // an authenticated peer must not redirect its SAs (and the ESP of its Child SAs) at will, and
 // an on-path attacker replaying a request from another address must not either.
-func (e *Engine) peerMoved(sa *IKESA, local, remote netip.AddrPort) {
+func (e *Engine) PeerMoved(sa *IKESA, local, remote netip.AddrPort) {
 	if remote == sa.Remote && local == sa.Local {
 		return
 	}
 	floated := remote.Addr() == sa.Remote.Addr() && remote.Port() == e.cfg.NATTPort && local.Port() == e.cfg.NATTPort
-	if !floated && !sa.natRemote && !sa.natLocal {
+	if !floated && !sa.NATRemote && !sa.NATLocal {
 		e.stats.AddressChangesRefused++
 		e.log.Debug("authenticated request from another address without NAT: SA not moved", "ike", sa.String(), "sa_remote", sa.Remote, "from", remote)
 		return

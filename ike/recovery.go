@@ -61,10 +61,10 @@ func (e *Engine) unknownSPI(ev dataplane.Event) {
 
 // ---- 2. INVALID_SPI received ---------------------------------------------------------------
 
-// receivedInvalidSPI passes a protected INVALID_SPI to the hooks with the Child SA it names:
+// ReceivedInvalidSPI passes a protected INVALID_SPI to the hooks with the Child SA it names:
 // one of sa's own Child SAs whose outbound SPI is spi. A Child SA of another IKE SA, even with
 // the same peer, is never named: an authenticated peer can only speak for its own SAs.
-func (e *Engine) receivedInvalidSPI(sa *IKESA, spi uint32) {
+func (e *Engine) ReceivedInvalidSPI(sa *IKESA, spi uint32) {
 	if sa.State != IKEEstablished {
 		return
 	}

@@ -239,7 +239,7 @@ func TestAddressMoveNeedsNAT(t *testing.T) {
 				a, b, _ := newPair(t, pairOpts{})
 				_, out0 := upPair(t, a, b)
 				if nat {
-					b.e.Call(func() { b.t.IKE.natRemote = true })
+					b.e.Call(func() { b.t.IKE.NATRemote = true })
 				}
 				var raw []byte
 				a.e.Call(func() {
@@ -569,7 +569,7 @@ func TestInboundSPIsUnique(t *testing.T) {
 	e := New(Config{}, nil, nil, nil)
 	spis := []uint32{0x1234, 0x1234, 7, 0x5678}
 	e.rand = seqRand{&spis}
-	if a, b := e.randomChildSPI(), e.randomChildSPI(); a != 0x1234 || b != 0x5678 {
+	if a, b := e.RandomChildSPI(), e.RandomChildSPI(); a != 0x1234 || b != 0x5678 {
 		t.Errorf("allocated %08x then %08x", a, b)
 	}
 }

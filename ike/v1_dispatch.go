@@ -14,13 +14,13 @@ import (
 func (e *Engine) handleV1(local, remote netip.AddrPort, msg []byte) {
 	h, err := v1wire.ParseHeader(msg)
 	if err != nil {
-		e.stats.Malformed++
-		e.log.Debug("dropping malformed IKEv1 message", "peer", remote, "err", err)
+		e.Counters().Malformed++
+		e.Log().Debug("dropping malformed IKEv1 message", "peer", remote, "err", err)
 		return
 	}
 	msg = msg[:h.Length]
-	if e.log.Enabled(context.Background(), slog.LevelDebug) {
-		e.log.Debug("received IKEv1 message", "peer", remote, "local", local, "exchange", h.Exchange, "encrypted", h.Encrypted(), "msgid", h.MessageID, "len", len(msg))
+	if e.Log().Enabled(context.Background(), slog.LevelDebug) {
+		e.Log().Debug("received IKEv1 message", "peer", remote, "local", local, "exchange", h.Exchange, "encrypted", h.Encrypted(), "msgid", h.MessageID, "len", len(msg))
 	}
 	if h.Exchange == v1wire.ExchangeAggressive {
 		e.v1RefuseAggressive(local, remote, h)
@@ -34,17 +34,17 @@ func (e *Engine) handleV1(local, remote netip.AddrPort, msg []byte) {
 		case h.Exchange == v1wire.ExchangeInformational && !h.Encrypted():
 			e.v1UnprotectedInfo(remote, msg, nil)
 		default:
-			e.stats.UnknownSPI++
+			e.Counters().UnknownSPI++
 			if h.Encrypted() && h.CookieR != 0 {
 				// An exchange in an ISAKMP SA we do not have (the peer's DPD, Quick Mode or
 				// Informational after we restarted): the gateway may re-initiate.
-				e.hooks.UnknownIKESA(remote)
+				e.Hooks().UnknownIKESA(remote)
 			}
-			e.log.Debug("IKEv1 message for unknown ISAKMP SA", "peer", remote, "exchange", h.Exchange, "cky_i", fmt.Sprintf("%016x", h.CookieI), "cky_r", fmt.Sprintf("%016x", h.CookieR))
+			e.Log().Debug("IKEv1 message for unknown ISAKMP SA", "peer", remote, "exchange", h.Exchange, "cky_i", fmt.Sprintf("%016x", h.CookieI), "cky_r", fmt.Sprintf("%016x", h.CookieR))
 		}
 		return
 	}
-	e.cur = sa
+	e.SetCurrent(sa)
 	switch h.Exchange {
 	case v1wire.ExchangeMainMode:
 		if h.MessageID != 0 {
@@ -63,21 +63,21 @@ func (e *Engine) handleV1(local, remote netip.AddrPort, msg []byte) {
 		e.v1Info(sa, local, remote, h, msg)
 	case v1wire.ExchangeTransaction:
 		if e.v1.refusals.allow(time.Now()) {
-			e.log.Warn("ignoring IKEv1 Mode Config / XAUTH exchange: not supported (site-to-site PSK only)", "tunnel", sa.tunnelName(), "peer", remote)
+			e.Log().Warn("ignoring IKEv1 Mode Config / XAUTH exchange: not supported (site-to-site PSK only)", "tunnel", sa.tunnelName(), "peer", remote)
 		}
 	default:
-		e.log.Debug("ignoring IKEv1 exchange", "exchange", h.Exchange, "peer", remote)
+		e.Log().Debug("ignoring IKEv1 exchange", "exchange", h.Exchange, "peer", remote)
 	}
 }
 
 // v1Lookup finds the ISAKMP SA a header belongs to. IKEv1 has no initiator flag: the SA is
 // ours as initiator if CKY-I is our cookie, as responder if CKY-R is.
 func (e *Engine) v1Lookup(h v1wire.Header) *IKESA {
-	if sa := e.ikeSAs[h.CookieI]; sa != nil && sa.Version == 1 && sa.Initiator && (sa.SPIr == h.CookieR || sa.SPIr == 0 || h.CookieR == 0) {
+	if sa := e.LookupIKE(h.CookieI); sa != nil && sa.Version == 1 && sa.Initiator && (sa.SPIr == h.CookieR || sa.SPIr == 0 || h.CookieR == 0) {
 		return sa
 	}
 	if h.CookieR != 0 {
-		if sa := e.ikeSAs[h.CookieR]; sa != nil && sa.Version == 1 && !sa.Initiator && sa.SPIi == h.CookieI {
+		if sa := e.LookupIKE(h.CookieR); sa != nil && sa.Version == 1 && !sa.Initiator && sa.SPIi == h.CookieI {
 			return sa
 		}
 	}
@@ -90,7 +90,7 @@ func (e *Engine) v1RefuseAggressive(local, remote netip.AddrPort, h v1wire.Heade
 	if h.CookieR != 0 || !e.v1.refusals.allow(time.Now()) {
 		return
 	}
-	e.log.Warn("refusing IKEv1 Aggressive Mode: only Main Mode is supported (Aggressive Mode exposes a hash of the PSK to offline guessing); set aggressive = no on the peer", "peer", remote)
+	e.Log().Warn("refusing IKEv1 Aggressive Mode: only Main Mode is supported (Aggressive Mode exposes a hash of the PSK to offline guessing); set aggressive = no on the peer", "peer", remote)
 	e.v1SendPlain(local, remote, h.CookieI, 0, &v1wire.Notification{DOI: v1wire.DOIIPsec, Protocol: v1wire.ProtoISAKMP, Type: v1wire.NotifyInvalidExchangeType})
 }
 
@@ -99,7 +99,7 @@ func (e *Engine) v1RefuseAggressive(local, remote netip.AddrPort, h v1wire.Heade
 // v1CreateChild starts a Quick Mode for a new Child SA of t. A new-SA Quick Mode for t already
 // in flight is joined instead of starting a second one.
 func (e *Engine) v1CreateChild(sa *IKESA, t *Tunnel, done func(*ChildSA, error)) {
-	for _, x := range sa.v1.exch {
+	for _, x := range v1of(sa).exch {
 		if q := x.qm; q != nil && x.initiator && !x.finished && q.tunnel == t && q.rekey == nil {
 			if done != nil {
 				prev := q.done
@@ -123,7 +123,7 @@ func (e *Engine) v1DeleteChild(c *ChildSA, done func(error)) {
 		c.State = ChildDeleting
 	}
 	e.v1SendInfo(sa, []v1wire.Payload{v1wire.NewDeleteESP(c.SPIIn)})
-	e.removeChild(c, ErrDeleted)
+	e.RemoveChild(c, ErrDeleted)
 	if done != nil {
 		done(nil)
 	}
@@ -133,7 +133,7 @@ func (e *Engine) v1DeleteChild(c *ChildSA, done func(error)) {
 func (e *Engine) v1DeleteIKE(sa *IKESA) {
 	sa.State = IKEDeleting
 	var spis []uint32
-	for _, c := range sa.children {
+	for _, c := range sa.Children() {
 		if c.State != ChildDeleted {
 			spis = append(spis, c.SPIIn)
 		}
@@ -143,8 +143,8 @@ func (e *Engine) v1DeleteIKE(sa *IKESA) {
 		e.v1SendInfo(sa, []v1wire.Payload{v1wire.NewDeleteESP(spis...)})
 	}
 	e.v1SendInfo(sa, []v1wire.Payload{v1wire.NewDeleteISAKMP(sa.SPIi, sa.SPIr)})
-	e.log.Info("deleting ISAKMP SA", "tunnel", sa.tunnelName(), "ike", sa.String())
-	e.removeIKE(sa, ErrDeleted)
+	e.Log().Info("deleting ISAKMP SA", "tunnel", sa.tunnelName(), "ike", sa.String())
+	e.RemoveIKE(sa, ErrDeleted)
 }
 
 // v1DeleteLost sends a protected Delete for an inbound SPI we no longer have.
@@ -155,11 +155,11 @@ func (e *Engine) v1DeleteLost(sa *IKESA, spi uint32) {
 // v1SendInvalidSPI tells the peer, protected by sa, that ESP arrived on an SPI we do not know:
 // Notification INVALID-SPI, protocol ESP, the SPI (network order) in the SPI field.
 func (e *Engine) v1SendInvalidSPI(sa *IKESA, spi uint32) {
-	e.stats.InvalidSPISent++
+	e.Counters().InvalidSPISent++
 	e.v1SendInfo(sa, []v1wire.Payload{&v1wire.Notification{DOI: v1wire.DOIIPsec, Protocol: v1wire.ProtoESP, SPI: spiBytes(spi), Type: v1wire.NotifyInvalidSPI}})
 }
 
 // v1SendUnprotectedInvalidSPI sends an unencrypted INVALID-SPI notification (no HASH).
 func (e *Engine) v1SendUnprotectedInvalidSPI(local, remote netip.AddrPort, spi uint32) {
-	e.v1SendPlain(local, remote, e.randomSPI(), 0, &v1wire.Notification{DOI: v1wire.DOIIPsec, Protocol: v1wire.ProtoESP, SPI: spiBytes(spi), Type: v1wire.NotifyInvalidSPI})
+	e.v1SendPlain(local, remote, e.RandomSPI(), 0, &v1wire.Notification{DOI: v1wire.DOIIPsec, Protocol: v1wire.ProtoESP, SPI: spiBytes(spi), Type: v1wire.NotifyInvalidSPI})
 }

@@ -445,7 +445,7 @@ func TestV1UnprotectedInvalidSPI(t *testing.T) {
 				b.dp.SendIKE(local, remote, (&v1wire.Message{Header: h, Payloads: []v1wire.Payload{notify}}).Append(nil))
 			},
 			func() {
-				cbc, _ := sa.v1.keys.ExchangeCipher(sa.v1.p1, 78)
+				cbc, _ := v1of(sa).keys.ExchangeCipher(v1of(sa).p1, 78)
 				raw := v1wire.AppendEncrypted(nil, sa.v1Header(v1wire.ExchangeInformational, 78),
 					[]v1wire.Payload{&v1wire.Hash{Data: make([]byte, 32)}, notify}, cbc)
 				b.dp.SendIKE(local, remote, raw)
@@ -576,7 +576,7 @@ func FuzzV1Message(f *testing.F) {
 		e.handle(netip.MustParseAddrPort("192.0.2.1:500"), netip.MustParseAddrPort("192.0.2.2:500"), msg)
 		for _, sa := range e.ikeSAs {
 			sa.stop()
-			e.removeIKE(sa, ErrDeleted)
+			e.RemoveIKE(sa, ErrDeleted)
 		}
 	})
 }

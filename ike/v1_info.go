@@ -19,11 +19,11 @@ import (
 
 // v1InfoRaw builds a protected Informational with message ID mid.
 func (sa *IKESA) v1InfoRaw(mid uint32, ps []v1wire.Payload) []byte {
-	cbc, err := sa.v1.keys.ExchangeCipher(sa.v1.p1, mid)
+	cbc, err := v1of(sa).keys.ExchangeCipher(v1of(sa).p1, mid)
 	if err != nil {
 		return nil
 	}
-	hash := sa.v1.keys.InfoHash(mid, v1wire.AppendPayloads(nil, ps))
+	hash := v1of(sa).keys.InfoHash(mid, v1wire.AppendPayloads(nil, ps))
 	return v1wire.AppendEncrypted(nil, sa.v1Header(v1wire.ExchangeInformational, mid), append([]v1wire.Payload{&v1wire.Hash{Data: hash}}, ps...), cbc)
 }
 
@@ -33,16 +33,16 @@ func (e *Engine) v1SendInfo(sa *IKESA, ps []v1wire.Payload) {
 		return
 	}
 	if raw := sa.v1InfoRaw(e.v1NewMID(sa), ps); raw != nil {
-		e.send(sa, raw)
+		e.Send(sa, raw)
 	}
 }
 
 // v1SendPlain sends an unprotected Informational with one notification.
 func (e *Engine) v1SendPlain(local, remote netip.AddrPort, cookieI, cookieR uint64, n *v1wire.Notification) {
 	var b [4]byte
-	io.ReadFull(e.rand, b[:])
+	io.ReadFull(e.Rand(), b[:])
 	h := v1wire.Header{CookieI: cookieI, CookieR: cookieR, Version: v1wire.Version, Exchange: v1wire.ExchangeInformational, MessageID: binary.BigEndian.Uint32(b[:])}
-	e.dp.SendIKE(local, remote, (&v1wire.Message{Header: h, Payloads: []v1wire.Payload{n}}).Append(nil))
+	e.Dataplane().SendIKE(local, remote, (&v1wire.Message{Header: h, Payloads: []v1wire.Payload{n}}).Append(nil))
 }
 
 // v1NotifySPI reads the SPI an INVALID-SPI notification is about, as a network-order integer:
@@ -63,7 +63,7 @@ func (e *Engine) v1Info(sa *IKESA, local, remote netip.AddrPort, h v1wire.Header
 		e.v1UnprotectedInfo(remote, msg, sa)
 		return
 	}
-	v := sa.v1
+	v := v1of(sa)
 	if v.keys == nil || v.p1 == nil {
 		return
 	}
@@ -73,14 +73,14 @@ func (e *Engine) v1Info(sa *IKESA, local, remote netip.AddrPort, h v1wire.Header
 	}
 	m, err := v1wire.OpenEncrypted(msg, cbc)
 	if err != nil {
-		e.stats.Malformed++
-		e.log.Debug("dropping Informational that does not decrypt", "ike", sa.String(), "err", err)
+		e.Counters().Malformed++
+		e.Log().Debug("dropping Informational that does not decrypt", "ike", sa.String(), "err", err)
 		return
 	}
 	if m.Index(v1wire.PayloadHash) != 0 || !hmac.Equal(m.Hash().Data, v.keys.InfoHash(h.MessageID, m.After(0))) {
 		// Without a valid HASH(1) the message proves nothing: INVALID-SPI is a hint only.
-		e.stats.Malformed++
-		e.log.Debug("Informational without a valid HASH(1)", "ike", sa.String(), "peer", remote)
+		e.Counters().Malformed++
+		e.Log().Debug("Informational without a valid HASH(1)", "ike", sa.String(), "peer", remote)
 		e.v1Hints(remote, m)
 		return
 	}
@@ -89,7 +89,7 @@ func (e *Engine) v1Info(sa *IKESA, local, remote netip.AddrPort, h v1wire.Header
 		// A replayed liveness check changes nothing; anything else is remembered for good.
 		v.seen.add(h.MessageID)
 	}
-	sa.lastInbound = time.Now()
+	sa.SetLastInbound(time.Now())
 	if sa.State != IKEEstablished {
 		// During Main Mode only a refusal matters.
 		for _, n := range m.Notifications() {
@@ -100,7 +100,7 @@ func (e *Engine) v1Info(sa *IKESA, local, remote netip.AddrPort, h v1wire.Header
 		}
 		return
 	}
-	e.peerMoved(sa, local, remote)
+	e.PeerMoved(sa, local, remote)
 	for _, p := range m.Payloads[1:] {
 		if sa.State == IKEDead {
 			return
@@ -133,7 +133,7 @@ func (e *Engine) v1Hints(remote netip.AddrPort, m *v1wire.Message) bool {
 	for _, n := range m.Notifications() {
 		if n.Type == v1wire.NotifyInvalidSPI {
 			found = true
-			e.hooks.UnprotectedNotify(remote, HintInvalidSPI, v1NotifySPI(n))
+			e.Hooks().UnprotectedNotify(remote, HintInvalidSPI, v1NotifySPI(n))
 		}
 	}
 	return found
@@ -145,14 +145,14 @@ func (e *Engine) v1Hints(remote netip.AddrPort, m *v1wire.Message) bool {
 func (e *Engine) v1UnprotectedInfo(remote netip.AddrPort, msg []byte, sa *IKESA) {
 	m, err := v1wire.ParseMessage(msg)
 	if err != nil {
-		e.stats.Malformed++
+		e.Counters().Malformed++
 		return
 	}
 	if e.v1Hints(remote, m) {
 		return
 	}
 	if sa == nil || sa.State == IKEEstablished || sa.State == IKEDead || remote.Addr() != sa.Remote.Addr() {
-		e.stats.UnknownSPI++
+		e.Counters().UnknownSPI++
 		return
 	}
 	for _, n := range m.Notifications() {
@@ -166,12 +166,12 @@ func (e *Engine) v1UnprotectedInfo(remote netip.AddrPort, msg []byte, sa *IKESA)
 // v1MainRefused ends a Main Mode the peer refused.
 func (e *Engine) v1MainRefused(sa *IKESA, n v1wire.NotifyType) {
 	if n == v1wire.NotifyAuthenticationFailed || n == v1wire.NotifyInvalidIDInformation || n == v1wire.NotifyInvalidHashInformation {
-		e.stats.AuthFailures++
-		e.log.Error("peer rejected our IKEv1 authentication: "+n.String()+" (check psk, local_id and remote_id)", "tunnel", sa.tunnelName(), "peer", sa.Remote)
-		e.ikeFailed(sa, fmt.Errorf("%w: peer answered %v", ErrAuthFailed, n))
+		e.Counters().AuthFailures++
+		e.Log().Error("peer rejected our IKEv1 authentication: "+n.String()+" (check psk, local_id and remote_id)", "tunnel", sa.tunnelName(), "peer", sa.Remote)
+		e.IKEFailed(sa, fmt.Errorf("%w: peer answered %v", ErrAuthFailed, n))
 		return
 	}
-	e.ikeFailed(sa, fmt.Errorf("peer answered Main Mode with %v", n))
+	e.IKEFailed(sa, fmt.Errorf("peer answered Main Mode with %v", n))
 }
 
 // v1Notify acts on one protected notification.
@@ -187,17 +187,17 @@ func (e *Engine) v1Notify(sa *IKESA, n *v1wire.Notification, dup bool) {
 		}
 	case v1wire.NotifyInvalidSPI:
 		if !dup {
-			e.receivedInvalidSPI(sa, v1NotifySPI(n))
+			e.ReceivedInvalidSPI(sa, v1NotifySPI(n))
 		}
 	case v1wire.NotifyInitialContact:
 		if !dup {
-			e.initialContact(sa)
+			e.InitialContact(sa)
 		}
 	default:
 		if !n.Type.IsError() {
 			return
 		}
-		e.log.Info("peer sent an IKEv1 error notification", "tunnel", sa.tunnelName(), "notify", n.Type, "protocol", n.Protocol)
+		e.Log().Info("peer sent an IKEv1 error notification", "tunnel", sa.tunnelName(), "notify", n.Type, "protocol", n.Protocol)
 		if dup {
 			return
 		}
@@ -206,11 +206,11 @@ func (e *Engine) v1Notify(sa *IKESA, n *v1wire.Notification, dup bool) {
 		if n.Protocol == v1wire.ProtoESP && len(n.SPI) == 4 {
 			spi = binary.BigEndian.Uint32(n.SPI)
 		}
-		for mid, x := range sa.v1.exch {
+		for mid, x := range v1of(sa).exch {
 			if x.initiator && !x.finished && x.qm != nil && (spi == 0 || x.qm.spiIn == spi) {
 				e.v1Stop(sa, x.req)
 				x.finished = true
-				delete(sa.v1.exch, mid)
+				delete(v1of(sa).exch, mid)
 				e.v1QuickFinish(sa, x.qm, nil, v1PeerError(n.Type))
 			}
 		}
@@ -222,11 +222,11 @@ func (e *Engine) v1Delete(sa *IKESA, d *v1wire.Delete) {
 	switch d.Protocol {
 	case v1wire.ProtoESP:
 		for _, spi := range d.ESPSPIs() {
-			c := e.outSPIs[outKey{sa.Remote.Addr(), spi}]
+			c := e.ChildByOutSPI(sa.Remote.Addr(), spi)
 			if c == nil || (c.IKE != sa && c.Tunnel != sa.Tunnel) {
 				continue
 			}
-			e.peerDeletedChild(c)
+			e.PeerDeletedChild(c)
 		}
 	case v1wire.ProtoISAKMP:
 		for _, s := range d.SPIs {
@@ -237,13 +237,13 @@ func (e *Engine) v1Delete(sa *IKESA, d *v1wire.Delete) {
 			if target == nil || target.Remote.Addr() != sa.Remote.Addr() || target.Tunnel != sa.Tunnel {
 				continue
 			}
-			e.log.Info("peer deleted the ISAKMP SA", "tunnel", target.tunnelName(), "ike", target.String())
+			e.Log().Info("peer deleted the ISAKMP SA", "tunnel", target.tunnelName(), "ike", target.String())
 			if o := target.Tunnel.IKE; o != nil && o != target && o.Version == 1 && o.State == IKEEstablished {
 				// The tunnel goes on with another ISAKMP SA (a duplicate was resolved or one
 				// replaced): the IPsec SAs stay, as IKEv1 allows.
-				v1MoveChildren(target, o)
+				AdoptChildren(target, o)
 			}
-			e.removeIKE(target, ErrPeerDeleted)
+			e.RemoveIKE(target, ErrPeerDeleted)
 		}
 	}
 }
@@ -253,7 +253,7 @@ func (e *Engine) v1Delete(sa *IKESA, d *v1wire.Delete) {
 // v1Liveness sends R-U-THERE until an R-U-THERE-ACK arrives; every retry is a new message with
 // the next sequence number. Unanswered within the budget, the ISAKMP SA is declared dead.
 func (e *Engine) v1Liveness(sa *IKESA, budget time.Duration, done func(error)) {
-	v := sa.v1
+	v := v1of(sa)
 	if sa.State != IKEEstablished || !sa.v1Ready() {
 		if done != nil {
 			done(errors.New("IKE SA not established"))
@@ -278,7 +278,7 @@ func (e *Engine) v1Liveness(sa *IKESA, budget time.Duration, done func(error)) {
 	}
 	d.req = &v1req{raw: build(), next: build, budget: budget, onFail: func(err error) {
 		v.dpdWait = nil
-		e.ikeFailed(sa, err)
+		e.IKEFailed(sa, err)
 		for _, f := range d.dones {
 			f(err)
 		}
@@ -289,13 +289,13 @@ func (e *Engine) v1Liveness(sa *IKESA, budget time.Duration, done func(error)) {
 
 // v1DPDAck completes the liveness check in flight if seq is one of its R-U-THEREs.
 func (e *Engine) v1DPDAck(sa *IKESA, seq uint32) {
-	d := sa.v1.dpdWait
+	d := v1of(sa).dpdWait
 	if d == nil || seq-d.first > d.last-d.first {
 		return
 	}
-	sa.v1.dpdWait = nil
+	v1of(sa).dpdWait = nil
 	e.v1Stop(sa, d.req)
-	e.hooks.Exchange(sa, "INFORMATIONAL", time.Since(d.started), d.req.tries)
+	e.Hooks().Exchange(sa, "INFORMATIONAL", time.Since(d.started), d.req.tries)
 	for _, f := range d.dones {
 		f(nil)
 	}

@@ -47,33 +47,30 @@ func v1VendorIDs(natt bool) []v1wire.Payload {
 func (e *Engine) v1Initiate(t *Tunnel, rekeyOf *IKESA) *IKESA {
 	transforms := v1IKETransforms(t.Cfg.IKEProposals, t.Cfg.IKELifetime)
 	if len(transforms) == 0 {
-		e.log.Error("cannot initiate IKEv1: no ike_proposals usable with IKEv1 (aes-cbc, sha2, DH 14/19/20/31)", "tunnel", t.Cfg.Name)
+		e.Log().Error("cannot initiate IKEv1: no ike_proposals usable with IKEv1 (aes-cbc, sha2, DH 14/19/20/31)", "tunnel", t.Cfg.Name)
 		return nil
 	}
-	sa := &IKESA{
-		ID: e.newID(), Tunnel: t, SPIi: e.randomSPI(), Initiator: true, State: IKEInitSent,
-		Local: t.Cfg.Local, Remote: t.Cfg.Remote, Created: time.Now(),
-		children: map[uint64]*ChildSA{}, Version: 1, v1: newV1SA(),
-	}
-	sa.proto = v1Ops{e, sa}
-	sa.v1.rekeyOf = rekeyOf
-	e.ikeSAs[sa.SPIi] = sa
+	sa := e.NewIKESA(1, t, true, t.Cfg.Local, t.Cfg.Remote)
+	sa.SPIi, sa.State = e.RandomSPI(), IKEInitSent
+	sa.SetProto(newV1SA(e, sa))
+	v1of(sa).rekeyOf = rekeyOf
+	e.AddIKE(sa)
 	if rekeyOf == nil {
 		t.IKE = sa
 	}
 	sai := &v1wire.SA{Proposals: []v1wire.Proposal{{Number: 1, Protocol: v1wire.ProtoISAKMP, Transforms: transforms}}}
-	sa.v1.saiB = v1wire.AppendBody(nil, sai)
+	v1of(sa).saiB = v1wire.AppendBody(nil, sai)
 	m := &v1wire.Message{Header: sa.v1Header(v1wire.ExchangeMainMode, 0), Payloads: append([]v1wire.Payload{sai}, v1VendorIDs(true)...)}
-	sa.v1.step = mmSentSA
-	e.log.Info("initiating IKEv1 Main Mode", "tunnel", t.Cfg.Name, "peer", sa.Remote, "ike", sa.String(), "rekey", rekeyOf != nil)
-	sa.v1.mmReq = e.v1Send(sa, m.Append(nil), 0, func(err error) { e.ikeFailed(sa, err) })
+	v1of(sa).step = mmSentSA
+	e.Log().Info("initiating IKEv1 Main Mode", "tunnel", t.Cfg.Name, "peer", sa.Remote, "ike", sa.String(), "rekey", rekeyOf != nil)
+	v1of(sa).mmReq = e.v1Send(sa, m.Append(nil), 0, func(err error) { e.IKEFailed(sa, err) })
 	return sa
 }
 
 // v1NATD builds our two NAT-D payloads: the peer's address as we send to it, then ours. With
 // force, ours is made not to match, so that both sides use UDP encapsulation.
 func (sa *IKESA) v1NATD(local, remote netip.AddrPort, force bool) []v1wire.Payload {
-	h := sa.v1.hash
+	h := v1of(sa).hash
 	src := v1crypto.NATDHash(h, sa.SPIi, sa.SPIr, local)
 	if force {
 		src = v1crypto.NATDHash(h, ^sa.SPIi, sa.SPIr, local)
@@ -88,9 +85,9 @@ func (sa *IKESA) v1CheckNATD(m *v1wire.Message, local, remote netip.AddrPort) {
 	if len(ds) < 2 {
 		return
 	}
-	h := sa.v1.hash
+	h := v1of(sa).hash
 	if !bytes.Equal(ds[0].Hash, v1crypto.NATDHash(h, sa.SPIi, sa.SPIr, local)) {
-		sa.natLocal = true
+		sa.NATLocal = true
 	}
 	want := v1crypto.NATDHash(h, sa.SPIi, sa.SPIr, remote)
 	for _, d := range ds[1:] {
@@ -98,14 +95,14 @@ func (sa *IKESA) v1CheckNATD(m *v1wire.Message, local, remote netip.AddrPort) {
 			return
 		}
 	}
-	sa.natRemote = true
+	sa.NATRemote = true
 }
 
 // v1DeriveP1 computes the phase 1 keys and CBC state.
 func (e *Engine) v1DeriveP1(sa *IKESA, gxi, gxr, gxy []byte) error {
 	keys, err := v1crypto.DerivePhase1PSK(v1crypto.Phase1Params{
-		Hash: sa.v1.hash, EncKeyLen: sa.v1.keyLen, PSK: sa.Tunnel.Cfg.PSK,
-		Ni: sa.v1.ni, Nr: sa.v1.nr, GXi: gxi, GXr: gxr, GXY: gxy, CookieI: sa.SPIi, CookieR: sa.SPIr,
+		Hash: v1of(sa).hash, EncKeyLen: v1of(sa).keyLen, PSK: sa.Tunnel.Cfg.PSK,
+		Ni: v1of(sa).ni, Nr: v1of(sa).nr, GXi: gxi, GXr: gxr, GXY: gxy, CookieI: sa.SPIi, CookieR: sa.SPIr,
 	})
 	clear(gxy)
 	if err != nil {
@@ -115,7 +112,7 @@ func (e *Engine) v1DeriveP1(sa *IKESA, gxi, gxr, gxy []byte) error {
 	if err != nil {
 		return err
 	}
-	sa.v1.keys, sa.v1.p1 = keys, p1
+	v1of(sa).keys, v1of(sa).p1 = keys, p1
 	return nil
 }
 
@@ -123,13 +120,13 @@ func validNonce(n *v1wire.Nonce) bool { return n != nil && len(n.Data) >= 8 && l
 
 // v1MainInitiator processes the responder's Main Mode messages 2, 4 and 6.
 func (e *Engine) v1MainInitiator(sa *IKESA, local, remote netip.AddrPort, h v1wire.Header, msg []byte) {
-	v := sa.v1
+	v := v1of(sa)
 	t := sa.Tunnel
 	switch {
 	case v.step == mmSentSA && !h.Encrypted():
 		m, err := v1wire.ParseMessage(msg)
 		if err != nil {
-			e.stats.Malformed++
+			e.Counters().Malformed++
 			return
 		}
 		sap := m.SA()
@@ -137,7 +134,7 @@ func (e *Engine) v1MainInitiator(sa *IKESA, local, remote netip.AddrPort, h v1wi
 			return
 		}
 		if len(sap.Proposals) != 1 || len(sap.Proposals[0].Transforms) != 1 {
-			e.ikeFailed(sa, errors.New("Main Mode message 2 must carry exactly one transform"))
+			e.IKEFailed(sa, errors.New("Main Mode message 2 must carry exactly one transform"))
 			return
 		}
 		s, err := v1ParseIKETransform(sap.Proposals[0].Transforms[0])
@@ -145,7 +142,7 @@ func (e *Engine) v1MainInitiator(sa *IKESA, local, remote netip.AddrPort, h v1wi
 			err = fmt.Errorf("peer chose %v, which we did not offer", s.suite())
 		}
 		if err != nil {
-			e.ikeFailed(sa, fmt.Errorf("IKEv1 phase 1 proposal: %w", err))
+			e.IKEFailed(sa, fmt.Errorf("IKEv1 phase 1 proposal: %w", err))
 			return
 		}
 		sa.SPIr = h.CookieR
@@ -153,13 +150,13 @@ func (e *Engine) v1MainInitiator(sa *IKESA, local, remote netip.AddrPort, h v1wi
 		v.hash, v.keyLen, v.group = s.hash, s.encrBits/8, s.group
 		v.natt = m.HasVendorID(v1wire.VendorIDNATTRFC3947)
 		v.dpd = m.HasVendorID(v1wire.VendorIDDPD)
-		dh, err := crypto.NewDH(s.group, e.rand)
+		dh, err := crypto.NewDH(s.group, e.Rand())
 		if err != nil {
-			e.ikeFailed(sa, err)
+			e.IKEFailed(sa, err)
 			return
 		}
 		v.dh = dh
-		v.ni = e.nonce()
+		v.ni = e.Nonce()
 		ps := []v1wire.Payload{&v1wire.KE{Data: dh.PublicKey()}, &v1wire.Nonce{Data: v.ni}}
 		if v.natt {
 			ps = append(ps, sa.v1NATD(sa.Local, sa.Remote, t.Cfg.Encap == EncapUDP)...)
@@ -167,12 +164,12 @@ func (e *Engine) v1MainInitiator(sa *IKESA, local, remote netip.AddrPort, h v1wi
 		e.v1Stop(sa, v.mmReq)
 		v.step = mmSentKE
 		raw := (&v1wire.Message{Header: sa.v1Header(v1wire.ExchangeMainMode, 0), Payloads: ps}).Append(nil)
-		v.mmReq = e.v1Send(sa, raw, 0, func(err error) { e.ikeFailed(sa, err) })
+		v.mmReq = e.v1Send(sa, raw, 0, func(err error) { e.IKEFailed(sa, err) })
 
 	case v.step == mmSentKE && !h.Encrypted():
 		m, err := v1wire.ParseMessage(msg)
 		if err != nil {
-			e.stats.Malformed++
+			e.Counters().Malformed++
 			return
 		}
 		ke, nonce := m.KE(), m.Nonce()
@@ -180,30 +177,30 @@ func (e *Engine) v1MainInitiator(sa *IKESA, local, remote netip.AddrPort, h v1wi
 			return // a repeated message 2
 		}
 		if !validNonce(nonce) {
-			e.ikeFailed(sa, fmt.Errorf("peer's nonce has a bad length %d", len(nonce.Data)))
+			e.IKEFailed(sa, fmt.Errorf("peer's nonce has a bad length %d", len(nonce.Data)))
 			return
 		}
 		gxy, err := v.dh.SharedSecret(ke.Data)
 		if err != nil {
-			e.ikeFailed(sa, fmt.Errorf("peer's KE payload: %w", err))
+			e.IKEFailed(sa, fmt.Errorf("peer's KE payload: %w", err))
 			return
 		}
 		v.nr = bytes.Clone(nonce.Data)
 		if err := e.v1DeriveP1(sa, v.dh.PublicKey(), ke.Data, gxy); err != nil {
-			e.ikeFailed(sa, err)
+			e.IKEFailed(sa, err)
 			return
 		}
 		if v.natt {
 			sa.v1CheckNATD(m, local, remote)
-			if sa.natLocal || sa.natRemote || t.Cfg.Encap == EncapUDP {
-				sa.floated = true
-				sa.Local = netip.AddrPortFrom(sa.Local.Addr(), e.cfg.NATTPort)
-				sa.Remote = netip.AddrPortFrom(sa.Remote.Addr(), e.cfg.NATTPort)
+			if sa.NATLocal || sa.NATRemote || t.Cfg.Encap == EncapUDP {
+				sa.Floated = true
+				sa.Local = netip.AddrPortFrom(sa.Local.Addr(), e.Config().NATTPort)
+				sa.Remote = netip.AddrPortFrom(sa.Remote.Addr(), e.Config().NATTPort)
 			}
 		}
 		idii := &v1wire.ID{Type: v1wire.IDType(t.Cfg.LocalID.Type), Data: t.Cfg.LocalID.Data}
 		ps := []v1wire.Payload{idii, &v1wire.Hash{Data: v.keys.HashI(v.saiB, v1wire.AppendBody(nil, idii))}}
-		if v.rekeyOf == nil && !e.otherIKEWithPeer(sa) {
+		if v.rekeyOf == nil && !e.OtherIKEWithPeer(sa) {
 			// The peer has no other ISAKMP SA with us for these identities (RFC 2407 4.6.3.3).
 			ps = append(ps, &v1wire.Notification{DOI: v1wire.DOIIPsec, Protocol: v1wire.ProtoISAKMP,
 				SPI: v1wire.CookieSPI(sa.SPIi, sa.SPIr), Type: v1wire.NotifyInitialContact})
@@ -212,40 +209,40 @@ func (e *Engine) v1MainInitiator(sa *IKESA, local, remote netip.AddrPort, h v1wi
 		v.step = mmSentAuth
 		sa.State = IKEAuthSent
 		raw := v1wire.AppendEncrypted(nil, sa.v1Header(v1wire.ExchangeMainMode, 0), ps, v.p1)
-		v.mmReq = e.v1Send(sa, raw, 0, func(err error) { e.ikeFailed(sa, err) })
+		v.mmReq = e.v1Send(sa, raw, 0, func(err error) { e.IKEFailed(sa, err) })
 
 	case v.step == mmSentAuth && h.Encrypted():
 		trial := v.p1.Clone()
 		m, err := v1wire.OpenEncrypted(msg, trial)
 		if err != nil {
-			e.stats.Malformed++
-			e.log.Debug("dropping Main Mode message 6 that does not decrypt", "ike", sa.String(), "err", err)
+			e.Counters().Malformed++
+			e.Log().Debug("dropping Main Mode message 6 that does not decrypt", "ike", sa.String(), "err", err)
 			return
 		}
 		i, hp := m.Index(v1wire.PayloadID), m.Hash()
 		if i < 0 || hp == nil {
-			e.stats.Malformed++
+			e.Counters().Malformed++
 			return
 		}
 		if !hmac.Equal(hp.Data, v.keys.HashR(v.saiB, m.Body(i))) {
-			e.stats.AuthFailures++
-			e.log.Error("AUTHENTICATION-FAILED: the peer's HASH_R does not verify with our PSK (PSK mismatch?)", "tunnel", t.Cfg.Name, "peer", sa.Remote)
-			e.ikeFailed(sa, fmt.Errorf("%w: peer's HASH_R does not verify", ErrAuthFailed))
+			e.Counters().AuthFailures++
+			e.Log().Error("AUTHENTICATION-FAILED: the peer's HASH_R does not verify with our PSK (PSK mismatch?)", "tunnel", t.Cfg.Name, "peer", sa.Remote)
+			e.IKEFailed(sa, fmt.Errorf("%w: peer's HASH_R does not verify", ErrAuthFailed))
 			return
 		}
 		idr := m.Payloads[i].(*v1wire.ID)
 		if len(t.Cfg.RemoteID.Data) > 0 && !v1SameID(t.Cfg.RemoteID, idr) {
-			e.stats.AuthFailures++
-			e.log.Error("IKEv1 peer identity does not match remote_id", "tunnel", t.Cfg.Name, "peer", sa.Remote, "got", v1IDString(idr))
-			e.ikeFailed(sa, fmt.Errorf("%w: peer identity %s", ErrAuthFailed, v1IDString(idr)))
+			e.Counters().AuthFailures++
+			e.Log().Error("IKEv1 peer identity does not match remote_id", "tunnel", t.Cfg.Name, "peer", sa.Remote, "got", v1IDString(idr))
+			e.IKEFailed(sa, fmt.Errorf("%w: peer identity %s", ErrAuthFailed, v1IDString(idr)))
 			return
 		}
 		v.p1 = trial
 		e.v1Stop(sa, v.mmReq)
 		v.mmReq = nil
 		v.step = mmDone
-		sa.lastInbound = time.Now()
-		if sa.deleteAfterAuth {
+		sa.SetLastInbound(time.Now())
+		if sa.DeleteAfterAuth {
 			// Deleted while message 5 was in flight: the peer has it, so tell it.
 			sa.State, sa.Up = IKEEstablished, time.Now()
 			e.v1DeleteIKE(sa)
@@ -264,25 +261,25 @@ func v1IDString(p *v1wire.ID) string { return p.String() }
 
 // v1MainMode1 answers a Main Mode message 1: a new responder ISAKMP SA.
 func (e *Engine) v1MainMode1(local, remote netip.AddrPort, h v1wire.Header, msg []byte) {
-	key := halfOpenKey{remote, h.CookieI}
-	if sa := e.halfOpen[key]; sa != nil {
-		if sa.v1 != nil && bytes.Equal(sa.v1.mmIn, msg) {
-			e.stats.ResponsesResent++
-			e.dp.SendIKE(local, remote, sa.v1.mmOut)
+	key := HalfOpenKey{remote, h.CookieI}
+	if sa := e.HalfOpen(key); sa != nil {
+		if v1of(sa) != nil && bytes.Equal(v1of(sa).mmIn, msg) {
+			e.Counters().ResponsesResent++
+			e.Dataplane().SendIKE(local, remote, v1of(sa).mmOut)
 		}
 		return
 	}
 	m, err := v1wire.ParseMessage(msg)
 	if err != nil {
-		e.stats.Malformed++
-		e.log.Debug("malformed Main Mode message 1", "peer", remote, "err", err)
+		e.Counters().Malformed++
+		e.Log().Debug("malformed Main Mode message 1", "peer", remote, "err", err)
 		return
 	}
 	sap := m.SA()
 	if sap == nil {
 		return
 	}
-	if !e.halfOpenRoom(remote.Addr()) {
+	if !e.HalfOpenRoom(remote.Addr()) {
 		// Main Mode has no stateless cookie exchange: beyond the half-open caps the newest
 		// requests are dropped (their initiators retransmit); the exchanges in progress, and
 		// those from other sources while the global cap has room, go on.
@@ -290,7 +287,7 @@ func (e *Engine) v1MainMode1(local, remote netip.AddrPort, h v1wire.Header, msg 
 	}
 	var t *Tunnel
 	v2 := false
-	for _, c := range e.byRemoteAddr[remote.Addr()] {
+	for _, c := range e.TunnelsTo(remote.Addr()) {
 		if c.Cfg.Version == 1 {
 			t = c
 			break
@@ -304,26 +301,23 @@ func (e *Engine) v1MainMode1(local, remote netip.AddrPort, h v1wire.Header, msg 
 	}
 	if t == nil {
 		if v2 {
-			e.log.Info("IKEv1 Main Mode from a peer whose tunnel is configured for IKEv2 (set version = 1 to accept it)", "peer", remote)
+			e.Log().Info("IKEv1 Main Mode from a peer whose tunnel is configured for IKEv2 (set version = 1 to accept it)", "peer", remote)
 		} else {
-			e.cfg.LogThrottle.Log(e.log, slog.LevelInfo, remote.Addr(), "no-tunnel", "IKEv1 Main Mode from a peer with no tunnel configured", "peer", remote)
+			e.Config().LogThrottle.Log(e.Log(), slog.LevelInfo, remote.Addr(), "no-tunnel", "IKEv1 Main Mode from a peer with no tunnel configured", "peer", remote)
 		}
 		refuse(v1wire.NotifyNoProposalChosen)
 		return
 	}
 	s, prop, err := v1SelectIKE(sap, t.Cfg.IKEProposals)
 	if err != nil {
-		e.log.Info("no acceptable IKEv1 phase 1 proposal: NO-PROPOSAL-CHOSEN", "tunnel", t.Cfg.Name, "peer", remote)
+		e.Log().Info("no acceptable IKEv1 phase 1 proposal: NO-PROPOSAL-CHOSEN", "tunnel", t.Cfg.Name, "peer", remote)
 		refuse(v1wire.NotifyNoProposalChosen)
 		return
 	}
-	sa := &IKESA{
-		ID: e.newID(), Tunnel: t, SPIi: h.CookieI, SPIr: e.randomSPI(), State: IKEHalfOpen,
-		Local: local, Remote: remote, Suite: s.suite(), Created: time.Now(),
-		children: map[uint64]*ChildSA{}, Version: 1, v1: newV1SA(),
-	}
-	sa.proto = v1Ops{e, sa}
-	v := sa.v1
+	sa := e.NewIKESA(1, t, false, local, remote)
+	sa.SPIi, sa.SPIr, sa.State, sa.Suite = h.CookieI, e.RandomSPI(), IKEHalfOpen, s.suite()
+	sa.SetProto(newV1SA(e, sa))
+	v := v1of(sa)
 	v.saiB = bytes.Clone(m.Body(m.Index(v1wire.PayloadSA)))
 	v.hash, v.keyLen, v.group = s.hash, s.encrBits/8, s.group
 	v.natt = m.HasVendorID(v1wire.VendorIDNATTRFC3947)
@@ -332,33 +326,24 @@ func (e *Engine) v1MainMode1(local, remote netip.AddrPort, h v1wire.Header, msg 
 		Payloads: append([]v1wire.Payload{&v1wire.SA{Proposals: []v1wire.Proposal{prop}}}, v1VendorIDs(v.natt)...)}
 	v.mmIn, v.mmOut = bytes.Clone(msg), resp.Append(nil)
 	v.step = mmGotSA
-	e.ikeSAs[sa.SPIr] = sa
-	e.enterHalfOpen(sa, key)
-	sa.timers.halfOpen = time.AfterFunc(e.cfg.HalfOpenTimeout, func() {
-		e.Do(func() {
-			if sa.State == IKEHalfOpen {
-				e.cfg.LogThrottle.Log(e.log, slog.LevelInfo, sa.Remote.Addr(), "half-open-timeout", "half-open ISAKMP SA timed out", "peer", sa.Remote, "ike", sa.String())
-				e.removeIKE(sa, ErrTimeout)
-			}
-		})
-	})
-	e.log.Debug("IKEv1 Main Mode from peer", "tunnel", t.Cfg.Name, "peer", remote, "ike", sa.String(), "proposal", sa.Suite.String())
-	e.dp.SendIKE(local, remote, v.mmOut)
+	e.StartHalfOpen(sa, key)
+	e.Log().Debug("IKEv1 Main Mode from peer", "tunnel", t.Cfg.Name, "peer", remote, "ike", sa.String(), "proposal", sa.Suite.String())
+	e.Dataplane().SendIKE(local, remote, v.mmOut)
 }
 
 // v1MainResponder processes Main Mode messages 3 and 5 (and repeats of any request).
 func (e *Engine) v1MainResponder(sa *IKESA, local, remote netip.AddrPort, h v1wire.Header, msg []byte) {
-	v := sa.v1
+	v := v1of(sa)
 	if bytes.Equal(msg, v.mmIn) {
-		e.stats.ResponsesResent++
-		e.dp.SendIKE(local, remote, v.mmOut)
+		e.Counters().ResponsesResent++
+		e.Dataplane().SendIKE(local, remote, v.mmOut)
 		return
 	}
 	switch {
 	case v.step == mmGotSA && !h.Encrypted():
 		m, err := v1wire.ParseMessage(msg)
 		if err != nil {
-			e.stats.Malformed++
+			e.Counters().Malformed++
 			return
 		}
 		ke, nonce := m.KE(), m.Nonce()
@@ -366,24 +351,24 @@ func (e *Engine) v1MainResponder(sa *IKESA, local, remote netip.AddrPort, h v1wi
 			return
 		}
 		if !validNonce(nonce) {
-			e.log.Info("IKEv1 Main Mode message 3 with a bad nonce", "peer", remote)
-			e.removeIKE(sa, errors.New("bad nonce"))
+			e.Log().Info("IKEv1 Main Mode message 3 with a bad nonce", "peer", remote)
+			e.RemoveIKE(sa, errors.New("bad nonce"))
 			return
 		}
-		dh, err := crypto.NewDH(v.group, e.rand)
+		dh, err := crypto.NewDH(v.group, e.Rand())
 		if err != nil {
-			e.removeIKE(sa, err)
+			e.RemoveIKE(sa, err)
 			return
 		}
 		gxy, err := dh.SharedSecret(ke.Data)
 		if err != nil {
-			e.log.Info("bad KE payload in Main Mode message 3", "peer", remote, "err", err)
-			e.removeIKE(sa, err)
+			e.Log().Info("bad KE payload in Main Mode message 3", "peer", remote, "err", err)
+			e.RemoveIKE(sa, err)
 			return
 		}
-		v.ni, v.nr = bytes.Clone(nonce.Data), e.nonce()
+		v.ni, v.nr = bytes.Clone(nonce.Data), e.Nonce()
 		if err := e.v1DeriveP1(sa, ke.Data, dh.PublicKey(), gxy); err != nil {
-			e.removeIKE(sa, err)
+			e.RemoveIKE(sa, err)
 			return
 		}
 		ps := []v1wire.Payload{&v1wire.KE{Data: dh.PublicKey()}, &v1wire.Nonce{Data: v.nr}}
@@ -393,15 +378,15 @@ func (e *Engine) v1MainResponder(sa *IKESA, local, remote netip.AddrPort, h v1wi
 		}
 		v.mmIn, v.mmOut = bytes.Clone(msg), (&v1wire.Message{Header: sa.v1Header(v1wire.ExchangeMainMode, 0), Payloads: ps}).Append(nil)
 		v.step = mmGotKE
-		e.dp.SendIKE(local, remote, v.mmOut)
+		e.Dataplane().SendIKE(local, remote, v.mmOut)
 
 	case v.step == mmGotKE && h.Encrypted():
 		fail := func(why string, args ...any) {
-			e.stats.AuthFailures++
-			e.cfg.LogThrottle.Log(e.log, slog.LevelError, remote.Addr(), "auth-failed", "AUTHENTICATION-FAILED: "+why, append([]any{"tunnel", sa.tunnelName(), "peer", remote}, args...)...)
+			e.Counters().AuthFailures++
+			e.Config().LogThrottle.Log(e.Log(), slog.LevelError, remote.Addr(), "auth-failed", "AUTHENTICATION-FAILED: "+why, append([]any{"tunnel", sa.tunnelName(), "peer", remote}, args...)...)
 			e.v1SendPlain(local, remote, sa.SPIi, sa.SPIr, &v1wire.Notification{DOI: v1wire.DOIIPsec, Protocol: v1wire.ProtoISAKMP,
 				SPI: v1wire.CookieSPI(sa.SPIi, sa.SPIr), Type: v1wire.NotifyAuthenticationFailed})
-			e.removeIKE(sa, ErrAuthFailed)
+			e.RemoveIKE(sa, ErrAuthFailed)
 		}
 		trial := v.p1.Clone()
 		m, err := v1wire.OpenEncrypted(msg, trial)
@@ -422,19 +407,19 @@ func (e *Engine) v1MainResponder(sa *IKESA, local, remote netip.AddrPort, h v1wi
 		v.p1 = trial
 		t := e.v1TunnelForID(sa, idii)
 		if t == nil {
-			e.stats.AuthFailures++
-			e.cfg.LogThrottle.Log(e.log, slog.LevelError, remote.Addr(), "auth-failed", "INVALID-ID-INFORMATION: the peer's identity matches the remote_id of no IKEv1 tunnel to this address", "peer", remote, "id", v1IDString(idii), "tunnel", sa.tunnelName())
+			e.Counters().AuthFailures++
+			e.Config().LogThrottle.Log(e.Log(), slog.LevelError, remote.Addr(), "auth-failed", "INVALID-ID-INFORMATION: the peer's identity matches the remote_id of no IKEv1 tunnel to this address", "peer", remote, "id", v1IDString(idii), "tunnel", sa.tunnelName())
 			sa.Local, sa.Remote = local, remote
 			v.step = mmDone
 			e.v1SendInfo(sa, []v1wire.Payload{&v1wire.Notification{DOI: v1wire.DOIIPsec, Protocol: v1wire.ProtoISAKMP,
 				SPI: v1wire.CookieSPI(sa.SPIi, sa.SPIr), Type: v1wire.NotifyInvalidIDInformation}})
-			e.removeIKE(sa, fmt.Errorf("%w: peer identity %s", ErrAuthFailed, v1IDString(idii)))
+			e.RemoveIKE(sa, fmt.Errorf("%w: peer identity %s", ErrAuthFailed, v1IDString(idii)))
 			return
 		}
 		sa.Tunnel = t
 		sa.Local, sa.Remote = local, remote
-		if local.Port() == e.cfg.NATTPort {
-			sa.floated = true
+		if local.Port() == e.Config().NATTPort {
+			sa.Floated = true
 		}
 		v.icSeen = m.Notification(v1wire.NotifyInitialContact) != nil
 		idir := &v1wire.ID{Type: v1wire.IDType(t.Cfg.LocalID.Type), Data: t.Cfg.LocalID.Data}
@@ -442,14 +427,11 @@ func (e *Engine) v1MainResponder(sa *IKESA, local, remote netip.AddrPort, h v1wi
 		v.mmIn = bytes.Clone(msg)
 		v.mmOut = v1wire.AppendEncrypted(nil, sa.v1Header(v1wire.ExchangeMainMode, 0), ps, v.p1)
 		v.step = mmDone
-		e.leaveHalfOpen(sa)
-		if sa.timers.halfOpen != nil {
-			sa.timers.halfOpen.Stop()
-		}
-		sa.lastInbound = time.Now()
-		e.dp.SendIKE(local, remote, v.mmOut)
+		e.LeaveHalfOpen(sa)
+		sa.SetLastInbound(time.Now())
+		e.Dataplane().SendIKE(local, remote, v.mmOut)
 		if v.icSeen {
-			e.initialContact(sa)
+			e.InitialContact(sa)
 		}
 		e.v1Established(sa)
 	}
@@ -466,7 +448,7 @@ func (e *Engine) v1TunnelForID(sa *IKESA, id *v1wire.ID) *Tunnel {
 	if ok(sa.Tunnel) {
 		return sa.Tunnel
 	}
-	for _, t := range e.byRemoteAddr[sa.Remote.Addr()] {
+	for _, t := range e.TunnelsTo(sa.Remote.Addr()) {
 		if ok(t) {
 			return t
 		}
@@ -479,10 +461,10 @@ func (e *Engine) v1TunnelForID(sa *IKESA, id *v1wire.ID) *Tunnel {
 // initiated at once, the same rules as for IKEv2 keep one SA: ours yields if it was still
 // before message 5, and of two established ones both sides keep the higher CKY-I.
 func (e *Engine) v1Established(sa *IKESA) {
-	v := sa.v1
+	v := v1of(sa)
 	sa.State = IKEEstablished
 	sa.Up = time.Now()
-	sa.lastInbound = sa.Up
+	sa.SetLastInbound(sa.Up)
 	v.dh = nil
 	t := sa.Tunnel
 	old := v.rekeyOf
@@ -490,36 +472,36 @@ func (e *Engine) v1Established(sa *IKESA) {
 		// The peer set up a new ISAKMP SA while ours was established before it began:
 		// strongSwan's IKEv1 "rekey" is a new Main Mode whose SA adopts the children (and it
 		// forgets the old SA silently).
-		if o := t.IKE; o != nil && o != sa && o.Version == 1 && o.State == IKEEstablished && o.rekeyedBy == nil && !o.Up.After(sa.Created) {
+		if o := t.IKE; o != nil && o != sa && o.Version == 1 && o.State == IKEEstablished && o.RekeyedBy == nil && !o.Up.After(sa.Created) {
 			old = o
 		}
 	}
-	if old != nil && old.State == IKEEstablished && old.rekeyedBy == nil {
-		e.log.Info("IKEv1 ISAKMP SA established, replacing the old one", "tunnel", t.Cfg.Name, "peer", sa.Remote, "ike", sa.String(), "old", old.String(), "initiator", sa.Initiator, "algorithms", sa.Suite.String())
-		e.moveTo(old, sa)
+	if old != nil && old.State == IKEEstablished && old.RekeyedBy == nil {
+		e.Log().Info("IKEv1 ISAKMP SA established, replacing the old one", "tunnel", t.Cfg.Name, "peer", sa.Remote, "ike", sa.String(), "old", old.String(), "initiator", sa.Initiator, "algorithms", sa.Suite.String())
+		e.MoveChildren(old, sa)
 		t.Since = sa.Up
-		e.scheduleKeepalive(sa)
+		e.ScheduleKeepalive(sa)
 		if v.rekeyOf != nil {
-			old.v1.rekeying = nil
+			v1of(old).rekeying = nil
 			e.DeleteIKE(old, true)
 		} else {
-			e.removeIKE(old, errReplacedV1)
+			e.RemoveIKE(old, errReplacedV1)
 		}
 		return
 	}
 	if o := t.IKE; o != nil && o != sa && o.State == IKEInitSent {
-		e.log.Info("peer's ISAKMP SA supersedes ours still in Main Mode", "tunnel", t.Cfg.Name, "dropped", o.String())
-		e.removeIKE(o, ErrSuperseded)
+		e.Log().Info("peer's ISAKMP SA supersedes ours still in Main Mode", "tunnel", t.Cfg.Name, "dropped", o.String())
+		e.RemoveIKE(o, ErrSuperseded)
 	}
-	if o := t.IKE; o != nil && o != sa && o.Version == 1 && o.State == IKEEstablished && o.rekeyedBy == nil {
+	if o := t.IKE; o != nil && o != sa && o.Version == 1 && o.State == IKEEstablished && o.RekeyedBy == nil {
 		// Both sides initiated (or rekeyed) at once. IPsec SAs do not depend on the ISAKMP SA
 		// in IKEv1: the loser's move to the winner on both sides, then the loser goes.
 		winner, loser := o, sa
 		if o.SPIi < sa.SPIi {
 			winner, loser = sa, o
 		}
-		e.log.Info("tunnel has two ISAKMP SAs: deleting the duplicate", "tunnel", t.Cfg.Name, "keep", winner.String(), "delete", loser.String())
-		v1MoveChildren(loser, winner)
+		e.Log().Info("tunnel has two ISAKMP SAs: deleting the duplicate", "tunnel", t.Cfg.Name, "keep", winner.String(), "delete", loser.String())
+		AdoptChildren(loser, winner)
 		if loser == sa {
 			e.v1DeleteIKE(sa)
 			return
@@ -529,38 +511,29 @@ func (e *Engine) v1Established(sa *IKESA) {
 	}
 	t.IKE = sa
 	t.Since = sa.Up
-	e.scheduleIKERekey(sa)
-	e.scheduleDPD(sa)
-	e.scheduleKeepalive(sa)
-	e.log.Info("IKEv1 ISAKMP SA established", "tunnel", t.Cfg.Name, "peer", sa.Remote, "ike", sa.String(), "initiator", sa.Initiator,
-		"algorithms", sa.Suite.String(), "udp_encap", sa.floated || sa.natLocal || sa.natRemote, "dpd", v.dpd)
-	e.hooks.IKEUp(sa)
+	e.ScheduleIKERekey(sa)
+	e.ScheduleDPD(sa)
+	e.ScheduleKeepalive(sa)
+	e.Log().Info("IKEv1 ISAKMP SA established", "tunnel", t.Cfg.Name, "peer", sa.Remote, "ike", sa.String(), "initiator", sa.Initiator,
+		"algorithms", sa.Suite.String(), "udp_encap", sa.Floated || sa.NATLocal || sa.NATRemote, "dpd", v.dpd)
+	e.Hooks().IKEUp(sa)
 	if sa.Initiator && v.rekeyOf == nil && t.Child == nil {
 		// The first Child SA (a rekey, or a duplicate that took over the children, has them).
 		e.v1QuickStart(sa, t, nil, 0, func(c *ChildSA, err error) {
 			if err != nil && sa.State != IKEDead {
-				e.log.Warn("first Child SA not created", "tunnel", t.Cfg.Name, "err", err)
-				e.hooks.ChildFailed(t, err)
+				e.Log().Warn("first Child SA not created", "tunnel", t.Cfg.Name, "err", err)
+				e.Hooks().ChildFailed(t, err)
 			}
 		})
-	}
-}
-
-// v1MoveChildren hands from's IPsec SAs over to to (IKEv1: they outlive their ISAKMP SA).
-func v1MoveChildren(from, to *IKESA) {
-	for id, c := range from.children {
-		c.IKE = to
-		to.children[id] = c
-		delete(from.children, id)
 	}
 }
 
 // v1RekeyIKE replaces sa by a new Main Mode to the same peer (IKEv1 cannot rekey an ISAKMP SA
 // in place). When it is established the Child SAs move to it and sa is deleted.
 func (e *Engine) v1RekeyIKE(sa *IKESA) {
-	if sa.State != IKEEstablished || sa.v1.rekeying != nil || sa.rekeyedBy != nil || sa.Tunnel == nil || sa.Tunnel.removed {
+	if sa.State != IKEEstablished || v1of(sa).rekeying != nil || sa.RekeyedBy != nil || sa.Tunnel == nil || sa.Tunnel.removed {
 		return
 	}
-	e.log.Info("rekeying IKEv1 ISAKMP SA with a new Main Mode", "tunnel", sa.tunnelName(), "ike", sa.String())
-	sa.v1.rekeying = e.v1Initiate(sa.Tunnel, sa)
+	e.Log().Info("rekeying IKEv1 ISAKMP SA with a new Main Mode", "tunnel", sa.tunnelName(), "ike", sa.String())
+	v1of(sa).rekeying = e.v1Initiate(sa.Tunnel, sa)
 }

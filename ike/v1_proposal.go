@@ -394,12 +394,12 @@ func v1SelectESP(sa *v1wire.SA, props []crypto.Proposal) (crypto.Suite, uint16, 
 // v1CheckTunnel warns about an IKEv1 tunnel whose proposals have nothing IKEv1 can use.
 func (e *Engine) v1CheckTunnel(c *TunnelConfig) {
 	if len(v1IKETransforms(c.IKEProposals, c.IKELifetime)) == 0 {
-		e.log.Error("IKEv1 tunnel has no usable ike_proposals (IKEv1 phase 1 needs aes128/192/256 with sha256/384/512 and DH group 14, 19, 20 or 31; no AEAD)", "tunnel", c.Name)
+		e.Log().Error("IKEv1 tunnel has no usable ike_proposals (IKEv1 phase 1 needs aes128/192/256 with sha256/384/512 and DH group 14, 19, 20 or 31; no AEAD)", "tunnel", c.Name)
 	}
 	if len(v1ESPTransforms(c.ESPProposals, v1PFSGroup(c.ESPProposals), v1wire.EncapTunnel, c.ChildLifetime)) == 0 {
-		e.log.Error("IKEv1 tunnel has no usable esp_proposals (IKEv1 ESP supports aes-cbc with sha256/384/512 and aes-gcm-16)", "tunnel", c.Name)
+		e.Log().Error("IKEv1 tunnel has no usable esp_proposals (IKEv1 ESP supports aes-cbc with sha256/384/512 and aes-gcm-16)", "tunnel", c.Name)
 	}
 	if len(c.LocalTS) > 1 || len(c.RemoteTS) > 1 {
-		e.log.Warn("IKEv1 negotiates one subnet pair per Child SA: only the first local and remote subnet are used", "tunnel", c.Name)
+		e.Log().Warn("IKEv1 negotiates one subnet pair per Child SA: only the first local and remote subnet are used", "tunnel", c.Name)
 	}
 }

@@ -106,8 +106,8 @@ func hostTS(a netip.Addr) []Selector {
 func (sa *IKESA) v1ChildKeys(c *ChildSA, gqm, ni, nr []byte) crypto.ChildKeys {
 	el := c.Suite.EncrKeyLen()
 	n := el + c.Suite.IntegKeyLen()
-	in := sa.v1.keys.KeyMat(gqm, uint8(v1wire.ProtoESP), c.SPIIn, ni, nr, n)
-	out := sa.v1.keys.KeyMat(gqm, uint8(v1wire.ProtoESP), c.SPIOut, ni, nr, n)
+	in := v1of(sa).keys.KeyMat(gqm, uint8(v1wire.ProtoESP), c.SPIIn, ni, nr, n)
+	out := v1of(sa).keys.KeyMat(gqm, uint8(v1wire.ProtoESP), c.SPIOut, ni, nr, n)
 	split := func(k []byte) ([]byte, []byte) {
 		if len(k) == el {
 			return k, nil
@@ -124,7 +124,7 @@ func (sa *IKESA) v1ChildKeys(c *ChildSA, gqm, ni, nr []byte) crypto.ChildKeys {
 
 // v1EncapMode is the encapsulation mode we propose: UDP-Encapsulated-Tunnel once NAT-T applies.
 func (sa *IKESA) v1EncapMode() uint16 {
-	if sa.floated || sa.natLocal || sa.natRemote {
+	if sa.Floated || sa.NATLocal || sa.NATRemote {
 		return v1wire.EncapUDPTunnel
 	}
 	return v1wire.EncapTunnel
@@ -132,7 +132,7 @@ func (sa *IKESA) v1EncapMode() uint16 {
 
 // v1QuickStart begins a Quick Mode on sa for tunnel t: a new Child SA, or a rekey of rekey.
 func (e *Engine) v1QuickStart(sa *IKESA, t *Tunnel, rekey *ChildSA, budget time.Duration, done func(*ChildSA, error)) {
-	q := &v1Quick{tunnel: t, spiIn: e.randomChildSPI(), rekey: rekey, done: done}
+	q := &v1Quick{tunnel: t, spiIn: e.RandomChildSPI(), rekey: rekey, done: done}
 	if rekey != nil {
 		q.localTS, q.remoteTS = rekey.LocalTS, rekey.RemoteTS
 	} else if len(t.Cfg.LocalTS) > 0 && len(t.Cfg.RemoteTS) > 0 {
@@ -160,18 +160,18 @@ func (e *Engine) v1QuickStart(sa *IKESA, t *Tunnel, rekey *ChildSA, budget time.
 		return
 	}
 	mid := e.v1NewMID(sa)
-	cbc, err := sa.v1.keys.ExchangeCipher(sa.v1.p1, mid)
+	cbc, err := v1of(sa).keys.ExchangeCipher(v1of(sa).p1, mid)
 	if err != nil {
 		e.v1QuickFinish(sa, q, nil, err)
 		return
 	}
-	q.ni = e.nonce()
+	q.ni = e.Nonce()
 	rest := []v1wire.Payload{
 		&v1wire.SA{Proposals: []v1wire.Proposal{{Number: 1, Protocol: v1wire.ProtoESP, SPI: spiBytes(q.spiIn), Transforms: transforms}}},
 		&v1wire.Nonce{Data: q.ni},
 	}
 	if pfs != 0 {
-		dh, err := crypto.NewDH(pfs, e.rand)
+		dh, err := crypto.NewDH(pfs, e.Rand())
 		if err != nil {
 			e.v1QuickFinish(sa, q, nil, err)
 			return
@@ -180,19 +180,19 @@ func (e *Engine) v1QuickStart(sa *IKESA, t *Tunnel, rekey *ChildSA, budget time.
 		rest = append(rest, &v1wire.KE{Data: dh.PublicKey()})
 	}
 	rest = append(rest, idci, idcr)
-	hash := sa.v1.keys.QuickHash1(mid, v1wire.AppendPayloads(nil, rest))
+	hash := v1of(sa).keys.QuickHash1(mid, v1wire.AppendPayloads(nil, rest))
 	raw := v1wire.AppendEncrypted(nil, sa.v1Header(v1wire.ExchangeQuickMode, mid), append([]v1wire.Payload{&v1wire.Hash{Data: hash}}, rest...), cbc)
 	x := &v1Exchange{mid: mid, initiator: true, cbc: cbc, qm: q, started: time.Now()}
-	sa.v1.exch[mid] = x
+	v1of(sa).exch[mid] = x
 	if rekey != nil {
 		rekey.State = ChildRekeying
 	}
-	e.log.Debug("IKEv1 Quick Mode started", "tunnel", t.Cfg.Name, "ike", sa.String(), "msgid", mid, "rekey", rekeyOf(rekey))
+	e.Log().Debug("IKEv1 Quick Mode started", "tunnel", t.Cfg.Name, "ike", sa.String(), "msgid", mid, "rekey", rekeyOf(rekey))
 	x.req = e.v1Send(sa, raw, budget, func(err error) {
-		delete(sa.v1.exch, mid)
+		delete(v1of(sa).exch, mid)
 		x.finished = true
 		e.v1QuickFinish(sa, q, nil, err)
-		e.ikeFailed(sa, err)
+		e.IKEFailed(sa, err)
 	})
 }
 
@@ -202,14 +202,14 @@ func (e *Engine) v1QuickFinish(sa *IKESA, q *v1Quick, c *ChildSA, err error) {
 		old.State = ChildInstalled
 	}
 	if err != nil {
-		e.log.Info("IKEv1 Quick Mode failed", "tunnel", q.tunnel.Cfg.Name, "rekey", q.rekey != nil, "err", err)
+		e.Log().Info("IKEv1 Quick Mode failed", "tunnel", q.tunnel.Cfg.Name, "rekey", q.rekey != nil, "err", err)
 		if old := q.rekey; old != nil && old.State == ChildInstalled {
-			if p := old.peerRekey; old.collision && p != nil && p.State == ChildInstalled {
+			if p := old.PeerRekey; old.Collision && p != nil && p.State == ChildInstalled {
 				// Our rekey failed, the peer's colliding one did not: it replaces the SA.
-				old.collision, old.peerRekey = false, nil
+				old.Collision, old.PeerRekey = false, nil
 				e.v1Replace(p, old)
 			} else {
-				e.hooks.ChildRekeyFailed(old, err)
+				e.Hooks().ChildRekeyFailed(old, err)
 			}
 		}
 	}
@@ -220,7 +220,7 @@ func (e *Engine) v1QuickFinish(sa *IKESA, q *v1Quick, c *ChildSA, err error) {
 
 // v1Quick dispatches a Quick Mode message.
 func (e *Engine) v1Quick(sa *IKESA, local, remote netip.AddrPort, h v1wire.Header, msg []byte) {
-	if x := sa.v1.exch[h.MessageID]; x != nil {
+	if x := v1of(sa).exch[h.MessageID]; x != nil {
 		if x.initiator {
 			e.v1QuickResponse(sa, x, msg)
 		} else {
@@ -236,29 +236,29 @@ func (e *Engine) v1QuickResponse(sa *IKESA, x *v1Exchange, msg []byte) {
 	q := x.qm
 	if x.finished {
 		if x.lastOut != nil && bytes.Equal(msg, x.lastIn) {
-			e.stats.ResponsesResent++
-			e.send(sa, x.lastOut) // the peer missed message 3
+			e.Counters().ResponsesResent++
+			e.Send(sa, x.lastOut) // the peer missed message 3
 		}
 		return
 	}
 	trial := x.cbc.Clone()
 	m, err := v1wire.OpenEncrypted(msg, trial)
-	if err != nil || m.Index(v1wire.PayloadHash) != 0 || !hmac.Equal(m.Hash().Data, sa.v1.keys.QuickHash2(x.mid, q.ni, m.After(0))) {
-		e.stats.Malformed++
-		e.log.Debug("dropping Quick Mode message 2 that does not verify", "ike", sa.String(), "msgid", x.mid)
+	if err != nil || m.Index(v1wire.PayloadHash) != 0 || !hmac.Equal(m.Hash().Data, v1of(sa).keys.QuickHash2(x.mid, q.ni, m.After(0))) {
+		e.Counters().Malformed++
+		e.Log().Debug("dropping Quick Mode message 2 that does not verify", "ike", sa.String(), "msgid", x.mid)
 		return
 	}
 	x.cbc = trial
 	e.v1Stop(sa, x.req)
 	x.finished = true
 	x.lastIn = bytes.Clone(msg)
-	sa.lastInbound = time.Now()
-	e.hooks.Exchange(sa, "QUICK_MODE", time.Since(x.started), x.req.tries)
+	sa.SetLastInbound(time.Now())
+	e.Hooks().Exchange(sa, "QUICK_MODE", time.Since(x.started), x.req.tries)
 	mid := x.mid
 	x.expire = time.AfterFunc(qmForget, func() { // until then repeats of message 2 are recognised
 		e.Do(func() {
-			if sa.v1.exch[mid] == x {
-				delete(sa.v1.exch, mid)
+			if v1of(sa).exch[mid] == x {
+				delete(v1of(sa).exch, mid)
 			}
 		})
 	})
@@ -270,9 +270,9 @@ func (e *Engine) v1QuickResponse(sa *IKESA, x *v1Exchange, msg []byte) {
 		return
 	}
 	x.lastOut = v1wire.AppendEncrypted(nil, sa.v1Header(v1wire.ExchangeQuickMode, x.mid),
-		[]v1wire.Payload{&v1wire.Hash{Data: sa.v1.keys.QuickHash3(x.mid, q.ni, c.nr)}}, x.cbc)
-	e.send(sa, x.lastOut)
-	if err := e.installChild(c, sa.v1ChildKeys(c, gqm, c.ni, c.nr)); err != nil {
+		[]v1wire.Payload{&v1wire.Hash{Data: v1of(sa).keys.QuickHash3(x.mid, q.ni, c.NonceR)}}, x.cbc)
+	e.Send(sa, x.lastOut)
+	if err := e.InstallChild(c, sa.v1ChildKeys(c, gqm, c.NonceI, c.NonceR)); err != nil {
 		// The peer installs its half with message 3: ask it to remove it again.
 		e.v1SendInfo(sa, []v1wire.Payload{v1wire.NewDeleteESP(q.spiIn)})
 		e.v1QuickFinish(sa, q, nil, err)
@@ -330,9 +330,9 @@ func (e *Engine) v1QuickAccept(sa *IKESA, q *v1Quick, m *v1wire.Message) (*Child
 		}
 	}
 	c := &ChildSA{
-		ID: e.newID(), Tunnel: q.tunnel, IKE: sa, SPIIn: q.spiIn, SPIOut: binary.BigEndian.Uint32(sap.Proposals[0].SPI),
+		ID: e.NewID(), Tunnel: q.tunnel, IKE: sa, SPIIn: q.spiIn, SPIOut: binary.BigEndian.Uint32(sap.Proposals[0].SPI),
 		Suite: suite, LocalTS: tsi, RemoteTS: tsr, Initiator: true,
-		ni: q.ni, nr: bytes.Clone(m.Body(m.Index(v1wire.PayloadNonce))),
+		NonceI: q.ni, NonceR: bytes.Clone(m.Body(m.Index(v1wire.PayloadNonce))),
 	}
 	return c, gqm, nil
 }
@@ -341,21 +341,21 @@ func (e *Engine) v1QuickAccept(sa *IKESA, q *v1Quick, m *v1wire.Message) (*Child
 // deletes the old one (with the simultaneous-rekey rule of RFC 7296 2.8.1, which IKEv1 lacks:
 // the pair with the lowest nonce is redundant). It returns the SA that ends up active.
 func (e *Engine) v1ActivateNew(c, old *ChildSA) *ChildSA {
-	if old != nil && old.collision && old.peerRekey != nil && old.peerRekey.State != ChildDeleted {
-		p := old.peerRekey
-		if string(lowestNonce(c.ni, c.nr, p.ni, p.nr)) == string(lowestNonce(c.ni, c.nr)) {
-			e.log.Info("IKEv1 rekey collision lost: deleting our redundant Child SA", "tunnel", c.Tunnel.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn))
-			e.activate(p, old)
+	if old != nil && old.Collision && old.PeerRekey != nil && old.PeerRekey.State != ChildDeleted {
+		p := old.PeerRekey
+		if string(lowestNonce(c.NonceI, c.NonceR, p.NonceI, p.NonceR)) == string(lowestNonce(c.NonceI, c.NonceR)) {
+			e.Log().Info("IKEv1 rekey collision lost: deleting our redundant Child SA", "tunnel", c.Tunnel.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn))
+			e.Activate(p, old)
 			e.DeleteChild(c, true, nil)
 			return p
 		}
-		e.log.Info("IKEv1 rekey collision won", "tunnel", c.Tunnel.Cfg.Name)
-		p.replaces = nil
+		e.Log().Info("IKEv1 rekey collision won", "tunnel", c.Tunnel.Cfg.Name)
+		p.Replaces = nil
 	}
-	e.activate(c, old)
+	e.Activate(c, old)
 	if old != nil && old.State != ChildDeleted {
 		old.State = ChildRekeyed
-		old.rekeyedBy = c
+		old.RekeyedBy = c
 		e.DeleteChild(old, true, nil)
 	}
 	return c
@@ -363,13 +363,13 @@ func (e *Engine) v1ActivateNew(c, old *ChildSA) *ChildSA {
 
 // v1QuickRequest answers a Quick Mode message 1 (responder).
 func (e *Engine) v1QuickRequest(sa *IKESA, local, remote netip.AddrPort, h v1wire.Header, msg []byte) {
-	v := sa.v1
+	v := v1of(sa)
 	mid := h.MessageID
 	if sa.State != IKEEstablished || !sa.v1Ready() || v.seen.has(mid) {
 		if v.seen.has(mid) {
-			e.stats.Rejected++ // a replay: this message ID was used on this ISAKMP SA before
+			e.Counters().Rejected++ // a replay: this message ID was used on this ISAKMP SA before
 		}
-		e.log.Debug("ignoring Quick Mode message", "ike", sa.String(), "state", sa.State, "msgid", mid)
+		e.Log().Debug("ignoring Quick Mode message", "ike", sa.String(), "state", sa.State, "msgid", mid)
 		return
 	}
 	cbc, err := v.keys.ExchangeCipher(v.p1, mid)
@@ -378,17 +378,17 @@ func (e *Engine) v1QuickRequest(sa *IKESA, local, remote netip.AddrPort, h v1wir
 	}
 	m, err := v1wire.OpenEncrypted(msg, cbc)
 	if err != nil || m.Index(v1wire.PayloadHash) != 0 || !hmac.Equal(m.Hash().Data, v.keys.QuickHash1(mid, m.After(0))) {
-		e.stats.Malformed++
-		e.log.Debug("dropping Quick Mode message 1 that does not verify", "ike", sa.String(), "msgid", mid)
+		e.Counters().Malformed++
+		e.Log().Debug("dropping Quick Mode message 1 that does not verify", "ike", sa.String(), "msgid", mid)
 		return
 	}
 	v.seen.add(mid)
-	sa.lastInbound = time.Now()
-	e.peerMoved(sa, local, remote)
+	sa.SetLastInbound(time.Now())
+	e.PeerMoved(sa, local, remote)
 	t := sa.Tunnel
 	var peerSPI []byte
 	refuse := func(n v1wire.NotifyType, why string) {
-		e.log.Info("refusing IKEv1 Quick Mode", "tunnel", t.Cfg.Name, "peer", remote, "notify", n, "reason", why)
+		e.Log().Info("refusing IKEv1 Quick Mode", "tunnel", t.Cfg.Name, "peer", remote, "notify", n, "reason", why)
 		e.v1SendInfo(sa, []v1wire.Payload{&v1wire.Notification{DOI: v1wire.DOIIPsec, Protocol: v1wire.ProtoESP, SPI: peerSPI, Type: n}})
 	}
 	sap, nonce := m.SA(), m.Nonce()
@@ -433,7 +433,7 @@ func (e *Engine) v1QuickRequest(sa *IKESA, local, remote netip.AddrPort, h v1wir
 			refuse(v1wire.NotifyInvalidKeyInformation, "PFS transform without KE payload")
 			return
 		}
-		dh, err := crypto.NewDH(suite.DH, e.rand)
+		dh, err := crypto.NewDH(suite.DH, e.Rand())
 		if err != nil {
 			refuse(v1wire.NotifyNoProposalChosen, err.Error())
 			return
@@ -445,13 +445,13 @@ func (e *Engine) v1QuickRequest(sa *IKESA, local, remote netip.AddrPort, h v1wir
 		ourKE = &v1wire.KE{Data: dh.PublicKey()}
 	}
 	ni := bytes.Clone(m.Body(m.Index(v1wire.PayloadNonce)))
-	nr := e.nonce()
+	nr := e.Nonce()
 	old := e.v1FindReplaced(sa, t, tsr, tsi)
 	c := &ChildSA{
-		ID: e.newID(), Tunnel: t, IKE: sa, SPIIn: e.randomChildSPI(), SPIOut: binary.BigEndian.Uint32(prop.SPI),
-		Suite: suite, LocalTS: tsr, RemoteTS: tsi, ni: ni, nr: nr, replaces: old,
+		ID: e.NewID(), Tunnel: t, IKE: sa, SPIIn: e.RandomChildSPI(), SPIOut: binary.BigEndian.Uint32(prop.SPI),
+		Suite: suite, LocalTS: tsr, RemoteTS: tsi, NonceI: ni, NonceR: nr, Replaces: old,
 	}
-	err = e.installChild(c, sa.v1ChildKeys(c, gqm, ni, nr))
+	err = e.InstallChild(c, sa.v1ChildKeys(c, gqm, ni, nr))
 	clear(gqm)
 	if err != nil {
 		refuse(v1wire.NotifyNoProposalChosen, err.Error())
@@ -472,16 +472,16 @@ func (e *Engine) v1QuickRequest(sa *IKESA, local, remote netip.AddrPort, h v1wir
 	if old != nil && old.State == ChildRekeying {
 		// Both sides rekey the same SA: our own Quick Mode decides which new SA stays
 		// (v1ActivateNew), whichever completes first.
-		old.collision, old.peerRekey = true, c
+		old.Collision, old.PeerRekey = true, c
 		x.qm.collided = true
 	}
 	v.exch[mid] = x
 	x.req = e.v1Send(sa, raw, 0, func(error) {
 		delete(v.exch, mid)
 		x.finished = true
-		e.log.Info("IKEv1 Quick Mode message 3 never arrived: removing the Child SA", "tunnel", t.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn))
-		if c.State != ChildDeleted && !c.outActive {
-			e.removeChild(c, ErrTimeout)
+		e.Log().Info("IKEv1 Quick Mode message 3 never arrived: removing the Child SA", "tunnel", t.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn))
+		if c.State != ChildDeleted && !c.OutboundActive() {
+			e.RemoveChild(c, ErrTimeout)
 		}
 	})
 }
@@ -491,16 +491,14 @@ func (e *Engine) v1QuickRequest(sa *IKESA, local, remote netip.AddrPort, h v1wir
 // peers need not delete the old SA (strongSwan lets it expire), so we do, after a grace period
 // for packets in flight.
 func (e *Engine) v1Replace(c, old *ChildSA) {
-	c.replaces = nil
-	e.activate(c, old)
+	c.Replaces = nil
+	e.Activate(c, old)
 	if old.State != ChildInstalled {
 		return
 	}
 	old.State = ChildRekeyed
-	old.rekeyedBy = c
-	if old.rekeyTimer != nil {
-		old.rekeyTimer.Stop()
-	}
+	old.RekeyedBy = c
+	old.StopRekey()
 	time.AfterFunc(rekeyGrace, func() {
 		e.Do(func() {
 			if old.State == ChildRekeyed {
@@ -517,7 +515,7 @@ func (e *Engine) v1FindReplaced(sa *IKESA, t *Tunnel, local, remote []Selector) 
 		if s == nil {
 			continue
 		}
-		for _, c := range s.children {
+		for _, c := range s.Children() {
 			if c.Tunnel == t && (c.State == ChildInstalled || c.State == ChildRekeying) &&
 				slices.Equal(c.LocalTS, local) && slices.Equal(c.RemoteTS, remote) &&
 				(best == nil || c.Created.After(best.Created)) {
@@ -535,22 +533,22 @@ func (e *Engine) v1QuickFinal(sa *IKESA, x *v1Exchange, msg []byte) {
 		return
 	}
 	if bytes.Equal(msg, x.lastIn) {
-		e.stats.ResponsesResent++
-		e.send(sa, x.lastOut)
+		e.Counters().ResponsesResent++
+		e.Send(sa, x.lastOut)
 		return
 	}
 	trial := x.cbc.Clone()
 	m, err := v1wire.OpenEncrypted(msg, trial)
-	if err != nil || m.Index(v1wire.PayloadHash) != 0 || !hmac.Equal(m.Hash().Data, sa.v1.keys.QuickHash3(x.mid, q.ni, q.nr)) {
-		e.stats.Malformed++
-		e.log.Debug("dropping Quick Mode message 3 that does not verify", "ike", sa.String(), "msgid", x.mid)
+	if err != nil || m.Index(v1wire.PayloadHash) != 0 || !hmac.Equal(m.Hash().Data, v1of(sa).keys.QuickHash3(x.mid, q.ni, q.nr)) {
+		e.Counters().Malformed++
+		e.Log().Debug("dropping Quick Mode message 3 that does not verify", "ike", sa.String(), "msgid", x.mid)
 		return
 	}
 	x.cbc = trial
 	e.v1Stop(sa, x.req)
 	x.finished = true
-	delete(sa.v1.exch, x.mid)
-	sa.lastInbound = time.Now()
+	delete(v1of(sa).exch, x.mid)
+	sa.SetLastInbound(time.Now())
 	c, old := q.child, q.replaces
 	if c.State == ChildDeleted {
 		return
@@ -561,7 +559,7 @@ func (e *Engine) v1QuickFinal(sa *IKESA, x *v1Exchange, msg []byte) {
 	case old != nil && old.State != ChildDeleted:
 		e.v1Replace(c, old)
 	default:
-		c.replaces = nil
-		e.activate(c, nil)
+		c.Replaces = nil
+		e.Activate(c, nil)
 	}
 }

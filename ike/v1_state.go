@@ -32,8 +32,11 @@ const (
 	mmDone     = 6
 )
 
-// v1SA is the IKEv1 part of an IKESA.
+// v1SA is the IKEv1 state of an IKESA (its SAProtocol).
 type v1SA struct {
+	e  *Engine
+	sa *IKESA
+
 	step   int
 	hash   v1crypto.HashAlg
 	keyLen int // AES key bytes
@@ -67,10 +70,11 @@ type v1SA struct {
 	dpdWait *v1DPD // liveness check in flight
 }
 
-func newV1SA() *v1SA {
+func newV1SA(e *Engine, sa *IKESA) *v1SA {
 	var b [4]byte
 	rand.Read(b[:])
 	return &v1SA{
+		e: e, sa: sa,
 		exch:   map[uint32]*v1Exchange{},
 		reqs:   map[*v1req]struct{}{},
 		dpdSeq: binary.BigEndian.Uint32(b[:]) >> 1, // random start (RFC 3706 5.5), far from wrap
@@ -175,12 +179,12 @@ func (e *Engine) v1Send(sa *IKESA, raw []byte, budget time.Duration, onFail func
 
 func (e *Engine) v1Start(sa *IKESA, r *v1req) {
 	r.started = time.Now()
-	r.timeout = e.cfg.RetransmitTimeout
+	r.timeout = e.Config().RetransmitTimeout
 	if r.budget > 0 && r.timeout > r.budget/4 {
 		r.timeout = r.budget / 4
 	}
-	sa.v1.reqs[r] = struct{}{}
-	e.send(sa, r.raw)
+	v1of(sa).reqs[r] = struct{}{}
+	e.Send(sa, r.raw)
 	e.v1Arm(sa, r)
 }
 
@@ -197,7 +201,7 @@ func (e *Engine) v1Stop(sa *IKESA, r *v1req) {
 	if r.timer != nil {
 		r.timer.Stop()
 	}
-	delete(sa.v1.reqs, r)
+	delete(v1of(sa).reqs, r)
 }
 
 func (e *Engine) v1Retransmit(sa *IKESA, r *v1req) {
@@ -209,23 +213,23 @@ func (e *Engine) v1Retransmit(sa *IKESA, r *v1req) {
 	if budget == 0 && sa.Tunnel != nil {
 		budget = sa.Tunnel.Cfg.DPDTimeout
 	}
-	if r.tries >= e.cfg.RetransmitTries || (budget > 0 && elapsed >= budget) {
+	if r.tries >= e.Config().RetransmitTries || (budget > 0 && elapsed >= budget) {
 		e.v1Stop(sa, r)
-		e.stats.ExchangeTimeouts++
-		e.log.Info("IKEv1 exchange timed out", "tunnel", sa.tunnelName(), "ike", sa.String(), "tries", r.tries+1, "after", elapsed.Round(time.Millisecond))
+		e.Counters().ExchangeTimeouts++
+		e.Log().Info("IKEv1 exchange timed out", "tunnel", sa.tunnelName(), "ike", sa.String(), "tries", r.tries+1, "after", elapsed.Round(time.Millisecond))
 		r.onFail(ErrTimeout)
 		return
 	}
 	r.tries++
-	e.stats.Retransmits++
-	r.timeout = min(time.Duration(float64(r.timeout)*e.cfg.RetransmitBase), e.cfg.RetransmitMax)
+	e.Counters().Retransmits++
+	r.timeout = min(time.Duration(float64(r.timeout)*e.Config().RetransmitBase), e.Config().RetransmitMax)
 	if budget > 0 && elapsed+r.timeout > budget {
 		r.timeout = budget - elapsed
 	}
 	if r.next != nil {
 		r.raw = r.next()
 	}
-	e.send(sa, r.raw)
+	e.Send(sa, r.raw)
 	e.v1Arm(sa, r)
 }
 
@@ -238,9 +242,9 @@ func (sa *IKESA) v1Header(exch v1wire.ExchangeType, mid uint32) v1wire.Header {
 func (e *Engine) v1NewMID(sa *IKESA) uint32 {
 	var b [4]byte
 	for {
-		io.ReadFull(e.rand, b[:])
+		io.ReadFull(e.Rand(), b[:])
 		m := binary.BigEndian.Uint32(b[:])
-		if m != 0 && sa.v1.exch[m] == nil && !sa.v1.seen.has(m) {
+		if m != 0 && v1of(sa).exch[m] == nil && !v1of(sa).seen.has(m) {
 			return m
 		}
 	}
@@ -248,7 +252,7 @@ func (e *Engine) v1NewMID(sa *IKESA) uint32 {
 
 // v1Teardown stops everything an ISAKMP SA has in flight (the SA is being removed).
 func (e *Engine) v1Teardown(sa *IKESA, err error) {
-	v := sa.v1
+	v := v1of(sa)
 	for r := range v.reqs {
 		e.v1Stop(sa, r)
 	}
@@ -262,7 +266,7 @@ func (e *Engine) v1Teardown(sa *IKESA, err error) {
 			if x.initiator {
 				e.v1QuickFinish(sa, q, nil, err)
 			} else if q.child != nil && q.child.State != ChildDeleted {
-				e.removeChild(q.child, err)
+				e.RemoveChild(q.child, err)
 			}
 		}
 	}
@@ -272,10 +276,10 @@ func (e *Engine) v1Teardown(sa *IKESA, err error) {
 			f(err)
 		}
 	}
-	if old := v.rekeyOf; old != nil && old.v1 != nil && old.v1.rekeying == sa {
-		old.v1.rekeying = nil
-		if sa.Up.IsZero() && old.State == IKEEstablished && old.rekeyedBy == nil {
-			e.log.Info("IKEv1 rekey (new Main Mode) failed; retrying in 10 s", "tunnel", old.tunnelName(), "ike", old.String(), "err", errString(err))
+	if old := v.rekeyOf; old != nil && v1of(old) != nil && v1of(old).rekeying == sa {
+		v1of(old).rekeying = nil
+		if sa.Up.IsZero() && old.State == IKEEstablished && old.RekeyedBy == nil {
+			e.Log().Info("IKEv1 rekey (new Main Mode) failed; retrying in 10 s", "tunnel", old.tunnelName(), "ike", old.String(), "err", errString(err))
 			time.AfterFunc(10*time.Second, func() { e.Do(func() { e.RekeyIKE(old) }) })
 		}
 	}
@@ -287,5 +291,17 @@ func (e *Engine) v1Teardown(sa *IKESA, err error) {
 
 // v1Ready reports whether sa can protect phase 2 messages.
 func (sa *IKESA) v1Ready() bool {
-	return sa.v1 != nil && sa.v1.keys != nil && sa.v1.p1 != nil && sa.v1.step >= mmDone
+	return v1of(sa) != nil && v1of(sa).keys != nil && v1of(sa).p1 != nil && v1of(sa).step >= mmDone
+}
+
+// wipe clears the ISAKMP SA's keys: SKEYID, SKEYID_d/a/e and the phase 1 key.
+func (v *v1SA) wipe() {
+	if k := v.keys; k != nil {
+		for _, b := range [][]byte{k.SKEYID, k.SKEYIDd, k.SKEYIDa, k.SKEYIDe, k.EncKey} {
+			clear(b)
+		}
+	}
+	if v.dh != nil {
+		crypto.WipeDH(v.dh)
+	}
 }

@@ -38,7 +38,7 @@ func TestRemovalWipesKeys(t *testing.T) {
 				if allZero(ikeKeys...) || allZero(childKeys...) || len(k.SKd) == 0 || len(ck.EncrI) == 0 {
 					t.Fatal("keys are zero (or missing) while the SAs are up")
 				}
-				a.e.Call(func() { a.e.removeIKE(sa, nil) })
+				a.e.Call(func() { a.e.RemoveIKE(sa, nil) })
 				if !allZero(ikeKeys...) {
 					t.Errorf("IKE SA keys not zeroed on removal: %v", sa.keys)
 				}
