@@ -45,8 +45,8 @@ func (e *Engine) sendAuth(sa *IKESA) {
 		tunnel:   t,
 		spi:      e.RandomChildSPI(),
 		ni:       sa.ni,
-		localTS:  tsFromPrefixes(t.Cfg.LocalTS),
-		remoteTS: tsFromPrefixes(t.Cfg.RemoteTS),
+		localTS:  Selectors(t.Cfg.LocalTS),
+		remoteTS: Selectors(t.Cfg.RemoteTS),
 	}
 	sa.authChild = cp
 	build := func() []wire.Payload {
@@ -63,7 +63,7 @@ func (e *Engine) sendAuth(sa *IKESA) {
 			ps = append(ps, &wire.Notify{Type: wire.NotifyInitialContact})
 		}
 		ps = append(ps,
-			&wire.SA{Proposals: proposal.ToWire(withoutDH(t.Cfg.ESPProposals), wire.ProtocolESP, spiBytes(cp.spi))},
+			&wire.SA{Proposals: proposal.ToWire(withoutDH(t.Cfg.ESPProposals), wire.ProtocolESP, SPIBytes(cp.spi))},
 			&wire.TrafficSelectors{Selectors: wireTS(cp.localTS)},
 			&wire.TrafficSelectors{Responder: true, Selectors: wireTS(cp.remoteTS)},
 		)
@@ -194,7 +194,7 @@ func (e *Engine) handleAuthRequest(sa *IKESA, m *wire.Message) ([]wire.Payload, 
 		if t == nil {
 			t = c
 		}
-		if tsi != nil && tsr != nil && len(narrow(fromWireTS(tsi.Selectors), tsFromPrefixes(c.Cfg.RemoteTS))) > 0 && len(narrow(fromWireTS(tsr.Selectors), tsFromPrefixes(c.Cfg.LocalTS))) > 0 {
+		if tsi != nil && tsr != nil && len(narrow(fromWireTS(tsi.Selectors), Selectors(c.Cfg.RemoteTS))) > 0 && len(narrow(fromWireTS(tsr.Selectors), Selectors(c.Cfg.LocalTS))) > 0 {
 			t = c
 			break
 		}

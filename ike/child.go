@@ -75,8 +75,8 @@ func (c *ChildSA) wipe() {
 func (c *ChildSA) Algorithms() string { return c.Suite.String() }
 
 // LocalTSStrings and RemoteTSStrings render the selectors.
-func (c *ChildSA) LocalTSStrings() []string  { return tsStrings(c.LocalTS) }
-func (c *ChildSA) RemoteTSStrings() []string { return tsStrings(c.RemoteTS) }
+func (c *ChildSA) LocalTSStrings() []string  { return SelectorStrings(c.LocalTS) }
+func (c *ChildSA) RemoteTSStrings() []string { return SelectorStrings(c.RemoteTS) }
 
 // childProposal is a Child SA being negotiated by us.
 type childProposal struct {
@@ -89,9 +89,9 @@ type childProposal struct {
 	rekey    *ChildSA // rekeying this SA
 }
 
-// lowestNonce returns the smallest of the given nonces (RFC 7296 2.8.1 compares them as
+// LowestNonce returns the smallest of the given nonces (RFC 7296 2.8.1 compares them as
 // byte strings).
-func lowestNonce(ns ...[]byte) []byte {
+func LowestNonce(ns ...[]byte) []byte {
 	var low []byte
 	for _, n := range ns {
 		if low == nil || string(n) < string(low) {

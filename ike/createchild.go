@@ -25,7 +25,7 @@ func peerError(t wire.NotifyType) error {
 	return &PeerError{Notify: t.String(), Kind: kind}
 }
 
-func spiBytes(spi uint32) []byte {
+func SPIBytes(spi uint32) []byte {
 	var b [4]byte
 	binary.BigEndian.PutUint32(b[:], spi)
 	return b[:]
@@ -33,7 +33,7 @@ func spiBytes(spi uint32) []byte {
 
 // v2CreateChild negotiates a new Child SA for t with CREATE_CHILD_SA.
 func (e *Engine) v2CreateChild(sa *IKESA, t *Tunnel, done func(*ChildSA, error)) {
-	cp := &childProposal{tunnel: t, spi: e.RandomChildSPI(), localTS: tsFromPrefixes(t.Cfg.LocalTS), remoteTS: tsFromPrefixes(t.Cfg.RemoteTS)}
+	cp := &childProposal{tunnel: t, spi: e.RandomChildSPI(), localTS: Selectors(t.Cfg.LocalTS), remoteTS: Selectors(t.Cfg.RemoteTS)}
 	e.childExchange(sa, cp, 0, done)
 }
 
@@ -64,10 +64,10 @@ func (e *Engine) childExchange(sa *IKESA, cp *childProposal, budget time.Duratio
 		cp.ni = e.Nonce()
 		var ps []wire.Payload
 		if cp.rekey != nil {
-			ps = append(ps, &wire.Notify{Protocol: wire.ProtocolESP, SPI: spiBytes(cp.rekey.SPIIn), Type: wire.NotifyRekeySA})
+			ps = append(ps, &wire.Notify{Protocol: wire.ProtocolESP, SPI: SPIBytes(cp.rekey.SPIIn), Type: wire.NotifyRekeySA})
 		}
 		ps = append(ps,
-			&wire.SA{Proposals: proposal.ToWire(t.Cfg.ESPProposals, wire.ProtocolESP, spiBytes(cp.spi))},
+			&wire.SA{Proposals: proposal.ToWire(t.Cfg.ESPProposals, wire.ProtocolESP, SPIBytes(cp.spi))},
 			&wire.Nonce{Data: cp.ni})
 		if g := pfsGroup(t.Cfg.ESPProposals); g != 0 {
 			dh, err := crypto.NewDH(g, e.rand)
@@ -134,10 +134,10 @@ func (e *Engine) acceptChildResponse(sa *IKESA, cp *childProposal, m *wire.Messa
 	if err != nil {
 		return nil, err
 	}
-	if !acceptable(suite, cp.tunnel.Cfg.ESPProposals) && !acceptable(suite, withoutDH(cp.tunnel.Cfg.ESPProposals)) {
+	if !Acceptable(suite, cp.tunnel.Cfg.ESPProposals) && !Acceptable(suite, withoutDH(cp.tunnel.Cfg.ESPProposals)) {
 		return nil, fmt.Errorf("peer chose %v, which we did not offer", suite)
 	}
-	if !within(fromWireTS(tsi.Selectors), cp.localTS) || !within(fromWireTS(tsr.Selectors), cp.remoteTS) {
+	if !Within(fromWireTS(tsi.Selectors), cp.localTS) || !Within(fromWireTS(tsr.Selectors), cp.remoteTS) {
 		return nil, errors.New("peer's traffic selectors are not within ours")
 	}
 	if k == nil {
@@ -154,7 +154,7 @@ func (e *Engine) acceptChildResponse(sa *IKESA, cp *childProposal, m *wire.Messa
 		// The peer has installed its half: tell it to remove it (our inbound SPI names the
 		// pair), instead of leaving it a Child SA we do not have.
 		e.request(sa, wire.ExchangeInformational, func() []wire.Payload {
-			return []wire.Payload{&wire.Delete{Protocol: wire.ProtocolESP, SPIs: [][]byte{spiBytes(cp.spi)}}}
+			return []wire.Payload{&wire.Delete{Protocol: wire.ProtocolESP, SPIs: [][]byte{SPIBytes(cp.spi)}}}
 		}, func(*wire.Message) {}, func(err error) { e.IKEFailed(sa, err) })
 		return nil, err
 	}
@@ -163,7 +163,7 @@ func (e *Engine) acceptChildResponse(sa *IKESA, cp *childProposal, m *wire.Messa
 		// Simultaneous rekey (RFC 7296 2.8.1): the SA created with the lowest nonce is redundant
 		// and deleted by whoever initiated it.
 		p := old.PeerRekey
-		if string(lowestNonce(c.NonceI, c.NonceR, p.NonceI, p.NonceR)) == string(lowestNonce(c.NonceI, c.NonceR)) {
+		if string(LowestNonce(c.NonceI, c.NonceR, p.NonceI, p.NonceR)) == string(LowestNonce(c.NonceI, c.NonceR)) {
 			e.log.Info("rekey collision lost: deleting our redundant Child SA", "tunnel", c.Tunnel.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn))
 			e.Activate(p, old)
 			e.DeleteChild(c, true, nil)
@@ -222,8 +222,8 @@ func (e *Engine) acceptChildRequest(sa *IKESA, m *wire.Message, rekeyOf *ChildSA
 		}
 		ourKE = &wire.KE{Group: suite.DH, Data: dh.PublicKey()}
 	}
-	ntsi := narrow(fromWireTS(tsi.Selectors), tsFromPrefixes(t.Cfg.RemoteTS))
-	ntsr := narrow(fromWireTS(tsr.Selectors), tsFromPrefixes(t.Cfg.LocalTS))
+	ntsi := narrow(fromWireTS(tsi.Selectors), Selectors(t.Cfg.RemoteTS))
+	ntsr := narrow(fromWireTS(tsr.Selectors), Selectors(t.Cfg.LocalTS))
 	if len(ntsi) == 0 || len(ntsr) == 0 {
 		return refuse(wire.NotifyTSUnacceptable, "traffic selectors do not match local_subnets/remote_subnets")
 	}
@@ -240,7 +240,7 @@ func (e *Engine) acceptChildRequest(sa *IKESA, m *wire.Message, rekeyOf *ChildSA
 		}
 		return refuse(wire.NotifyTemporaryFailure, err.Error())
 	}
-	chosen.SPI = spiBytes(c.SPIIn)
+	chosen.SPI = SPIBytes(c.SPIIn)
 	ps := []wire.Payload{&wire.SA{Proposals: []wire.Proposal{chosen}}}
 	if m.Exchange == wire.ExchangeCreateChildSA {
 		ps = append(ps, &wire.Nonce{Data: nr})
@@ -274,8 +274,8 @@ func (e *Engine) handleCreateChildRequest(sa *IKESA, m *wire.Message) ([]wire.Pa
 		}
 		old = e.outSPIs[outKey{sa.Remote.Addr(), spi}]
 		if old == nil || old.IKE != sa {
-			e.log.Info("peer rekeys a Child SA we do not have: CHILD_SA_NOT_FOUND", "tunnel", sa.tunnelName(), "spi", fmt.Sprintf("0x%08x", spi))
-			return []wire.Payload{&wire.Notify{Protocol: wire.ProtocolESP, SPI: spiBytes(spi), Type: wire.NotifyChildSANotFound}}, nil
+			e.log.Info("peer rekeys a Child SA we do not have: CHILD_SA_NOT_FOUND", "tunnel", sa.TunnelName(), "spi", fmt.Sprintf("0x%08x", spi))
+			return []wire.Payload{&wire.Notify{Protocol: wire.ProtocolESP, SPI: SPIBytes(spi), Type: wire.NotifyChildSANotFound}}, nil
 		}
 		if old.State == ChildRekeyed || old.State == ChildDeleting || old.State == ChildDeleted {
 			return []wire.Payload{&wire.Notify{Type: wire.NotifyTemporaryFailure}}, nil

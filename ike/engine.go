@@ -123,8 +123,7 @@ type Engine struct {
 	gone           map[uint32]goneChild // inbound SPIs of Child SAs removed lately
 	spiSwept       time.Time
 	goneSwept      time.Time
-	invalidIKESPI  limiter
-	v1             v1Engine
+	invalidIKESPI  Limiter
 	protos         [3]Protocol // by IKE major version
 	nextID         uint64
 	stats          Stats
@@ -155,8 +154,9 @@ type Stats struct {
 	NotifiesDropped uint64
 }
 
-// New creates an engine. hooks may be nil.
-func New(cfg Config, dp dataplane.Dataplane, hooks Hooks, log *slog.Logger) *Engine {
+// New creates an engine with the protocols given (IKEv1: v1.New) besides IKEv2. hooks may be
+// nil.
+func New(cfg Config, dp dataplane.Dataplane, hooks Hooks, log *slog.Logger, protocols ...func(*Engine) Protocol) *Engine {
 	cfg.defaults()
 	if hooks == nil {
 		hooks = NopHooks{}
@@ -181,8 +181,11 @@ func New(cfg Config, dp dataplane.Dataplane, hooks Hooks, log *slog.Logger) *Eng
 		childByID:    map[uint64]*ChildSA{},
 	}
 	e.cookies.init(e.rand, time.Now())
-	e.protos[1] = v1Protocol{e}
 	e.protos[2] = v2Protocol{e}
+	for _, mk := range protocols {
+		p := mk(e)
+		e.protos[p.Version()] = p
+	}
 	return e
 }
 
@@ -254,7 +257,7 @@ func saTunnel(sa *IKESA) string {
 	if sa == nil {
 		return ""
 	}
-	return sa.tunnelName()
+	return sa.TunnelName()
 }
 
 // Do queues f to run on the loop goroutine. It blocks while the loop's queue is full, and
@@ -552,7 +555,7 @@ func (e *Engine) handleUnknownSA(local, remote netip.AddrPort, h wire.Header, ms
 		// the gateway may re-initiate towards the configured peer (nothing is created here).
 		e.hooks.UnknownIKESA(remote)
 	}
-	if !h.IsResponse() && e.invalidIKESPI.allow(time.Now()) {
+	if !h.IsResponse() && e.invalidIKESPI.Allow(time.Now()) {
 		// RFC 7296 2.21.4: a request for an IKE SA we do not know (we may have restarted) MAY be
 		// answered, unprotected, with INVALID_IKE_SPI, same SPIs and message ID. Rate-limited.
 		rh := h

@@ -109,11 +109,11 @@ func TestChildRekeyBothSides(t *testing.T) {
 				a.wait(t, "child-down")
 				b.wait(t, "child-down")
 				in1, out1 := checkChildPair(t, a, b)
-				// The old inbound SA outlives the rekey by rekeyGrace (fake time).
+				// The old inbound SA outlives the rekey by RekeyGrace (fake time).
 				if _, ok := a.dp.sa(in0, dataplane.In); !ok {
 					t.Errorf("old inbound SA removed without grace")
 				}
-				time.Sleep(rekeyGrace + time.Millisecond)
+				time.Sleep(RekeyGrace + time.Millisecond)
 				synctest.Wait()
 				if in0 == in1 || out0 == out1 {
 					t.Fatalf("SPIs unchanged after rekey")
@@ -141,7 +141,7 @@ func TestChildRekeyCollision(t *testing.T) {
 		b.e.Call(func() { b.e.RekeyChild(b.t.Child, nil) })
 		fn.hold(false)
 		synctest.Wait()
-		time.Sleep(rekeyGrace + time.Millisecond)
+		time.Sleep(RekeyGrace + time.Millisecond)
 		synctest.Wait()
 		var ca, cb int
 		a.e.Call(func() { ca = len(a.t.IKE.children) })

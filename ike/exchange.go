@@ -95,7 +95,7 @@ func (e *Engine) retransmit(sa *IKESA, r *request) {
 	if r.tries >= e.cfg.RetransmitTries || (budget > 0 && elapsed >= budget) {
 		sa.pending = nil
 		e.stats.ExchangeTimeouts++
-		e.log.Info("exchange timed out", "tunnel", sa.tunnelName(), "ike", sa.String(), "exchange", r.exch, "tries", r.tries+1, "after", elapsed.Round(time.Millisecond))
+		e.log.Info("exchange timed out", "tunnel", sa.TunnelName(), "ike", sa.String(), "exchange", r.exch, "tries", r.tries+1, "after", elapsed.Round(time.Millisecond))
 		r.onFail(ErrTimeout)
 		e.next(sa)
 		return
@@ -141,7 +141,7 @@ func (e *Engine) Send(sa *IKESA, raw []byte) {
 	}
 }
 
-func (sa *IKESA) tunnelName() string {
+func (sa *IKESA) TunnelName() string {
 	if sa.Tunnel == nil {
 		return ""
 	}

@@ -47,7 +47,7 @@ func (e *Engine) v2RekeyIKE(sa *IKESA) {
 	}
 	rk := &ikeRekey{spi: e.RandomSPI()}
 	sa.rekeying = rk
-	e.log.Info("rekeying IKE SA", "tunnel", sa.tunnelName(), "ike", sa.String())
+	e.log.Info("rekeying IKE SA", "tunnel", sa.TunnelName(), "ike", sa.String())
 	build := func() []wire.Payload {
 		rk.ni = e.Nonce()
 		dh, err := crypto.NewDH(sa.Suite.DH, e.rand)
@@ -65,17 +65,17 @@ func (e *Engine) v2RekeyIKE(sa *IKESA) {
 		sa.rekeying = nil
 		n, err := e.ikeRekeyResponse(sa, rk, m)
 		if err != nil {
-			e.log.Info("IKE rekey failed", "tunnel", sa.tunnelName(), "err", err)
+			e.log.Info("IKE rekey failed", "tunnel", sa.TunnelName(), "err", err)
 			if errors.Is(err, ErrTemporaryFailure) && sa.State == IKEEstablished {
 				time.AfterFunc(time.Second+jitter(time.Second), func() { e.Do(func() { e.RekeyIKE(sa) }) })
 			}
 			return
 		}
 		if p := rk.peerNew; p != nil && p.State != IKEDead {
-			if string(lowestNonce(rk.ni, n.nr, p.ni, p.nr)) == string(lowestNonce(rk.ni, n.nr)) {
+			if string(LowestNonce(rk.ni, n.nr, p.ni, p.nr)) == string(LowestNonce(rk.ni, n.nr)) {
 				// Ours is redundant (RFC 7296 2.8.1): delete it; the peer's replaces the old SA
 				// and the peer deletes the old one.
-				e.log.Info("IKE rekey collision lost", "tunnel", sa.tunnelName())
+				e.log.Info("IKE rekey collision lost", "tunnel", sa.TunnelName())
 				e.registerRekeyed(sa, n, false)
 				e.DeleteIKE(n, true)
 				e.MoveChildren(sa, p)
@@ -102,7 +102,7 @@ func (e *Engine) ikeRekeyResponse(sa *IKESA, rk *ikeRekey, m *wire.Message) (*IK
 	if err != nil {
 		return nil, err
 	}
-	if !acceptable(suite, sa.Tunnel.Cfg.IKEProposals) || ke.Group != rk.dh.Group() || suite.DH != ke.Group {
+	if !Acceptable(suite, sa.Tunnel.Cfg.IKEProposals) || ke.Group != rk.dh.Group() || suite.DH != ke.Group {
 		return nil, fmt.Errorf("peer chose %v, which we did not offer", suite)
 	}
 	gir, err := rk.dh.SharedSecret(ke.Data)

@@ -16,7 +16,7 @@ func (e *Engine) v2DeleteChild(sa *IKESA, c *ChildSA, done func(error)) {
 		c.State = ChildDeleting
 	}
 	e.request(sa, wire.ExchangeInformational, func() []wire.Payload {
-		return []wire.Payload{&wire.Delete{Protocol: wire.ProtocolESP, SPIs: [][]byte{spiBytes(c.SPIIn)}}}
+		return []wire.Payload{&wire.Delete{Protocol: wire.ProtocolESP, SPIs: [][]byte{SPIBytes(c.SPIIn)}}}
 	}, func(*wire.Message) {
 		e.RemoveChild(c, ErrDeleted)
 		if done != nil {
@@ -61,7 +61,7 @@ func (e *Engine) v2Liveness(sa *IKESA, budget time.Duration, done func(error)) {
 func (e *Engine) v2SendInvalidSPI(sa *IKESA, spi uint32) {
 	e.stats.InvalidSPISent++
 	e.enqueue(sa, &request{exch: wire.ExchangeInformational, notify: true, build: func() []wire.Payload {
-		return []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidSPI, Data: spiBytes(spi)}}
+		return []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidSPI, Data: SPIBytes(spi)}}
 	}, onResp: func(*wire.Message) {}, onFail: func(err error) { e.IKEFailed(sa, err) }})
 }
 
@@ -69,14 +69,14 @@ func (e *Engine) v2SendInvalidSPI(sa *IKESA, spi uint32) {
 // inbound SPIs (RFC 7296 3.11), so the peer removes both halves of its pair.
 func (e *Engine) v2DeleteLost(sa *IKESA, spi uint32) {
 	e.request(sa, wire.ExchangeInformational, func() []wire.Payload {
-		return []wire.Payload{&wire.Delete{Protocol: wire.ProtocolESP, SPIs: [][]byte{spiBytes(spi)}}}
+		return []wire.Payload{&wire.Delete{Protocol: wire.ProtocolESP, SPIs: [][]byte{SPIBytes(spi)}}}
 	}, func(*wire.Message) {}, func(err error) { e.IKEFailed(sa, err) })
 }
 
 // v2SendUnprotectedInvalidSPI sends an INVALID_SPI notify outside any IKE SA.
 func (e *Engine) v2SendUnprotectedInvalidSPI(local, remote netip.AddrPort, spi uint32) {
 	h := wire.Header{SPIi: 0, SPIr: 0, Version: 0x20, Exchange: wire.ExchangeInformational}
-	m := &wire.Message{Header: h, Payloads: []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidSPI, Data: spiBytes(spi)}}}
+	m := &wire.Message{Header: h, Payloads: []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidSPI, Data: SPIBytes(spi)}}}
 	e.dp.SendIKE(local, remote, m.Append(nil))
 }
 
@@ -90,7 +90,7 @@ func (e *Engine) handleInformationalRequest(sa *IKESA, m *wire.Message) ([]wire.
 		case *wire.Delete:
 			switch p.Protocol {
 			case wire.ProtocolIKE:
-				e.log.Info("peer deleted the IKE SA", "tunnel", sa.tunnelName(), "ike", sa.String())
+				e.log.Info("peer deleted the IKE SA", "tunnel", sa.TunnelName(), "ike", sa.String())
 				return nil, func() { e.RemoveIKE(sa, ErrPeerDeleted) }
 			case wire.ProtocolESP:
 				for _, b := range p.SPIs {
@@ -101,7 +101,7 @@ func (e *Engine) handleInformationalRequest(sa *IKESA, m *wire.Message) ([]wire.
 					}
 					if c.State != ChildDeleting && c.State != ChildRekeyed {
 						// Not deleting it ourselves: answer with our inbound SPI (RFC 7296 1.4.1).
-						spis = append(spis, spiBytes(c.SPIIn))
+						spis = append(spis, SPIBytes(c.SPIIn))
 					}
 					after = append(after, func() { e.PeerDeletedChild(c) })
 				}
@@ -113,7 +113,7 @@ func (e *Engine) handleInformationalRequest(sa *IKESA, m *wire.Message) ([]wire.
 				after = append(after, func() { e.ReceivedInvalidSPI(sa, spi) })
 			default:
 				if p.Type.IsError() {
-					e.log.Info("peer sent an error notify in a request", "tunnel", sa.tunnelName(), "notify", p.Type)
+					e.log.Info("peer sent an error notify in a request", "tunnel", sa.TunnelName(), "notify", p.Type)
 				}
 			}
 		}
@@ -160,7 +160,7 @@ func (e *Engine) IKEFailed(sa *IKESA, err error) {
 	if sa.State == IKEDead || errors.Is(err, ErrDeleted) {
 		return
 	}
-	e.log.Info("IKE SA failed", "tunnel", sa.tunnelName(), "ike", sa.String(), "state", sa.State, "err", err)
+	e.log.Info("IKE SA failed", "tunnel", sa.TunnelName(), "ike", sa.String(), "state", sa.State, "err", err)
 	e.RemoveIKE(sa, err)
 }
 
@@ -190,7 +190,7 @@ func (e *Engine) RemoveIKE(sa *IKESA, err error) {
 		t.Since = time.Now()
 	}
 	if sa.Up.IsZero() && !wasHalf {
-		e.log.Info("IKE SA not established", "tunnel", sa.tunnelName(), "peer", sa.Remote, "err", err)
+		e.log.Info("IKE SA not established", "tunnel", sa.TunnelName(), "peer", sa.Remote, "err", err)
 	}
 	e.hooks.IKEDown(sa, err)
 	sa.wipe()

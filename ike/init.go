@@ -170,7 +170,7 @@ func (e *Engine) handleInitResponse(local, remote netip.AddrPort, h wire.Header,
 		return
 	}
 	suite, err := proposal.SuiteFromAccepted(sap.Proposals[0])
-	if err == nil && !acceptable(suite, t.Cfg.IKEProposals) {
+	if err == nil && !Acceptable(suite, t.Cfg.IKEProposals) {
 		err = fmt.Errorf("peer chose %v, which we did not offer", suite)
 	}
 	if err == nil && (ke.Group != suite.DH || ke.Group != sa.group) {
@@ -246,8 +246,8 @@ func proposesGroup(ps []crypto.Proposal, g uint16) bool {
 	return false
 }
 
-// acceptable reports whether a suite chosen by the peer is one we offered.
-func acceptable(s crypto.Suite, ps []crypto.Proposal) bool {
+// Acceptable reports whether a suite chosen by the peer is one we offered.
+func Acceptable(s crypto.Suite, ps []crypto.Proposal) bool {
 	for _, p := range ps {
 		encr := false
 		for _, a := range p.Encr {

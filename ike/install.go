@@ -99,7 +99,7 @@ func (e *Engine) Activate(c *ChildSA, old *ChildSA) {
 	c.Tunnel.Child = c
 	e.switchOutbound(c)
 	e.scheduleChildRekey(c)
-	e.log.Info("Child SA installed", "tunnel", c.Tunnel.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn), "spi_out", fmt.Sprintf("0x%08x", c.SPIOut), "algorithms", c.Suite.String(), "encap", encapName(c.Encap), "rekey_of", rekeyOf(old))
+	e.log.Info("Child SA installed", "tunnel", c.Tunnel.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn), "spi_out", fmt.Sprintf("0x%08x", c.SPIOut), "algorithms", c.Suite.String(), "encap", encapName(c.Encap), "rekey_of", RekeyOf(old))
 	e.hooks.ChildUp(c, old)
 	if old == nil && c.Replaces == nil {
 		e.resolveDuplicate(c)
@@ -126,7 +126,7 @@ func (e *Engine) resolveDuplicate(c *ChildSA) {
 		if !c.Initiator {
 			mine, theirs = o, c
 		}
-		if string(lowestNonce(mine.NonceI, mine.NonceR, theirs.NonceI, theirs.NonceR)) != string(lowestNonce(mine.NonceI, mine.NonceR)) {
+		if string(LowestNonce(mine.NonceI, mine.NonceR, theirs.NonceI, theirs.NonceR)) != string(LowestNonce(mine.NonceI, mine.NonceR)) {
 			return // the peer deletes its own
 		}
 		e.log.Info("both sides created a Child SA for the tunnel: deleting ours (lowest nonce)", "tunnel", c.Tunnel.Cfg.Name,
@@ -141,7 +141,7 @@ func (e *Engine) resolveDuplicate(c *ChildSA) {
 	}
 }
 
-func rekeyOf(old *ChildSA) string {
+func RekeyOf(old *ChildSA) string {
 	if old == nil {
 		return ""
 	}
@@ -211,7 +211,7 @@ func (e *Engine) RemoveChild(c *ChildSA, err error) {
 		// their way, so the inbound half lives a little longer (it is in no index any more).
 		spi := c.SPIIn
 		e.spiReserved[spi] = time.Now() // still installed: not to be offered again meanwhile
-		time.AfterFunc(rekeyGrace, func() { e.Do(func() { e.dp.DeleteSA(dataplane.InSA(spi)) }) })
+		time.AfterFunc(RekeyGrace, func() { e.Do(func() { e.dp.DeleteSA(dataplane.InSA(spi)) }) })
 	} else {
 		e.dp.DeleteSA(dataplane.InSA(c.SPIIn))
 	}
@@ -237,8 +237,8 @@ func (e *Engine) RemoveChild(c *ChildSA, err error) {
 	c.wipe()
 }
 
-// rekeyGrace is how long the inbound half of a rekeyed Child SA outlives its deletion.
-const rekeyGrace = 2 * time.Second
+// RekeyGrace is how long the inbound half of a rekeyed Child SA outlives its deletion.
+const RekeyGrace = 2 * time.Second
 
 // successor finds another installed Child SA of the tunnel: the newest one, or one on the same
 // or the tunnel's current IKE SA (at most a handful: old and new during a rekey).

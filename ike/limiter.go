@@ -5,14 +5,14 @@ import (
 	"time"
 )
 
-// limiter is a token bucket: rate tokens per second, burst of rate.
-type limiter struct {
+// Limiter is a token bucket: rate tokens per second, burst of rate.
+type Limiter struct {
 	rate   float64
 	tokens float64
 	last   time.Time
 }
 
-func (l *limiter) allow(now time.Time) bool {
+func (l *Limiter) Allow(now time.Time) bool {
 	if l.rate == 0 {
 		l.rate = 10
 		l.tokens = 10
@@ -29,10 +29,10 @@ func (l *limiter) allow(now time.Time) bool {
 	return true
 }
 
-// syncLimiter is a limiter safe for use from several goroutines (the dataplane's receivers).
+// syncLimiter is a Limiter safe for use from several goroutines (the dataplane's receivers).
 type syncLimiter struct {
 	mu sync.Mutex
-	l  limiter
+	l  Limiter
 }
 
 // allowAt takes a token at rate per second (burst rate).
@@ -40,9 +40,9 @@ func (s *syncLimiter) allowAt(now time.Time, rate float64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.l.rate == 0 {
-		s.l = limiter{rate: rate, tokens: rate, last: now}
+		s.l = Limiter{rate: rate, tokens: rate, last: now}
 	}
-	return s.l.allow(now)
+	return s.l.Allow(now)
 }
 
 // Rates of unauthenticated messages let into the loop, per second (with an equal burst).

@@ -34,11 +34,11 @@ func (e *Engine) PeerMoved(sa *IKESA, local, remote netip.AddrPort) {
 				// Another peer at the new address already receives on that SPI: the two
 				// could not be told apart there.
 				e.stats.AddressChangesRefused++
-				e.log.Info("peer moved to an address where its SPI is taken: SA not moved", "tunnel", sa.tunnelName(), "ike", sa.String(), "to", remote)
+				e.log.Info("peer moved to an address where its SPI is taken: SA not moved", "tunnel", sa.TunnelName(), "ike", sa.String(), "to", remote)
 				return
 			}
 		}
-		e.log.Info("peer behind NAT moved: following it", "tunnel", sa.tunnelName(), "ike", sa.String(), "from", old, "to", remote)
+		e.log.Info("peer behind NAT moved: following it", "tunnel", sa.TunnelName(), "ike", sa.String(), "from", old, "to", remote)
 	}
 	sa.Local, sa.Remote = local, remote
 	e.rehomeChildren(sa, old)
@@ -66,7 +66,7 @@ func (e *Engine) rehomeChildren(sa *IKESA, old netip.AddrPort) {
 			}
 		}
 		if err := e.dp.UpdateRemote(c.ID, remote); err != nil {
-			e.log.Warn("moving a Child SA to the peer's new address failed", "tunnel", sa.tunnelName(), "child", c.ID, "to", remote, "err", err)
+			e.log.Warn("moving a Child SA to the peer's new address failed", "tunnel", sa.TunnelName(), "child", c.ID, "to", remote, "err", err)
 		}
 	}
 }

@@ -11,8 +11,8 @@ import (
 // range, the same for both IKE versions and the dataplane.
 type Selector = dataplane.Selector
 
-// prefixRange returns the first and last address of p.
-func prefixRange(p netip.Prefix) (netip.Addr, netip.Addr) {
+// PrefixRange returns the first and last address of p.
+func PrefixRange(p netip.Prefix) (netip.Addr, netip.Addr) {
 	p = p.Masked()
 	start := p.Addr()
 	b := start.AsSlice()
@@ -28,8 +28,8 @@ func prefixRange(p netip.Prefix) (netip.Addr, netip.Addr) {
 	return start, end
 }
 
-// tsFromPrefixes builds selectors (any protocol, all ports) from prefixes.
-func tsFromPrefixes(ps []netip.Prefix) []Selector { return selectors(ps) }
+// Selectors builds selectors (any protocol, all ports) from prefixes.
+func Selectors(ps []netip.Prefix) []Selector { return selectors(ps) }
 
 func maxAddr(a, b netip.Addr) netip.Addr {
 	if a.Compare(b) >= 0 {
@@ -95,9 +95,9 @@ func narrow(proposed, allowed []Selector) []Selector {
 	return out
 }
 
-// within reports whether every selector of got lies inside one of allowed (initiator check of
+// Within reports whether every selector of got lies inside one of allowed (initiator check of
 // the responder's narrowed answer).
-func within(got, allowed []Selector) bool {
+func Within(got, allowed []Selector) bool {
 	if len(got) == 0 {
 		return false
 	}
@@ -116,8 +116,8 @@ func within(got, allowed []Selector) bool {
 	return true
 }
 
-// tsStrings renders selectors for operators ("10.1.0.0/16", or a range when not a prefix).
-func tsStrings(ts []Selector) []string {
+// SelectorStrings renders selectors for operators ("10.1.0.0/16", or a range when not a prefix).
+func SelectorStrings(ts []Selector) []string {
 	out := make([]string, 0, len(ts))
 	for _, t := range ts {
 		s := rangeString(t.StartAddr, t.EndAddr)
@@ -135,7 +135,7 @@ func rangeString(s, e netip.Addr) string {
 		if p.Masked().Addr() != s {
 			continue
 		}
-		if ps, pe := prefixRange(p); ps == s && pe == e {
+		if ps, pe := PrefixRange(p); ps == s && pe == e {
 			return p.String()
 		}
 	}

@@ -117,8 +117,11 @@ func (t *Tunnel) State() TunnelState {
 func selectors(ps []netip.Prefix) []dataplane.Selector {
 	out := make([]dataplane.Selector, 0, len(ps))
 	for _, p := range ps {
-		s, e := prefixRange(p)
+		s, e := PrefixRange(p)
 		out = append(out, dataplane.Selector{StartAddr: s, EndAddr: e, EndPort: 0xffff})
 	}
 	return out
 }
+
+// Removed reports whether the tunnel was deleted from the configuration.
+func (t *Tunnel) Removed() bool { return t.removed }

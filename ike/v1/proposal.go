@@ -1,4 +1,4 @@
-package ike
+package v1
 
 import (
 	"errors"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vigil-ipsec/vigil/crypto"
+	"github.com/vigil-ipsec/vigil/ike"
 	"github.com/vigil-ipsec/vigil/ikev1/v1crypto"
 	v1wire "github.com/vigil-ipsec/vigil/ikev1/wire"
 )
@@ -363,7 +364,7 @@ func v1ESPAllowed(s crypto.Suite, props []crypto.Proposal) bool {
 		if len(esns) == 0 {
 			esns = []uint16{crypto.ESNNo}
 		}
-		if slices.Contains(esns, esn) && acceptable(s, []crypto.Proposal{p}) {
+		if slices.Contains(esns, esn) && ike.Acceptable(s, []crypto.Proposal{p}) {
 			return true
 		}
 	}
@@ -392,7 +393,7 @@ func v1SelectESP(sa *v1wire.SA, props []crypto.Proposal) (crypto.Suite, uint16, 
 }
 
 // v1CheckTunnel warns about an IKEv1 tunnel whose proposals have nothing IKEv1 can use.
-func (e *Engine) v1CheckTunnel(c *TunnelConfig) {
+func (e *engine) v1CheckTunnel(c *ike.TunnelConfig) {
 	if len(v1IKETransforms(c.IKEProposals, c.IKELifetime)) == 0 {
 		e.Log().Error("IKEv1 tunnel has no usable ike_proposals (IKEv1 phase 1 needs aes128/192/256 with sha256/384/512 and DH group 14, 19, 20 or 31; no AEAD)", "tunnel", c.Name)
 	}

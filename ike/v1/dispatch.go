@@ -1,4 +1,4 @@
-package ike
+package v1
 
 import (
 	"context"
@@ -7,11 +7,12 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/vigil-ipsec/vigil/ike"
 	v1wire "github.com/vigil-ipsec/vigil/ikev1/wire"
 )
 
 // handleV1 dispatches one received IKEv1 (ISAKMP) message.
-func (e *Engine) handleV1(local, remote netip.AddrPort, msg []byte) {
+func (e *engine) handleV1(local, remote netip.AddrPort, msg []byte) {
 	h, err := v1wire.ParseHeader(msg)
 	if err != nil {
 		e.Counters().Malformed++
@@ -62,8 +63,8 @@ func (e *Engine) handleV1(local, remote netip.AddrPort, msg []byte) {
 	case v1wire.ExchangeInformational:
 		e.v1Info(sa, local, remote, h, msg)
 	case v1wire.ExchangeTransaction:
-		if e.v1.refusals.allow(time.Now()) {
-			e.Log().Warn("ignoring IKEv1 Mode Config / XAUTH exchange: not supported (site-to-site PSK only)", "tunnel", sa.tunnelName(), "peer", remote)
+		if e.refusals.Allow(time.Now()) {
+			e.Log().Warn("ignoring IKEv1 Mode ike.Config / XAUTH exchange: not supported (site-to-site PSK only)", "tunnel", sa.TunnelName(), "peer", remote)
 		}
 	default:
 		e.Log().Debug("ignoring IKEv1 exchange", "exchange", h.Exchange, "peer", remote)
@@ -72,7 +73,7 @@ func (e *Engine) handleV1(local, remote netip.AddrPort, msg []byte) {
 
 // v1Lookup finds the ISAKMP SA a header belongs to. IKEv1 has no initiator flag: the SA is
 // ours as initiator if CKY-I is our cookie, as responder if CKY-R is.
-func (e *Engine) v1Lookup(h v1wire.Header) *IKESA {
+func (e *engine) v1Lookup(h v1wire.Header) *ike.IKESA {
 	if sa := e.LookupIKE(h.CookieI); sa != nil && sa.Version == 1 && sa.Initiator && (sa.SPIr == h.CookieR || sa.SPIr == 0 || h.CookieR == 0) {
 		return sa
 	}
@@ -86,8 +87,8 @@ func (e *Engine) v1Lookup(h v1wire.Header) *IKESA {
 
 // v1RefuseAggressive answers an Aggressive Mode request (rate-limited): Vigil speaks Main Mode
 // only, as Aggressive Mode hands anyone a hash of the PSK to guess offline.
-func (e *Engine) v1RefuseAggressive(local, remote netip.AddrPort, h v1wire.Header) {
-	if h.CookieR != 0 || !e.v1.refusals.allow(time.Now()) {
+func (e *engine) v1RefuseAggressive(local, remote netip.AddrPort, h v1wire.Header) {
+	if h.CookieR != 0 || !e.refusals.Allow(time.Now()) {
 		return
 	}
 	e.Log().Warn("refusing IKEv1 Aggressive Mode: only Main Mode is supported (Aggressive Mode exposes a hash of the PSK to offline guessing); set aggressive = no on the peer", "peer", remote)
@@ -98,12 +99,12 @@ func (e *Engine) v1RefuseAggressive(local, remote netip.AddrPort, h v1wire.Heade
 
 // v1CreateChild starts a Quick Mode for a new Child SA of t. A new-SA Quick Mode for t already
 // in flight is joined instead of starting a second one.
-func (e *Engine) v1CreateChild(sa *IKESA, t *Tunnel, done func(*ChildSA, error)) {
+func (e *engine) v1CreateChild(sa *ike.IKESA, t *ike.Tunnel, done func(*ike.ChildSA, error)) {
 	for _, x := range v1of(sa).exch {
 		if q := x.qm; q != nil && x.initiator && !x.finished && q.tunnel == t && q.rekey == nil {
 			if done != nil {
 				prev := q.done
-				q.done = func(c *ChildSA, err error) {
+				q.done = func(c *ike.ChildSA, err error) {
 					if prev != nil {
 						prev(c, err)
 					}
@@ -117,24 +118,24 @@ func (e *Engine) v1CreateChild(sa *IKESA, t *Tunnel, done func(*ChildSA, error))
 }
 
 // v1DeleteChild tells the peer (Informational Delete with our inbound SPI) and removes c.
-func (e *Engine) v1DeleteChild(c *ChildSA, done func(error)) {
+func (e *engine) v1DeleteChild(c *ike.ChildSA, done func(error)) {
 	sa := c.IKE
-	if c.State != ChildRekeyed {
-		c.State = ChildDeleting
+	if c.State != ike.ChildRekeyed {
+		c.State = ike.ChildDeleting
 	}
 	e.v1SendInfo(sa, []v1wire.Payload{v1wire.NewDeleteESP(c.SPIIn)})
-	e.RemoveChild(c, ErrDeleted)
+	e.RemoveChild(c, ike.ErrDeleted)
 	if done != nil {
 		done(nil)
 	}
 }
 
 // v1DeleteIKE deletes the Child SAs and then the ISAKMP SA itself, telling the peer.
-func (e *Engine) v1DeleteIKE(sa *IKESA) {
-	sa.State = IKEDeleting
+func (e *engine) v1DeleteIKE(sa *ike.IKESA) {
+	sa.State = ike.IKEDeleting
 	var spis []uint32
 	for _, c := range sa.Children() {
-		if c.State != ChildDeleted {
+		if c.State != ike.ChildDeleted {
 			spis = append(spis, c.SPIIn)
 		}
 	}
@@ -143,23 +144,23 @@ func (e *Engine) v1DeleteIKE(sa *IKESA) {
 		e.v1SendInfo(sa, []v1wire.Payload{v1wire.NewDeleteESP(spis...)})
 	}
 	e.v1SendInfo(sa, []v1wire.Payload{v1wire.NewDeleteISAKMP(sa.SPIi, sa.SPIr)})
-	e.Log().Info("deleting ISAKMP SA", "tunnel", sa.tunnelName(), "ike", sa.String())
-	e.RemoveIKE(sa, ErrDeleted)
+	e.Log().Info("deleting ISAKMP SA", "tunnel", sa.TunnelName(), "ike", sa.String())
+	e.RemoveIKE(sa, ike.ErrDeleted)
 }
 
 // v1DeleteLost sends a protected Delete for an inbound SPI we no longer have.
-func (e *Engine) v1DeleteLost(sa *IKESA, spi uint32) {
+func (e *engine) v1DeleteLost(sa *ike.IKESA, spi uint32) {
 	e.v1SendInfo(sa, []v1wire.Payload{v1wire.NewDeleteESP(spi)})
 }
 
 // v1SendInvalidSPI tells the peer, protected by sa, that ESP arrived on an SPI we do not know:
 // Notification INVALID-SPI, protocol ESP, the SPI (network order) in the SPI field.
-func (e *Engine) v1SendInvalidSPI(sa *IKESA, spi uint32) {
+func (e *engine) v1SendInvalidSPI(sa *ike.IKESA, spi uint32) {
 	e.Counters().InvalidSPISent++
-	e.v1SendInfo(sa, []v1wire.Payload{&v1wire.Notification{DOI: v1wire.DOIIPsec, Protocol: v1wire.ProtoESP, SPI: spiBytes(spi), Type: v1wire.NotifyInvalidSPI}})
+	e.v1SendInfo(sa, []v1wire.Payload{&v1wire.Notification{DOI: v1wire.DOIIPsec, Protocol: v1wire.ProtoESP, SPI: ike.SPIBytes(spi), Type: v1wire.NotifyInvalidSPI}})
 }
 
 // v1SendUnprotectedInvalidSPI sends an unencrypted INVALID-SPI notification (no HASH).
-func (e *Engine) v1SendUnprotectedInvalidSPI(local, remote netip.AddrPort, spi uint32) {
-	e.v1SendPlain(local, remote, e.RandomSPI(), 0, &v1wire.Notification{DOI: v1wire.DOIIPsec, Protocol: v1wire.ProtoESP, SPI: spiBytes(spi), Type: v1wire.NotifyInvalidSPI})
+func (e *engine) v1SendUnprotectedInvalidSPI(local, remote netip.AddrPort, spi uint32) {
+	e.v1SendPlain(local, remote, e.RandomSPI(), 0, &v1wire.Notification{DOI: v1wire.DOIIPsec, Protocol: v1wire.ProtoESP, SPI: ike.SPIBytes(spi), Type: v1wire.NotifyInvalidSPI})
 }

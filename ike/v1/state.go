@@ -1,4 +1,4 @@
-package ike
+package v1
 
 import (
 	"crypto/rand"
@@ -8,19 +8,15 @@ import (
 	"time"
 
 	"github.com/vigil-ipsec/vigil/crypto"
+	"github.com/vigil-ipsec/vigil/ike"
 	"github.com/vigil-ipsec/vigil/ikev1/v1crypto"
 	v1wire "github.com/vigil-ipsec/vigil/ikev1/wire"
 )
 
-// IKEv1 (RFC 2409) state. An ISAKMP SA is an IKESA with Version 1; its cookies are SPIi (CKY-I)
+// IKEv1 (RFC 2409) state. An ISAKMP SA is an ike.IKESA with Version 1; its cookies are SPIi (CKY-I)
 // and SPIr (CKY-R) and its phase 1 keys and CBC state live in v1SA. Quick Mode and
 // Informational exchanges are keyed by their message IDs; several may run at once (IKEv1 has
 // no window). IPsec SAs are ordinary ChildSAs, installed through install.go.
-
-// v1Engine is the engine-wide IKEv1 state.
-type v1Engine struct {
-	refusals limiter // rate-limits answers to requests we refuse (Aggressive Mode, unknown peers)
-}
 
 // Main Mode steps: the number of the last message sent or processed.
 const (
@@ -32,10 +28,10 @@ const (
 	mmDone     = 6
 )
 
-// v1SA is the IKEv1 state of an IKESA (its SAProtocol).
+// v1SA is the IKEv1 state of an ike.IKESA (its ike.SAProtocol).
 type v1SA struct {
-	e  *Engine
-	sa *IKESA
+	e  *engine
+	sa *ike.IKESA
 
 	step   int
 	hash   v1crypto.HashAlg
@@ -53,8 +49,8 @@ type v1SA struct {
 	dpd    bool // the peer announced RFC 3706 DPD
 	icSeen bool // INITIAL-CONTACT arrived in message 5
 
-	rekeyOf  *IKESA // this Main Mode replaces rekeyOf (our IKE rekey)
-	rekeying *IKESA // the Main Mode replacing this SA, in flight
+	rekeyOf  *ike.IKESA // this Main Mode replaces rekeyOf (our IKE rekey)
+	rekeying *ike.IKESA // the Main Mode replacing this SA, in flight
 
 	// Main Mode retransmission: the message we sent last, and (responder) the request it
 	// answered, resent when that request arrives again.
@@ -70,7 +66,7 @@ type v1SA struct {
 	dpdWait *v1DPD // liveness check in flight
 }
 
-func newV1SA(e *Engine, sa *IKESA) *v1SA {
+func newV1SA(e *engine, sa *ike.IKESA) *v1SA {
 	var b [4]byte
 	rand.Read(b[:])
 	return &v1SA{
@@ -135,17 +131,17 @@ type v1Exchange struct {
 
 // v1Quick is the Quick Mode part of an exchange.
 type v1Quick struct {
-	tunnel   *Tunnel
+	tunnel   *ike.Tunnel
 	spiIn    uint32 // ours
 	ni, nr   []byte // nonce bodies (initiator's, responder's)
 	dh       crypto.DH
-	localTS  []Selector
-	remoteTS []Selector
-	rekey    *ChildSA // initiator: the SA this exchange rekeys
-	child    *ChildSA // responder: installed with message 2, activated with message 3
-	replaces *ChildSA // responder: the SA the peer rekeys (same selectors)
-	collided bool     // responder: our own rekey of replaces was in flight
-	done     func(*ChildSA, error)
+	localTS  []ike.Selector
+	remoteTS []ike.Selector
+	rekey    *ike.ChildSA // initiator: the SA this exchange rekeys
+	child    *ike.ChildSA // responder: installed with message 2, activated with message 3
+	replaces *ike.ChildSA // responder: the SA the peer rekeys (same selectors)
+	collided bool         // responder: our own rekey of replaces was in flight
+	done     func(*ike.ChildSA, error)
 }
 
 // v1DPD is a liveness check in flight (RFC 3706): every try is a new R-U-THERE.
@@ -171,13 +167,13 @@ type v1req struct {
 }
 
 // v1Send sends raw on sa and retransmits it until the returned request is stopped.
-func (e *Engine) v1Send(sa *IKESA, raw []byte, budget time.Duration, onFail func(error)) *v1req {
+func (e *engine) v1Send(sa *ike.IKESA, raw []byte, budget time.Duration, onFail func(error)) *v1req {
 	r := &v1req{raw: raw, onFail: onFail, budget: budget}
 	e.v1Start(sa, r)
 	return r
 }
 
-func (e *Engine) v1Start(sa *IKESA, r *v1req) {
+func (e *engine) v1Start(sa *ike.IKESA, r *v1req) {
 	r.started = time.Now()
 	r.timeout = e.Config().RetransmitTimeout
 	if r.budget > 0 && r.timeout > r.budget/4 {
@@ -188,12 +184,12 @@ func (e *Engine) v1Start(sa *IKESA, r *v1req) {
 	e.v1Arm(sa, r)
 }
 
-func (e *Engine) v1Arm(sa *IKESA, r *v1req) {
+func (e *engine) v1Arm(sa *ike.IKESA, r *v1req) {
 	r.timer = time.AfterFunc(r.timeout, func() { e.Do(func() { e.v1Retransmit(sa, r) }) })
 }
 
 // v1Stop ends a retransmission (the answer arrived).
-func (e *Engine) v1Stop(sa *IKESA, r *v1req) {
+func (e *engine) v1Stop(sa *ike.IKESA, r *v1req) {
 	if r == nil || r.done {
 		return
 	}
@@ -204,8 +200,8 @@ func (e *Engine) v1Stop(sa *IKESA, r *v1req) {
 	delete(v1of(sa).reqs, r)
 }
 
-func (e *Engine) v1Retransmit(sa *IKESA, r *v1req) {
-	if r.done || sa.State == IKEDead {
+func (e *engine) v1Retransmit(sa *ike.IKESA, r *v1req) {
+	if r.done || sa.State == ike.IKEDead {
 		return
 	}
 	elapsed := time.Since(r.started)
@@ -216,8 +212,8 @@ func (e *Engine) v1Retransmit(sa *IKESA, r *v1req) {
 	if r.tries >= e.Config().RetransmitTries || (budget > 0 && elapsed >= budget) {
 		e.v1Stop(sa, r)
 		e.Counters().ExchangeTimeouts++
-		e.Log().Info("IKEv1 exchange timed out", "tunnel", sa.tunnelName(), "ike", sa.String(), "tries", r.tries+1, "after", elapsed.Round(time.Millisecond))
-		r.onFail(ErrTimeout)
+		e.Log().Info("IKEv1 exchange timed out", "tunnel", sa.TunnelName(), "ike", sa.String(), "tries", r.tries+1, "after", elapsed.Round(time.Millisecond))
+		r.onFail(ike.ErrTimeout)
 		return
 	}
 	r.tries++
@@ -234,12 +230,12 @@ func (e *Engine) v1Retransmit(sa *IKESA, r *v1req) {
 }
 
 // v1Header is the ISAKMP header of a message of sa.
-func (sa *IKESA) v1Header(exch v1wire.ExchangeType, mid uint32) v1wire.Header {
+func v1Header(sa *ike.IKESA, exch v1wire.ExchangeType, mid uint32) v1wire.Header {
 	return v1wire.Header{CookieI: sa.SPIi, CookieR: sa.SPIr, Version: v1wire.Version, Exchange: exch, MessageID: mid}
 }
 
 // v1NewMID returns a fresh random message ID for an exchange we start.
-func (e *Engine) v1NewMID(sa *IKESA) uint32 {
+func (e *engine) v1NewMID(sa *ike.IKESA) uint32 {
 	var b [4]byte
 	for {
 		io.ReadFull(e.Rand(), b[:])
@@ -251,7 +247,7 @@ func (e *Engine) v1NewMID(sa *IKESA) uint32 {
 }
 
 // v1Teardown stops everything an ISAKMP SA has in flight (the SA is being removed).
-func (e *Engine) v1Teardown(sa *IKESA, err error) {
+func (e *engine) v1Teardown(sa *ike.IKESA, err error) {
 	v := v1of(sa)
 	for r := range v.reqs {
 		e.v1Stop(sa, r)
@@ -265,7 +261,7 @@ func (e *Engine) v1Teardown(sa *IKESA, err error) {
 			x.finished = true
 			if x.initiator {
 				e.v1QuickFinish(sa, q, nil, err)
-			} else if q.child != nil && q.child.State != ChildDeleted {
+			} else if q.child != nil && q.child.State != ike.ChildDeleted {
 				e.RemoveChild(q.child, err)
 			}
 		}
@@ -278,8 +274,8 @@ func (e *Engine) v1Teardown(sa *IKESA, err error) {
 	}
 	if old := v.rekeyOf; old != nil && v1of(old) != nil && v1of(old).rekeying == sa {
 		v1of(old).rekeying = nil
-		if sa.Up.IsZero() && old.State == IKEEstablished && old.RekeyedBy == nil {
-			e.Log().Info("IKEv1 rekey (new Main Mode) failed; retrying in 10 s", "tunnel", old.tunnelName(), "ike", old.String(), "err", errString(err))
+		if sa.Up.IsZero() && old.State == ike.IKEEstablished && old.RekeyedBy == nil {
+			e.Log().Info("IKEv1 rekey (new Main Mode) failed; retrying in 10 s", "tunnel", old.TunnelName(), "ike", old.String(), "err", err)
 			time.AfterFunc(10*time.Second, func() { e.Do(func() { e.RekeyIKE(old) }) })
 		}
 	}
@@ -290,7 +286,7 @@ func (e *Engine) v1Teardown(sa *IKESA, err error) {
 }
 
 // v1Ready reports whether sa can protect phase 2 messages.
-func (sa *IKESA) v1Ready() bool {
+func v1Ready(sa *ike.IKESA) bool {
 	return v1of(sa) != nil && v1of(sa).keys != nil && v1of(sa).p1 != nil && v1of(sa).step >= mmDone
 }
 

@@ -1,4 +1,4 @@
-package ike
+package v1
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigil-ipsec/vigil/crypto"
+	"github.com/vigil-ipsec/vigil/ike"
 	"github.com/vigil-ipsec/vigil/ikev1/v1crypto"
 	v1wire "github.com/vigil-ipsec/vigil/ikev1/wire"
 )
@@ -44,14 +45,14 @@ func v1VendorIDs(natt bool) []v1wire.Payload {
 
 // v1Initiate starts Main Mode for t. rekeyOf is the ISAKMP SA it replaces (our IKE rekey), or
 // nil for a new tunnel; only then is the new SA the tunnel's at once.
-func (e *Engine) v1Initiate(t *Tunnel, rekeyOf *IKESA) *IKESA {
+func (e *engine) v1Initiate(t *ike.Tunnel, rekeyOf *ike.IKESA) *ike.IKESA {
 	transforms := v1IKETransforms(t.Cfg.IKEProposals, t.Cfg.IKELifetime)
 	if len(transforms) == 0 {
 		e.Log().Error("cannot initiate IKEv1: no ike_proposals usable with IKEv1 (aes-cbc, sha2, DH 14/19/20/31)", "tunnel", t.Cfg.Name)
 		return nil
 	}
 	sa := e.NewIKESA(1, t, true, t.Cfg.Local, t.Cfg.Remote)
-	sa.SPIi, sa.State = e.RandomSPI(), IKEInitSent
+	sa.SPIi, sa.State = e.RandomSPI(), ike.IKEInitSent
 	sa.SetProto(newV1SA(e, sa))
 	v1of(sa).rekeyOf = rekeyOf
 	e.AddIKE(sa)
@@ -60,7 +61,7 @@ func (e *Engine) v1Initiate(t *Tunnel, rekeyOf *IKESA) *IKESA {
 	}
 	sai := &v1wire.SA{Proposals: []v1wire.Proposal{{Number: 1, Protocol: v1wire.ProtoISAKMP, Transforms: transforms}}}
 	v1of(sa).saiB = v1wire.AppendBody(nil, sai)
-	m := &v1wire.Message{Header: sa.v1Header(v1wire.ExchangeMainMode, 0), Payloads: append([]v1wire.Payload{sai}, v1VendorIDs(true)...)}
+	m := &v1wire.Message{Header: v1Header(sa, v1wire.ExchangeMainMode, 0), Payloads: append([]v1wire.Payload{sai}, v1VendorIDs(true)...)}
 	v1of(sa).step = mmSentSA
 	e.Log().Info("initiating IKEv1 Main Mode", "tunnel", t.Cfg.Name, "peer", sa.Remote, "ike", sa.String(), "rekey", rekeyOf != nil)
 	v1of(sa).mmReq = e.v1Send(sa, m.Append(nil), 0, func(err error) { e.IKEFailed(sa, err) })
@@ -69,7 +70,7 @@ func (e *Engine) v1Initiate(t *Tunnel, rekeyOf *IKESA) *IKESA {
 
 // v1NATD builds our two NAT-D payloads: the peer's address as we send to it, then ours. With
 // force, ours is made not to match, so that both sides use UDP encapsulation.
-func (sa *IKESA) v1NATD(local, remote netip.AddrPort, force bool) []v1wire.Payload {
+func v1NATD(sa *ike.IKESA, local, remote netip.AddrPort, force bool) []v1wire.Payload {
 	h := v1of(sa).hash
 	src := v1crypto.NATDHash(h, sa.SPIi, sa.SPIr, local)
 	if force {
@@ -80,7 +81,7 @@ func (sa *IKESA) v1NATD(local, remote netip.AddrPort, force bool) []v1wire.Paylo
 
 // v1CheckNATD evaluates the peer's NAT-D payloads (RFC 3947 3.2): the first names our address
 // as the peer sees it, the others the peer's own.
-func (sa *IKESA) v1CheckNATD(m *v1wire.Message, local, remote netip.AddrPort) {
+func v1CheckNATD(sa *ike.IKESA, m *v1wire.Message, local, remote netip.AddrPort) {
 	ds := m.NATDs()
 	if len(ds) < 2 {
 		return
@@ -99,7 +100,7 @@ func (sa *IKESA) v1CheckNATD(m *v1wire.Message, local, remote netip.AddrPort) {
 }
 
 // v1DeriveP1 computes the phase 1 keys and CBC state.
-func (e *Engine) v1DeriveP1(sa *IKESA, gxi, gxr, gxy []byte) error {
+func (e *engine) v1DeriveP1(sa *ike.IKESA, gxi, gxr, gxy []byte) error {
 	keys, err := v1crypto.DerivePhase1PSK(v1crypto.Phase1Params{
 		Hash: v1of(sa).hash, EncKeyLen: v1of(sa).keyLen, PSK: sa.Tunnel.Cfg.PSK,
 		Ni: v1of(sa).ni, Nr: v1of(sa).nr, GXi: gxi, GXr: gxr, GXY: gxy, CookieI: sa.SPIi, CookieR: sa.SPIr,
@@ -119,7 +120,7 @@ func (e *Engine) v1DeriveP1(sa *IKESA, gxi, gxr, gxy []byte) error {
 func validNonce(n *v1wire.Nonce) bool { return n != nil && len(n.Data) >= 8 && len(n.Data) <= 256 }
 
 // v1MainInitiator processes the responder's Main Mode messages 2, 4 and 6.
-func (e *Engine) v1MainInitiator(sa *IKESA, local, remote netip.AddrPort, h v1wire.Header, msg []byte) {
+func (e *engine) v1MainInitiator(sa *ike.IKESA, local, remote netip.AddrPort, h v1wire.Header, msg []byte) {
 	v := v1of(sa)
 	t := sa.Tunnel
 	switch {
@@ -159,11 +160,11 @@ func (e *Engine) v1MainInitiator(sa *IKESA, local, remote netip.AddrPort, h v1wi
 		v.ni = e.Nonce()
 		ps := []v1wire.Payload{&v1wire.KE{Data: dh.PublicKey()}, &v1wire.Nonce{Data: v.ni}}
 		if v.natt {
-			ps = append(ps, sa.v1NATD(sa.Local, sa.Remote, t.Cfg.Encap == EncapUDP)...)
+			ps = append(ps, v1NATD(sa, sa.Local, sa.Remote, t.Cfg.Encap == ike.EncapUDP)...)
 		}
 		e.v1Stop(sa, v.mmReq)
 		v.step = mmSentKE
-		raw := (&v1wire.Message{Header: sa.v1Header(v1wire.ExchangeMainMode, 0), Payloads: ps}).Append(nil)
+		raw := (&v1wire.Message{Header: v1Header(sa, v1wire.ExchangeMainMode, 0), Payloads: ps}).Append(nil)
 		v.mmReq = e.v1Send(sa, raw, 0, func(err error) { e.IKEFailed(sa, err) })
 
 	case v.step == mmSentKE && !h.Encrypted():
@@ -191,8 +192,8 @@ func (e *Engine) v1MainInitiator(sa *IKESA, local, remote netip.AddrPort, h v1wi
 			return
 		}
 		if v.natt {
-			sa.v1CheckNATD(m, local, remote)
-			if sa.NATLocal || sa.NATRemote || t.Cfg.Encap == EncapUDP {
+			v1CheckNATD(sa, m, local, remote)
+			if sa.NATLocal || sa.NATRemote || t.Cfg.Encap == ike.EncapUDP {
 				sa.Floated = true
 				sa.Local = netip.AddrPortFrom(sa.Local.Addr(), e.Config().NATTPort)
 				sa.Remote = netip.AddrPortFrom(sa.Remote.Addr(), e.Config().NATTPort)
@@ -207,8 +208,8 @@ func (e *Engine) v1MainInitiator(sa *IKESA, local, remote netip.AddrPort, h v1wi
 		}
 		e.v1Stop(sa, v.mmReq)
 		v.step = mmSentAuth
-		sa.State = IKEAuthSent
-		raw := v1wire.AppendEncrypted(nil, sa.v1Header(v1wire.ExchangeMainMode, 0), ps, v.p1)
+		sa.State = ike.IKEAuthSent
+		raw := v1wire.AppendEncrypted(nil, v1Header(sa, v1wire.ExchangeMainMode, 0), ps, v.p1)
 		v.mmReq = e.v1Send(sa, raw, 0, func(err error) { e.IKEFailed(sa, err) })
 
 	case v.step == mmSentAuth && h.Encrypted():
@@ -227,14 +228,14 @@ func (e *Engine) v1MainInitiator(sa *IKESA, local, remote netip.AddrPort, h v1wi
 		if !hmac.Equal(hp.Data, v.keys.HashR(v.saiB, m.Body(i))) {
 			e.Counters().AuthFailures++
 			e.Log().Error("AUTHENTICATION-FAILED: the peer's HASH_R does not verify with our PSK (PSK mismatch?)", "tunnel", t.Cfg.Name, "peer", sa.Remote)
-			e.IKEFailed(sa, fmt.Errorf("%w: peer's HASH_R does not verify", ErrAuthFailed))
+			e.IKEFailed(sa, fmt.Errorf("%w: peer's HASH_R does not verify", ike.ErrAuthFailed))
 			return
 		}
 		idr := m.Payloads[i].(*v1wire.ID)
 		if len(t.Cfg.RemoteID.Data) > 0 && !v1SameID(t.Cfg.RemoteID, idr) {
 			e.Counters().AuthFailures++
 			e.Log().Error("IKEv1 peer identity does not match remote_id", "tunnel", t.Cfg.Name, "peer", sa.Remote, "got", v1IDString(idr))
-			e.IKEFailed(sa, fmt.Errorf("%w: peer identity %s", ErrAuthFailed, v1IDString(idr)))
+			e.IKEFailed(sa, fmt.Errorf("%w: peer identity %s", ike.ErrAuthFailed, v1IDString(idr)))
 			return
 		}
 		v.p1 = trial
@@ -244,7 +245,7 @@ func (e *Engine) v1MainInitiator(sa *IKESA, local, remote netip.AddrPort, h v1wi
 		sa.SetLastInbound(time.Now())
 		if sa.DeleteAfterAuth {
 			// Deleted while message 5 was in flight: the peer has it, so tell it.
-			sa.State, sa.Up = IKEEstablished, time.Now()
+			sa.State, sa.Up = ike.IKEEstablished, time.Now()
 			e.v1DeleteIKE(sa)
 			return
 		}
@@ -253,15 +254,15 @@ func (e *Engine) v1MainInitiator(sa *IKESA, local, remote netip.AddrPort, h v1wi
 }
 
 // v1SameID compares a configured identity with an ID payload (protocol and port ignored).
-func v1SameID(id Identity, p *v1wire.ID) bool {
+func v1SameID(id ike.Identity, p *v1wire.ID) bool {
 	return uint8(p.Type) == uint8(id.Type) && bytes.Equal(p.Data, id.Data)
 }
 
 func v1IDString(p *v1wire.ID) string { return p.String() }
 
 // v1MainMode1 answers a Main Mode message 1: a new responder ISAKMP SA.
-func (e *Engine) v1MainMode1(local, remote netip.AddrPort, h v1wire.Header, msg []byte) {
-	key := HalfOpenKey{remote, h.CookieI}
+func (e *engine) v1MainMode1(local, remote netip.AddrPort, h v1wire.Header, msg []byte) {
+	key := ike.HalfOpenKey{Remote: remote, SPIi: h.CookieI}
 	if sa := e.HalfOpen(key); sa != nil {
 		if v1of(sa) != nil && bytes.Equal(v1of(sa).mmIn, msg) {
 			e.Counters().ResponsesResent++
@@ -285,7 +286,7 @@ func (e *Engine) v1MainMode1(local, remote netip.AddrPort, h v1wire.Header, msg 
 		// those from other sources while the global cap has room, go on.
 		return
 	}
-	var t *Tunnel
+	var t *ike.Tunnel
 	v2 := false
 	for _, c := range e.TunnelsTo(remote.Addr()) {
 		if c.Cfg.Version == 1 {
@@ -295,7 +296,7 @@ func (e *Engine) v1MainMode1(local, remote netip.AddrPort, h v1wire.Header, msg 
 		v2 = true
 	}
 	refuse := func(n v1wire.NotifyType) {
-		if e.v1.refusals.allow(time.Now()) {
+		if e.refusals.Allow(time.Now()) {
 			e.v1SendPlain(local, remote, h.CookieI, 0, &v1wire.Notification{DOI: v1wire.DOIIPsec, Protocol: v1wire.ProtoISAKMP, Type: n})
 		}
 	}
@@ -315,14 +316,14 @@ func (e *Engine) v1MainMode1(local, remote netip.AddrPort, h v1wire.Header, msg 
 		return
 	}
 	sa := e.NewIKESA(1, t, false, local, remote)
-	sa.SPIi, sa.SPIr, sa.State, sa.Suite = h.CookieI, e.RandomSPI(), IKEHalfOpen, s.suite()
+	sa.SPIi, sa.SPIr, sa.State, sa.Suite = h.CookieI, e.RandomSPI(), ike.IKEHalfOpen, s.suite()
 	sa.SetProto(newV1SA(e, sa))
 	v := v1of(sa)
 	v.saiB = bytes.Clone(m.Body(m.Index(v1wire.PayloadSA)))
 	v.hash, v.keyLen, v.group = s.hash, s.encrBits/8, s.group
 	v.natt = m.HasVendorID(v1wire.VendorIDNATTRFC3947)
 	v.dpd = m.HasVendorID(v1wire.VendorIDDPD)
-	resp := &v1wire.Message{Header: sa.v1Header(v1wire.ExchangeMainMode, 0),
+	resp := &v1wire.Message{Header: v1Header(sa, v1wire.ExchangeMainMode, 0),
 		Payloads: append([]v1wire.Payload{&v1wire.SA{Proposals: []v1wire.Proposal{prop}}}, v1VendorIDs(v.natt)...)}
 	v.mmIn, v.mmOut = bytes.Clone(msg), resp.Append(nil)
 	v.step = mmGotSA
@@ -332,7 +333,7 @@ func (e *Engine) v1MainMode1(local, remote netip.AddrPort, h v1wire.Header, msg 
 }
 
 // v1MainResponder processes Main Mode messages 3 and 5 (and repeats of any request).
-func (e *Engine) v1MainResponder(sa *IKESA, local, remote netip.AddrPort, h v1wire.Header, msg []byte) {
+func (e *engine) v1MainResponder(sa *ike.IKESA, local, remote netip.AddrPort, h v1wire.Header, msg []byte) {
 	v := v1of(sa)
 	if bytes.Equal(msg, v.mmIn) {
 		e.Counters().ResponsesResent++
@@ -373,20 +374,20 @@ func (e *Engine) v1MainResponder(sa *IKESA, local, remote netip.AddrPort, h v1wi
 		}
 		ps := []v1wire.Payload{&v1wire.KE{Data: dh.PublicKey()}, &v1wire.Nonce{Data: v.nr}}
 		if v.natt {
-			sa.v1CheckNATD(m, local, remote)
-			ps = append(ps, sa.v1NATD(local, remote, sa.Tunnel.Cfg.Encap == EncapUDP)...)
+			v1CheckNATD(sa, m, local, remote)
+			ps = append(ps, v1NATD(sa, local, remote, sa.Tunnel.Cfg.Encap == ike.EncapUDP)...)
 		}
-		v.mmIn, v.mmOut = bytes.Clone(msg), (&v1wire.Message{Header: sa.v1Header(v1wire.ExchangeMainMode, 0), Payloads: ps}).Append(nil)
+		v.mmIn, v.mmOut = bytes.Clone(msg), (&v1wire.Message{Header: v1Header(sa, v1wire.ExchangeMainMode, 0), Payloads: ps}).Append(nil)
 		v.step = mmGotKE
 		e.Dataplane().SendIKE(local, remote, v.mmOut)
 
 	case v.step == mmGotKE && h.Encrypted():
 		fail := func(why string, args ...any) {
 			e.Counters().AuthFailures++
-			e.Config().LogThrottle.Log(e.Log(), slog.LevelError, remote.Addr(), "auth-failed", "AUTHENTICATION-FAILED: "+why, append([]any{"tunnel", sa.tunnelName(), "peer", remote}, args...)...)
+			e.Config().LogThrottle.Log(e.Log(), slog.LevelError, remote.Addr(), "auth-failed", "AUTHENTICATION-FAILED: "+why, append([]any{"tunnel", sa.TunnelName(), "peer", remote}, args...)...)
 			e.v1SendPlain(local, remote, sa.SPIi, sa.SPIr, &v1wire.Notification{DOI: v1wire.DOIIPsec, Protocol: v1wire.ProtoISAKMP,
 				SPI: v1wire.CookieSPI(sa.SPIi, sa.SPIr), Type: v1wire.NotifyAuthenticationFailed})
-			e.RemoveIKE(sa, ErrAuthFailed)
+			e.RemoveIKE(sa, ike.ErrAuthFailed)
 		}
 		trial := v.p1.Clone()
 		m, err := v1wire.OpenEncrypted(msg, trial)
@@ -408,12 +409,12 @@ func (e *Engine) v1MainResponder(sa *IKESA, local, remote netip.AddrPort, h v1wi
 		t := e.v1TunnelForID(sa, idii)
 		if t == nil {
 			e.Counters().AuthFailures++
-			e.Config().LogThrottle.Log(e.Log(), slog.LevelError, remote.Addr(), "auth-failed", "INVALID-ID-INFORMATION: the peer's identity matches the remote_id of no IKEv1 tunnel to this address", "peer", remote, "id", v1IDString(idii), "tunnel", sa.tunnelName())
+			e.Config().LogThrottle.Log(e.Log(), slog.LevelError, remote.Addr(), "auth-failed", "INVALID-ID-INFORMATION: the peer's identity matches the remote_id of no IKEv1 tunnel to this address", "peer", remote, "id", v1IDString(idii), "tunnel", sa.TunnelName())
 			sa.Local, sa.Remote = local, remote
 			v.step = mmDone
 			e.v1SendInfo(sa, []v1wire.Payload{&v1wire.Notification{DOI: v1wire.DOIIPsec, Protocol: v1wire.ProtoISAKMP,
 				SPI: v1wire.CookieSPI(sa.SPIi, sa.SPIr), Type: v1wire.NotifyInvalidIDInformation}})
-			e.RemoveIKE(sa, fmt.Errorf("%w: peer identity %s", ErrAuthFailed, v1IDString(idii)))
+			e.RemoveIKE(sa, fmt.Errorf("%w: peer identity %s", ike.ErrAuthFailed, v1IDString(idii)))
 			return
 		}
 		sa.Tunnel = t
@@ -425,7 +426,7 @@ func (e *Engine) v1MainResponder(sa *IKESA, local, remote netip.AddrPort, h v1wi
 		idir := &v1wire.ID{Type: v1wire.IDType(t.Cfg.LocalID.Type), Data: t.Cfg.LocalID.Data}
 		ps := []v1wire.Payload{idir, &v1wire.Hash{Data: v.keys.HashR(v.saiB, v1wire.AppendBody(nil, idir))}}
 		v.mmIn = bytes.Clone(msg)
-		v.mmOut = v1wire.AppendEncrypted(nil, sa.v1Header(v1wire.ExchangeMainMode, 0), ps, v.p1)
+		v.mmOut = v1wire.AppendEncrypted(nil, v1Header(sa, v1wire.ExchangeMainMode, 0), ps, v.p1)
 		v.step = mmDone
 		e.LeaveHalfOpen(sa)
 		sa.SetLastInbound(time.Now())
@@ -440,9 +441,9 @@ func (e *Engine) v1MainResponder(sa *IKESA, local, remote netip.AddrPort, h v1wi
 // v1TunnelForID finds the tunnel of a responder ISAKMP SA by the peer's identity: one to the
 // same address using the same PSK (which the keys already depend on), preferring the tunnel
 // chosen by address.
-func (e *Engine) v1TunnelForID(sa *IKESA, id *v1wire.ID) *Tunnel {
-	ok := func(t *Tunnel) bool {
-		return t.Cfg.Version == 1 && !t.removed && hmac.Equal(t.Cfg.PSK, sa.Tunnel.Cfg.PSK) &&
+func (e *engine) v1TunnelForID(sa *ike.IKESA, id *v1wire.ID) *ike.Tunnel {
+	ok := func(t *ike.Tunnel) bool {
+		return t.Cfg.Version == 1 && !t.Removed() && hmac.Equal(t.Cfg.PSK, sa.Tunnel.Cfg.PSK) &&
 			(len(t.Cfg.RemoteID.Data) == 0 || v1SameID(t.Cfg.RemoteID, id))
 	}
 	if ok(sa.Tunnel) {
@@ -460,9 +461,9 @@ func (e *Engine) v1TunnelForID(sa *IKESA, id *v1wire.ID) *Tunnel {
 // (our IKE rekey, or the peer re-authenticating) takes over its Child SAs. When both sides
 // initiated at once, the same rules as for IKEv2 keep one SA: ours yields if it was still
 // before message 5, and of two established ones both sides keep the higher CKY-I.
-func (e *Engine) v1Established(sa *IKESA) {
+func (e *engine) v1Established(sa *ike.IKESA) {
 	v := v1of(sa)
-	sa.State = IKEEstablished
+	sa.State = ike.IKEEstablished
 	sa.Up = time.Now()
 	sa.SetLastInbound(sa.Up)
 	v.dh = nil
@@ -472,11 +473,11 @@ func (e *Engine) v1Established(sa *IKESA) {
 		// The peer set up a new ISAKMP SA while ours was established before it began:
 		// strongSwan's IKEv1 "rekey" is a new Main Mode whose SA adopts the children (and it
 		// forgets the old SA silently).
-		if o := t.IKE; o != nil && o != sa && o.Version == 1 && o.State == IKEEstablished && o.RekeyedBy == nil && !o.Up.After(sa.Created) {
+		if o := t.IKE; o != nil && o != sa && o.Version == 1 && o.State == ike.IKEEstablished && o.RekeyedBy == nil && !o.Up.After(sa.Created) {
 			old = o
 		}
 	}
-	if old != nil && old.State == IKEEstablished && old.RekeyedBy == nil {
+	if old != nil && old.State == ike.IKEEstablished && old.RekeyedBy == nil {
 		e.Log().Info("IKEv1 ISAKMP SA established, replacing the old one", "tunnel", t.Cfg.Name, "peer", sa.Remote, "ike", sa.String(), "old", old.String(), "initiator", sa.Initiator, "algorithms", sa.Suite.String())
 		e.MoveChildren(old, sa)
 		t.Since = sa.Up
@@ -489,11 +490,11 @@ func (e *Engine) v1Established(sa *IKESA) {
 		}
 		return
 	}
-	if o := t.IKE; o != nil && o != sa && o.State == IKEInitSent {
+	if o := t.IKE; o != nil && o != sa && o.State == ike.IKEInitSent {
 		e.Log().Info("peer's ISAKMP SA supersedes ours still in Main Mode", "tunnel", t.Cfg.Name, "dropped", o.String())
-		e.RemoveIKE(o, ErrSuperseded)
+		e.RemoveIKE(o, ike.ErrSuperseded)
 	}
-	if o := t.IKE; o != nil && o != sa && o.Version == 1 && o.State == IKEEstablished && o.RekeyedBy == nil {
+	if o := t.IKE; o != nil && o != sa && o.Version == 1 && o.State == ike.IKEEstablished && o.RekeyedBy == nil {
 		// Both sides initiated (or rekeyed) at once. IPsec SAs do not depend on the ISAKMP SA
 		// in IKEv1: the loser's move to the winner on both sides, then the loser goes.
 		winner, loser := o, sa
@@ -501,7 +502,7 @@ func (e *Engine) v1Established(sa *IKESA) {
 			winner, loser = sa, o
 		}
 		e.Log().Info("tunnel has two ISAKMP SAs: deleting the duplicate", "tunnel", t.Cfg.Name, "keep", winner.String(), "delete", loser.String())
-		AdoptChildren(loser, winner)
+		ike.AdoptChildren(loser, winner)
 		if loser == sa {
 			e.v1DeleteIKE(sa)
 			return
@@ -519,8 +520,8 @@ func (e *Engine) v1Established(sa *IKESA) {
 	e.Hooks().IKEUp(sa)
 	if sa.Initiator && v.rekeyOf == nil && t.Child == nil {
 		// The first Child SA (a rekey, or a duplicate that took over the children, has them).
-		e.v1QuickStart(sa, t, nil, 0, func(c *ChildSA, err error) {
-			if err != nil && sa.State != IKEDead {
+		e.v1QuickStart(sa, t, nil, 0, func(c *ike.ChildSA, err error) {
+			if err != nil && sa.State != ike.IKEDead {
 				e.Log().Warn("first Child SA not created", "tunnel", t.Cfg.Name, "err", err)
 				e.Hooks().ChildFailed(t, err)
 			}
@@ -530,10 +531,10 @@ func (e *Engine) v1Established(sa *IKESA) {
 
 // v1RekeyIKE replaces sa by a new Main Mode to the same peer (IKEv1 cannot rekey an ISAKMP SA
 // in place). When it is established the Child SAs move to it and sa is deleted.
-func (e *Engine) v1RekeyIKE(sa *IKESA) {
-	if sa.State != IKEEstablished || v1of(sa).rekeying != nil || sa.RekeyedBy != nil || sa.Tunnel == nil || sa.Tunnel.removed {
+func (e *engine) v1RekeyIKE(sa *ike.IKESA) {
+	if sa.State != ike.IKEEstablished || v1of(sa).rekeying != nil || sa.RekeyedBy != nil || sa.Tunnel == nil || sa.Tunnel.Removed() {
 		return
 	}
-	e.Log().Info("rekeying IKEv1 ISAKMP SA with a new Main Mode", "tunnel", sa.tunnelName(), "ike", sa.String())
+	e.Log().Info("rekeying IKEv1 ISAKMP SA with a new Main Mode", "tunnel", sa.TunnelName(), "ike", sa.String())
 	v1of(sa).rekeying = e.v1Initiate(sa.Tunnel, sa)
 }

@@ -1,10 +1,11 @@
-package ike
+package v1
 
 import (
 	"testing"
 	"time"
 
 	"github.com/vigil-ipsec/vigil/crypto"
+	"github.com/vigil-ipsec/vigil/ike/iketest"
 	v1wire "github.com/vigil-ipsec/vigil/ikev1/wire"
 )
 
@@ -24,8 +25,8 @@ func TestV1ProposalRoundTrip(t *testing.T) {
 		{"aes128gcm16-prfsha256-x25519,aes256-sha512-x25519", 1, "chacha20poly1305,aes128-sha256-ecp256", 1, 19, "aes128-sha256-ecp256"},
 		{"chacha20poly1305-prfsha256-x25519", 0, "aes128gcm16-esn-noesn", 2, 0, "aes128gcm16-esn"},
 	} {
-		ike := mustProps(t, tc.ike, true)
-		esp := mustProps(t, tc.esp, false)
+		ike := iketest.MustProps(t, tc.ike, true)
+		esp := iketest.MustProps(t, tc.esp, false)
 		its := v1IKETransforms(ike, time.Hour)
 		if len(its) != tc.nIKE {
 			t.Errorf("%s: %d phase 1 transforms, want %d", tc.ike, len(its), tc.nIKE)
@@ -64,17 +65,17 @@ func TestV1ProposalRoundTrip(t *testing.T) {
 }
 
 func TestV1SelectRefuses(t *testing.T) {
-	ours := mustProps(t, "aes128-sha256-ecp256", true)
-	theirs := v1IKETransforms(mustProps(t, "aes256-sha512-modp2048", true), 0)
+	ours := iketest.MustProps(t, "aes128-sha256-ecp256", true)
+	theirs := v1IKETransforms(iketest.MustProps(t, "aes256-sha512-modp2048", true), 0)
 	if _, _, err := v1SelectIKE(&v1wire.SA{Proposals: []v1wire.Proposal{{Number: 1, Protocol: v1wire.ProtoISAKMP, Transforms: theirs}}}, ours); err == nil {
 		t.Errorf("mismatching phase 1 proposal accepted")
 	}
-	esp := mustProps(t, "aes128gcm16", false)
+	esp := iketest.MustProps(t, "aes128gcm16", false)
 	transport := v1ESPTransforms(esp, 0, v1wire.EncapTransport, 0)
 	if _, _, _, err := v1SelectESP(&v1wire.SA{Proposals: []v1wire.Proposal{{Number: 1, Protocol: v1wire.ProtoESP, SPI: []byte{1, 2, 3, 4}, Transforms: transport}}}, esp); err == nil {
 		t.Errorf("transport mode accepted")
 	}
-	pfs := v1ESPTransforms(mustProps(t, "aes128gcm16-modp2048", false), crypto.DHMODP2048, v1wire.EncapTunnel, 0)
+	pfs := v1ESPTransforms(iketest.MustProps(t, "aes128gcm16-modp2048", false), crypto.DHMODP2048, v1wire.EncapTunnel, 0)
 	if _, _, _, err := v1SelectESP(&v1wire.SA{Proposals: []v1wire.Proposal{{Number: 1, Protocol: v1wire.ProtoESP, SPI: []byte{1, 2, 3, 4}, Transforms: pfs}}}, esp); err == nil {
 		t.Errorf("PFS accepted by a tunnel without PFS")
 	}
@@ -82,10 +83,10 @@ func TestV1SelectRefuses(t *testing.T) {
 
 // FuzzV1Transform feeds arbitrary attribute lists to the phase 1 and phase 2 transform parsers.
 func FuzzV1Transform(f *testing.F) {
-	for _, tr := range v1IKETransforms(mustProps(f, "aes128-aes256-sha256-sha512-modp2048-ecp384", true), time.Hour) {
+	for _, tr := range v1IKETransforms(iketest.MustProps(f, "aes128-aes256-sha256-sha512-modp2048-ecp384", true), time.Hour) {
 		f.Add(tr.ID, v1wire.AppendAttributes(nil, tr.Attributes))
 	}
-	for _, tr := range v1ESPTransforms(mustProps(f, "aes128gcm16,aes256-sha384-esn", false), 14, v1wire.EncapTunnel, 100*time.Hour) {
+	for _, tr := range v1ESPTransforms(iketest.MustProps(f, "aes128gcm16,aes256-sha384-esn", false), 14, v1wire.EncapTunnel, 100*time.Hour) {
 		f.Add(tr.ID, v1wire.AppendAttributes(nil, tr.Attributes))
 	}
 	f.Fuzz(func(t *testing.T, id uint8, b []byte) {

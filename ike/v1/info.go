@@ -1,4 +1,4 @@
-package ike
+package v1
 
 import (
 	"crypto/hmac"
@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/vigil-ipsec/vigil/ike"
 	v1wire "github.com/vigil-ipsec/vigil/ikev1/wire"
 )
 
@@ -18,27 +19,27 @@ import (
 // of its own.
 
 // v1InfoRaw builds a protected Informational with message ID mid.
-func (sa *IKESA) v1InfoRaw(mid uint32, ps []v1wire.Payload) []byte {
+func v1InfoRaw(sa *ike.IKESA, mid uint32, ps []v1wire.Payload) []byte {
 	cbc, err := v1of(sa).keys.ExchangeCipher(v1of(sa).p1, mid)
 	if err != nil {
 		return nil
 	}
 	hash := v1of(sa).keys.InfoHash(mid, v1wire.AppendPayloads(nil, ps))
-	return v1wire.AppendEncrypted(nil, sa.v1Header(v1wire.ExchangeInformational, mid), append([]v1wire.Payload{&v1wire.Hash{Data: hash}}, ps...), cbc)
+	return v1wire.AppendEncrypted(nil, v1Header(sa, v1wire.ExchangeInformational, mid), append([]v1wire.Payload{&v1wire.Hash{Data: hash}}, ps...), cbc)
 }
 
 // v1SendInfo sends a protected Informational on sa (nothing if sa has no keys yet).
-func (e *Engine) v1SendInfo(sa *IKESA, ps []v1wire.Payload) {
-	if !sa.v1Ready() {
+func (e *engine) v1SendInfo(sa *ike.IKESA, ps []v1wire.Payload) {
+	if !v1Ready(sa) {
 		return
 	}
-	if raw := sa.v1InfoRaw(e.v1NewMID(sa), ps); raw != nil {
+	if raw := v1InfoRaw(sa, e.v1NewMID(sa), ps); raw != nil {
 		e.Send(sa, raw)
 	}
 }
 
 // v1SendPlain sends an unprotected Informational with one notification.
-func (e *Engine) v1SendPlain(local, remote netip.AddrPort, cookieI, cookieR uint64, n *v1wire.Notification) {
+func (e *engine) v1SendPlain(local, remote netip.AddrPort, cookieI, cookieR uint64, n *v1wire.Notification) {
 	var b [4]byte
 	io.ReadFull(e.Rand(), b[:])
 	h := v1wire.Header{CookieI: cookieI, CookieR: cookieR, Version: v1wire.Version, Exchange: v1wire.ExchangeInformational, MessageID: binary.BigEndian.Uint32(b[:])}
@@ -58,7 +59,7 @@ func v1NotifySPI(n *v1wire.Notification) uint32 {
 }
 
 // v1Info processes an Informational on sa.
-func (e *Engine) v1Info(sa *IKESA, local, remote netip.AddrPort, h v1wire.Header, msg []byte) {
+func (e *engine) v1Info(sa *ike.IKESA, local, remote netip.AddrPort, h v1wire.Header, msg []byte) {
 	if !h.Encrypted() {
 		e.v1UnprotectedInfo(remote, msg, sa)
 		return
@@ -90,7 +91,7 @@ func (e *Engine) v1Info(sa *IKESA, local, remote netip.AddrPort, h v1wire.Header
 		v.seen.add(h.MessageID)
 	}
 	sa.SetLastInbound(time.Now())
-	if sa.State != IKEEstablished {
+	if sa.State != ike.IKEEstablished {
 		// During Main Mode only a refusal matters.
 		for _, n := range m.Notifications() {
 			if n.Type.IsError() {
@@ -102,7 +103,7 @@ func (e *Engine) v1Info(sa *IKESA, local, remote netip.AddrPort, h v1wire.Header
 	}
 	e.PeerMoved(sa, local, remote)
 	for _, p := range m.Payloads[1:] {
-		if sa.State == IKEDead {
+		if sa.State == ike.IKEDead {
 			return
 		}
 		switch p := p.(type) {
@@ -128,12 +129,12 @@ func onlyDPD(m *v1wire.Message) bool {
 }
 
 // v1Hints passes INVALID-SPI notifications of an unauthenticated message to the hooks.
-func (e *Engine) v1Hints(remote netip.AddrPort, m *v1wire.Message) bool {
+func (e *engine) v1Hints(remote netip.AddrPort, m *v1wire.Message) bool {
 	found := false
 	for _, n := range m.Notifications() {
 		if n.Type == v1wire.NotifyInvalidSPI {
 			found = true
-			e.Hooks().UnprotectedNotify(remote, HintInvalidSPI, v1NotifySPI(n))
+			e.Hooks().UnprotectedNotify(remote, ike.HintInvalidSPI, v1NotifySPI(n))
 		}
 	}
 	return found
@@ -142,7 +143,7 @@ func (e *Engine) v1Hints(remote netip.AddrPort, m *v1wire.Message) bool {
 // v1UnprotectedInfo handles an unencrypted Informational. It changes no state, except that an
 // error notification ends a Main Mode we have in progress with that peer (the peer refused it
 // before keys existed).
-func (e *Engine) v1UnprotectedInfo(remote netip.AddrPort, msg []byte, sa *IKESA) {
+func (e *engine) v1UnprotectedInfo(remote netip.AddrPort, msg []byte, sa *ike.IKESA) {
 	m, err := v1wire.ParseMessage(msg)
 	if err != nil {
 		e.Counters().Malformed++
@@ -151,7 +152,7 @@ func (e *Engine) v1UnprotectedInfo(remote netip.AddrPort, msg []byte, sa *IKESA)
 	if e.v1Hints(remote, m) {
 		return
 	}
-	if sa == nil || sa.State == IKEEstablished || sa.State == IKEDead || remote.Addr() != sa.Remote.Addr() {
+	if sa == nil || sa.State == ike.IKEEstablished || sa.State == ike.IKEDead || remote.Addr() != sa.Remote.Addr() {
 		e.Counters().UnknownSPI++
 		return
 	}
@@ -164,18 +165,18 @@ func (e *Engine) v1UnprotectedInfo(remote netip.AddrPort, msg []byte, sa *IKESA)
 }
 
 // v1MainRefused ends a Main Mode the peer refused.
-func (e *Engine) v1MainRefused(sa *IKESA, n v1wire.NotifyType) {
+func (e *engine) v1MainRefused(sa *ike.IKESA, n v1wire.NotifyType) {
 	if n == v1wire.NotifyAuthenticationFailed || n == v1wire.NotifyInvalidIDInformation || n == v1wire.NotifyInvalidHashInformation {
 		e.Counters().AuthFailures++
-		e.Log().Error("peer rejected our IKEv1 authentication: "+n.String()+" (check psk, local_id and remote_id)", "tunnel", sa.tunnelName(), "peer", sa.Remote)
-		e.IKEFailed(sa, fmt.Errorf("%w: peer answered %v", ErrAuthFailed, n))
+		e.Log().Error("peer rejected our IKEv1 authentication: "+n.String()+" (check psk, local_id and remote_id)", "tunnel", sa.TunnelName(), "peer", sa.Remote)
+		e.IKEFailed(sa, fmt.Errorf("%w: peer answered %v", ike.ErrAuthFailed, n))
 		return
 	}
 	e.IKEFailed(sa, fmt.Errorf("peer answered Main Mode with %v", n))
 }
 
 // v1Notify acts on one protected notification.
-func (e *Engine) v1Notify(sa *IKESA, n *v1wire.Notification, dup bool) {
+func (e *engine) v1Notify(sa *ike.IKESA, n *v1wire.Notification, dup bool) {
 	switch n.Type {
 	case v1wire.NotifyRUThere:
 		if seq, ok := n.DPDSequence(); ok {
@@ -197,7 +198,7 @@ func (e *Engine) v1Notify(sa *IKESA, n *v1wire.Notification, dup bool) {
 		if !n.Type.IsError() {
 			return
 		}
-		e.Log().Info("peer sent an IKEv1 error notification", "tunnel", sa.tunnelName(), "notify", n.Type, "protocol", n.Protocol)
+		e.Log().Info("peer sent an IKEv1 error notification", "tunnel", sa.TunnelName(), "notify", n.Type, "protocol", n.Protocol)
 		if dup {
 			return
 		}
@@ -218,7 +219,7 @@ func (e *Engine) v1Notify(sa *IKESA, n *v1wire.Notification, dup bool) {
 }
 
 // v1Delete acts on one protected Delete payload.
-func (e *Engine) v1Delete(sa *IKESA, d *v1wire.Delete) {
+func (e *engine) v1Delete(sa *ike.IKESA, d *v1wire.Delete) {
 	switch d.Protocol {
 	case v1wire.ProtoESP:
 		for _, spi := range d.ESPSPIs() {
@@ -237,13 +238,13 @@ func (e *Engine) v1Delete(sa *IKESA, d *v1wire.Delete) {
 			if target == nil || target.Remote.Addr() != sa.Remote.Addr() || target.Tunnel != sa.Tunnel {
 				continue
 			}
-			e.Log().Info("peer deleted the ISAKMP SA", "tunnel", target.tunnelName(), "ike", target.String())
-			if o := target.Tunnel.IKE; o != nil && o != target && o.Version == 1 && o.State == IKEEstablished {
+			e.Log().Info("peer deleted the ISAKMP SA", "tunnel", target.TunnelName(), "ike", target.String())
+			if o := target.Tunnel.IKE; o != nil && o != target && o.Version == 1 && o.State == ike.IKEEstablished {
 				// The tunnel goes on with another ISAKMP SA (a duplicate was resolved or one
 				// replaced): the IPsec SAs stay, as IKEv1 allows.
-				AdoptChildren(target, o)
+				ike.AdoptChildren(target, o)
 			}
-			e.RemoveIKE(target, ErrPeerDeleted)
+			e.RemoveIKE(target, ike.ErrPeerDeleted)
 		}
 	}
 }
@@ -252,9 +253,9 @@ func (e *Engine) v1Delete(sa *IKESA, d *v1wire.Delete) {
 
 // v1Liveness sends R-U-THERE until an R-U-THERE-ACK arrives; every retry is a new message with
 // the next sequence number. Unanswered within the budget, the ISAKMP SA is declared dead.
-func (e *Engine) v1Liveness(sa *IKESA, budget time.Duration, done func(error)) {
+func (e *engine) v1Liveness(sa *ike.IKESA, budget time.Duration, done func(error)) {
 	v := v1of(sa)
-	if sa.State != IKEEstablished || !sa.v1Ready() {
+	if sa.State != ike.IKEEstablished || !v1Ready(sa) {
 		if done != nil {
 			done(errors.New("IKE SA not established"))
 		}
@@ -274,7 +275,7 @@ func (e *Engine) v1Liveness(sa *IKESA, budget time.Duration, done func(error)) {
 	build := func() []byte {
 		d.last = v.dpdSeq
 		v.dpdSeq++
-		return sa.v1InfoRaw(e.v1NewMID(sa), []v1wire.Payload{v1wire.NewDPD(v1wire.NotifyRUThere, sa.SPIi, sa.SPIr, d.last)})
+		return v1InfoRaw(sa, e.v1NewMID(sa), []v1wire.Payload{v1wire.NewDPD(v1wire.NotifyRUThere, sa.SPIi, sa.SPIr, d.last)})
 	}
 	d.req = &v1req{raw: build(), next: build, budget: budget, onFail: func(err error) {
 		v.dpdWait = nil
@@ -288,7 +289,7 @@ func (e *Engine) v1Liveness(sa *IKESA, budget time.Duration, done func(error)) {
 }
 
 // v1DPDAck completes the liveness check in flight if seq is one of its R-U-THEREs.
-func (e *Engine) v1DPDAck(sa *IKESA, seq uint32) {
+func (e *engine) v1DPDAck(sa *ike.IKESA, seq uint32) {
 	d := v1of(sa).dpdWait
 	if d == nil || seq-d.first > d.last-d.first {
 		return

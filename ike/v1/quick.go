@@ -1,4 +1,4 @@
-package ike
+package v1
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vigil-ipsec/vigil/crypto"
+	"github.com/vigil-ipsec/vigil/ike"
 	v1wire "github.com/vigil-ipsec/vigil/ikev1/wire"
 )
 
@@ -32,13 +33,13 @@ import (
 const qmForget = 30 * time.Second
 
 // v1PeerError turns the peer's error notification about one of our exchanges into a
-// PeerError.
+// ike.PeerError.
 func v1PeerError(t v1wire.NotifyType) error {
 	var kind error
 	if t == v1wire.NotifyNoProposalChosen {
-		kind = ErrNoProposalChosen
+		kind = ike.ErrNoProposalChosen
 	}
-	return &PeerError{Notify: t.String(), Kind: kind}
+	return &ike.PeerError{Notify: t.String(), Kind: kind}
 }
 
 // prefixOf returns the prefix a selector range is, if it is one.
@@ -48,7 +49,7 @@ func prefixOf(s, e netip.Addr) (netip.Prefix, bool) {
 		if p.Masked().Addr() != s {
 			continue
 		}
-		if ps, pe := prefixRange(p); ps == s && pe == e {
+		if ps, pe := ike.PrefixRange(p); ps == s && pe == e {
 			return p, true
 		}
 	}
@@ -57,7 +58,7 @@ func prefixOf(s, e netip.Addr) (netip.Prefix, bool) {
 
 // v1IDFromTS builds a Quick Mode client ID from a selector. A port range other than one port
 // or all ports cannot be expressed in IKEv1.
-func v1IDFromTS(ts Selector) (*v1wire.ID, error) {
+func v1IDFromTS(ts ike.Selector) (*v1wire.ID, error) {
 	var id *v1wire.ID
 	var err error
 	if p, ok := prefixOf(ts.StartAddr, ts.EndAddr); ok {
@@ -84,26 +85,26 @@ func v1IDFromTS(ts Selector) (*v1wire.ID, error) {
 }
 
 // v1TSFromID reads a Quick Mode client ID as a selector.
-func v1TSFromID(id *v1wire.ID) (Selector, error) {
+func v1TSFromID(id *v1wire.ID) (ike.Selector, error) {
 	from, to, err := id.Range()
 	if err != nil {
-		return Selector{}, err
+		return ike.Selector{}, err
 	}
-	ts := Selector{Proto: id.Protocol, StartPort: 0, EndPort: 0xffff, StartAddr: from, EndAddr: to}
+	ts := ike.Selector{Proto: id.Protocol, StartPort: 0, EndPort: 0xffff, StartAddr: from, EndAddr: to}
 	if id.Port != 0 {
 		ts.StartPort, ts.EndPort = id.Port, id.Port
 	}
 	return ts, nil
 }
 
-func hostTS(a netip.Addr) []Selector {
-	return tsFromPrefixes([]netip.Prefix{netip.PrefixFrom(a, a.BitLen())})
+func hostTS(a netip.Addr) []ike.Selector {
+	return ike.Selectors([]netip.Prefix{netip.PrefixFrom(a, a.BitLen())})
 }
 
 // v1ChildKeys derives both directions of an IPsec SA pair (RFC 2409 5.5): each SA is keyed with
 // the SPI its receiver chose. installChild takes the "I" keys as outbound for an SA we
 // initiated and as inbound otherwise.
-func (sa *IKESA) v1ChildKeys(c *ChildSA, gqm, ni, nr []byte) crypto.ChildKeys {
+func v1ChildKeys(sa *ike.IKESA, c *ike.ChildSA, gqm, ni, nr []byte) crypto.ChildKeys {
 	el := c.Suite.EncrKeyLen()
 	n := el + c.Suite.IntegKeyLen()
 	in := v1of(sa).keys.KeyMat(gqm, uint8(v1wire.ProtoESP), c.SPIIn, ni, nr, n)
@@ -122,8 +123,8 @@ func (sa *IKESA) v1ChildKeys(c *ChildSA, gqm, ni, nr []byte) crypto.ChildKeys {
 	return crypto.ChildKeys{EncrI: inE, IntegI: inA, EncrR: outE, IntegR: outA}
 }
 
-// v1EncapMode is the encapsulation mode we propose: UDP-Encapsulated-Tunnel once NAT-T applies.
-func (sa *IKESA) v1EncapMode() uint16 {
+// v1EncapMode is the encapsulation mode we propose: UDP-Encapsulated-ike.Tunnel once NAT-T applies.
+func v1EncapMode(sa *ike.IKESA) uint16 {
 	if sa.Floated || sa.NATLocal || sa.NATRemote {
 		return v1wire.EncapUDPTunnel
 	}
@@ -131,13 +132,13 @@ func (sa *IKESA) v1EncapMode() uint16 {
 }
 
 // v1QuickStart begins a Quick Mode on sa for tunnel t: a new Child SA, or a rekey of rekey.
-func (e *Engine) v1QuickStart(sa *IKESA, t *Tunnel, rekey *ChildSA, budget time.Duration, done func(*ChildSA, error)) {
+func (e *engine) v1QuickStart(sa *ike.IKESA, t *ike.Tunnel, rekey *ike.ChildSA, budget time.Duration, done func(*ike.ChildSA, error)) {
 	q := &v1Quick{tunnel: t, spiIn: e.RandomChildSPI(), rekey: rekey, done: done}
 	if rekey != nil {
 		q.localTS, q.remoteTS = rekey.LocalTS, rekey.RemoteTS
 	} else if len(t.Cfg.LocalTS) > 0 && len(t.Cfg.RemoteTS) > 0 {
-		q.localTS = tsFromPrefixes(t.Cfg.LocalTS[:1])
-		q.remoteTS = tsFromPrefixes(t.Cfg.RemoteTS[:1])
+		q.localTS = ike.Selectors(t.Cfg.LocalTS[:1])
+		q.remoteTS = ike.Selectors(t.Cfg.RemoteTS[:1])
 	}
 	if len(q.localTS) == 0 || len(q.remoteTS) == 0 {
 		e.v1QuickFinish(sa, q, nil, errors.New("tunnel has no subnets"))
@@ -154,7 +155,7 @@ func (e *Engine) v1QuickStart(sa *IKESA, t *Tunnel, rekey *ChildSA, budget time.
 		return
 	}
 	pfs := v1PFSGroup(t.Cfg.ESPProposals)
-	transforms := v1ESPTransforms(t.Cfg.ESPProposals, pfs, sa.v1EncapMode(), t.Cfg.ChildLifetime)
+	transforms := v1ESPTransforms(t.Cfg.ESPProposals, pfs, v1EncapMode(sa), t.Cfg.ChildLifetime)
 	if len(transforms) == 0 {
 		e.v1QuickFinish(sa, q, nil, fmt.Errorf("esp_proposals: %w", errNoV1Proposal))
 		return
@@ -167,7 +168,7 @@ func (e *Engine) v1QuickStart(sa *IKESA, t *Tunnel, rekey *ChildSA, budget time.
 	}
 	q.ni = e.Nonce()
 	rest := []v1wire.Payload{
-		&v1wire.SA{Proposals: []v1wire.Proposal{{Number: 1, Protocol: v1wire.ProtoESP, SPI: spiBytes(q.spiIn), Transforms: transforms}}},
+		&v1wire.SA{Proposals: []v1wire.Proposal{{Number: 1, Protocol: v1wire.ProtoESP, SPI: ike.SPIBytes(q.spiIn), Transforms: transforms}}},
 		&v1wire.Nonce{Data: q.ni},
 	}
 	if pfs != 0 {
@@ -181,13 +182,13 @@ func (e *Engine) v1QuickStart(sa *IKESA, t *Tunnel, rekey *ChildSA, budget time.
 	}
 	rest = append(rest, idci, idcr)
 	hash := v1of(sa).keys.QuickHash1(mid, v1wire.AppendPayloads(nil, rest))
-	raw := v1wire.AppendEncrypted(nil, sa.v1Header(v1wire.ExchangeQuickMode, mid), append([]v1wire.Payload{&v1wire.Hash{Data: hash}}, rest...), cbc)
+	raw := v1wire.AppendEncrypted(nil, v1Header(sa, v1wire.ExchangeQuickMode, mid), append([]v1wire.Payload{&v1wire.Hash{Data: hash}}, rest...), cbc)
 	x := &v1Exchange{mid: mid, initiator: true, cbc: cbc, qm: q, started: time.Now()}
 	v1of(sa).exch[mid] = x
 	if rekey != nil {
-		rekey.State = ChildRekeying
+		rekey.State = ike.ChildRekeying
 	}
-	e.Log().Debug("IKEv1 Quick Mode started", "tunnel", t.Cfg.Name, "ike", sa.String(), "msgid", mid, "rekey", rekeyOf(rekey))
+	e.Log().Debug("IKEv1 Quick Mode started", "tunnel", t.Cfg.Name, "ike", sa.String(), "msgid", mid, "rekey", ike.RekeyOf(rekey))
 	x.req = e.v1Send(sa, raw, budget, func(err error) {
 		delete(v1of(sa).exch, mid)
 		x.finished = true
@@ -197,14 +198,14 @@ func (e *Engine) v1QuickStart(sa *IKESA, t *Tunnel, rekey *ChildSA, budget time.
 }
 
 // v1QuickFinish ends a Quick Mode we initiated.
-func (e *Engine) v1QuickFinish(sa *IKESA, q *v1Quick, c *ChildSA, err error) {
-	if old := q.rekey; old != nil && old.State == ChildRekeying {
-		old.State = ChildInstalled
+func (e *engine) v1QuickFinish(sa *ike.IKESA, q *v1Quick, c *ike.ChildSA, err error) {
+	if old := q.rekey; old != nil && old.State == ike.ChildRekeying {
+		old.State = ike.ChildInstalled
 	}
 	if err != nil {
 		e.Log().Info("IKEv1 Quick Mode failed", "tunnel", q.tunnel.Cfg.Name, "rekey", q.rekey != nil, "err", err)
-		if old := q.rekey; old != nil && old.State == ChildInstalled {
-			if p := old.PeerRekey; old.Collision && p != nil && p.State == ChildInstalled {
+		if old := q.rekey; old != nil && old.State == ike.ChildInstalled {
+			if p := old.PeerRekey; old.Collision && p != nil && p.State == ike.ChildInstalled {
 				// Our rekey failed, the peer's colliding one did not: it replaces the SA.
 				old.Collision, old.PeerRekey = false, nil
 				e.v1Replace(p, old)
@@ -219,7 +220,7 @@ func (e *Engine) v1QuickFinish(sa *IKESA, q *v1Quick, c *ChildSA, err error) {
 }
 
 // v1Quick dispatches a Quick Mode message.
-func (e *Engine) v1Quick(sa *IKESA, local, remote netip.AddrPort, h v1wire.Header, msg []byte) {
+func (e *engine) v1Quick(sa *ike.IKESA, local, remote netip.AddrPort, h v1wire.Header, msg []byte) {
 	if x := v1of(sa).exch[h.MessageID]; x != nil {
 		if x.initiator {
 			e.v1QuickResponse(sa, x, msg)
@@ -232,7 +233,7 @@ func (e *Engine) v1Quick(sa *IKESA, local, remote netip.AddrPort, h v1wire.Heade
 }
 
 // v1QuickResponse processes message 2 of our Quick Mode.
-func (e *Engine) v1QuickResponse(sa *IKESA, x *v1Exchange, msg []byte) {
+func (e *engine) v1QuickResponse(sa *ike.IKESA, x *v1Exchange, msg []byte) {
 	q := x.qm
 	if x.finished {
 		if x.lastOut != nil && bytes.Equal(msg, x.lastIn) {
@@ -265,14 +266,14 @@ func (e *Engine) v1QuickResponse(sa *IKESA, x *v1Exchange, msg []byte) {
 
 	c, gqm, err := e.v1QuickAccept(sa, q, m)
 	if err != nil {
-		e.v1SendInfo(sa, []v1wire.Payload{&v1wire.Notification{DOI: v1wire.DOIIPsec, Protocol: v1wire.ProtoESP, SPI: spiBytes(q.spiIn), Type: v1wire.NotifyNoProposalChosen}})
+		e.v1SendInfo(sa, []v1wire.Payload{&v1wire.Notification{DOI: v1wire.DOIIPsec, Protocol: v1wire.ProtoESP, SPI: ike.SPIBytes(q.spiIn), Type: v1wire.NotifyNoProposalChosen}})
 		e.v1QuickFinish(sa, q, nil, err)
 		return
 	}
-	x.lastOut = v1wire.AppendEncrypted(nil, sa.v1Header(v1wire.ExchangeQuickMode, x.mid),
+	x.lastOut = v1wire.AppendEncrypted(nil, v1Header(sa, v1wire.ExchangeQuickMode, x.mid),
 		[]v1wire.Payload{&v1wire.Hash{Data: v1of(sa).keys.QuickHash3(x.mid, q.ni, c.NonceR)}}, x.cbc)
 	e.Send(sa, x.lastOut)
-	if err := e.InstallChild(c, sa.v1ChildKeys(c, gqm, c.NonceI, c.NonceR)); err != nil {
+	if err := e.InstallChild(c, v1ChildKeys(sa, c, gqm, c.NonceI, c.NonceR)); err != nil {
 		// The peer installs its half with message 3: ask it to remove it again.
 		e.v1SendInfo(sa, []v1wire.Payload{v1wire.NewDeleteESP(q.spiIn)})
 		e.v1QuickFinish(sa, q, nil, err)
@@ -284,7 +285,7 @@ func (e *Engine) v1QuickResponse(sa *IKESA, x *v1Exchange, msg []byte) {
 
 // v1QuickAccept checks the responder's message 2 and returns the (not yet installed) Child SA
 // and the PFS secret.
-func (e *Engine) v1QuickAccept(sa *IKESA, q *v1Quick, m *v1wire.Message) (*ChildSA, []byte, error) {
+func (e *engine) v1QuickAccept(sa *ike.IKESA, q *v1Quick, m *v1wire.Message) (*ike.ChildSA, []byte, error) {
 	for _, n := range m.Notifications() {
 		if n.Type.IsError() {
 			return nil, nil, v1PeerError(n.Type)
@@ -324,12 +325,12 @@ func (e *Engine) v1QuickAccept(sa *IKESA, q *v1Quick, m *v1wire.Message) (*Child
 		if err := errors.Join(err1, err2); err != nil {
 			return nil, nil, err
 		}
-		tsi, tsr = []Selector{a}, []Selector{b}
-		if !within(tsi, q.localTS) || !within(tsr, q.remoteTS) {
+		tsi, tsr = []ike.Selector{a}, []ike.Selector{b}
+		if !ike.Within(tsi, q.localTS) || !ike.Within(tsr, q.remoteTS) {
 			return nil, nil, errors.New("peer's client IDs are not within ours")
 		}
 	}
-	c := &ChildSA{
+	c := &ike.ChildSA{
 		ID: e.NewID(), Tunnel: q.tunnel, IKE: sa, SPIIn: q.spiIn, SPIOut: binary.BigEndian.Uint32(sap.Proposals[0].SPI),
 		Suite: suite, LocalTS: tsi, RemoteTS: tsr, Initiator: true,
 		NonceI: q.ni, NonceR: bytes.Clone(m.Body(m.Index(v1wire.PayloadNonce))),
@@ -340,10 +341,10 @@ func (e *Engine) v1QuickAccept(sa *IKESA, q *v1Quick, m *v1wire.Message) (*Child
 // v1ActivateNew makes a Child SA we negotiated carry the tunnel's traffic and, for a rekey,
 // deletes the old one (with the simultaneous-rekey rule of RFC 7296 2.8.1, which IKEv1 lacks:
 // the pair with the lowest nonce is redundant). It returns the SA that ends up active.
-func (e *Engine) v1ActivateNew(c, old *ChildSA) *ChildSA {
-	if old != nil && old.Collision && old.PeerRekey != nil && old.PeerRekey.State != ChildDeleted {
+func (e *engine) v1ActivateNew(c, old *ike.ChildSA) *ike.ChildSA {
+	if old != nil && old.Collision && old.PeerRekey != nil && old.PeerRekey.State != ike.ChildDeleted {
 		p := old.PeerRekey
-		if string(lowestNonce(c.NonceI, c.NonceR, p.NonceI, p.NonceR)) == string(lowestNonce(c.NonceI, c.NonceR)) {
+		if string(ike.LowestNonce(c.NonceI, c.NonceR, p.NonceI, p.NonceR)) == string(ike.LowestNonce(c.NonceI, c.NonceR)) {
 			e.Log().Info("IKEv1 rekey collision lost: deleting our redundant Child SA", "tunnel", c.Tunnel.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn))
 			e.Activate(p, old)
 			e.DeleteChild(c, true, nil)
@@ -353,8 +354,8 @@ func (e *Engine) v1ActivateNew(c, old *ChildSA) *ChildSA {
 		p.Replaces = nil
 	}
 	e.Activate(c, old)
-	if old != nil && old.State != ChildDeleted {
-		old.State = ChildRekeyed
+	if old != nil && old.State != ike.ChildDeleted {
+		old.State = ike.ChildRekeyed
 		old.RekeyedBy = c
 		e.DeleteChild(old, true, nil)
 	}
@@ -362,10 +363,10 @@ func (e *Engine) v1ActivateNew(c, old *ChildSA) *ChildSA {
 }
 
 // v1QuickRequest answers a Quick Mode message 1 (responder).
-func (e *Engine) v1QuickRequest(sa *IKESA, local, remote netip.AddrPort, h v1wire.Header, msg []byte) {
+func (e *engine) v1QuickRequest(sa *ike.IKESA, local, remote netip.AddrPort, h v1wire.Header, msg []byte) {
 	v := v1of(sa)
 	mid := h.MessageID
-	if sa.State != IKEEstablished || !sa.v1Ready() || v.seen.has(mid) {
+	if sa.State != ike.IKEEstablished || !v1Ready(sa) || v.seen.has(mid) {
 		if v.seen.has(mid) {
 			e.Counters().Rejected++ // a replay: this message ID was used on this ISAKMP SA before
 		}
@@ -399,7 +400,7 @@ func (e *Engine) v1QuickRequest(sa *IKESA, local, remote netip.AddrPort, h v1wir
 	if len(sap.Proposals) > 0 && len(sap.Proposals[0].SPI) == 4 {
 		peerSPI = bytes.Clone(sap.Proposals[0].SPI)
 	}
-	var tsi, tsr []Selector // the initiator's and the responder's client
+	var tsi, tsr []ike.Selector // the initiator's and the responder's client
 	switch ids := m.IDs(); len(ids) {
 	case 0:
 		tsi, tsr = hostTS(sa.Remote.Addr()), hostTS(sa.Local.Addr())
@@ -410,13 +411,13 @@ func (e *Engine) v1QuickRequest(sa *IKESA, local, remote netip.AddrPort, h v1wir
 			refuse(v1wire.NotifyInvalidIDInformation, err.Error())
 			return
 		}
-		tsi, tsr = []Selector{a}, []Selector{b}
+		tsi, tsr = []ike.Selector{a}, []ike.Selector{b}
 	default:
 		refuse(v1wire.NotifyInvalidIDInformation, "Quick Mode needs no or two client IDs")
 		return
 	}
-	if !within(tsi, tsFromPrefixes(t.Cfg.RemoteTS)) || !within(tsr, tsFromPrefixes(t.Cfg.LocalTS)) {
-		refuse(v1wire.NotifyInvalidIDInformation, fmt.Sprintf("client IDs %v === %v are not within remote_subnets/local_subnets (IKEv1 has no narrowing: the peer's subnets must equal or lie within ours)", tsStrings(tsi), tsStrings(tsr)))
+	if !ike.Within(tsi, ike.Selectors(t.Cfg.RemoteTS)) || !ike.Within(tsr, ike.Selectors(t.Cfg.LocalTS)) {
+		refuse(v1wire.NotifyInvalidIDInformation, fmt.Sprintf("client IDs %v === %v are not within remote_subnets/local_subnets (IKEv1 has no narrowing: the peer's subnets must equal or lie within ours)", ike.SelectorStrings(tsi), ike.SelectorStrings(tsr)))
 		return
 	}
 	suite, _, prop, err := v1SelectESP(sap, t.Cfg.ESPProposals)
@@ -447,17 +448,17 @@ func (e *Engine) v1QuickRequest(sa *IKESA, local, remote netip.AddrPort, h v1wir
 	ni := bytes.Clone(m.Body(m.Index(v1wire.PayloadNonce)))
 	nr := e.Nonce()
 	old := e.v1FindReplaced(sa, t, tsr, tsi)
-	c := &ChildSA{
+	c := &ike.ChildSA{
 		ID: e.NewID(), Tunnel: t, IKE: sa, SPIIn: e.RandomChildSPI(), SPIOut: binary.BigEndian.Uint32(prop.SPI),
 		Suite: suite, LocalTS: tsr, RemoteTS: tsi, NonceI: ni, NonceR: nr, Replaces: old,
 	}
-	err = e.InstallChild(c, sa.v1ChildKeys(c, gqm, ni, nr))
+	err = e.InstallChild(c, v1ChildKeys(sa, c, gqm, ni, nr))
 	clear(gqm)
 	if err != nil {
 		refuse(v1wire.NotifyNoProposalChosen, err.Error())
 		return
 	}
-	prop.SPI = spiBytes(c.SPIIn)
+	prop.SPI = ike.SPIBytes(c.SPIIn)
 	rest := []v1wire.Payload{&v1wire.SA{Proposals: []v1wire.Proposal{prop}}, &v1wire.Nonce{Data: nr}}
 	if ourKE != nil {
 		rest = append(rest, ourKE)
@@ -466,10 +467,10 @@ func (e *Engine) v1QuickRequest(sa *IKESA, local, remote netip.AddrPort, h v1wir
 		rest = append(rest, id)
 	}
 	hash := v.keys.QuickHash2(mid, ni, v1wire.AppendPayloads(nil, rest))
-	raw := v1wire.AppendEncrypted(nil, sa.v1Header(v1wire.ExchangeQuickMode, mid), append([]v1wire.Payload{&v1wire.Hash{Data: hash}}, rest...), cbc)
+	raw := v1wire.AppendEncrypted(nil, v1Header(sa, v1wire.ExchangeQuickMode, mid), append([]v1wire.Payload{&v1wire.Hash{Data: hash}}, rest...), cbc)
 	x := &v1Exchange{mid: mid, cbc: cbc, lastIn: bytes.Clone(msg), lastOut: raw, started: time.Now(),
 		qm: &v1Quick{tunnel: t, child: c, replaces: old, ni: ni, nr: nr}}
-	if old != nil && old.State == ChildRekeying {
+	if old != nil && old.State == ike.ChildRekeying {
 		// Both sides rekey the same SA: our own Quick Mode decides which new SA stays
 		// (v1ActivateNew), whichever completes first.
 		old.Collision, old.PeerRekey = true, c
@@ -480,8 +481,8 @@ func (e *Engine) v1QuickRequest(sa *IKESA, local, remote netip.AddrPort, h v1wir
 		delete(v.exch, mid)
 		x.finished = true
 		e.Log().Info("IKEv1 Quick Mode message 3 never arrived: removing the Child SA", "tunnel", t.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn))
-		if c.State != ChildDeleted && !c.OutboundActive() {
-			e.RemoveChild(c, ErrTimeout)
+		if c.State != ike.ChildDeleted && !c.OutboundActive() {
+			e.RemoveChild(c, ike.ErrTimeout)
 		}
 	})
 }
@@ -490,18 +491,18 @@ func (e *Engine) v1QuickRequest(sa *IKESA, local, remote netip.AddrPort, h v1wir
 // installs both halves before it sends message 3, so outbound traffic moves at once. IKEv1
 // peers need not delete the old SA (strongSwan lets it expire), so we do, after a grace period
 // for packets in flight.
-func (e *Engine) v1Replace(c, old *ChildSA) {
+func (e *engine) v1Replace(c, old *ike.ChildSA) {
 	c.Replaces = nil
 	e.Activate(c, old)
-	if old.State != ChildInstalled {
+	if old.State != ike.ChildInstalled {
 		return
 	}
-	old.State = ChildRekeyed
+	old.State = ike.ChildRekeyed
 	old.RekeyedBy = c
 	old.StopRekey()
-	time.AfterFunc(rekeyGrace, func() {
+	time.AfterFunc(ike.RekeyGrace, func() {
 		e.Do(func() {
-			if old.State == ChildRekeyed {
+			if old.State == ike.ChildRekeyed {
 				e.DeleteChild(old, true, nil)
 			}
 		})
@@ -509,14 +510,14 @@ func (e *Engine) v1Replace(c, old *ChildSA) {
 }
 
 // v1FindReplaced finds the Child SA a peer's Quick Mode for the same selectors rekeys.
-func (e *Engine) v1FindReplaced(sa *IKESA, t *Tunnel, local, remote []Selector) *ChildSA {
-	var best *ChildSA
-	for _, s := range []*IKESA{sa, t.IKE} {
+func (e *engine) v1FindReplaced(sa *ike.IKESA, t *ike.Tunnel, local, remote []ike.Selector) *ike.ChildSA {
+	var best *ike.ChildSA
+	for _, s := range []*ike.IKESA{sa, t.IKE} {
 		if s == nil {
 			continue
 		}
 		for _, c := range s.Children() {
-			if c.Tunnel == t && (c.State == ChildInstalled || c.State == ChildRekeying) &&
+			if c.Tunnel == t && (c.State == ike.ChildInstalled || c.State == ike.ChildRekeying) &&
 				slices.Equal(c.LocalTS, local) && slices.Equal(c.RemoteTS, remote) &&
 				(best == nil || c.Created.After(best.Created)) {
 				best = c
@@ -527,7 +528,7 @@ func (e *Engine) v1FindReplaced(sa *IKESA, t *Tunnel, local, remote []Selector) 
 }
 
 // v1QuickFinal processes message 3 of a Quick Mode we answered.
-func (e *Engine) v1QuickFinal(sa *IKESA, x *v1Exchange, msg []byte) {
+func (e *engine) v1QuickFinal(sa *ike.IKESA, x *v1Exchange, msg []byte) {
 	q := x.qm
 	if x.finished {
 		return
@@ -550,13 +551,13 @@ func (e *Engine) v1QuickFinal(sa *IKESA, x *v1Exchange, msg []byte) {
 	delete(v1of(sa).exch, x.mid)
 	sa.SetLastInbound(time.Now())
 	c, old := q.child, q.replaces
-	if c.State == ChildDeleted {
+	if c.State == ike.ChildDeleted {
 		return
 	}
 	switch {
 	case q.collided:
 		// A simultaneous rekey: v1ActivateNew (or v1QuickFinish) has decided or will decide.
-	case old != nil && old.State != ChildDeleted:
+	case old != nil && old.State != ike.ChildDeleted:
 		e.v1Replace(c, old)
 	default:
 		c.Replaces = nil
