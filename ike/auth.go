@@ -44,11 +44,11 @@ func (e *Engine) sendAuth(sa *IKESA) {
 	cp := &childProposal{
 		tunnel:   t,
 		spi:      e.RandomChildSPI(),
-		ni:       sa.ni,
+		ni:       v2of(sa).ni,
 		localTS:  Selectors(t.Cfg.LocalTS),
 		remoteTS: Selectors(t.Cfg.RemoteTS),
 	}
-	sa.authChild = cp
+	v2of(sa).authChild = cp
 	build := func() []wire.Payload {
 		idi := idPayload(t.Cfg.LocalID, false)
 		ps := []wire.Payload{idi}
@@ -56,7 +56,7 @@ func (e *Engine) sendAuth(sa *IKESA) {
 			ps = append(ps, idPayload(t.Cfg.RemoteID, true))
 		}
 		ps = append(ps,
-			&wire.Auth{Method: wire.AuthSharedKey, Data: pskAuth(sa.prf, t.Cfg.PSK, sa.initReq, sa.nr, sa.keys.SKpi, idi)},
+			&wire.Auth{Method: wire.AuthSharedKey, Data: pskAuth(v2of(sa).prf, t.Cfg.PSK, v2of(sa).initReq, v2of(sa).nr, v2of(sa).keys.SKpi, idi)},
 		)
 		if !e.OtherIKEWithPeer(sa) {
 			// RFC 7296 2.4: we have no other IKE SA with this peer for these identities.
@@ -112,7 +112,7 @@ func (e *Engine) handleAuthResponse(sa *IKESA, m *wire.Message) {
 		e.IKEFailed(sa, fmt.Errorf("%w: peer identity %s", ErrAuthFailed, idString(idr.IDType, idr.Data)))
 		return
 	}
-	want := pskAuth(sa.prf, t.Cfg.PSK, sa.initResp, sa.ni, sa.keys.SKpr, idr)
+	want := pskAuth(v2of(sa).prf, t.Cfg.PSK, v2of(sa).initResp, v2of(sa).ni, v2of(sa).keys.SKpr, idr)
 	if auth.Method != wire.AuthSharedKey || subtle.ConstantTimeCompare(want, auth.Data) != 1 {
 		e.stats.AuthFailures++
 		e.log.Error("AUTHENTICATION_FAILED: the peer's AUTH payload does not verify with our PSK", "tunnel", t.Cfg.Name, "peer", sa.Remote)
@@ -122,8 +122,8 @@ func (e *Engine) handleAuthResponse(sa *IKESA, m *wire.Message) {
 	if !e.established(sa) {
 		return
 	}
-	cp := sa.authChild
-	sa.authChild = nil
+	cp := v2of(sa).authChild
+	v2of(sa).authChild = nil
 	if _, err := e.acceptChildResponse(sa, cp, m, nil); err != nil {
 		e.log.Warn("first Child SA not created", "tunnel", t.Cfg.Name, "err", err)
 		e.hooks.ChildFailed(t, err)
@@ -136,7 +136,7 @@ func (e *Engine) established(sa *IKESA) bool {
 	sa.State = IKEEstablished
 	sa.Up = time.Now()
 	sa.lastInbound = sa.Up
-	sa.initReq, sa.initResp, sa.dh = nil, nil, nil
+	v2of(sa).initReq, v2of(sa).initResp, v2of(sa).dh = nil, nil, nil
 	t := sa.Tunnel
 	if old := t.IKE; old != nil && old != sa && old.State == IKEInitSent {
 		// The peer initiated while our own IKE_SA_INIT was unanswered: its SA wins, ours goes
@@ -144,7 +144,7 @@ func (e *Engine) established(sa *IKESA) bool {
 		e.log.Info("peer's IKE SA supersedes ours still in IKE_SA_INIT", "tunnel", t.Cfg.Name, "dropped", old.String())
 		e.RemoveIKE(old, ErrSuperseded)
 	}
-	if old := t.IKE; old != nil && old != sa && old.State == IKEEstablished && old.RekeyedBy == nil && old.rekeying == nil {
+	if old := t.IKE; old != nil && old != sa && old.State == IKEEstablished && old.RekeyedBy == nil && v2of(old).rekeying == nil {
 		// A second IKE SA for the tunnel: both sides initiated at once. Both sides keep the same
 		// one, the SA with the higher SPIi, and delete the other (with a Delete, so that a peer
 		// that still has it learns).
@@ -206,7 +206,7 @@ func (e *Engine) handleAuthRequest(sa *IKESA, m *wire.Message) ([]wire.Payload, 
 		return fail("peer asks for an identity that is not ours", "tunnel", t.Cfg.Name, "id", idString(idr.IDType, idr.Data))
 	}
 	sa.Tunnel = t
-	want := pskAuth(sa.prf, t.Cfg.PSK, sa.initReq, sa.nr, sa.keys.SKpi, idi)
+	want := pskAuth(v2of(sa).prf, t.Cfg.PSK, v2of(sa).initReq, v2of(sa).nr, v2of(sa).keys.SKpi, idi)
 	if auth.Method != wire.AuthSharedKey || subtle.ConstantTimeCompare(want, auth.Data) != 1 {
 		return fail("the peer's AUTH payload does not verify with our PSK (PSK mismatch?)", "tunnel", t.Cfg.Name)
 	}
@@ -215,12 +215,12 @@ func (e *Engine) handleAuthRequest(sa *IKESA, m *wire.Message) ([]wire.Payload, 
 		e.InitialContact(sa)
 	}
 	idr := idPayload(t.Cfg.LocalID, true)
-	ps := []wire.Payload{idr, &wire.Auth{Method: wire.AuthSharedKey, Data: pskAuth(sa.prf, t.Cfg.PSK, sa.initResp, sa.ni, sa.keys.SKpr, idr)}}
-	nr := sa.nr
+	ps := []wire.Payload{idr, &wire.Auth{Method: wire.AuthSharedKey, Data: pskAuth(v2of(sa).prf, t.Cfg.PSK, v2of(sa).initResp, v2of(sa).ni, v2of(sa).keys.SKpr, idr)}}
+	nr := v2of(sa).nr
 	if !e.established(sa) {
 		return ps, nil
 	}
-	child, cps := e.acceptChildRequest(sa, m, nil, sa.ni, nr, nil)
+	child, cps := e.acceptChildRequest(sa, m, nil, v2of(sa).ni, nr, nil)
 	ps = append(ps, cps...)
 	return ps, func() {
 		if child != nil {

@@ -141,14 +141,14 @@ func (e *Engine) acceptChildResponse(sa *IKESA, cp *childProposal, m *wire.Messa
 		return nil, errors.New("peer's traffic selectors are not within ours")
 	}
 	if k == nil {
-		k = &childKeys{ni: sa.ni, nr: sa.nr}
+		k = &childKeys{ni: v2of(sa).ni, nr: v2of(sa).nr}
 	}
 	c := &ChildSA{
 		ID: e.NewID(), Tunnel: cp.tunnel, IKE: sa, SPIIn: cp.spi,
 		SPIOut: binary.BigEndian.Uint32(sap.Proposals[0].SPI), Suite: suite,
 		LocalTS: fromWireTS(tsi.Selectors), RemoteTS: fromWireTS(tsr.Selectors), Initiator: true, NonceI: k.ni, NonceR: k.nr,
 	}
-	keys := crypto.DeriveChildKeys(sa.prf, sa.keys.SKd, k.gir, k.ni, k.nr, suite)
+	keys := crypto.DeriveChildKeys(v2of(sa).prf, v2of(sa).keys.SKd, k.gir, k.ni, k.nr, suite)
 	clear(k.gir) // PFS shared secret, no longer needed
 	if err := e.InstallChild(c, keys); err != nil {
 		// The peer has installed its half: tell it to remove it (our inbound SPI names the
@@ -232,7 +232,7 @@ func (e *Engine) acceptChildRequest(sa *IKESA, m *wire.Message, rekeyOf *ChildSA
 		SPIOut: binary.BigEndian.Uint32(chosen.SPI), Suite: suite,
 		LocalTS: ntsr, RemoteTS: ntsi, NonceI: ni, NonceR: nr, Replaces: rekeyOf,
 	}
-	keys := crypto.DeriveChildKeys(sa.prf, sa.keys.SKd, gir, ni, nr, suite)
+	keys := crypto.DeriveChildKeys(v2of(sa).prf, v2of(sa).keys.SKd, gir, ni, nr, suite)
 	clear(gir) // PFS shared secret, no longer needed
 	if err := e.InstallChild(c, keys); err != nil {
 		if errors.Is(err, ErrSPIInUse) {
@@ -263,7 +263,7 @@ func (e *Engine) handleCreateChildRequest(sa *IKESA, m *wire.Message) ([]wire.Pa
 	if sap.Proposals[0].Protocol == wire.ProtocolIKE {
 		return e.handleIKERekeyRequest(sa, m)
 	}
-	if sa.rekeying != nil || sa.RekeyedBy != nil {
+	if v2of(sa).rekeying != nil || sa.RekeyedBy != nil {
 		return []wire.Payload{&wire.Notify{Type: wire.NotifyTemporaryFailure}}, nil
 	}
 	var old *ChildSA

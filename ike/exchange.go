@@ -39,13 +39,13 @@ func (e *Engine) request(sa *IKESA, exch wire.ExchangeType, build func() []wire.
 
 // enqueue sends r now or queues it behind the exchange in flight.
 func (e *Engine) enqueue(sa *IKESA, r *request) {
-	if sa.pending == nil {
+	if v2of(sa).pending == nil {
 		e.sendRequest(sa, r)
 		return
 	}
 	if r.notify {
 		n, oldest := 0, -1
-		for i, q := range sa.queue {
+		for i, q := range v2of(sa).queue {
 			if q.notify {
 				if oldest < 0 {
 					oldest = i
@@ -54,20 +54,20 @@ func (e *Engine) enqueue(sa *IKESA, r *request) {
 			}
 		}
 		if n >= maxQueuedNotifies {
-			sa.queue = append(sa.queue[:oldest], sa.queue[oldest+1:]...)
+			v2of(sa).queue = append(v2of(sa).queue[:oldest], v2of(sa).queue[oldest+1:]...)
 			e.stats.NotifiesDropped++
 		}
 	}
-	sa.queue = append(sa.queue, r)
+	v2of(sa).queue = append(v2of(sa).queue, r)
 }
 
 func (e *Engine) sendRequest(sa *IKESA, r *request) {
 	if r.raw == nil {
-		r.msgID = sa.nextMsgID
-		sa.nextMsgID++
-		r.raw = wire.AppendEncrypted(nil, sa.header(r.exch, r.msgID, false), r.build(), sa.out)
+		r.msgID = v2of(sa).nextMsgID
+		v2of(sa).nextMsgID++
+		r.raw = wire.AppendEncrypted(nil, sa.header(r.exch, r.msgID, false), r.build(), v2of(sa).out)
 	}
-	sa.pending = r
+	v2of(sa).pending = r
 	r.started = time.Now()
 	r.timeout = e.cfg.RetransmitTimeout
 	if r.budget > 0 && r.timeout > r.budget/4 {
@@ -84,7 +84,7 @@ func (e *Engine) arm(sa *IKESA, r *request) {
 // retransmit resends r with exponential back-off, or fails it when the tries or the tunnel's
 // time budget are used up.
 func (e *Engine) retransmit(sa *IKESA, r *request) {
-	if sa.pending != r || sa.State == IKEDead {
+	if v2of(sa).pending != r || sa.State == IKEDead {
 		return
 	}
 	elapsed := time.Since(r.started)
@@ -93,7 +93,7 @@ func (e *Engine) retransmit(sa *IKESA, r *request) {
 		budget = sa.Tunnel.Cfg.DPDTimeout
 	}
 	if r.tries >= e.cfg.RetransmitTries || (budget > 0 && elapsed >= budget) {
-		sa.pending = nil
+		v2of(sa).pending = nil
 		e.stats.ExchangeTimeouts++
 		e.log.Info("exchange timed out", "tunnel", sa.TunnelName(), "ike", sa.String(), "exchange", r.exch, "tries", r.tries+1, "after", elapsed.Round(time.Millisecond))
 		r.onFail(ErrTimeout)
@@ -112,18 +112,18 @@ func (e *Engine) retransmit(sa *IKESA, r *request) {
 
 // next sends the next queued request, if any.
 func (e *Engine) next(sa *IKESA) {
-	if sa.pending != nil || len(sa.queue) == 0 || sa.State == IKEDead {
+	if v2of(sa).pending != nil || len(v2of(sa).queue) == 0 || sa.State == IKEDead {
 		return
 	}
-	r := sa.queue[0]
-	sa.queue = sa.queue[1:]
+	r := v2of(sa).queue[0]
+	v2of(sa).queue = v2of(sa).queue[1:]
 	e.sendRequest(sa, r)
 }
 
 // failQueued fails every waiting request of a dying SA.
 func (e *Engine) failQueued(sa *IKESA, err error) {
-	p, q := sa.pending, sa.queue
-	sa.pending, sa.queue = nil, nil
+	p, q := v2of(sa).pending, v2of(sa).queue
+	v2of(sa).pending, v2of(sa).queue = nil, nil
 	if p != nil {
 		if p.timer != nil {
 			p.timer.Stop()
@@ -152,11 +152,11 @@ func (sa *IKESA) TunnelName() string {
 func (e *Engine) handleProtected(sa *IKESA, local, remote netip.AddrPort, h wire.Header, msg []byte) {
 	e.cur = sa
 	if h.IsResponse() {
-		r := sa.pending
+		r := v2of(sa).pending
 		if r == nil || h.MessageID != r.msgID || r.exch != h.Exchange {
 			return
 		}
-		m, err := wire.OpenEncrypted(msg, sa.in)
+		m, err := wire.OpenEncrypted(msg, v2of(sa).in)
 		if err != nil {
 			e.unprotectedHint(remote, msg)
 			e.stats.Malformed++
@@ -164,7 +164,7 @@ func (e *Engine) handleProtected(sa *IKESA, local, remote netip.AddrPort, h wire
 			return
 		}
 		r.timer.Stop()
-		sa.pending = nil
+		v2of(sa).pending = nil
 		sa.lastInbound = time.Now()
 		e.hooks.Exchange(sa, r.exch.String(), time.Since(r.started), r.tries)
 		r.onResp(m)
@@ -172,11 +172,11 @@ func (e *Engine) handleProtected(sa *IKESA, local, remote netip.AddrPort, h wire
 		return
 	}
 	switch {
-	case h.MessageID == sa.peerMsgID:
-	case h.MessageID+1 == sa.peerMsgID && sa.lastRespOK:
-		if _, err := wire.OpenEncrypted(msg, sa.in); err == nil {
+	case h.MessageID == v2of(sa).peerMsgID:
+	case h.MessageID+1 == v2of(sa).peerMsgID && v2of(sa).lastRespOK:
+		if _, err := wire.OpenEncrypted(msg, v2of(sa).in); err == nil {
 			e.stats.ResponsesResent++
-			e.dp.SendIKE(local, remote, sa.lastResp)
+			e.dp.SendIKE(local, remote, v2of(sa).lastResp)
 		}
 		return
 	default:
@@ -191,18 +191,18 @@ func (e *Engine) handleProtected(sa *IKESA, local, remote netip.AddrPort, h wire
 		e.log.Debug("dropping request not allowed in this IKE SA state", "ike", sa.String(), "state", sa.State, "exchange", h.Exchange)
 		return
 	}
-	m, err := wire.OpenEncrypted(msg, sa.in)
+	m, err := wire.OpenEncrypted(msg, v2of(sa).in)
 	if err != nil {
 		e.stats.Malformed++
 		e.log.Debug("dropping request that fails to decrypt", "ike", sa.String(), "err", err)
 		return
 	}
-	sa.peerMsgID++
+	v2of(sa).peerMsgID++
 	sa.lastInbound = time.Now()
 	e.PeerMoved(sa, local, remote)
 	resp, after := e.handleRequest(sa, h, m)
-	raw := wire.AppendEncrypted(nil, sa.header(h.Exchange, h.MessageID, true), resp, sa.out)
-	sa.lastResp, sa.lastRespOK = raw, true
+	raw := wire.AppendEncrypted(nil, sa.header(h.Exchange, h.MessageID, true), resp, v2of(sa).out)
+	v2of(sa).lastResp, v2of(sa).lastRespOK = raw, true
 	// Answer where the request came from (RFC 7296 2.11), whether or not the SA follows it.
 	if err := e.dp.SendIKE(local, remote, raw); err != nil {
 		e.log.Debug("sending IKE message failed", "peer", remote, "err", err)

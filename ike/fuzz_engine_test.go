@@ -45,8 +45,8 @@ func FuzzAuthenticatedRequest(f *testing.F) {
 			var raw []byte
 			a.e.Call(func() {
 				sa := a.t.IKE
-				raw = wire.AppendEncrypted(nil, sa.header(wire.ExchangeType(exch), sa.nextMsgID, false), m.Payloads, sa.out)
-				sa.nextMsgID++
+				raw = wire.AppendEncrypted(nil, sa.header(wire.ExchangeType(exch), v2of(sa).nextMsgID, false), m.Payloads, v2of(sa).out)
+				v2of(sa).nextMsgID++
 			})
 			b.e.HandlePacket(netip.MustParseAddrPort("192.0.2.2:500"), netip.MustParseAddrPort("192.0.2.1:500"), raw)
 			synctest.Wait()

@@ -42,11 +42,11 @@ func (e *Engine) ScheduleIKERekey(sa *IKESA) {
 // v2RekeyIKE rekeys an IKE SA with CREATE_CHILD_SA (RFC 7296 2.18); its Child SAs move to the
 // new one.
 func (e *Engine) v2RekeyIKE(sa *IKESA) {
-	if sa.rekeying != nil {
+	if v2of(sa).rekeying != nil {
 		return
 	}
 	rk := &ikeRekey{spi: e.RandomSPI()}
-	sa.rekeying = rk
+	v2of(sa).rekeying = rk
 	e.log.Info("rekeying IKE SA", "tunnel", sa.TunnelName(), "ike", sa.String())
 	build := func() []wire.Payload {
 		rk.ni = e.Nonce()
@@ -62,7 +62,7 @@ func (e *Engine) v2RekeyIKE(sa *IKESA) {
 		}
 	}
 	e.request(sa, wire.ExchangeCreateChildSA, build, func(m *wire.Message) {
-		sa.rekeying = nil
+		v2of(sa).rekeying = nil
 		n, err := e.ikeRekeyResponse(sa, rk, m)
 		if err != nil {
 			e.log.Info("IKE rekey failed", "tunnel", sa.TunnelName(), "err", err)
@@ -72,7 +72,7 @@ func (e *Engine) v2RekeyIKE(sa *IKESA) {
 			return
 		}
 		if p := rk.peerNew; p != nil && p.State != IKEDead {
-			if string(LowestNonce(rk.ni, n.nr, p.ni, p.nr)) == string(LowestNonce(rk.ni, n.nr)) {
+			if string(LowestNonce(rk.ni, v2of(n).nr, v2of(p).ni, v2of(p).nr)) == string(LowestNonce(rk.ni, v2of(n).nr)) {
 				// Ours is redundant (RFC 7296 2.8.1): delete it; the peer's replaces the old SA
 				// and the peer deletes the old one.
 				e.log.Info("IKE rekey collision lost", "tunnel", sa.TunnelName())
@@ -85,7 +85,7 @@ func (e *Engine) v2RekeyIKE(sa *IKESA) {
 		e.registerRekeyed(sa, n, true)
 		e.DeleteIKE(sa, true)
 	}, func(err error) {
-		sa.rekeying = nil
+		v2of(sa).rekeying = nil
 		e.IKEFailed(sa, err)
 	})
 }
@@ -109,13 +109,10 @@ func (e *Engine) ikeRekeyResponse(sa *IKESA, rk *ikeRekey, m *wire.Message) (*IK
 	if err != nil {
 		return nil, err
 	}
-	n := &IKESA{
-		ID: e.NewID(), Version: 2, Tunnel: sa.Tunnel, SPIi: rk.spi, SPIr: binary.BigEndian.Uint64(sap.Proposals[0].SPI),
-		Initiator: true, Local: sa.Local, Remote: sa.Remote, Suite: suite, Created: time.Now(),
-		children: map[uint64]*ChildSA{}, ni: rk.ni, nr: append([]byte(nil), nonce.Data...),
-		Floated: sa.Floated, NATLocal: sa.NATLocal, NATRemote: sa.NATRemote,
-	}
-	n.proto = v2SA{e, n}
+	n := e.NewIKESA(2, sa.Tunnel, true, sa.Local, sa.Remote)
+	n.SPIi, n.SPIr, n.Suite = rk.spi, binary.BigEndian.Uint64(sap.Proposals[0].SPI), suite
+	n.Floated, n.NATLocal, n.NATRemote = sa.Floated, sa.NATLocal, sa.NATRemote
+	n.SetProto(&v2SA{e: e, sa: n, ni: rk.ni, nr: append([]byte(nil), nonce.Data...)})
 	if err := e.deriveRekeyed(sa, n, gir); err != nil {
 		return nil, err
 	}
@@ -128,7 +125,7 @@ func (e *Engine) deriveRekeyed(old, n *IKESA, gir []byte) error {
 	if err != nil {
 		return err
 	}
-	keys, err := crypto.DeriveRekeyedIKEKeys(n.Suite, old.prf, old.keys.SKd, gir, n.ni, n.nr, n.SPIi, n.SPIr)
+	keys, err := crypto.DeriveRekeyedIKEKeys(n.Suite, v2of(old).prf, v2of(old).keys.SKd, gir, v2of(n).ni, v2of(n).nr, n.SPIi, n.SPIr)
 	if err != nil {
 		return err
 	}
@@ -193,20 +190,17 @@ func (e *Engine) handleIKERekeyRequest(sa *IKESA, m *wire.Message) ([]wire.Paylo
 	if err != nil {
 		return []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidSyntax}}, nil
 	}
-	n := &IKESA{
-		ID: e.NewID(), Version: 2, Tunnel: sa.Tunnel, SPIi: binary.BigEndian.Uint64(chosen.SPI), SPIr: e.RandomSPI(),
-		Local: sa.Local, Remote: sa.Remote, Suite: suite, Created: time.Now(),
-		children: map[uint64]*ChildSA{}, ni: append([]byte(nil), m.Nonce().Data...), nr: e.Nonce(),
-		Floated: sa.Floated, NATLocal: sa.NATLocal, NATRemote: sa.NATRemote,
-	}
-	n.proto = v2SA{e, n}
+	n := e.NewIKESA(2, sa.Tunnel, false, sa.Local, sa.Remote)
+	n.SPIi, n.SPIr, n.Suite = binary.BigEndian.Uint64(chosen.SPI), e.RandomSPI(), suite
+	n.Floated, n.NATLocal, n.NATRemote = sa.Floated, sa.NATLocal, sa.NATRemote
+	n.SetProto(&v2SA{e: e, sa: n, ni: append([]byte(nil), m.Nonce().Data...), nr: e.Nonce()})
 	if err := e.deriveRekeyed(sa, n, gir); err != nil {
 		return []wire.Payload{&wire.Notify{Type: wire.NotifyNoProposalChosen}}, nil
 	}
 	chosen.SPI = spi64(n.SPIr)
-	ps := []wire.Payload{&wire.SA{Proposals: []wire.Proposal{chosen}}, &wire.Nonce{Data: n.nr}, &wire.KE{Group: suite.DH, Data: dh.PublicKey()}}
+	ps := []wire.Payload{&wire.SA{Proposals: []wire.Proposal{chosen}}, &wire.Nonce{Data: v2of(n).nr}, &wire.KE{Group: suite.DH, Data: dh.PublicKey()}}
 	return ps, func() {
-		if rk := sa.rekeying; rk != nil {
+		if rk := v2of(sa).rekeying; rk != nil {
 			// Collision: decide when our own rekey's answer arrives.
 			rk.peerNew = n
 			e.registerRekeyed(sa, n, false)

@@ -55,45 +55,19 @@ type IKESA struct {
 	Up        time.Time // when it became established
 	RekeyAt   time.Time // zero if no rekey is scheduled
 
-	prf   crypto.PRF
-	keys  crypto.IKEKeys
-	out   wire.SKCipher
-	in    wire.SKCipher
-	ni    []byte
-	nr    []byte
-	dh    crypto.DH
-	group uint16 // DH group offered in our KE
-
-	initReq  []byte // IKE_SA_INIT request as sent/received (for AUTH)
-	initResp []byte // IKE_SA_INIT response as sent/received
-	cookie   []byte
-	halfKey  HalfOpenKey
+	halfKey HalfOpenKey
 
 	NATLocal  bool // we are behind a NAT (our NAT_DETECTION_SOURCE_IP did not match)
 	NATRemote bool // the peer is behind a NAT
 	Floated   bool // IKE moved to port 4500
 
-	// Requests we initiate (window size 1).
-	nextMsgID uint32
-	pending   *request
-	queue     []*request
-
-	// Requests the peer initiates.
-	peerMsgID  uint32 // next expected message ID
-	lastResp   []byte // cached response to peerMsgID-1
-	lastRespOK bool
-
 	children map[uint64]*ChildSA
 	proto    SAProtocol // the exchanges of the SA's IKE version
-
-	// Pending first Child SA (IKE_AUTH) of an initiator.
-	authChild *childProposal
 
 	lastInbound time.Time // last authenticated message from the peer
 	timers      saTimers
 
-	rekeying  *ikeRekey // our IKE rekey in progress
-	RekeyedBy *IKESA    // replaced by this SA (rekey); this one is being deleted
+	RekeyedBy *IKESA // replaced by this SA (rekey); this one is being deleted
 	// DeleteAfterAuth: deleted while IKE_AUTH was in flight; sends its Delete once it completes.
 	DeleteAfterAuth bool
 	deleteErr       error
@@ -114,12 +88,12 @@ func (sa *IKESA) wipe() { sa.proto.Wipe() }
 
 // v2Wipe clears an IKEv2 SA's keys.
 func (sa *IKESA) v2Wipe() {
-	sa.keys.Wipe()
-	if sa.dh != nil {
-		crypto.WipeDH(sa.dh)
+	v2of(sa).keys.Wipe()
+	if v2of(sa).dh != nil {
+		crypto.WipeDH(v2of(sa).dh)
 	}
-	sa.dh = nil
-	sa.ni, sa.nr = nil, nil // may be shared with the first Child SA: dropped, not cleared
+	v2of(sa).dh = nil
+	v2of(sa).ni, v2of(sa).nr = nil, nil // may be shared with the first Child SA: dropped, not cleared
 }
 
 func (sa *IKESA) stop() {

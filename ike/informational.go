@@ -36,8 +36,8 @@ func (e *Engine) v2DeleteIKE(sa *IKESA) {
 	sa.State = IKEDeleting
 	// The Delete goes right after the exchange in flight (window size 1): waiting requests
 	// are dropped.
-	q := sa.queue
-	sa.queue = nil
+	q := v2of(sa).queue
+	v2of(sa).queue = nil
 	for _, r := range q {
 		r.onFail(ErrDeleted)
 	}

@@ -20,15 +20,10 @@ func (e *Engine) v2Initiate(t *Tunnel) *IKESA {
 	if len(t.Cfg.IKEProposals) == 0 || len(t.Cfg.IKEProposals[0].DH) == 0 {
 		return nil
 	}
-	sa := &IKESA{
-		ID: e.NewID(), Version: 2, Tunnel: t, SPIi: e.RandomSPI(), Initiator: true, State: IKEInitSent,
-		Local: t.Cfg.Local, Remote: t.Cfg.Remote, Created: time.Now(),
-		children: map[uint64]*ChildSA{},
-		group:    t.Cfg.IKEProposals[0].DH[0],
-	}
-	sa.proto = v2SA{e, sa}
-	sa.ni = e.Nonce()
-	e.ikeSAs[sa.SPIi] = sa
+	sa := e.NewIKESA(2, t, true, t.Cfg.Local, t.Cfg.Remote)
+	sa.SPIi, sa.State = e.RandomSPI(), IKEInitSent
+	sa.SetProto(&v2SA{e: e, sa: sa, group: t.Cfg.IKEProposals[0].DH[0], ni: e.Nonce()})
+	e.AddIKE(sa)
 	t.IKE = sa
 	e.log.Info("initiating IKE SA", "tunnel", t.Cfg.Name, "peer", sa.Remote, "ike", sa.String())
 	e.sendInit(sa)
@@ -37,32 +32,32 @@ func (e *Engine) v2Initiate(t *Tunnel) *IKESA {
 
 // sendInit (re)builds and sends our IKE_SA_INIT request.
 func (e *Engine) sendInit(sa *IKESA) {
-	dh, err := crypto.NewDH(sa.group, e.rand)
+	dh, err := crypto.NewDH(v2of(sa).group, e.rand)
 	if err != nil {
 		e.IKEFailed(sa, err)
 		return
 	}
-	sa.dh = dh
+	v2of(sa).dh = dh
 	var ps []wire.Payload
-	if sa.cookie != nil {
-		ps = append(ps, &wire.Notify{Type: wire.NotifyCookie, Data: sa.cookie})
+	if v2of(sa).cookie != nil {
+		ps = append(ps, &wire.Notify{Type: wire.NotifyCookie, Data: v2of(sa).cookie})
 	}
 	ps = append(ps,
 		&wire.SA{Proposals: proposal.ToWire(sa.Tunnel.Cfg.IKEProposals, wire.ProtocolIKE, nil)},
-		&wire.KE{Group: sa.group, Data: dh.PublicKey()},
-		&wire.Nonce{Data: sa.ni},
+		&wire.KE{Group: v2of(sa).group, Data: dh.PublicKey()},
+		&wire.Nonce{Data: v2of(sa).ni},
 	)
 	ps = append(ps, e.natDetection(sa, sa.Local, sa.Remote, sa.Tunnel.Cfg.Encap == EncapUDP)...)
 	m := &wire.Message{Header: sa.header(wire.ExchangeIKESAInit, 0, false), Payloads: ps}
 	raw := m.Append(nil)
-	sa.initReq = raw
-	if sa.pending != nil && sa.pending.timer != nil {
-		sa.pending.timer.Stop()
+	v2of(sa).initReq = raw
+	if v2of(sa).pending != nil && v2of(sa).pending.timer != nil {
+		v2of(sa).pending.timer.Stop()
 	}
-	sa.pending = nil
+	v2of(sa).pending = nil
 	r := &request{exch: wire.ExchangeIKESAInit, raw: raw, msgID: 0,
 		onResp: func(*wire.Message) {}, onFail: func(err error) { e.IKEFailed(sa, err) }}
-	sa.nextMsgID = 1
+	v2of(sa).nextMsgID = 1
 	e.sendRequest(sa, r)
 }
 
@@ -130,7 +125,7 @@ func checkNAT(sa *IKESA, m *wire.Message, local, remote netip.AddrPort) bool {
 // handleInitResponse processes the answer to our IKE_SA_INIT.
 func (e *Engine) handleInitResponse(local, remote netip.AddrPort, h wire.Header, msg []byte) {
 	sa := e.ikeSAs[h.SPIi]
-	if sa == nil || !sa.Initiator || sa.State != IKEInitSent || sa.pending == nil || h.MessageID != 0 {
+	if sa == nil || !sa.Initiator || sa.State != IKEInitSent || v2of(sa).pending == nil || h.MessageID != 0 {
 		return
 	}
 	m, err := wire.ParseMessage(msg)
@@ -141,19 +136,19 @@ func (e *Engine) handleInitResponse(local, remote netip.AddrPort, h wire.Header,
 	e.cur = sa
 	t := sa.Tunnel
 	if n := m.Notify(wire.NotifyCookie); n != nil {
-		if len(n.Data) < 1 || len(n.Data) > 64 || bytes.Equal(n.Data, sa.cookie) {
+		if len(n.Data) < 1 || len(n.Data) > 64 || bytes.Equal(n.Data, v2of(sa).cookie) {
 			return
 		}
-		sa.cookie = append([]byte(nil), n.Data...)
+		v2of(sa).cookie = append([]byte(nil), n.Data...)
 		e.log.Debug("peer demands a cookie", "tunnel", t.Cfg.Name)
 		e.sendInit(sa)
 		return
 	}
 	if n := m.Notify(wire.NotifyInvalidKEPayload); n != nil && len(n.Data) == 2 {
 		g := binary.BigEndian.Uint16(n.Data)
-		if g != sa.group && proposesGroup(t.Cfg.IKEProposals, g) {
+		if g != v2of(sa).group && proposesGroup(t.Cfg.IKEProposals, g) {
 			e.log.Info("peer asks for another DH group", "tunnel", t.Cfg.Name, "group", g)
-			sa.group = g
+			v2of(sa).group = g
 			e.sendInit(sa)
 			return
 		}
@@ -173,7 +168,7 @@ func (e *Engine) handleInitResponse(local, remote netip.AddrPort, h wire.Header,
 	if err == nil && !Acceptable(suite, t.Cfg.IKEProposals) {
 		err = fmt.Errorf("peer chose %v, which we did not offer", suite)
 	}
-	if err == nil && (ke.Group != suite.DH || ke.Group != sa.group) {
+	if err == nil && (ke.Group != suite.DH || ke.Group != v2of(sa).group) {
 		err = fmt.Errorf("peer's KE group %d does not match", ke.Group)
 	}
 	if err == nil && (len(nonce.Data) < 16 || len(nonce.Data) > 256) {
@@ -181,18 +176,18 @@ func (e *Engine) handleInitResponse(local, remote netip.AddrPort, h wire.Header,
 	}
 	var gir []byte
 	if err == nil {
-		gir, err = sa.dh.SharedSecret(ke.Data)
+		gir, err = v2of(sa).dh.SharedSecret(ke.Data)
 	}
 	if err != nil {
 		e.IKEFailed(sa, err)
 		return
 	}
-	sa.pending.timer.Stop()
-	sa.pending = nil
+	v2of(sa).pending.timer.Stop()
+	v2of(sa).pending = nil
 	sa.SPIr = h.SPIr
 	sa.Suite = suite
-	sa.nr = append([]byte(nil), nonce.Data...)
-	sa.initResp = append([]byte(nil), msg...)
+	v2of(sa).nr = append([]byte(nil), nonce.Data...)
+	v2of(sa).initResp = append([]byte(nil), msg...)
 	if err := e.deriveIKE(sa, gir); err != nil {
 		e.IKEFailed(sa, err)
 		return
@@ -213,7 +208,7 @@ func (e *Engine) deriveIKE(sa *IKESA, gir []byte) error {
 	if err != nil {
 		return err
 	}
-	keys, err := crypto.DeriveIKEKeys(sa.Suite, sa.ni, sa.nr, gir, sa.SPIi, sa.SPIr)
+	keys, err := crypto.DeriveIKEKeys(sa.Suite, v2of(sa).ni, v2of(sa).nr, gir, sa.SPIi, sa.SPIr)
 	if err != nil {
 		return err
 	}
@@ -233,7 +228,7 @@ func (sa *IKESA) setKeys(prf crypto.PRF, keys crypto.IKEKeys) error {
 	if err != nil {
 		return err
 	}
-	sa.prf, sa.keys, sa.out, sa.in = prf, keys, out, in
+	v2of(sa).prf, v2of(sa).keys, v2of(sa).out, v2of(sa).in = prf, keys, out, in
 	return nil
 }
 
@@ -286,9 +281,9 @@ func (e *Engine) handleInitRequest(local, remote netip.AddrPort, h wire.Header, 
 	}
 	key := HalfOpenKey{remote, h.SPIi}
 	if sa := e.halfOpen[key]; sa != nil {
-		if bytes.Equal(sa.initReq, msg) {
+		if bytes.Equal(v2of(sa).initReq, msg) {
 			e.stats.ResponsesResent++
-			e.dp.SendIKE(local, remote, sa.initResp)
+			e.dp.SendIKE(local, remote, v2of(sa).initResp)
 		}
 		return
 	}
@@ -345,14 +340,9 @@ func (e *Engine) handleInitRequest(local, remote netip.AddrPort, h wire.Header, 
 		e.replyInitError(local, remote, h, &wire.Notify{Type: wire.NotifyInvalidSyntax})
 		return
 	}
-	sa := &IKESA{
-		ID: e.NewID(), Version: 2, Tunnel: t, SPIi: h.SPIi, SPIr: e.RandomSPI(), State: IKEHalfOpen,
-		Local: local, Remote: remote, Suite: suite, Created: time.Now(),
-		children: map[uint64]*ChildSA{}, dh: dh, group: suite.DH, peerMsgID: 1, nextMsgID: 0,
-	}
-	sa.proto = v2SA{e, sa}
-	sa.ni = append([]byte(nil), nonce.Data...)
-	sa.nr = e.Nonce()
+	sa := e.NewIKESA(2, t, false, local, remote)
+	sa.SPIi, sa.SPIr, sa.State, sa.Suite = h.SPIi, e.RandomSPI(), IKEHalfOpen, suite
+	sa.SetProto(&v2SA{e: e, sa: sa, dh: dh, group: suite.DH, peerMsgID: 1, ni: append([]byte(nil), nonce.Data...), nr: e.Nonce()})
 	if err := e.deriveIKE(sa, gir); err != nil {
 		e.log.Warn("key derivation failed", "err", err)
 		return
@@ -362,14 +352,14 @@ func (e *Engine) handleInitRequest(local, remote netip.AddrPort, h wire.Header, 
 	ps := []wire.Payload{
 		&wire.SA{Proposals: []wire.Proposal{chosen}},
 		&wire.KE{Group: suite.DH, Data: dh.PublicKey()},
-		&wire.Nonce{Data: sa.nr},
+		&wire.Nonce{Data: v2of(sa).nr},
 	}
 	ps = append(ps, e.natDetection(sa, local, remote, t.Cfg.Encap == EncapUDP)...)
 	resp := &wire.Message{Header: sa.header(wire.ExchangeIKESAInit, 0, true), Payloads: ps}
-	sa.initReq = append([]byte(nil), msg...)
-	sa.initResp = resp.Append(nil)
+	v2of(sa).initReq = append([]byte(nil), msg...)
+	v2of(sa).initResp = resp.Append(nil)
 	e.StartHalfOpen(sa, key)
-	e.dp.SendIKE(local, remote, sa.initResp)
+	e.dp.SendIKE(local, remote, v2of(sa).initResp)
 }
 
 // Defaults of the half-open caps.

@@ -117,7 +117,7 @@ func TestHalfOpenSACannotSendInformational(t *testing.T) {
 				&wire.Notify{Type: wire.NotifyInvalidSPI, Data: SPIBytes(out0)},
 				&wire.Delete{Protocol: wire.ProtocolESP, SPIs: [][]byte{SPIBytes(out0)}},
 			}
-			raw = wire.AppendEncrypted(nil, sa.header(wire.ExchangeInformational, 1, false), ps, sa.out)
+			raw = wire.AppendEncrypted(nil, sa.header(wire.ExchangeInformational, 1, false), ps, v2of(sa).out)
 		})
 		b.e.HandlePacket(netip.MustParseAddrPort("192.0.2.2:500"), xAddr, raw)
 		synctest.Wait()
@@ -243,8 +243,8 @@ func TestAddressMoveNeedsNAT(t *testing.T) {
 				var raw []byte
 				a.e.Call(func() {
 					sa := a.t.IKE
-					raw = wire.AppendEncrypted(nil, sa.header(wire.ExchangeInformational, sa.nextMsgID, false), nil, sa.out)
-					sa.nextMsgID++
+					raw = wire.AppendEncrypted(nil, sa.header(wire.ExchangeInformational, v2of(sa).nextMsgID, false), nil, v2of(sa).out)
+					v2of(sa).nextMsgID++
 				})
 				moved := netip.MustParseAddrPort("198.51.100.9:4500")
 				b.e.HandlePacket(netip.MustParseAddrPort("192.0.2.2:500"), moved, raw)
@@ -464,7 +464,7 @@ func TestNotifyQueueCapped(t *testing.T) {
 				a.e.SendInvalidSPI(sa, uint32(2000+i))
 			}
 			notifies, rekeys := 0, 0
-			for _, r := range sa.queue {
+			for _, r := range v2of(sa).queue {
 				if r.notify {
 					notifies++
 				} else {

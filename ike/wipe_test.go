@@ -32,7 +32,7 @@ func TestRemovalWipesKeys(t *testing.T) {
 				var sa *IKESA
 				var c *ChildSA
 				a.e.Call(func() { sa, c = a.t.IKE, a.t.Child })
-				k, ck := sa.keys, c.keys // share the backing arrays
+				k, ck := v2of(sa).keys, c.keys // share the backing arrays
 				ikeKeys := [][]byte{k.SKd, k.SKai, k.SKar, k.SKei, k.SKer, k.SKpi, k.SKpr}
 				childKeys := [][]byte{ck.EncrI, ck.IntegI, ck.EncrR, ck.IntegR}
 				if allZero(ikeKeys...) || allZero(childKeys...) || len(k.SKd) == 0 || len(ck.EncrI) == 0 {
@@ -40,12 +40,12 @@ func TestRemovalWipesKeys(t *testing.T) {
 				}
 				a.e.Call(func() { a.e.RemoveIKE(sa, nil) })
 				if !allZero(ikeKeys...) {
-					t.Errorf("IKE SA keys not zeroed on removal: %v", sa.keys)
+					t.Errorf("IKE SA keys not zeroed on removal: %v", v2of(sa).keys)
 				}
 				if !allZero(childKeys...) {
 					t.Error("Child SA keys not zeroed on removal")
 				}
-				if sa.dh != nil {
+				if v2of(sa).dh != nil {
 					t.Error("DH key pair still referenced")
 				}
 			})
