@@ -229,42 +229,6 @@ func (e *Engine) handleAuthRequest(sa *IKESA, m *wire.Message) ([]wire.Payload, 
 	}
 }
 
-// OtherIKEWithPeer reports whether another live IKE SA exists with sa's peer for the same pair
-// of identities (then INITIAL_CONTACT must not be sent).
-func (e *Engine) OtherIKEWithPeer(sa *IKESA) bool {
-	c := sa.Tunnel.Cfg
-	for _, t := range e.byRemoteAddr[c.Remote.Addr()] {
-		if t.IKE == nil || t.IKE == sa || t.IKE.State == IKEDead {
-			continue
-		}
-		if t == sa.Tunnel && t.IKE.State != IKEEstablished {
-			continue
-		}
-		if t.Cfg.RemoteID.key() == c.RemoteID.key() && t.Cfg.LocalID.key() == c.LocalID.key() {
-			return true
-		}
-	}
-	return false
-}
-
-// InitialContact removes the older IKE SAs (and their children) we have with the peer that
-// sent INITIAL_CONTACT in sa's IKE_AUTH, for the same identities (RFC 7296 2.4): the peer has
-// no state for them.
-func (e *Engine) InitialContact(sa *IKESA) {
-	c := sa.Tunnel.Cfg
-	for _, t := range e.byRemoteAddr[sa.Remote.Addr()] {
-		if t.Cfg.RemoteID.key() != c.RemoteID.key() || t.Cfg.LocalID.key() != c.LocalID.key() {
-			continue
-		}
-		// Only established SAs: one of ours still being negotiated is not "older state" (when both
-		// sides initiate at once, their IKE_AUTH exchanges cross).
-		if old := t.IKE; old != nil && old != sa && old.State == IKEEstablished {
-			e.log.Info("INITIAL_CONTACT: removing older IKE SA of the peer", "tunnel", t.Cfg.Name, "ike", old.String())
-			e.RemoveIKE(old, fmt.Errorf("replaced after INITIAL_CONTACT"))
-		}
-	}
-}
-
 func idString(t wire.IDType, d []byte) string {
 	switch t {
 	case wire.IDFQDN:

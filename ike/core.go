@@ -1,11 +1,14 @@
 package ike
 
 import (
+	"encoding/binary"
 	"io"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"time"
 
+	"github.com/vigil-ipsec/vigil/crypto"
 	"github.com/vigil-ipsec/vigil/dataplane"
 )
 
@@ -106,4 +109,59 @@ func (c *ChildSA) StopRekey() {
 	if c.rekeyTimer != nil {
 		c.rekeyTimer.Stop()
 	}
+}
+
+func (e *Engine) Send(sa *IKESA, raw []byte) {
+	if err := e.dp.SendIKE(sa.Local, sa.Remote, raw); err != nil {
+		e.log.Debug("sending IKE message failed", "peer", sa.Remote, "err", err)
+	}
+}
+
+func (sa *IKESA) TunnelName() string {
+	if sa.Tunnel == nil {
+		return ""
+	}
+	return sa.Tunnel.Cfg.Name
+}
+
+func SPIBytes(spi uint32) []byte {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], spi)
+	return b[:]
+}
+
+// Acceptable reports whether a suite chosen by the peer is one we offered.
+func Acceptable(s crypto.Suite, ps []crypto.Proposal) bool {
+	for _, p := range ps {
+		encr := false
+		for _, a := range p.Encr {
+			if a.ID == s.Encr && a.KeyBits == s.EncrKeyBits {
+				encr = true
+			}
+		}
+		if !encr {
+			continue
+		}
+		if s.PRF != 0 && !slices.Contains(p.PRF, s.PRF) {
+			continue
+		}
+		if !s.AEAD() && !slices.Contains(p.Integ, s.Integ) {
+			continue
+		}
+		if s.DH != 0 && !slices.Contains(p.DH, s.DH) || s.DH == 0 && len(p.DH) > 0 && !slices.Contains(p.DH, 0) {
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+// HalfOpenRoom reports whether a new half-open responder SA from src fits under the caps.
+func (e *Engine) HalfOpenRoom(src netip.Addr) bool {
+	if e.nHalf < e.cfg.HalfOpenMax && e.halfBySrc[src] < e.cfg.HalfOpenPerSource {
+		return true
+	}
+	e.stats.HalfOpenRefused++
+	e.cfg.LogThrottle.Log(e.log, slog.LevelWarn, src, "half-open-limit", "too many half-open IKE SAs: dropping new requests", "half_open", e.nHalf, "from_source", e.halfBySrc[src], "source", src)
+	return false
 }

@@ -25,12 +25,6 @@ func peerError(t wire.NotifyType) error {
 	return &PeerError{Notify: t.String(), Kind: kind}
 }
 
-func SPIBytes(spi uint32) []byte {
-	var b [4]byte
-	binary.BigEndian.PutUint32(b[:], spi)
-	return b[:]
-}
-
 // v2CreateChild negotiates a new Child SA for t with CREATE_CHILD_SA.
 func (e *Engine) v2CreateChild(sa *IKESA, t *Tunnel, done func(*ChildSA, error)) {
 	cp := &childProposal{tunnel: t, spi: e.RandomChildSPI(), localTS: Selectors(t.Cfg.LocalTS), remoteTS: Selectors(t.Cfg.RemoteTS)}

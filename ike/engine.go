@@ -301,13 +301,13 @@ func (e *Engine) Call(f func()) error {
 func (e *Engine) HandlePacket(local, remote netip.AddrPort, msg []byte) {
 	// A flood of unauthenticated messages must not crowd authenticated ones out of the loop:
 	// each kind has its own budget, and protected messages have none.
-	switch classify(msg) {
-	case classSetup:
+	switch e.Classify(msg) {
+	case ClassSetup:
 		if !e.setupIn.allowAt(time.Now(), unauthSetupRate) {
 			e.unauthDropped.Add(1)
 			return
 		}
-	case classOther:
+	case ClassOther:
 		if !e.unprotectedIn.allowAt(time.Now(), unauthOtherRate) {
 			e.unauthDropped.Add(1)
 			return

@@ -420,32 +420,3 @@ func TestPeerInitiatesWhileOurInitIsUnanswered(t *testing.T) {
 		checkChildPair(t, a, b)
 	})
 }
-
-func TestClassify(t *testing.T) {
-	h := func(ver, next, exch, flags byte) []byte {
-		b := make([]byte, 28)
-		b[16], b[17], b[18], b[19] = next, ver<<4, exch, flags
-		return b
-	}
-	for _, c := range []struct {
-		msg  []byte
-		want msgClass
-	}{
-		{h(2, 41, 37, 0), classOther},     // IKEv2 INFORMATIONAL, N first
-		{h(2, 46, 37, 0), classProtected}, // IKEv2 INFORMATIONAL, SK
-		{h(2, 53, 35, 0), classProtected}, // IKE_AUTH, SKF
-		{h(2, 41, 36, 0), classOther},     // CREATE_CHILD_SA without SK
-		{h(2, 41, 43, 0), classOther},     // an unknown exchange type
-		{h(2, 33, 34, 0), classSetup},     // IKE_SA_INIT
-		{h(1, 11, 5, 0), classOther},      // ISAKMP Informational, clear
-		{h(1, 8, 5, 1), classProtected},   // ISAKMP Informational, encrypted
-		{h(1, 1, 2, 0), classSetup},       // Main Mode
-		{h(1, 1, 4, 0), classOther},       // Aggressive Mode
-		{h(1, 8, 32, 0), classOther},      // Quick Mode without encryption
-		{[]byte{1, 2, 3}, classOther},     // short
-	} {
-		if got := classify(c.msg); got != c.want {
-			t.Errorf("%x: %v, want %v", c.msg[16:20:20], got, c.want)
-		}
-	}
-}

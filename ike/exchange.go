@@ -135,19 +135,6 @@ func (e *Engine) failQueued(sa *IKESA, err error) {
 	}
 }
 
-func (e *Engine) Send(sa *IKESA, raw []byte) {
-	if err := e.dp.SendIKE(sa.Local, sa.Remote, raw); err != nil {
-		e.log.Debug("sending IKE message failed", "peer", sa.Remote, "err", err)
-	}
-}
-
-func (sa *IKESA) TunnelName() string {
-	if sa.Tunnel == nil {
-		return ""
-	}
-	return sa.Tunnel.Cfg.Name
-}
-
 // handleProtected processes a message of an existing IKE SA (anything but IKE_SA_INIT).
 func (e *Engine) handleProtected(sa *IKESA, local, remote netip.AddrPort, h wire.Header, msg []byte) {
 	e.cur = sa

@@ -25,20 +25,6 @@ func spi64(s uint64) []byte {
 	return b[:]
 }
 
-// ScheduleIKERekey arms the IKE SA's rekey timer.
-func (e *Engine) ScheduleIKERekey(sa *IKESA) {
-	if sa.timers.rekey != nil {
-		sa.timers.rekey.Stop()
-	}
-	d := sa.Tunnel.Cfg.IKELifetime
-	if d <= 0 {
-		return
-	}
-	d = jitter(d)
-	sa.RekeyAt = time.Now().Add(d)
-	sa.timers.rekey = time.AfterFunc(d, func() { e.Do(func() { e.RekeyIKE(sa) }) })
-}
-
 // v2RekeyIKE rekeys an IKE SA with CREATE_CHILD_SA (RFC 7296 2.18); its Child SAs move to the
 // new one.
 func (e *Engine) v2RekeyIKE(sa *IKESA) {
@@ -141,30 +127,6 @@ func (e *Engine) registerRekeyed(old, n *IKESA, move bool) {
 	if move {
 		e.MoveChildren(old, n)
 	}
-}
-
-// MoveChildren hands old's children and tunnel over to n (after a rekey).
-func (e *Engine) MoveChildren(old, n *IKESA) {
-	for id, c := range old.children {
-		c.IKE = n
-		n.children[id] = c
-		delete(old.children, id)
-	}
-	old.RekeyedBy = n
-	if old.timers.rekey != nil {
-		old.timers.rekey.Stop()
-	}
-	if old.timers.dpd != nil {
-		old.timers.dpd.Stop()
-	}
-	t := n.Tunnel
-	if t.IKE == old || t.IKE == nil {
-		t.IKE = n
-	}
-	e.ScheduleIKERekey(n)
-	e.ScheduleDPD(n)
-	e.log.Info("IKE SA rekeyed", "tunnel", t.Cfg.Name, "old", old.String(), "new", n.String(), "algorithms", n.Suite.String())
-	e.hooks.IKEUp(n)
 }
 
 // handleIKERekeyRequest answers the peer's IKE SA rekey (responder).

@@ -2,8 +2,6 @@ package ike
 
 import (
 	"encoding/binary"
-	"errors"
-	"fmt"
 	"net/netip"
 	"time"
 
@@ -126,94 +124,4 @@ func (e *Engine) handleInformationalRequest(sa *IKESA, m *wire.Message) ([]wire.
 			f()
 		}
 	}
-}
-
-// PeerDeletedChild handles a Delete for one of our Child SAs.
-func (e *Engine) PeerDeletedChild(c *ChildSA) {
-	e.log.Info("peer deleted Child SA", "tunnel", c.Tunnel.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn), "spi_out", fmt.Sprintf("0x%08x", c.SPIOut))
-	// A rekey responder's new SA takes over when the old one goes.
-	var next *ChildSA
-	for _, o := range c.IKE.children {
-		if o.Replaces == c && o.State == ChildInstalled {
-			next = o
-		}
-	}
-	if c.PeerRekey != nil && c.PeerRekey.State == ChildInstalled {
-		next = c.PeerRekey
-	}
-	if next == nil {
-		// A newer installed SA of the tunnel means c was replaced (IKEv1 rekeys leave no
-		// replaces link): keep its inbound half for the grace period all the same.
-		if s := e.successor(c); s != nil && s.Created.After(c.Created) {
-			next = s
-		}
-	}
-	if next != nil {
-		next.Replaces = nil
-		c.RekeyedBy = next
-	}
-	e.RemoveChild(c, ErrPeerDeleted)
-}
-
-// IKEFailed handles a failed exchange or negotiation: the IKE SA is removed.
-func (e *Engine) IKEFailed(sa *IKESA, err error) {
-	if sa.State == IKEDead || errors.Is(err, ErrDeleted) {
-		return
-	}
-	e.log.Info("IKE SA failed", "tunnel", sa.TunnelName(), "ike", sa.String(), "state", sa.State, "err", err)
-	e.RemoveIKE(sa, err)
-}
-
-// RemoveIKE forgets an IKE SA and its children without telling the peer.
-func (e *Engine) RemoveIKE(sa *IKESA, err error) {
-	if sa.State == IKEDead {
-		return
-	}
-	wasHalf := sa.State == IKEHalfOpen
-	sa.State = IKEDead
-	sa.stop()
-	if wasHalf {
-		e.LeaveHalfOpen(sa)
-	}
-	for _, c := range sa.children {
-		e.RemoveChild(c, err)
-	}
-	if e.ikeSAs[sa.ourSPI()] == sa {
-		delete(e.ikeSAs, sa.ourSPI())
-	}
-	sa.proto.Teardown(err)
-	if t := sa.Tunnel; t != nil && t.IKE == sa {
-		t.IKE = nil
-		if sa.RekeyedBy != nil && sa.RekeyedBy.State != IKEDead {
-			t.IKE = sa.RekeyedBy
-		}
-		t.Since = time.Now()
-	}
-	if sa.Up.IsZero() && !wasHalf {
-		e.log.Info("IKE SA not established", "tunnel", sa.TunnelName(), "peer", sa.Remote, "err", err)
-	}
-	e.hooks.IKEDown(sa, err)
-	sa.wipe()
-}
-
-// ScheduleDPD arms the liveness timer: a check is due when we have sent ESP or IKE traffic but
-// heard nothing from the peer for DPDDelay. The gateway's hooks decide about Child SA
-// activity; here only IKE-level silence counts.
-func (e *Engine) ScheduleDPD(sa *IKESA) {
-	d := sa.Tunnel.Cfg.DPDDelay
-	if d <= 0 {
-		return
-	}
-	if sa.timers.dpd != nil {
-		sa.timers.dpd.Stop()
-	}
-	sa.timers.dpd = time.AfterFunc(d, func() {
-		e.Do(func() {
-			if sa.State != IKEEstablished {
-				return
-			}
-			e.hooks.DPDDue(sa)
-			e.ScheduleDPD(sa)
-		})
-	})
 }

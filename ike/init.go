@@ -241,32 +241,6 @@ func proposesGroup(ps []crypto.Proposal, g uint16) bool {
 	return false
 }
 
-// Acceptable reports whether a suite chosen by the peer is one we offered.
-func Acceptable(s crypto.Suite, ps []crypto.Proposal) bool {
-	for _, p := range ps {
-		encr := false
-		for _, a := range p.Encr {
-			if a.ID == s.Encr && a.KeyBits == s.EncrKeyBits {
-				encr = true
-			}
-		}
-		if !encr {
-			continue
-		}
-		if s.PRF != 0 && !slices.Contains(p.PRF, s.PRF) {
-			continue
-		}
-		if !s.AEAD() && !slices.Contains(p.Integ, s.Integ) {
-			continue
-		}
-		if s.DH != 0 && !slices.Contains(p.DH, s.DH) || s.DH == 0 && len(p.DH) > 0 && !slices.Contains(p.DH, 0) {
-			continue
-		}
-		return true
-	}
-	return false
-}
-
 // replyInitError sends a stateless IKE_SA_INIT error response.
 func (e *Engine) replyInitError(local, remote netip.AddrPort, h wire.Header, n *wire.Notify) {
 	rh := wire.Header{SPIi: h.SPIi, Version: 0x20, Exchange: wire.ExchangeIKESAInit, Flags: wire.FlagResponse}
@@ -367,13 +341,3 @@ const (
 	DefaultHalfOpenMax       = 20000
 	DefaultHalfOpenPerSource = 2000
 )
-
-// HalfOpenRoom reports whether a new half-open responder SA from src fits under the caps.
-func (e *Engine) HalfOpenRoom(src netip.Addr) bool {
-	if e.nHalf < e.cfg.HalfOpenMax && e.halfBySrc[src] < e.cfg.HalfOpenPerSource {
-		return true
-	}
-	e.stats.HalfOpenRefused++
-	e.cfg.LogThrottle.Log(e.log, slog.LevelWarn, src, "half-open-limit", "too many half-open IKE SAs: dropping new requests", "half_open", e.nHalf, "from_source", e.halfBySrc[src], "source", src)
-	return false
-}

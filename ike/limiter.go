@@ -56,37 +56,24 @@ const (
 	unauthOtherRate = 100
 )
 
-// msgClass sorts a raw message before the loop sees it.
-type msgClass uint8
+// MsgClass sorts a raw message before the loop sees it.
+type MsgClass uint8
 
 const (
-	classProtected msgClass = iota // encrypted and integrity-protected (checked on the loop)
-	classSetup                     // unauthenticated SA set-up
-	classOther                     // any other unauthenticated message
+	ClassProtected MsgClass = iota // encrypted and integrity-protected (checked on the loop)
+	ClassSetup                     // unauthenticated SA set-up
+	ClassOther                     // any other unauthenticated message
 )
 
-// classify looks at the fixed header only: IKEv2 with an SK or SKF first payload and ISAKMP
-// with the encryption flag are protected; IKE_SA_INIT and unencrypted Main Mode are set-up;
-// anything else is unauthenticated.
-func classify(msg []byte) msgClass {
+// Classify sorts a received message by its fixed header, for the budgets of unauthenticated
+// messages before the loop: its version's protocol decides. Any goroutine may call it.
+func (e *Engine) Classify(msg []byte) MsgClass {
 	if len(msg) < 28 {
-		return classOther
+		return ClassOther
 	}
-	switch msg[17] >> 4 {
-	case 2:
-		if msg[18] == 34 {
-			return classSetup
-		}
-		if msg[16] == 46 || msg[16] == 53 {
-			return classProtected
-		}
-	case 1:
-		if msg[19]&0x01 != 0 {
-			return classProtected
-		}
-		if msg[18] == 2 {
-			return classSetup
-		}
+	p := e.protocol(int(msg[17] >> 4))
+	if p == nil {
+		return ClassOther
 	}
-	return classOther
+	return p.Classify(msg)
 }

@@ -18,6 +18,9 @@ type Protocol interface {
 	Handle(local, remote netip.AddrPort, msg []byte)
 	// Initiate starts a new IKE SA (and its first Child SA) for t, which has none.
 	Initiate(t *Tunnel) *IKESA
+	// Classify sorts a received message of this version (at least its 28-octet header) by its
+	// header alone: protected, SA set-up, or other. Called on any goroutine.
+	Classify(msg []byte) MsgClass
 	// CheckTunnel warns about settings this version cannot honour.
 	CheckTunnel(c *TunnelConfig)
 	// SendUnprotectedInvalidSPI tells remote, outside any IKE SA, that ESP arrived on an SPI we

@@ -17,6 +17,17 @@ func (p v2Protocol) Handle(local, remote netip.AddrPort, msg []byte) {
 }
 func (p v2Protocol) Initiate(t *Tunnel) *IKESA { return p.e.v2Initiate(t) }
 func (p v2Protocol) CheckTunnel(*TunnelConfig) {}
+
+// Classify: an SK or SKF first payload is protected, IKE_SA_INIT is set-up.
+func (p v2Protocol) Classify(msg []byte) MsgClass {
+	switch {
+	case msg[18] == 34:
+		return ClassSetup
+	case msg[16] == 46 || msg[16] == 53:
+		return ClassProtected
+	}
+	return ClassOther
+}
 func (p v2Protocol) SendUnprotectedInvalidSPI(local, remote netip.AddrPort, spi uint32) {
 	p.e.v2SendUnprotectedInvalidSPI(local, remote, spi)
 }

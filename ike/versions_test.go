@@ -199,3 +199,33 @@ func TestReplaceChildFallsBack(t *testing.T) {
 		})
 	}
 }
+
+func TestClassify(t *testing.T) {
+	e := ike.New(ike.Config{}, nil, nil, nil, protos...)
+	h := func(ver, next, exch, flags byte) []byte {
+		b := make([]byte, 28)
+		b[16], b[17], b[18], b[19] = next, ver<<4, exch, flags
+		return b
+	}
+	for _, c := range []struct {
+		msg  []byte
+		want ike.MsgClass
+	}{
+		{h(2, 41, 37, 0), ike.ClassOther},     // IKEv2 INFORMATIONAL, N first
+		{h(2, 46, 37, 0), ike.ClassProtected}, // IKEv2 INFORMATIONAL, SK
+		{h(2, 53, 35, 0), ike.ClassProtected}, // IKE_AUTH, SKF
+		{h(2, 41, 36, 0), ike.ClassOther},     // CREATE_CHILD_SA without SK
+		{h(2, 41, 43, 0), ike.ClassOther},     // an unknown exchange type
+		{h(2, 33, 34, 0), ike.ClassSetup},     // IKE_SA_INIT
+		{h(1, 11, 5, 0), ike.ClassOther},      // ISAKMP Informational, clear
+		{h(1, 8, 5, 1), ike.ClassProtected},   // ISAKMP Informational, encrypted
+		{h(1, 1, 2, 0), ike.ClassSetup},       // Main Mode
+		{h(1, 1, 4, 0), ike.ClassOther},       // Aggressive Mode
+		{h(1, 8, 32, 0), ike.ClassOther},      // Quick Mode without encryption
+		{[]byte{1, 2, 3}, ike.ClassOther},     // short
+	} {
+		if got := e.Classify(c.msg); got != c.want {
+			t.Errorf("%x: %v, want %v", c.msg[16:20:20], got, c.want)
+		}
+	}
+}

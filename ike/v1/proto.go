@@ -24,6 +24,17 @@ func (p Protocol) Version() int                                    { return 1 }
 func (p Protocol) Handle(local, remote netip.AddrPort, msg []byte) { p.e.handleV1(local, remote, msg) }
 func (p Protocol) Initiate(t *ike.Tunnel) *ike.IKESA               { return p.e.v1Initiate(t, nil) }
 func (p Protocol) CheckTunnel(c *ike.TunnelConfig)                 { p.e.v1CheckTunnel(c) }
+
+// Classify: the encryption flag means protected, unencrypted Main Mode is set-up.
+func (p Protocol) Classify(msg []byte) ike.MsgClass {
+	switch {
+	case msg[19]&0x01 != 0:
+		return ike.ClassProtected
+	case msg[18] == 2:
+		return ike.ClassSetup
+	}
+	return ike.ClassOther
+}
 func (p Protocol) SendUnprotectedInvalidSPI(local, remote netip.AddrPort, spi uint32) {
 	p.e.v1SendUnprotectedInvalidSPI(local, remote, spi)
 }

@@ -1,0 +1,174 @@
+package ike
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// The lives of IKE SAs, shared by both versions: failure, removal, timers after
+// establishment, moving Child SAs to a successor, INITIAL_CONTACT.
+
+// PeerDeletedChild handles a Delete for one of our Child SAs.
+func (e *Engine) PeerDeletedChild(c *ChildSA) {
+	e.log.Info("peer deleted Child SA", "tunnel", c.Tunnel.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn), "spi_out", fmt.Sprintf("0x%08x", c.SPIOut))
+	// A rekey responder's new SA takes over when the old one goes.
+	var next *ChildSA
+	for _, o := range c.IKE.children {
+		if o.Replaces == c && o.State == ChildInstalled {
+			next = o
+		}
+	}
+	if c.PeerRekey != nil && c.PeerRekey.State == ChildInstalled {
+		next = c.PeerRekey
+	}
+	if next == nil {
+		// A newer installed SA of the tunnel means c was replaced (IKEv1 rekeys leave no
+		// replaces link): keep its inbound half for the grace period all the same.
+		if s := e.successor(c); s != nil && s.Created.After(c.Created) {
+			next = s
+		}
+	}
+	if next != nil {
+		next.Replaces = nil
+		c.RekeyedBy = next
+	}
+	e.RemoveChild(c, ErrPeerDeleted)
+}
+
+// IKEFailed handles a failed exchange or negotiation: the IKE SA is removed.
+func (e *Engine) IKEFailed(sa *IKESA, err error) {
+	if sa.State == IKEDead || errors.Is(err, ErrDeleted) {
+		return
+	}
+	e.log.Info("IKE SA failed", "tunnel", sa.TunnelName(), "ike", sa.String(), "state", sa.State, "err", err)
+	e.RemoveIKE(sa, err)
+}
+
+// RemoveIKE forgets an IKE SA and its children without telling the peer.
+func (e *Engine) RemoveIKE(sa *IKESA, err error) {
+	if sa.State == IKEDead {
+		return
+	}
+	wasHalf := sa.State == IKEHalfOpen
+	sa.State = IKEDead
+	sa.stop()
+	if wasHalf {
+		e.LeaveHalfOpen(sa)
+	}
+	for _, c := range sa.children {
+		e.RemoveChild(c, err)
+	}
+	if e.ikeSAs[sa.ourSPI()] == sa {
+		delete(e.ikeSAs, sa.ourSPI())
+	}
+	sa.proto.Teardown(err)
+	if t := sa.Tunnel; t != nil && t.IKE == sa {
+		t.IKE = nil
+		if sa.RekeyedBy != nil && sa.RekeyedBy.State != IKEDead {
+			t.IKE = sa.RekeyedBy
+		}
+		t.Since = time.Now()
+	}
+	if sa.Up.IsZero() && !wasHalf {
+		e.log.Info("IKE SA not established", "tunnel", sa.TunnelName(), "peer", sa.Remote, "err", err)
+	}
+	e.hooks.IKEDown(sa, err)
+	sa.wipe()
+}
+
+// ScheduleDPD arms the liveness timer: a check is due when we have sent ESP or IKE traffic but
+// heard nothing from the peer for DPDDelay. The gateway's hooks decide about Child SA
+// activity; here only IKE-level silence counts.
+func (e *Engine) ScheduleDPD(sa *IKESA) {
+	d := sa.Tunnel.Cfg.DPDDelay
+	if d <= 0 {
+		return
+	}
+	if sa.timers.dpd != nil {
+		sa.timers.dpd.Stop()
+	}
+	sa.timers.dpd = time.AfterFunc(d, func() {
+		e.Do(func() {
+			if sa.State != IKEEstablished {
+				return
+			}
+			e.hooks.DPDDue(sa)
+			e.ScheduleDPD(sa)
+		})
+	})
+}
+
+// ScheduleIKERekey arms the IKE SA's rekey timer.
+func (e *Engine) ScheduleIKERekey(sa *IKESA) {
+	if sa.timers.rekey != nil {
+		sa.timers.rekey.Stop()
+	}
+	d := sa.Tunnel.Cfg.IKELifetime
+	if d <= 0 {
+		return
+	}
+	d = jitter(d)
+	sa.RekeyAt = time.Now().Add(d)
+	sa.timers.rekey = time.AfterFunc(d, func() { e.Do(func() { e.RekeyIKE(sa) }) })
+}
+
+// MoveChildren hands old's children and tunnel over to n (after a rekey).
+func (e *Engine) MoveChildren(old, n *IKESA) {
+	for id, c := range old.children {
+		c.IKE = n
+		n.children[id] = c
+		delete(old.children, id)
+	}
+	old.RekeyedBy = n
+	if old.timers.rekey != nil {
+		old.timers.rekey.Stop()
+	}
+	if old.timers.dpd != nil {
+		old.timers.dpd.Stop()
+	}
+	t := n.Tunnel
+	if t.IKE == old || t.IKE == nil {
+		t.IKE = n
+	}
+	e.ScheduleIKERekey(n)
+	e.ScheduleDPD(n)
+	e.log.Info("IKE SA rekeyed", "tunnel", t.Cfg.Name, "old", old.String(), "new", n.String(), "algorithms", n.Suite.String())
+	e.hooks.IKEUp(n)
+}
+
+// OtherIKEWithPeer reports whether another live IKE SA exists with sa's peer for the same pair
+// of identities (then INITIAL_CONTACT must not be sent).
+func (e *Engine) OtherIKEWithPeer(sa *IKESA) bool {
+	c := sa.Tunnel.Cfg
+	for _, t := range e.byRemoteAddr[c.Remote.Addr()] {
+		if t.IKE == nil || t.IKE == sa || t.IKE.State == IKEDead {
+			continue
+		}
+		if t == sa.Tunnel && t.IKE.State != IKEEstablished {
+			continue
+		}
+		if t.Cfg.RemoteID.key() == c.RemoteID.key() && t.Cfg.LocalID.key() == c.LocalID.key() {
+			return true
+		}
+	}
+	return false
+}
+
+// InitialContact removes the older IKE SAs (and their children) we have with the peer that
+// sent INITIAL_CONTACT in sa's IKE_AUTH, for the same identities (RFC 7296 2.4): the peer has
+// no state for them.
+func (e *Engine) InitialContact(sa *IKESA) {
+	c := sa.Tunnel.Cfg
+	for _, t := range e.byRemoteAddr[sa.Remote.Addr()] {
+		if t.Cfg.RemoteID.key() != c.RemoteID.key() || t.Cfg.LocalID.key() != c.LocalID.key() {
+			continue
+		}
+		// Only established SAs: one of ours still being negotiated is not "older state" (when both
+		// sides initiate at once, their IKE_AUTH exchanges cross).
+		if old := t.IKE; old != nil && old != sa && old.State == IKEEstablished {
+			e.log.Info("INITIAL_CONTACT: removing older IKE SA of the peer", "tunnel", t.Cfg.Name, "ike", old.String())
+			e.RemoveIKE(old, fmt.Errorf("replaced after INITIAL_CONTACT"))
+		}
+	}
+}
