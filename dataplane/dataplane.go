@@ -214,6 +214,9 @@ type Dataplane interface {
 	// SendIKE sends an IKE message from local to remote; with local port 4500 the non-ESP
 	// marker is prepended.
 	SendIKE(local, remote netip.AddrPort, msg []byte) error
+	// SendKeepalive sends a NAT keepalive (RFC 3948 2.3: one 0xFF octet) from local port 4500
+	// to remote, to keep a NAT's mapping of our ESP-in-UDP flow.
+	SendKeepalive(local, remote netip.AddrPort) error
 	// Listen makes sure IKE/ESP sockets exist on addr (ports from the dataplane's config).
 	Listen(addr netip.Addr) error
 	// Events delivers dataplane events; the channel is buffered and never closed before Close.

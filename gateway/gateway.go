@@ -13,6 +13,7 @@ import (
 	"github.com/vigil-ipsec/vigil/dataplane"
 	"github.com/vigil-ipsec/vigil/ike"
 	v1 "github.com/vigil-ipsec/vigil/ike/v1"
+	v2 "github.com/vigil-ipsec/vigil/ike/v2"
 	"github.com/vigil-ipsec/vigil/internal/logthrottle"
 )
 
@@ -123,7 +124,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		// per_spi_interval and per_peer_rate: each event gets at most one notify.
 		QuietOnUnknownSPI:         gl.InvalidSPI.PerPeerRate == 0,
 		UnprotectedInvalidSPIRate: unprotectedRate(gl.InvalidSPI),
-	}, dp, g, g.log, v1.New)
+	}, dp, g, g.log, v1.New, v2.New)
 	in.attach(eng)
 	g.dp, g.engine, g.timers = dp, eng, newTimerSet(eng.Do)
 	for i := range cfg.Tunnels {

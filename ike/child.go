@@ -78,17 +78,6 @@ func (c *ChildSA) Algorithms() string { return c.Suite.String() }
 func (c *ChildSA) LocalTSStrings() []string  { return SelectorStrings(c.LocalTS) }
 func (c *ChildSA) RemoteTSStrings() []string { return SelectorStrings(c.RemoteTS) }
 
-// childProposal is a Child SA being negotiated by us.
-type childProposal struct {
-	tunnel   *Tunnel
-	spi      uint32
-	ni       []byte
-	dh       crypto.DH
-	localTS  []Selector
-	remoteTS []Selector
-	rekey    *ChildSA // rekeying this SA
-}
-
 // LowestNonce returns the smallest of the given nonces (RFC 7296 2.8.1 compares them as
 // byte strings).
 func LowestNonce(ns ...[]byte) []byte {

@@ -48,7 +48,7 @@ func (e *Engine) NewIKESA(version int, t *Tunnel, initiator bool, local, remote 
 }
 
 // AddIKE indexes sa by the SPI we chose.
-func (e *Engine) AddIKE(sa *IKESA) { e.ikeSAs[sa.ourSPI()] = sa }
+func (e *Engine) AddIKE(sa *IKESA) { e.ikeSAs[sa.OurSPI()] = sa }
 
 // HalfOpen finds the half-open responder SA a repeated first message belongs to.
 func (e *Engine) HalfOpen(k HalfOpenKey) *IKESA { return e.halfOpen[k] }
@@ -165,3 +165,12 @@ func (e *Engine) HalfOpenRoom(src netip.Addr) bool {
 	e.cfg.LogThrottle.Log(e.log, slog.LevelWarn, src, "half-open-limit", "too many half-open IKE SAs: dropping new requests", "half_open", e.nHalf, "from_source", e.halfBySrc[src], "source", src)
 	return false
 }
+
+// TunnelsByID returns the tunnels configured with remote identity id (do not keep the slice).
+func (e *Engine) TunnelsByID(id Identity) []*Tunnel { return e.byRemoteID[id.key()] }
+
+// HalfOpenCount is the number of half-open responder IKE SAs (both versions).
+func (e *Engine) HalfOpenCount() int { return e.nHalf }
+
+// HalfOpenSources is the number of source addresses with half-open responder IKE SAs.
+func (e *Engine) HalfOpenSources() int { return len(e.halfBySrc) }

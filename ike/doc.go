@@ -2,9 +2,8 @@
 // Child SA tables, handing Child SAs to the dataplane, timers, the hooks through which the
 // gateway steers it, and the protocol-neutral half of stale-SA recovery. The protocols sit
 // behind two interfaces (protocol.go): Protocol for an IKE version, SAProtocol for one IKE SA.
-// IKEv1 (RFC 2409) is package ike/v1, passed to New; IKEv2 (RFC 7296) is, for now, still in
-// this package (the v2_*.go files and init.go, auth.go, createchild.go, ikerekey.go,
-// informational.go, exchange.go, cookie.go) and moves to ike/v2 next.
+// IKEv1 (RFC 2409) is package ike/v1 and IKEv2 (RFC 7296) package ike/v2; the gateway passes
+// both to New. Neither the core nor its API knows either wire format.
 //
 // One Engine runs one event loop goroutine that owns every IKE SA, Child SA and tunnel; all
 // protocol state is changed on that goroutine only, so none of it needs locks. Packets, timers,
@@ -14,6 +13,8 @@
 // Files of the core: engine.go (loop, lookups), core.go (the services protocols use),
 // operations.go (what the gateway calls: Initiate, CreateChild, RekeyChild, DeleteChild,
 // DeleteIKE, Liveness, ...), recovery.go (unknown SPIs, INVALID_SPI, ReplaceChild),
-// tunnel.go, ikesa.go, child.go, install.go (Child SAs into the dataplane), ts.go (selector
-// narrowing), peeraddr.go (NAT moves), cookie.go, limiter.go, keepalive.go, hooks.go, errors.go.
+// lifecycle.go (failure, removal, rekeyed SAs, INITIAL_CONTACT), tunnel.go, ikesa.go, child.go,
+// install.go (Child SAs into the dataplane), ts.go (selector narrowing), peeraddr.go (NAT
+// moves), limiter.go (pre-loop budgets), keepalive.go, hooks.go, errors.go. Tests of every
+// package share the in-memory harness ike/iketest.
 package ike

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/vigil-ipsec/vigil/dataplane"
-	"github.com/vigil-ipsec/vigil/ikev2/wire"
 	"github.com/vigil-ipsec/vigil/internal/logthrottle"
 )
 
@@ -46,6 +45,10 @@ type Config struct {
 	// have no IKE SA with (all together); 0 never sends them.
 	QuietOnUnknownSPI         bool
 	UnprotectedInvalidSPIRate float64
+
+	// Rand is the source of randomness (SPIs, nonces, cookies, message IDs); nil selects
+	// crypto/rand. Tests set it to choose SPIs.
+	Rand io.Reader
 
 	// LogThrottle limits log lines triggered by unauthenticated input (malformed messages,
 	// unknown IKE SPIs, authentication failures, cookie and half-open drops) per source
@@ -82,6 +85,9 @@ func (c *Config) defaults() {
 	if c.HalfOpenPerSource == 0 {
 		c.HalfOpenPerSource = DefaultHalfOpenPerSource
 	}
+	if c.Rand == nil {
+		c.Rand = rand.Reader
+	}
 	if c.LogThrottle == nil {
 		c.LogThrottle = logthrottle.New(0, 0)
 	}
@@ -111,19 +117,17 @@ type Engine struct {
 
 	childByID map[uint64]*ChildSA // installed Child SAs by ID (the dataplane's key of outbound SAs)
 
-	cur            *IKESA        // the IKE SA whose message is being handled (for run's recover)
-	later          []func()      // run after the current event (Later)
-	unprotectedIn  syncLimiter   // unauthenticated messages other than set-up let into the loop (any goroutine)
-	setupIn        syncLimiter   // IKE_SA_INIT / Main Mode messages let into the loop (any goroutine)
-	unprotectedOut syncLimiter   // unprotected INVALID_SPI notifies sent
-	unauthDropped  atomic.Uint64 // unauthenticated messages dropped by those limits
-	cookies        cookieJar
+	cur            *IKESA               // the IKE SA whose message is being handled (for run's recover)
+	later          []func()             // run after the current event (Later)
+	unprotectedIn  syncLimiter          // unauthenticated messages other than set-up let into the loop (any goroutine)
+	setupIn        syncLimiter          // IKE_SA_INIT / Main Mode messages let into the loop (any goroutine)
+	unprotectedOut syncLimiter          // unprotected INVALID_SPI notifies sent
+	unauthDropped  atomic.Uint64        // unauthenticated messages dropped by those limits
 	halfBySrc      map[netip.Addr]int   // half-open responder SAs per source address
 	spiReserved    map[uint32]time.Time // inbound SPIs offered in negotiations in progress
 	gone           map[uint32]goneChild // inbound SPIs of Child SAs removed lately
 	spiSwept       time.Time
 	goneSwept      time.Time
-	invalidIKESPI  Limiter
 	protos         [3]Protocol // by IKE major version
 	nextID         uint64
 	stats          Stats
@@ -154,8 +158,8 @@ type Stats struct {
 	NotifiesDropped uint64
 }
 
-// New creates an engine with the protocols given (IKEv1: v1.New) besides IKEv2. hooks may be
-// nil.
+// New creates an engine that speaks the protocols given: ike/v1.New for IKEv1, ike/v2.New for
+// IKEv2 (a message of a version without a protocol is dropped as malformed). hooks may be nil.
 func New(cfg Config, dp dataplane.Dataplane, hooks Hooks, log *slog.Logger, protocols ...func(*Engine) Protocol) *Engine {
 	cfg.defaults()
 	if hooks == nil {
@@ -165,7 +169,7 @@ func New(cfg Config, dp dataplane.Dataplane, hooks Hooks, log *slog.Logger, prot
 		log = slog.New(slog.DiscardHandler)
 	}
 	e := &Engine{
-		cfg: cfg, log: log, dp: dp, hooks: hooks, rand: rand.Reader,
+		cfg: cfg, log: log, dp: dp, hooks: hooks, rand: cfg.Rand,
 		loop:         make(chan func(), 4096),
 		stopped:      make(chan struct{}),
 		tunnels:      map[string]*Tunnel{},
@@ -180,8 +184,6 @@ func New(cfg Config, dp dataplane.Dataplane, hooks Hooks, log *slog.Logger, prot
 		gone:         map[uint32]goneChild{},
 		childByID:    map[uint64]*ChildSA{},
 	}
-	e.cookies.init(e.rand, time.Now())
-	e.protos[2] = v2Protocol{e}
 	for _, mk := range protocols {
 		p := mk(e)
 		e.protos[p.Version()] = p
@@ -509,96 +511,8 @@ func (e *Engine) handle(local, remote netip.AddrPort, msg []byte) {
 	p.Handle(local, remote, msg)
 }
 
-// handleV2 dispatches one received IKEv2 message.
-func (e *Engine) handleV2(local, remote netip.AddrPort, msg []byte) {
-	h, err := wire.ParseHeader(msg)
-	if err != nil {
-		e.stats.Malformed++
-		e.cfg.LogThrottle.Log(e.log, slog.LevelDebug, remote.Addr(), "ike-malformed", "dropping malformed IKE message", "peer", remote, "err", err)
-		return
-	}
-	msg = msg[:h.Length]
-	if e.log.Enabled(context.Background(), slog.LevelDebug) {
-		e.log.Debug("received IKE message", "peer", remote, "local", local, "exchange", h.Exchange, "response", h.IsResponse(), "msgid", h.MessageID, "len", len(msg))
-	}
-	if h.Exchange == wire.ExchangeIKESAInit {
-		if h.IsResponse() {
-			e.handleInitResponse(local, remote, h, msg)
-		} else {
-			e.handleInitRequest(local, remote, h, msg)
-		}
-		return
-	}
-	own := h.SPIi
-	if h.IsInitiator() {
-		own = h.SPIr
-	}
-	sa := e.ikeSAs[own]
-	if sa == nil || (h.IsInitiator() == sa.Initiator) || sa.peerSPI(h) != sa.otherSPI() {
-		e.handleUnknownSA(local, remote, h, msg)
-		return
-	}
-	e.handleProtected(sa, local, remote, h, msg)
-}
-
-// handleUnknownSA covers messages for IKE SAs we do not have. Unprotected notifies are hints
-// only (RFC 7296 2.21.4): they go to the hooks, which may start a rate-limited liveness check,
-// and change no state here.
-func (e *Engine) handleUnknownSA(local, remote netip.AddrPort, h wire.Header, msg []byte) {
-	if e.unprotectedHint(remote, msg) {
-		return
-	}
-	e.stats.UnknownSPI++
-	e.cfg.LogThrottle.Log(e.log, slog.LevelDebug, remote.Addr(), "ike-unknown-sa", "IKE message for unknown IKE SA", "peer", remote, "exchange", h.Exchange, "spi_i", fmt.Sprintf("%016x", h.SPIi), "spi_r", fmt.Sprintf("%016x", h.SPIr))
-	if !h.IsResponse() && h.SPIr != 0 {
-		// A request in an IKE SA we do not have (the peer's DPD or rekey after we restarted):
-		// the gateway may re-initiate towards the configured peer (nothing is created here).
-		e.hooks.UnknownIKESA(remote)
-	}
-	if !h.IsResponse() && e.invalidIKESPI.Allow(time.Now()) {
-		// RFC 7296 2.21.4: a request for an IKE SA we do not know (we may have restarted) MAY be
-		// answered, unprotected, with INVALID_IKE_SPI, same SPIs and message ID. Rate-limited.
-		rh := h
-		rh.Flags = wire.FlagResponse
-		if !h.IsInitiator() {
-			rh.Flags |= wire.FlagInitiator
-		}
-		rh.NextPayload = 0
-		m := &wire.Message{Header: rh, Payloads: []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidIKESPI}}}
-		e.dp.SendIKE(local, remote, m.Append(nil))
-	}
-}
-
-// unprotectedHint passes unprotected INVALID_SPI / INVALID_IKE_SPI notifies to the hooks. They
-// change no state (RFC 7296 2.21.4).
-func (e *Engine) unprotectedHint(remote netip.AddrPort, msg []byte) bool {
-	m, err := wire.ParseMessage(msg)
-	if err != nil {
-		e.stats.Malformed++
-		return false
-	}
-	for _, p := range m.Payloads {
-		n, ok := p.(*wire.Notify)
-		switch {
-		case ok && n.Type == wire.NotifyInvalidSPI:
-			e.hooks.UnprotectedNotify(remote, HintInvalidSPI, notifySPI(n))
-			return true
-		case ok && n.Type == wire.NotifyInvalidIKESPI:
-			e.hooks.UnprotectedNotify(remote, HintInvalidIKESPI, notifySPI(n))
-			return true
-		}
-	}
-	return false
-}
-
-// notifySPI reads the SPI an INVALID_SPI notify is about: a 32-bit network-order integer from
-// the notification data; lenient with peers that put it in the SPI field instead.
-func notifySPI(n *wire.Notify) uint32 {
-	switch {
-	case len(n.Data) >= 4:
-		return binary.BigEndian.Uint32(n.Data[:4])
-	case len(n.SPI) == 4:
-		return binary.BigEndian.Uint32(n.SPI)
-	}
-	return 0
-}
+// Defaults of the half-open caps.
+const (
+	DefaultHalfOpenMax       = 20000
+	DefaultHalfOpenPerSource = 2000
+)

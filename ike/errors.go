@@ -32,3 +32,9 @@ type PeerError struct {
 
 func (e *PeerError) Error() string { return "peer answered " + e.Notify }
 func (e *PeerError) Unwrap() error { return e.Kind }
+
+// ErrAuthFailed means a peer failed authentication, or rejected ours.
+var ErrAuthFailed = errors.New("authentication failed")
+
+// ErrSuperseded means our IKE SA in negotiation was dropped for the peer's.
+var ErrSuperseded = errors.New("superseded by the peer's IKE SA")

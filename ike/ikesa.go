@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/vigil-ipsec/vigil/crypto"
-	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
 // IKEState is the state of an IKE SA.
@@ -86,16 +85,6 @@ type saTimers struct {
 // DH shared secret once the keys are derived.
 func (sa *IKESA) wipe() { sa.proto.Wipe() }
 
-// v2Wipe clears an IKEv2 SA's keys.
-func (sa *IKESA) v2Wipe() {
-	v2of(sa).keys.Wipe()
-	if v2of(sa).dh != nil {
-		crypto.WipeDH(v2of(sa).dh)
-	}
-	v2of(sa).dh = nil
-	v2of(sa).ni, v2of(sa).nr = nil, nil // may be shared with the first Child SA: dropped, not cleared
-}
-
 func (sa *IKESA) stop() {
 	for _, t := range []*time.Timer{sa.timers.rekey, sa.timers.dpd, sa.timers.halfOpen} {
 		if t != nil {
@@ -104,27 +93,19 @@ func (sa *IKESA) stop() {
 	}
 }
 
-// ourSPI is the SPI we chose; otherSPI the peer's.
-func (sa *IKESA) ourSPI() uint64 {
+// OurSPI is the SPI we chose; otherSPI the peer's.
+func (sa *IKESA) OurSPI() uint64 {
 	if sa.Initiator {
 		return sa.SPIi
 	}
 	return sa.SPIr
 }
 
-func (sa *IKESA) otherSPI() uint64 {
+func (sa *IKESA) OtherSPI() uint64 {
 	if sa.Initiator {
 		return sa.SPIr
 	}
 	return sa.SPIi
-}
-
-// peerSPI extracts the peer's SPI from a message header.
-func (sa *IKESA) peerSPI(h wire.Header) uint64 {
-	if sa.Initiator {
-		return h.SPIr
-	}
-	return h.SPIi
 }
 
 // Children lists the SA's Child SAs.
@@ -135,15 +116,4 @@ func (sa *IKESA) Algorithms() string { return sa.Suite.String() }
 
 func (sa *IKESA) String() string {
 	return fmt.Sprintf("%016x_i %016x_r", sa.SPIi, sa.SPIr)
-}
-
-func (sa *IKESA) header(exch wire.ExchangeType, msgID uint32, response bool) wire.Header {
-	var f wire.Flags
-	if sa.Initiator {
-		f |= wire.FlagInitiator
-	}
-	if response {
-		f |= wire.FlagResponse
-	}
-	return wire.Header{SPIi: sa.SPIi, SPIr: sa.SPIr, Version: 0x20, Exchange: exch, Flags: f, MessageID: msgID}
 }

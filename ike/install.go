@@ -97,8 +97,8 @@ func (e *Engine) Activate(c *ChildSA, old *ChildSA) {
 	}
 	c.State = ChildInstalled
 	c.Tunnel.Child = c
-	e.switchOutbound(c)
-	e.scheduleChildRekey(c)
+	e.SwitchOutbound(c)
+	e.ScheduleChildRekey(c)
 	e.log.Info("Child SA installed", "tunnel", c.Tunnel.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn), "spi_out", fmt.Sprintf("0x%08x", c.SPIOut), "algorithms", c.Suite.String(), "encap", encapName(c.Encap), "rekey_of", RekeyOf(old))
 	e.hooks.ChildUp(c, old)
 	if old == nil && c.Replaces == nil {
@@ -132,7 +132,7 @@ func (e *Engine) resolveDuplicate(c *ChildSA) {
 		e.log.Info("both sides created a Child SA for the tunnel: deleting ours (lowest nonce)", "tunnel", c.Tunnel.Cfg.Name,
 			"spi_in", fmt.Sprintf("0x%08x", mine.SPIIn), "kept_spi_in", fmt.Sprintf("0x%08x", theirs.SPIIn))
 		if c.Tunnel.active == mine {
-			e.switchOutbound(theirs)
+			e.SwitchOutbound(theirs)
 		}
 		mine.State = ChildRekeyed
 		mine.RekeyedBy = theirs
@@ -155,8 +155,8 @@ func encapName(x dataplane.Encap) string {
 	return "raw"
 }
 
-// switchOutbound points the tunnel's policy at c.
-func (e *Engine) switchOutbound(c *ChildSA) {
+// SwitchOutbound points the tunnel's policy at c.
+func (e *Engine) SwitchOutbound(c *ChildSA) {
 	t := c.Tunnel
 	t.Child = c
 	if t.active != nil {
@@ -222,9 +222,9 @@ func (e *Engine) RemoveChild(c *ChildSA, err error) {
 	if t.active == c || t.active == nil {
 		t.active = nil
 		if n := c.RekeyedBy; n != nil && n.State == ChildInstalled {
-			e.switchOutbound(n)
+			e.SwitchOutbound(n)
 		} else if n := e.successor(c); n != nil {
-			e.switchOutbound(n)
+			e.SwitchOutbound(n)
 		} else {
 			e.holdPolicy(t)
 		}
@@ -267,16 +267,16 @@ func errString(err error) string {
 	return err.Error()
 }
 
-// jitter spreads timers by up to -10%.
-func jitter(d time.Duration) time.Duration {
+// Jitter spreads timers by up to -10%.
+func Jitter(d time.Duration) time.Duration {
 	if d <= 0 {
 		return d
 	}
 	return d - time.Duration(rand.Int64N(int64(d)/10+1))
 }
 
-// scheduleChildRekey arms c's rekey timer.
-func (e *Engine) scheduleChildRekey(c *ChildSA) {
+// ScheduleChildRekey arms c's rekey timer.
+func (e *Engine) ScheduleChildRekey(c *ChildSA) {
 	if c.rekeyTimer != nil {
 		c.rekeyTimer.Stop()
 	}
@@ -284,7 +284,7 @@ func (e *Engine) scheduleChildRekey(c *ChildSA) {
 	if d <= 0 {
 		return
 	}
-	d = jitter(d)
+	d = Jitter(d)
 	c.RekeyAt = time.Now().Add(d)
 	c.rekeyTimer = time.AfterFunc(d, func() {
 		e.Do(func() {

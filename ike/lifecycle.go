@@ -59,8 +59,8 @@ func (e *Engine) RemoveIKE(sa *IKESA, err error) {
 	for _, c := range sa.children {
 		e.RemoveChild(c, err)
 	}
-	if e.ikeSAs[sa.ourSPI()] == sa {
-		delete(e.ikeSAs, sa.ourSPI())
+	if e.ikeSAs[sa.OurSPI()] == sa {
+		delete(e.ikeSAs, sa.OurSPI())
 	}
 	sa.proto.Teardown(err)
 	if t := sa.Tunnel; t != nil && t.IKE == sa {
@@ -108,7 +108,7 @@ func (e *Engine) ScheduleIKERekey(sa *IKESA) {
 	if d <= 0 {
 		return
 	}
-	d = jitter(d)
+	d = Jitter(d)
 	sa.RekeyAt = time.Now().Add(d)
 	sa.timers.rekey = time.AfterFunc(d, func() { e.Do(func() { e.RekeyIKE(sa) }) })
 }

@@ -75,10 +75,10 @@ func intersect(a, b Selector) (Selector, bool) {
 // can carry (255) and what a policy should hold; more is refused with TS_UNACCEPTABLE.
 const MaxSelectors = 64
 
-// narrow intersects what the peer proposed with what we allow (RFC 7296 2.9). The result is
+// Narrow intersects what the peer proposed with what we allow (RFC 7296 2.9). The result is
 // empty when nothing is acceptable, or when it would hold more than MaxSelectors selectors.
 // Duplicates are dropped.
-func narrow(proposed, allowed []Selector) []Selector {
+func Narrow(proposed, allowed []Selector) []Selector {
 	var out []Selector
 	for _, p := range proposed {
 		for _, a := range allowed {
@@ -155,5 +155,3 @@ func itoa(n int) string {
 	}
 	return string(b[i:])
 }
-
-func addrFromSlice(b []byte) (netip.Addr, bool) { return netip.AddrFromSlice(b) }

@@ -16,9 +16,10 @@ import (
 	"github.com/vigil-ipsec/vigil/ike"
 	"github.com/vigil-ipsec/vigil/ike/iketest"
 	v1 "github.com/vigil-ipsec/vigil/ike/v1"
+	v2 "github.com/vigil-ipsec/vigil/ike/v2"
 )
 
-var protos = []func(*ike.Engine) ike.Protocol{v1.New}
+var protos = []func(*ike.Engine) ike.Protocol{v1.New, v2.New}
 
 func pair(t *testing.T, version int, cfg ike.Config) (*iketest.Node, *iketest.Node, *iketest.Net) {
 	return iketest.NewPair(t, iketest.PairOpts{Version: version, Cfg: cfg, Protocols: protos})

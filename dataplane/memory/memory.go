@@ -46,10 +46,11 @@ type Dataplane struct {
 	h       dataplane.IKEHandler
 	deliver func([]byte)
 
-	ike      chan ikeMsg
-	received chan []byte
-	dropIKE  atomic.Pointer[func(local, remote netip.AddrPort, msg []byte) bool]
-	offline  atomic.Bool // cut off the network (SetOffline)
+	ike        chan ikeMsg
+	received   chan []byte
+	dropIKE    atomic.Pointer[func(local, remote netip.AddrPort, msg []byte) bool]
+	offline    atomic.Bool   // cut off the network (SetOffline)
+	keepalives atomic.Uint64 // NAT keepalives sent
 
 	mu     sync.Mutex
 	addrs  map[netip.Addr]bool
@@ -197,6 +198,15 @@ func (d *Dataplane) DropIKE(f func(local, remote netip.AddrPort, msg []byte) boo
 // SendIKE delivers msg to the handler of the dataplane listening on remote's address, as if
 // it arrived on remote from local. Like UDP it succeeds when nobody listens (the message is
 // counted as dropped); it fails if local is not one of this dataplane's addresses.
+// SendKeepalive counts a NAT keepalive; there is no NAT in the memory network to keep.
+func (d *Dataplane) SendKeepalive(local, remote netip.AddrPort) error {
+	d.keepalives.Add(1)
+	return nil
+}
+
+// Keepalives is the number of NAT keepalives sent.
+func (d *Dataplane) Keepalives() uint64 { return d.keepalives.Load() }
+
 func (d *Dataplane) SendIKE(local, remote netip.AddrPort, msg []byte) error {
 	d.mu.Lock()
 	closed, ok := d.closed, d.addrs[local.Addr().Unmap()]

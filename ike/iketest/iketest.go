@@ -75,6 +75,7 @@ type DP struct {
 	policies map[string]dataplane.Policy
 	moved    map[uint64]netip.AddrPort // UpdateRemote calls
 	sent     int
+	ka       int // NAT keepalives sent
 	events   chan dataplane.Event
 }
 
@@ -84,6 +85,14 @@ func (n *Net) NewDP(addr netip.Addr) *DP {
 	n.mu.Lock()
 	n.nodes[addr] = d
 	n.mu.Unlock()
+	return d
+}
+
+// NewDPOn attaches a dataplane reached at ap only: a second engine behind another node's
+// address (another port), or an attacker's.
+func (n *Net) NewDPOn(ap netip.AddrPort) *DP {
+	d := &DP{net: n, addr: ap.Addr(), sas: map[dpKey]dataplane.SAConfig{}, policies: map[string]dataplane.Policy{}, events: make(chan dataplane.Event, 64)}
+	n.Route(ap, d)
 	return d
 }
 
@@ -182,6 +191,23 @@ func (d *DP) SendIKE(local, remote netip.AddrPort, msg []byte) error {
 	return nil
 }
 
+func (d *DP) SendKeepalive(local, remote netip.AddrPort) error {
+	d.mu.Lock()
+	d.ka++
+	d.mu.Unlock()
+	return nil
+}
+
+// Keepalives is the number of NAT keepalives sent.
+func (d *DP) Keepalives() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.ka
+}
+
+// Addr is the address d was attached at.
+func (d *DP) Addr() netip.Addr { return d.addr }
+
 func (d *DP) Listen(netip.Addr) error        { return nil }
 func (d *DP) Events() <-chan dataplane.Event { return d.events }
 
@@ -246,12 +272,18 @@ func (d *DP) Moved(child uint64) (netip.AddrPort, bool) {
 type Hooks struct {
 	ike.NopHooks
 	Ev chan string
+	// Before, if set, sees each event before it is recorded (on the engine's loop: set it
+	// there too, with Call).
+	Before func(event string)
 }
 
 // NewHooks returns hooks with room for 256 events.
 func NewHooks() *Hooks { return &Hooks{Ev: make(chan string, 256)} }
 
 func (h *Hooks) post(s string) {
+	if h.Before != nil {
+		h.Before(s)
+	}
 	select {
 	case h.Ev <- s:
 	default:

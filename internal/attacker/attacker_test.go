@@ -10,6 +10,7 @@ import (
 	"github.com/vigil-ipsec/vigil/dataplane/memory"
 	"github.com/vigil-ipsec/vigil/ike"
 	v1 "github.com/vigil-ipsec/vigil/ike/v1"
+	v2 "github.com/vigil-ipsec/vigil/ike/v2"
 	v1wire "github.com/vigil-ipsec/vigil/ikev1/wire"
 	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
@@ -27,7 +28,7 @@ func responder(t *testing.T, version int) (*ike.Engine, Transport) {
 	n := memory.NewNetwork()
 	var e *ike.Engine // set before any message can arrive
 	dp := n.Attach([]netip.Addr{respAddr}, func(l, r netip.AddrPort, msg []byte) { e.HandlePacket(l, r, msg) })
-	e = ike.New(ike.Config{}, dp, nil, nil, v1.New)
+	e = ike.New(ike.Config{}, dp, nil, nil, v1.New, v2.New)
 	in := make(chan []byte, 64)
 	adp := n.Attach([]netip.Addr{atkAddr}, func(_, _ netip.AddrPort, msg []byte) { in <- append([]byte(nil), msg...) })
 	t.Cleanup(func() { dp.Close(); adp.Close() })

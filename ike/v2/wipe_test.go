@@ -1,8 +1,12 @@
-package ike
+package v2
 
 import (
 	"testing"
 	"testing/synctest"
+
+	"github.com/vigil-ipsec/vigil/dataplane"
+	"github.com/vigil-ipsec/vigil/ike"
+	"github.com/vigil-ipsec/vigil/ike/iketest"
 )
 
 func allZero(bs ...[]byte) bool {
@@ -25,20 +29,23 @@ func TestRemovalWipesKeys(t *testing.T) {
 	} {
 		t.Run(suites[0], func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				a, b, _ := newPair(t, pairOpts{ikeA: suites[0], espA: suites[1]})
-				a.e.Do(func() { a.e.Initiate(a.t) })
-				a.wait(t, "child-up")
-				b.wait(t, "child-up")
-				var sa *IKESA
-				var c *ChildSA
-				a.e.Call(func() { sa, c = a.t.IKE, a.t.Child })
-				k, ck := v2of(sa).keys, c.keys // share the backing arrays
+				a, b, _ := iketest.NewPair(t, iketest.PairOpts{Protocols: protos, IKEA: suites[0], ESPA: suites[1]})
+				a.E.Do(func() { a.E.Initiate(a.T) })
+				a.Wait(t, "child-up")
+				b.Wait(t, "child-up")
+				var sa *ike.IKESA
+				var c *ike.ChildSA
+				a.E.Call(func() { sa, c = a.T.IKE, a.T.Child })
+				k := v2of(sa).keys // shares the backing arrays
 				ikeKeys := [][]byte{k.SKd, k.SKai, k.SKar, k.SKei, k.SKer, k.SKpi, k.SKpr}
-				childKeys := [][]byte{ck.EncrI, ck.IntegI, ck.EncrR, ck.IntegR}
-				if allZero(ikeKeys...) || allZero(childKeys...) || len(k.SKd) == 0 || len(ck.EncrI) == 0 {
+				// The Child SA's keys as handed to the dataplane: the same arrays as its own.
+				in, _ := a.DP.SA(c.SPIIn, dataplane.In)
+				out, _ := a.DP.SA(c.SPIOut, dataplane.Out)
+				childKeys := [][]byte{in.EncrKey, in.IntegKey, out.EncrKey, out.IntegKey}
+				if allZero(ikeKeys...) || allZero(childKeys...) || len(k.SKd) == 0 || len(in.EncrKey) == 0 {
 					t.Fatal("keys are zero (or missing) while the SAs are up")
 				}
-				a.e.Call(func() { a.e.RemoveIKE(sa, nil) })
+				a.E.Call(func() { a.E.RemoveIKE(sa, nil) })
 				if !allZero(ikeKeys...) {
 					t.Errorf("IKE SA keys not zeroed on removal: %v", v2of(sa).keys)
 				}

@@ -1,27 +1,28 @@
-package ike
+package v2
 
 import (
 	"encoding/binary"
 	"net/netip"
 	"time"
 
+	"github.com/vigil-ipsec/vigil/ike"
 	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
 // v2DeleteChild tells the peer (INFORMATIONAL Delete) and removes c when the answer arrives.
-func (e *Engine) v2DeleteChild(sa *IKESA, c *ChildSA, done func(error)) {
-	if c.State != ChildRekeyed {
-		c.State = ChildDeleting
+func (e *engine) v2DeleteChild(sa *ike.IKESA, c *ike.ChildSA, done func(error)) {
+	if c.State != ike.ChildRekeyed {
+		c.State = ike.ChildDeleting
 	}
 	e.request(sa, wire.ExchangeInformational, func() []wire.Payload {
-		return []wire.Payload{&wire.Delete{Protocol: wire.ProtocolESP, SPIs: [][]byte{SPIBytes(c.SPIIn)}}}
+		return []wire.Payload{&wire.Delete{Protocol: wire.ProtocolESP, SPIs: [][]byte{ike.SPIBytes(c.SPIIn)}}}
 	}, func(*wire.Message) {
-		e.RemoveChild(c, ErrDeleted)
+		e.RemoveChild(c, ike.ErrDeleted)
 		if done != nil {
 			done(nil)
 		}
 	}, func(err error) {
-		e.RemoveChild(c, ErrDeleted)
+		e.RemoveChild(c, ike.ErrDeleted)
 		if done != nil {
 			done(err)
 		}
@@ -30,22 +31,22 @@ func (e *Engine) v2DeleteChild(sa *IKESA, c *ChildSA, done func(error)) {
 }
 
 // v2DeleteIKE deletes an IKE SA and its children, telling the peer first.
-func (e *Engine) v2DeleteIKE(sa *IKESA) {
-	sa.State = IKEDeleting
+func (e *engine) v2DeleteIKE(sa *ike.IKESA) {
+	sa.State = ike.IKEDeleting
 	// The Delete goes right after the exchange in flight (window size 1): waiting requests
 	// are dropped.
 	q := v2of(sa).queue
 	v2of(sa).queue = nil
 	for _, r := range q {
-		r.onFail(ErrDeleted)
+		r.onFail(ike.ErrDeleted)
 	}
 	e.request(sa, wire.ExchangeInformational, func() []wire.Payload {
 		return []wire.Payload{&wire.Delete{Protocol: wire.ProtocolIKE}}
-	}, func(*wire.Message) { e.RemoveIKE(sa, ErrDeleted) }, func(error) { e.RemoveIKE(sa, ErrDeleted) })
+	}, func(*wire.Message) { e.RemoveIKE(sa, ike.ErrDeleted) }, func(error) { e.RemoveIKE(sa, ike.ErrDeleted) })
 }
 
 // v2Liveness sends an empty INFORMATIONAL request (a liveness check, RFC 7296 2.4).
-func (e *Engine) v2Liveness(sa *IKESA, budget time.Duration, done func(error)) {
+func (e *engine) v2Liveness(sa *ike.IKESA, budget time.Duration, done func(error)) {
 	e.enqueue(sa, &request{exch: wire.ExchangeInformational, budget: budget, build: func() []wire.Payload { return nil }, onResp: func(*wire.Message) {
 		done(nil)
 	}, onFail: func(err error) {
@@ -56,30 +57,30 @@ func (e *Engine) v2Liveness(sa *IKESA, budget time.Duration, done func(error)) {
 
 // v2SendInvalidSPI tells the peer, inside sa, that ESP arrived on an SPI we do not know
 // (RFC 7296 3.10.1: SPI size 0, protocol 0, the SPI as 4 bytes of notification data).
-func (e *Engine) v2SendInvalidSPI(sa *IKESA, spi uint32) {
-	e.stats.InvalidSPISent++
+func (e *engine) v2SendInvalidSPI(sa *ike.IKESA, spi uint32) {
+	e.Counters().InvalidSPISent++
 	e.enqueue(sa, &request{exch: wire.ExchangeInformational, notify: true, build: func() []wire.Payload {
-		return []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidSPI, Data: SPIBytes(spi)}}
+		return []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidSPI, Data: ike.SPIBytes(spi)}}
 	}, onResp: func(*wire.Message) {}, onFail: func(err error) { e.IKEFailed(sa, err) }})
 }
 
 // v2DeleteLost sends a Delete for our former inbound SPI spi. A Delete names the sender's
 // inbound SPIs (RFC 7296 3.11), so the peer removes both halves of its pair.
-func (e *Engine) v2DeleteLost(sa *IKESA, spi uint32) {
+func (e *engine) v2DeleteLost(sa *ike.IKESA, spi uint32) {
 	e.request(sa, wire.ExchangeInformational, func() []wire.Payload {
-		return []wire.Payload{&wire.Delete{Protocol: wire.ProtocolESP, SPIs: [][]byte{SPIBytes(spi)}}}
+		return []wire.Payload{&wire.Delete{Protocol: wire.ProtocolESP, SPIs: [][]byte{ike.SPIBytes(spi)}}}
 	}, func(*wire.Message) {}, func(err error) { e.IKEFailed(sa, err) })
 }
 
 // v2SendUnprotectedInvalidSPI sends an INVALID_SPI notify outside any IKE SA.
-func (e *Engine) v2SendUnprotectedInvalidSPI(local, remote netip.AddrPort, spi uint32) {
+func (e *engine) v2SendUnprotectedInvalidSPI(local, remote netip.AddrPort, spi uint32) {
 	h := wire.Header{SPIi: 0, SPIr: 0, Version: 0x20, Exchange: wire.ExchangeInformational}
-	m := &wire.Message{Header: h, Payloads: []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidSPI, Data: SPIBytes(spi)}}}
-	e.dp.SendIKE(local, remote, m.Append(nil))
+	m := &wire.Message{Header: h, Payloads: []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidSPI, Data: ike.SPIBytes(spi)}}}
+	e.Dataplane().SendIKE(local, remote, m.Append(nil))
 }
 
 // handleInformationalRequest answers an INFORMATIONAL request: Deletes, notifies, liveness.
-func (e *Engine) handleInformationalRequest(sa *IKESA, m *wire.Message) ([]wire.Payload, func()) {
+func (e *engine) handleInformationalRequest(sa *ike.IKESA, m *wire.Message) ([]wire.Payload, func()) {
 	var resp []wire.Payload
 	var after []func()
 	var spis [][]byte
@@ -88,18 +89,18 @@ func (e *Engine) handleInformationalRequest(sa *IKESA, m *wire.Message) ([]wire.
 		case *wire.Delete:
 			switch p.Protocol {
 			case wire.ProtocolIKE:
-				e.log.Info("peer deleted the IKE SA", "tunnel", sa.TunnelName(), "ike", sa.String())
-				return nil, func() { e.RemoveIKE(sa, ErrPeerDeleted) }
+				e.Log().Info("peer deleted the IKE SA", "tunnel", sa.TunnelName(), "ike", sa.String())
+				return nil, func() { e.RemoveIKE(sa, ike.ErrPeerDeleted) }
 			case wire.ProtocolESP:
 				for _, b := range p.SPIs {
 					spi := binary.BigEndian.Uint32(b)
-					c := e.outSPIs[outKey{sa.Remote.Addr(), spi}]
+					c := e.ChildByOutSPI(sa.Remote.Addr(), spi)
 					if c == nil || c.IKE != sa {
 						continue
 					}
-					if c.State != ChildDeleting && c.State != ChildRekeyed {
+					if c.State != ike.ChildDeleting && c.State != ike.ChildRekeyed {
 						// Not deleting it ourselves: answer with our inbound SPI (RFC 7296 1.4.1).
-						spis = append(spis, SPIBytes(c.SPIIn))
+						spis = append(spis, ike.SPIBytes(c.SPIIn))
 					}
 					after = append(after, func() { e.PeerDeletedChild(c) })
 				}
@@ -111,7 +112,7 @@ func (e *Engine) handleInformationalRequest(sa *IKESA, m *wire.Message) ([]wire.
 				after = append(after, func() { e.ReceivedInvalidSPI(sa, spi) })
 			default:
 				if p.Type.IsError() {
-					e.log.Info("peer sent an error notify in a request", "tunnel", sa.TunnelName(), "notify", p.Type)
+					e.Log().Info("peer sent an error notify in a request", "tunnel", sa.TunnelName(), "notify", p.Type)
 				}
 			}
 		}

@@ -1,23 +1,18 @@
-package ike
+package v2
 
 import (
 	"bytes"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/vigil-ipsec/vigil/crypto"
+	"github.com/vigil-ipsec/vigil/ike"
 	"github.com/vigil-ipsec/vigil/ikev2/proposal"
 	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
-
-// ErrAuthFailed means a peer failed authentication, or rejected ours.
-var ErrAuthFailed = errors.New("authentication failed")
-
-// ErrSuperseded means our IKE SA in negotiation was dropped for the peer's.
-var ErrSuperseded = errors.New("superseded by the peer's IKE SA")
 
 // pskAuth computes the AUTH value of RFC 7296 2.15 for a shared key:
 // prf(prf(PSK, "Key Pad for IKEv2"), <InitMessage> | <Nonce of the other side> | prf(SK_p, RestOfIDPayload)).
@@ -29,24 +24,24 @@ func pskAuth(prf crypto.PRF, psk, initMsg, otherNonce, skp []byte, id *wire.ID) 
 	return crypto.PSKAuth(prf, psk, octets)
 }
 
-func idPayload(id Identity, responder bool) *wire.ID {
+func idPayload(id ike.Identity, responder bool) *wire.ID {
 	return &wire.ID{Responder: responder, IDType: wire.IDType(id.Type), Data: id.Data}
 }
 
-func sameID(id Identity, p *wire.ID) bool {
+func sameID(id ike.Identity, p *wire.ID) bool {
 	return p != nil && p.IDType == wire.IDType(id.Type) && bytes.Equal(p.Data, id.Data)
 }
 
 // sendAuth sends our IKE_AUTH request with the first Child SA.
-func (e *Engine) sendAuth(sa *IKESA) {
+func (e *engine) sendAuth(sa *ike.IKESA) {
 	t := sa.Tunnel
-	sa.State = IKEAuthSent
+	sa.State = ike.IKEAuthSent
 	cp := &childProposal{
 		tunnel:   t,
 		spi:      e.RandomChildSPI(),
 		ni:       v2of(sa).ni,
-		localTS:  Selectors(t.Cfg.LocalTS),
-		remoteTS: Selectors(t.Cfg.RemoteTS),
+		localTS:  ike.Selectors(t.Cfg.LocalTS),
+		remoteTS: ike.Selectors(t.Cfg.RemoteTS),
 	}
 	v2of(sa).authChild = cp
 	build := func() []wire.Payload {
@@ -63,7 +58,7 @@ func (e *Engine) sendAuth(sa *IKESA) {
 			ps = append(ps, &wire.Notify{Type: wire.NotifyInitialContact})
 		}
 		ps = append(ps,
-			&wire.SA{Proposals: proposal.ToWire(withoutDH(t.Cfg.ESPProposals), wire.ProtocolESP, SPIBytes(cp.spi))},
+			&wire.SA{Proposals: proposal.ToWire(withoutDH(t.Cfg.ESPProposals), wire.ProtocolESP, ike.SPIBytes(cp.spi))},
 			&wire.TrafficSelectors{Selectors: wireTS(cp.localTS)},
 			&wire.TrafficSelectors{Responder: true, Selectors: wireTS(cp.remoteTS)},
 		)
@@ -83,21 +78,21 @@ func withoutDH(ps []crypto.Proposal) []crypto.Proposal {
 	return out
 }
 
-func (e *Engine) handleAuthResponse(sa *IKESA, m *wire.Message) {
+func (e *engine) handleAuthResponse(sa *ike.IKESA, m *wire.Message) {
 	t := sa.Tunnel
 	if sa.DeleteAfterAuth {
 		if notifyError(m) == 0 && m.Auth() != nil {
-			sa.State, sa.Up = IKEEstablished, time.Now()
+			sa.State, sa.Up = ike.IKEEstablished, time.Now()
 			e.DeleteIKE(sa, true)
 		} else {
-			e.RemoveIKE(sa, ErrDeleted)
+			e.RemoveIKE(sa, ike.ErrDeleted)
 		}
 		return
 	}
 	if n := m.Notify(wire.NotifyAuthenticationFailed); n != nil {
-		e.stats.AuthFailures++
-		e.log.Error("peer rejected our authentication: AUTHENTICATION_FAILED (check psk, local_id and remote_id)", "tunnel", t.Cfg.Name, "peer", sa.Remote)
-		e.IKEFailed(sa, fmt.Errorf("%w: peer answered AUTHENTICATION_FAILED", ErrAuthFailed))
+		e.Counters().AuthFailures++
+		e.Log().Error("peer rejected our authentication: AUTHENTICATION_FAILED (check psk, local_id and remote_id)", "tunnel", t.Cfg.Name, "peer", sa.Remote)
+		e.IKEFailed(sa, fmt.Errorf("%w: peer answered AUTHENTICATION_FAILED", ike.ErrAuthFailed))
 		return
 	}
 	idr, auth := m.IDr(), m.Auth()
@@ -107,16 +102,16 @@ func (e *Engine) handleAuthResponse(sa *IKESA, m *wire.Message) {
 		return
 	}
 	if len(t.Cfg.RemoteID.Data) > 0 && !sameID(t.Cfg.RemoteID, idr) {
-		e.stats.AuthFailures++
-		e.log.Error("peer identity does not match remote_id", "tunnel", t.Cfg.Name, "peer", sa.Remote, "got", idString(idr.IDType, idr.Data))
-		e.IKEFailed(sa, fmt.Errorf("%w: peer identity %s", ErrAuthFailed, idString(idr.IDType, idr.Data)))
+		e.Counters().AuthFailures++
+		e.Log().Error("peer identity does not match remote_id", "tunnel", t.Cfg.Name, "peer", sa.Remote, "got", idString(idr.IDType, idr.Data))
+		e.IKEFailed(sa, fmt.Errorf("%w: peer identity %s", ike.ErrAuthFailed, idString(idr.IDType, idr.Data)))
 		return
 	}
 	want := pskAuth(v2of(sa).prf, t.Cfg.PSK, v2of(sa).initResp, v2of(sa).ni, v2of(sa).keys.SKpr, idr)
 	if auth.Method != wire.AuthSharedKey || subtle.ConstantTimeCompare(want, auth.Data) != 1 {
-		e.stats.AuthFailures++
-		e.log.Error("AUTHENTICATION_FAILED: the peer's AUTH payload does not verify with our PSK", "tunnel", t.Cfg.Name, "peer", sa.Remote)
-		e.IKEFailed(sa, fmt.Errorf("%w: peer's AUTH does not verify", ErrAuthFailed))
+		e.Counters().AuthFailures++
+		e.Log().Error("AUTHENTICATION_FAILED: the peer's AUTH payload does not verify with our PSK", "tunnel", t.Cfg.Name, "peer", sa.Remote)
+		e.IKEFailed(sa, fmt.Errorf("%w: peer's AUTH does not verify", ike.ErrAuthFailed))
 		return
 	}
 	if !e.established(sa) {
@@ -125,26 +120,26 @@ func (e *Engine) handleAuthResponse(sa *IKESA, m *wire.Message) {
 	cp := v2of(sa).authChild
 	v2of(sa).authChild = nil
 	if _, err := e.acceptChildResponse(sa, cp, m, nil); err != nil {
-		e.log.Warn("first Child SA not created", "tunnel", t.Cfg.Name, "err", err)
-		e.hooks.ChildFailed(t, err)
+		e.Log().Warn("first Child SA not created", "tunnel", t.Cfg.Name, "err", err)
+		e.Hooks().ChildFailed(t, err)
 	}
 }
 
 // established marks an IKE SA authenticated and starts its timers. It returns false when the
 // SA turned out to be a duplicate of the tunnel's and is being deleted.
-func (e *Engine) established(sa *IKESA) bool {
-	sa.State = IKEEstablished
+func (e *engine) established(sa *ike.IKESA) bool {
+	sa.State = ike.IKEEstablished
 	sa.Up = time.Now()
-	sa.lastInbound = sa.Up
+	sa.SetLastInbound(sa.Up)
 	v2of(sa).initReq, v2of(sa).initResp, v2of(sa).dh = nil, nil, nil
 	t := sa.Tunnel
-	if old := t.IKE; old != nil && old != sa && old.State == IKEInitSent {
+	if old := t.IKE; old != nil && old != sa && old.State == ike.IKEInitSent {
 		// The peer initiated while our own IKE_SA_INIT was unanswered: its SA wins, ours goes
 		// (the peer holds at most a half-open SA for it, which times out).
-		e.log.Info("peer's IKE SA supersedes ours still in IKE_SA_INIT", "tunnel", t.Cfg.Name, "dropped", old.String())
-		e.RemoveIKE(old, ErrSuperseded)
+		e.Log().Info("peer's IKE SA supersedes ours still in IKE_SA_INIT", "tunnel", t.Cfg.Name, "dropped", old.String())
+		e.RemoveIKE(old, ike.ErrSuperseded)
 	}
-	if old := t.IKE; old != nil && old != sa && old.State == IKEEstablished && old.RekeyedBy == nil && v2of(old).rekeying == nil {
+	if old := t.IKE; old != nil && old != sa && old.State == ike.IKEEstablished && old.RekeyedBy == nil && v2of(old).rekeying == nil {
 		// A second IKE SA for the tunnel: both sides initiated at once. Both sides keep the same
 		// one, the SA with the higher SPIi, and delete the other (with a Delete, so that a peer
 		// that still has it learns).
@@ -152,9 +147,9 @@ func (e *Engine) established(sa *IKESA) bool {
 		if old.SPIi < sa.SPIi {
 			loser = old
 		}
-		e.log.Info("tunnel has two IKE SAs: deleting the duplicate", "tunnel", t.Cfg.Name, "keep", map[bool]string{true: old.String(), false: sa.String()}[loser == sa], "delete", loser.String())
+		e.Log().Info("tunnel has two IKE SAs: deleting the duplicate", "tunnel", t.Cfg.Name, "keep", map[bool]string{true: old.String(), false: sa.String()}[loser == sa], "delete", loser.String())
 		if loser == sa {
-			sa.State = IKEEstablished
+			sa.State = ike.IKEEstablished
 			sa.Up = time.Now()
 			e.DeleteIKE(sa, true)
 			return false
@@ -167,34 +162,34 @@ func (e *Engine) established(sa *IKESA) bool {
 	e.ScheduleIKERekey(sa)
 	e.ScheduleDPD(sa)
 	e.ScheduleKeepalive(sa)
-	e.log.Info("IKE SA established", "tunnel", t.Cfg.Name, "peer", sa.Remote, "ike", sa.String(), "initiator", sa.Initiator, "algorithms", sa.Suite.String(), "udp_encap", sa.Floated || sa.NATLocal || sa.NATRemote)
-	e.hooks.IKEUp(sa)
+	e.Log().Info("IKE SA established", "tunnel", t.Cfg.Name, "peer", sa.Remote, "ike", sa.String(), "initiator", sa.Initiator, "algorithms", sa.Suite.String(), "udp_encap", sa.Floated || sa.NATLocal || sa.NATRemote)
+	e.Hooks().IKEUp(sa)
 	return true
 }
 
 // handleAuthRequest authenticates an initiator and creates the first Child SA (responder).
-func (e *Engine) handleAuthRequest(sa *IKESA, m *wire.Message) ([]wire.Payload, func()) {
+func (e *engine) handleAuthRequest(sa *ike.IKESA, m *wire.Message) ([]wire.Payload, func()) {
 	idi, auth := m.IDi(), m.Auth()
 	fail := func(reason string, args ...any) ([]wire.Payload, func()) {
-		e.stats.AuthFailures++
-		e.cfg.LogThrottle.Log(e.log, slog.LevelError, sa.Remote.Addr(), "auth-failed", "AUTHENTICATION_FAILED: "+reason, append([]any{"peer", sa.Remote}, args...)...)
-		return []wire.Payload{&wire.Notify{Type: wire.NotifyAuthenticationFailed}}, func() { e.RemoveIKE(sa, ErrAuthFailed) }
+		e.Counters().AuthFailures++
+		e.Config().LogThrottle.Log(e.Log(), slog.LevelError, sa.Remote.Addr(), "auth-failed", "AUTHENTICATION_FAILED: "+reason, append([]any{"peer", sa.Remote}, args...)...)
+		return []wire.Payload{&wire.Notify{Type: wire.NotifyAuthenticationFailed}}, func() { e.RemoveIKE(sa, ike.ErrAuthFailed) }
 	}
 	if idi == nil || auth == nil {
 		return fail("IKE_AUTH request without IDi or AUTH")
 	}
 	// The tunnel: same peer identity and address; among several (one IKE SA per tunnel), the
 	// one whose selectors fit the proposed ones.
-	var t *Tunnel
+	var t *ike.Tunnel
 	tsi, tsr := m.TSi(), m.TSr()
-	for _, c := range e.byRemoteID[Identity{IDType(idi.IDType), idi.Data}.key()] {
+	for _, c := range e.TunnelsByID(ike.Identity{Type: ike.IDType(idi.IDType), Data: idi.Data}) {
 		if c.Cfg.Remote.Addr() != sa.Remote.Addr() {
 			continue
 		}
 		if t == nil {
 			t = c
 		}
-		if tsi != nil && tsr != nil && len(narrow(fromWireTS(tsi.Selectors), Selectors(c.Cfg.RemoteTS))) > 0 && len(narrow(fromWireTS(tsr.Selectors), Selectors(c.Cfg.LocalTS))) > 0 {
+		if tsi != nil && tsr != nil && len(ike.Narrow(fromWireTS(tsi.Selectors), ike.Selectors(c.Cfg.RemoteTS))) > 0 && len(ike.Narrow(fromWireTS(tsr.Selectors), ike.Selectors(c.Cfg.LocalTS))) > 0 {
 			t = c
 			break
 		}
@@ -238,7 +233,7 @@ func idString(t wire.IDType, d []byte) string {
 	case wire.IDKeyID:
 		return fmt.Sprintf("keyid:%x", d)
 	case wire.IDIPv4, wire.IDIPv6:
-		if a, ok := addrFromSlice(d); ok {
+		if a, ok := netip.AddrFromSlice(d); ok {
 			return a.String()
 		}
 	}

@@ -1,4 +1,4 @@
-package ike
+package v2
 
 import (
 	"bytes"
@@ -11,28 +11,29 @@ import (
 	"time"
 
 	"github.com/vigil-ipsec/vigil/crypto"
+	"github.com/vigil-ipsec/vigil/ike"
 	"github.com/vigil-ipsec/vigil/ikev2/proposal"
 	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
 // v2Initiate starts an IKEv2 SA for t: IKE_SA_INIT, then IKE_AUTH with the first Child SA.
-func (e *Engine) v2Initiate(t *Tunnel) *IKESA {
+func (e *engine) v2Initiate(t *ike.Tunnel) *ike.IKESA {
 	if len(t.Cfg.IKEProposals) == 0 || len(t.Cfg.IKEProposals[0].DH) == 0 {
 		return nil
 	}
 	sa := e.NewIKESA(2, t, true, t.Cfg.Local, t.Cfg.Remote)
-	sa.SPIi, sa.State = e.RandomSPI(), IKEInitSent
+	sa.SPIi, sa.State = e.RandomSPI(), ike.IKEInitSent
 	sa.SetProto(&v2SA{e: e, sa: sa, group: t.Cfg.IKEProposals[0].DH[0], ni: e.Nonce()})
 	e.AddIKE(sa)
 	t.IKE = sa
-	e.log.Info("initiating IKE SA", "tunnel", t.Cfg.Name, "peer", sa.Remote, "ike", sa.String())
+	e.Log().Info("initiating IKE SA", "tunnel", t.Cfg.Name, "peer", sa.Remote, "ike", sa.String())
 	e.sendInit(sa)
 	return sa
 }
 
 // sendInit (re)builds and sends our IKE_SA_INIT request.
-func (e *Engine) sendInit(sa *IKESA) {
-	dh, err := crypto.NewDH(v2of(sa).group, e.rand)
+func (e *engine) sendInit(sa *ike.IKESA) {
+	dh, err := crypto.NewDH(v2of(sa).group, e.Rand())
 	if err != nil {
 		e.IKEFailed(sa, err)
 		return
@@ -47,8 +48,8 @@ func (e *Engine) sendInit(sa *IKESA) {
 		&wire.KE{Group: v2of(sa).group, Data: dh.PublicKey()},
 		&wire.Nonce{Data: v2of(sa).ni},
 	)
-	ps = append(ps, e.natDetection(sa, sa.Local, sa.Remote, sa.Tunnel.Cfg.Encap == EncapUDP)...)
-	m := &wire.Message{Header: sa.header(wire.ExchangeIKESAInit, 0, false), Payloads: ps}
+	ps = append(ps, e.natDetection(sa, sa.Local, sa.Remote, sa.Tunnel.Cfg.Encap == ike.EncapUDP)...)
+	m := &wire.Message{Header: header(sa, wire.ExchangeIKESAInit, 0, false), Payloads: ps}
 	raw := m.Append(nil)
 	v2of(sa).initReq = raw
 	if v2of(sa).pending != nil && v2of(sa).pending.timer != nil {
@@ -77,7 +78,7 @@ func natHash(spii, spir uint64, ap netip.AddrPort) []byte {
 
 // natDetection builds our two NAT detection notifies. With force, the source hash is made not
 // to match, so that both sides move to UDP encapsulation (what strongSwan calls forceencaps).
-func (e *Engine) natDetection(sa *IKESA, local, remote netip.AddrPort, force bool) []wire.Payload {
+func (e *engine) natDetection(sa *ike.IKESA, local, remote netip.AddrPort, force bool) []wire.Payload {
 	src := natHash(sa.SPIi, sa.SPIr, local)
 	if force {
 		src = natHash(sa.SPIi^0xffffffffffffffff, sa.SPIr, local)
@@ -90,7 +91,7 @@ func (e *Engine) natDetection(sa *IKESA, local, remote netip.AddrPort, force boo
 
 // checkNAT evaluates the peer's NAT detection notifies of m. It reports whether the peer
 // supports NAT traversal at all.
-func checkNAT(sa *IKESA, m *wire.Message, local, remote netip.AddrPort) bool {
+func checkNAT(sa *ike.IKESA, m *wire.Message, local, remote netip.AddrPort) bool {
 	// The hashes cover the SPIs as they appear in the message's header: a request has SPIr 0.
 	spir := sa.SPIr
 	if !m.IsResponse() {
@@ -123,31 +124,31 @@ func checkNAT(sa *IKESA, m *wire.Message, local, remote netip.AddrPort) bool {
 }
 
 // handleInitResponse processes the answer to our IKE_SA_INIT.
-func (e *Engine) handleInitResponse(local, remote netip.AddrPort, h wire.Header, msg []byte) {
-	sa := e.ikeSAs[h.SPIi]
-	if sa == nil || !sa.Initiator || sa.State != IKEInitSent || v2of(sa).pending == nil || h.MessageID != 0 {
+func (e *engine) handleInitResponse(local, remote netip.AddrPort, h wire.Header, msg []byte) {
+	sa := e.LookupIKE(h.SPIi)
+	if sa == nil || !sa.Initiator || sa.State != ike.IKEInitSent || v2of(sa).pending == nil || h.MessageID != 0 {
 		return
 	}
 	m, err := wire.ParseMessage(msg)
 	if err != nil {
-		e.stats.Malformed++
+		e.Counters().Malformed++
 		return
 	}
-	e.cur = sa
+	e.SetCurrent(sa)
 	t := sa.Tunnel
 	if n := m.Notify(wire.NotifyCookie); n != nil {
 		if len(n.Data) < 1 || len(n.Data) > 64 || bytes.Equal(n.Data, v2of(sa).cookie) {
 			return
 		}
 		v2of(sa).cookie = append([]byte(nil), n.Data...)
-		e.log.Debug("peer demands a cookie", "tunnel", t.Cfg.Name)
+		e.Log().Debug("peer demands a cookie", "tunnel", t.Cfg.Name)
 		e.sendInit(sa)
 		return
 	}
 	if n := m.Notify(wire.NotifyInvalidKEPayload); n != nil && len(n.Data) == 2 {
 		g := binary.BigEndian.Uint16(n.Data)
 		if g != v2of(sa).group && proposesGroup(t.Cfg.IKEProposals, g) {
-			e.log.Info("peer asks for another DH group", "tunnel", t.Cfg.Name, "group", g)
+			e.Log().Info("peer asks for another DH group", "tunnel", t.Cfg.Name, "group", g)
 			v2of(sa).group = g
 			e.sendInit(sa)
 			return
@@ -165,7 +166,7 @@ func (e *Engine) handleInitResponse(local, remote netip.AddrPort, h wire.Header,
 		return
 	}
 	suite, err := proposal.SuiteFromAccepted(sap.Proposals[0])
-	if err == nil && !Acceptable(suite, t.Cfg.IKEProposals) {
+	if err == nil && !ike.Acceptable(suite, t.Cfg.IKEProposals) {
 		err = fmt.Errorf("peer chose %v, which we did not offer", suite)
 	}
 	if err == nil && (ke.Group != suite.DH || ke.Group != v2of(sa).group) {
@@ -193,16 +194,16 @@ func (e *Engine) handleInitResponse(local, remote netip.AddrPort, h wire.Header,
 		return
 	}
 	natt := checkNAT(sa, m, local, remote)
-	if natt && (sa.NATLocal || sa.NATRemote || t.Cfg.Encap == EncapUDP) {
+	if natt && (sa.NATLocal || sa.NATRemote || t.Cfg.Encap == ike.EncapUDP) {
 		sa.Floated = true
-		sa.Local = netip.AddrPortFrom(sa.Local.Addr(), e.cfg.NATTPort)
-		sa.Remote = netip.AddrPortFrom(sa.Remote.Addr(), e.cfg.NATTPort)
+		sa.Local = netip.AddrPortFrom(sa.Local.Addr(), e.Config().NATTPort)
+		sa.Remote = netip.AddrPortFrom(sa.Remote.Addr(), e.Config().NATTPort)
 	}
 	e.sendAuth(sa)
 }
 
 // deriveIKE computes the IKE SA keys and ciphers from the DH secret.
-func (e *Engine) deriveIKE(sa *IKESA, gir []byte) error {
+func (e *engine) deriveIKE(sa *ike.IKESA, gir []byte) error {
 	defer clear(gir) // the DH shared secret is not needed once the keys are derived
 	prf, err := crypto.NewPRF(sa.Suite.PRF)
 	if err != nil {
@@ -212,10 +213,10 @@ func (e *Engine) deriveIKE(sa *IKESA, gir []byte) error {
 	if err != nil {
 		return err
 	}
-	return sa.setKeys(prf, keys)
+	return setKeys(sa, prf, keys)
 }
 
-func (sa *IKESA) setKeys(prf crypto.PRF, keys crypto.IKEKeys) error {
+func setKeys(sa *ike.IKESA, prf crypto.PRF, keys crypto.IKEKeys) error {
 	ei, ai, er, ar := keys.SKei, keys.SKai, keys.SKer, keys.SKar
 	if !sa.Initiator {
 		ei, ai, er, ar = er, ar, ei, ai
@@ -242,34 +243,34 @@ func proposesGroup(ps []crypto.Proposal, g uint16) bool {
 }
 
 // replyInitError sends a stateless IKE_SA_INIT error response.
-func (e *Engine) replyInitError(local, remote netip.AddrPort, h wire.Header, n *wire.Notify) {
+func (e *engine) replyInitError(local, remote netip.AddrPort, h wire.Header, n *wire.Notify) {
 	rh := wire.Header{SPIi: h.SPIi, Version: 0x20, Exchange: wire.ExchangeIKESAInit, Flags: wire.FlagResponse}
 	m := &wire.Message{Header: rh, Payloads: []wire.Payload{n}}
-	e.dp.SendIKE(local, remote, m.Append(nil))
+	e.Dataplane().SendIKE(local, remote, m.Append(nil))
 }
 
 // handleInitRequest answers an IKE_SA_INIT request (responder).
-func (e *Engine) handleInitRequest(local, remote netip.AddrPort, h wire.Header, msg []byte) {
+func (e *engine) handleInitRequest(local, remote netip.AddrPort, h wire.Header, msg []byte) {
 	if h.SPIr != 0 || h.MessageID != 0 || !h.IsInitiator() {
 		return
 	}
-	key := HalfOpenKey{remote, h.SPIi}
-	if sa := e.halfOpen[key]; sa != nil {
+	key := ike.HalfOpenKey{Remote: remote, SPIi: h.SPIi}
+	if sa := e.HalfOpen(key); sa != nil {
 		if bytes.Equal(v2of(sa).initReq, msg) {
-			e.stats.ResponsesResent++
-			e.dp.SendIKE(local, remote, v2of(sa).initResp)
+			e.Counters().ResponsesResent++
+			e.Dataplane().SendIKE(local, remote, v2of(sa).initResp)
 		}
 		return
 	}
 	m, err := wire.ParseMessage(msg)
 	if err != nil {
-		e.stats.Malformed++
-		e.log.Debug("malformed IKE_SA_INIT", "peer", remote, "err", err)
+		e.Counters().Malformed++
+		e.Log().Debug("malformed IKE_SA_INIT", "peer", remote, "err", err)
 		return
 	}
-	cands := e.byRemoteAddr[remote.Addr()]
+	cands := e.TunnelsTo(remote.Addr())
 	if len(cands) == 0 {
-		e.cfg.LogThrottle.Log(e.log, slog.LevelInfo, remote.Addr(), "no-tunnel", "IKE_SA_INIT from a peer with no tunnel configured", "peer", remote)
+		e.Config().LogThrottle.Log(e.Log(), slog.LevelInfo, remote.Addr(), "no-tunnel", "IKE_SA_INIT from a peer with no tunnel configured", "peer", remote)
 		e.replyInitError(local, remote, h, &wire.Notify{Type: wire.NotifyNoProposalChosen})
 		return
 	}
@@ -279,12 +280,12 @@ func (e *Engine) handleInitRequest(local, remote netip.AddrPort, h wire.Header, 
 		e.replyInitError(local, remote, h, &wire.Notify{Type: wire.NotifyInvalidSyntax})
 		return
 	}
-	if e.cfg.CookieThreshold >= 0 && e.nHalf >= e.cfg.CookieThreshold {
+	if e.Config().CookieThreshold >= 0 && e.HalfOpenCount() >= e.Config().CookieThreshold {
 		// Under load (or always, with a threshold of 0) the initiator must prove that it
 		// receives at its address before we spend a DH computation and state on it.
 		now := time.Now()
 		if n := m.Notify(wire.NotifyCookie); n == nil || !e.cookies.valid(now, n.Data, nonce.Data, remote, h.SPIi) {
-			e.stats.CookiesSent++
+			e.Counters().CookiesSent++
 			e.replyInitError(local, remote, h, &wire.Notify{Type: wire.NotifyCookie, Data: e.cookies.make(now, nonce.Data, remote, h.SPIi)})
 			return
 		}
@@ -294,7 +295,7 @@ func (e *Engine) handleInitRequest(local, remote netip.AddrPort, h wire.Header, 
 	}
 	suite, chosen, err := proposal.Select(sap.Proposals, t.Cfg.IKEProposals, wire.ProtocolIKE)
 	if err != nil {
-		e.cfg.LogThrottle.Log(e.log, slog.LevelInfo, remote.Addr(), "no-proposal", "no acceptable IKE proposal", "tunnel", t.Cfg.Name, "peer", remote)
+		e.Config().LogThrottle.Log(e.Log(), slog.LevelInfo, remote.Addr(), "no-proposal", "no acceptable IKE proposal", "tunnel", t.Cfg.Name, "peer", remote)
 		e.replyInitError(local, remote, h, &wire.Notify{Type: wire.NotifyNoProposalChosen})
 		return
 	}
@@ -304,21 +305,21 @@ func (e *Engine) handleInitRequest(local, remote netip.AddrPort, h wire.Header, 
 		e.replyInitError(local, remote, h, &wire.Notify{Type: wire.NotifyInvalidKEPayload, Data: g[:]})
 		return
 	}
-	dh, err := crypto.NewDH(suite.DH, e.rand)
+	dh, err := crypto.NewDH(suite.DH, e.Rand())
 	if err != nil {
 		return
 	}
 	gir, err := dh.SharedSecret(ke.Data)
 	if err != nil {
-		e.log.Info("bad KE payload", "peer", remote, "err", err)
+		e.Log().Info("bad KE payload", "peer", remote, "err", err)
 		e.replyInitError(local, remote, h, &wire.Notify{Type: wire.NotifyInvalidSyntax})
 		return
 	}
 	sa := e.NewIKESA(2, t, false, local, remote)
-	sa.SPIi, sa.SPIr, sa.State, sa.Suite = h.SPIi, e.RandomSPI(), IKEHalfOpen, suite
+	sa.SPIi, sa.SPIr, sa.State, sa.Suite = h.SPIi, e.RandomSPI(), ike.IKEHalfOpen, suite
 	sa.SetProto(&v2SA{e: e, sa: sa, dh: dh, group: suite.DH, peerMsgID: 1, ni: append([]byte(nil), nonce.Data...), nr: e.Nonce()})
 	if err := e.deriveIKE(sa, gir); err != nil {
-		e.log.Warn("key derivation failed", "err", err)
+		e.Log().Warn("key derivation failed", "err", err)
 		return
 	}
 	checkNAT(sa, m, local, remote)
@@ -328,16 +329,10 @@ func (e *Engine) handleInitRequest(local, remote netip.AddrPort, h wire.Header, 
 		&wire.KE{Group: suite.DH, Data: dh.PublicKey()},
 		&wire.Nonce{Data: v2of(sa).nr},
 	}
-	ps = append(ps, e.natDetection(sa, local, remote, t.Cfg.Encap == EncapUDP)...)
-	resp := &wire.Message{Header: sa.header(wire.ExchangeIKESAInit, 0, true), Payloads: ps}
+	ps = append(ps, e.natDetection(sa, local, remote, t.Cfg.Encap == ike.EncapUDP)...)
+	resp := &wire.Message{Header: header(sa, wire.ExchangeIKESAInit, 0, true), Payloads: ps}
 	v2of(sa).initReq = append([]byte(nil), msg...)
 	v2of(sa).initResp = resp.Append(nil)
 	e.StartHalfOpen(sa, key)
-	e.dp.SendIKE(local, remote, v2of(sa).initResp)
+	e.Dataplane().SendIKE(local, remote, v2of(sa).initResp)
 }
-
-// Defaults of the half-open caps.
-const (
-	DefaultHalfOpenMax       = 20000
-	DefaultHalfOpenPerSource = 2000
-)

@@ -1,4 +1,4 @@
-package ike
+package v2
 
 import (
 	"encoding/binary"
@@ -6,6 +6,8 @@ import (
 	"testing"
 	"testing/synctest"
 
+	"github.com/vigil-ipsec/vigil/ike"
+	"github.com/vigil-ipsec/vigil/ike/iketest"
 	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
@@ -40,23 +42,23 @@ func FuzzAuthenticatedRequest(f *testing.F) {
 			return
 		}
 		synctest.Test(t, func(t *testing.T) {
-			a, b, _ := newPair(t, pairOpts{cfg: Config{CookieThreshold: -1}})
-			upPair(t, a, b)
+			a, b, _ := iketest.NewPair(t, iketest.PairOpts{Protocols: protos, Cfg: ike.Config{CookieThreshold: -1}})
+			iketest.Up(t, a, b)
 			var raw []byte
-			a.e.Call(func() {
-				sa := a.t.IKE
-				raw = wire.AppendEncrypted(nil, sa.header(wire.ExchangeType(exch), v2of(sa).nextMsgID, false), m.Payloads, v2of(sa).out)
+			a.E.Call(func() {
+				sa := a.T.IKE
+				raw = wire.AppendEncrypted(nil, header(sa, wire.ExchangeType(exch), v2of(sa).nextMsgID, false), m.Payloads, v2of(sa).out)
 				v2of(sa).nextMsgID++
 			})
-			b.e.HandlePacket(netip.MustParseAddrPort("192.0.2.2:500"), netip.MustParseAddrPort("192.0.2.1:500"), raw)
+			b.E.HandlePacket(netip.MustParseAddrPort("192.0.2.2:500"), netip.MustParseAddrPort("192.0.2.1:500"), raw)
 			synctest.Wait()
 			if s := stats(b); s.InternalErrors != 0 {
 				t.Fatalf("internal error handling exchange %d with %d payloads", exch, len(m.Payloads))
 			}
 			// The engine still serves: a liveness check from B completes or fails cleanly.
-			b.e.Call(func() {
-				if b.t.IKE != nil && b.t.IKE.State == IKEEstablished {
-					b.e.Liveness(b.t.IKE, nil)
+			b.E.Call(func() {
+				if b.T.IKE != nil && b.T.IKE.State == ike.IKEEstablished {
+					b.E.Liveness(b.T.IKE, nil)
 				}
 			})
 			synctest.Wait()

@@ -1,4 +1,4 @@
-package ike
+package v2
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/vigil-ipsec/vigil/ike"
 )
 
 // TestMalformedAndUnknownSALogThrottled: a flood of malformed messages or of messages for
@@ -13,7 +15,8 @@ import (
 func TestMalformedAndUnknownSALogThrottled(t *testing.T) {
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e := New(Config{}, nil, nil, log)
+	e := ike.New(ike.Config{}, nil, nil, log)
+	p := New(e)
 	local := netip.MustParseAddrPort("192.0.2.1:500")
 	remote := netip.MustParseAddrPort("198.51.100.7:500")
 	// An IKEv2 header (28 bytes) of an INFORMATIONAL response for IKE SPIs nobody has.
@@ -24,8 +27,8 @@ func TestMalformedAndUnknownSALogThrottled(t *testing.T) {
 	unknown[19] = 0x20            // response: not answered with INVALID_IKE_SPI
 	unknown[27] = 28              // length
 	for range 1000 {
-		e.handle(local, remote, []byte{0x20, 1, 2})
-		e.handle(local, remote, unknown)
+		p.Handle(local, remote, []byte{0x20, 1, 2})
+		p.Handle(local, remote, unknown)
 	}
 	out := buf.String()
 	if n := strings.Count(out, "dropping malformed IKE message"); n != 1 {
@@ -34,7 +37,7 @@ func TestMalformedAndUnknownSALogThrottled(t *testing.T) {
 	if n := strings.Count(out, "IKE message for unknown IKE SA"); n != 1 {
 		t.Errorf("%d unknown-SA lines for 1000 messages, want 1:\n%s", n, out)
 	}
-	if e.stats.Malformed != 1000 || e.stats.UnknownSPI != 1000 {
-		t.Errorf("stats %+v: every message must still be counted", e.stats)
+	if s := e.Stats(); s.Malformed != 1000 || s.UnknownSPI != 1000 {
+		t.Errorf("stats %+v: every message must still be counted", s)
 	}
 }

@@ -1,4 +1,4 @@
-package ike
+package v2
 
 import (
 	"encoding/binary"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vigil-ipsec/vigil/crypto"
+	"github.com/vigil-ipsec/vigil/ike"
 	"github.com/vigil-ipsec/vigil/ikev2/proposal"
 	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
@@ -16,7 +17,7 @@ type ikeRekey struct {
 	spi     uint64
 	ni      []byte
 	dh      crypto.DH
-	peerNew *IKESA // created by the peer's colliding rekey
+	peerNew *ike.IKESA // created by the peer's colliding rekey
 }
 
 func spi64(s uint64) []byte {
@@ -27,16 +28,16 @@ func spi64(s uint64) []byte {
 
 // v2RekeyIKE rekeys an IKE SA with CREATE_CHILD_SA (RFC 7296 2.18); its Child SAs move to the
 // new one.
-func (e *Engine) v2RekeyIKE(sa *IKESA) {
+func (e *engine) v2RekeyIKE(sa *ike.IKESA) {
 	if v2of(sa).rekeying != nil {
 		return
 	}
 	rk := &ikeRekey{spi: e.RandomSPI()}
 	v2of(sa).rekeying = rk
-	e.log.Info("rekeying IKE SA", "tunnel", sa.TunnelName(), "ike", sa.String())
+	e.Log().Info("rekeying IKE SA", "tunnel", sa.TunnelName(), "ike", sa.String())
 	build := func() []wire.Payload {
 		rk.ni = e.Nonce()
-		dh, err := crypto.NewDH(sa.Suite.DH, e.rand)
+		dh, err := crypto.NewDH(sa.Suite.DH, e.Rand())
 		if err != nil {
 			return nil
 		}
@@ -51,17 +52,17 @@ func (e *Engine) v2RekeyIKE(sa *IKESA) {
 		v2of(sa).rekeying = nil
 		n, err := e.ikeRekeyResponse(sa, rk, m)
 		if err != nil {
-			e.log.Info("IKE rekey failed", "tunnel", sa.TunnelName(), "err", err)
-			if errors.Is(err, ErrTemporaryFailure) && sa.State == IKEEstablished {
-				time.AfterFunc(time.Second+jitter(time.Second), func() { e.Do(func() { e.RekeyIKE(sa) }) })
+			e.Log().Info("IKE rekey failed", "tunnel", sa.TunnelName(), "err", err)
+			if errors.Is(err, ike.ErrTemporaryFailure) && sa.State == ike.IKEEstablished {
+				time.AfterFunc(time.Second+ike.Jitter(time.Second), func() { e.Do(func() { e.RekeyIKE(sa) }) })
 			}
 			return
 		}
-		if p := rk.peerNew; p != nil && p.State != IKEDead {
-			if string(LowestNonce(rk.ni, v2of(n).nr, v2of(p).ni, v2of(p).nr)) == string(LowestNonce(rk.ni, v2of(n).nr)) {
+		if p := rk.peerNew; p != nil && p.State != ike.IKEDead {
+			if string(ike.LowestNonce(rk.ni, v2of(n).nr, v2of(p).ni, v2of(p).nr)) == string(ike.LowestNonce(rk.ni, v2of(n).nr)) {
 				// Ours is redundant (RFC 7296 2.8.1): delete it; the peer's replaces the old SA
 				// and the peer deletes the old one.
-				e.log.Info("IKE rekey collision lost", "tunnel", sa.TunnelName())
+				e.Log().Info("IKE rekey collision lost", "tunnel", sa.TunnelName())
 				e.registerRekeyed(sa, n, false)
 				e.DeleteIKE(n, true)
 				e.MoveChildren(sa, p)
@@ -76,7 +77,7 @@ func (e *Engine) v2RekeyIKE(sa *IKESA) {
 	})
 }
 
-func (e *Engine) ikeRekeyResponse(sa *IKESA, rk *ikeRekey, m *wire.Message) (*IKESA, error) {
+func (e *engine) ikeRekeyResponse(sa *ike.IKESA, rk *ikeRekey, m *wire.Message) (*ike.IKESA, error) {
 	if ne := notifyError(m); ne != 0 {
 		return nil, peerError(ne)
 	}
@@ -88,7 +89,7 @@ func (e *Engine) ikeRekeyResponse(sa *IKESA, rk *ikeRekey, m *wire.Message) (*IK
 	if err != nil {
 		return nil, err
 	}
-	if !Acceptable(suite, sa.Tunnel.Cfg.IKEProposals) || ke.Group != rk.dh.Group() || suite.DH != ke.Group {
+	if !ike.Acceptable(suite, sa.Tunnel.Cfg.IKEProposals) || ke.Group != rk.dh.Group() || suite.DH != ke.Group {
 		return nil, fmt.Errorf("peer chose %v, which we did not offer", suite)
 	}
 	gir, err := rk.dh.SharedSecret(ke.Data)
@@ -105,7 +106,7 @@ func (e *Engine) ikeRekeyResponse(sa *IKESA, rk *ikeRekey, m *wire.Message) (*IK
 	return n, nil
 }
 
-func (e *Engine) deriveRekeyed(old, n *IKESA, gir []byte) error {
+func (e *engine) deriveRekeyed(old, n *ike.IKESA, gir []byte) error {
 	defer clear(gir) // the DH shared secret is not needed once the keys are derived
 	prf, err := crypto.NewPRF(n.Suite.PRF)
 	if err != nil {
@@ -115,23 +116,23 @@ func (e *Engine) deriveRekeyed(old, n *IKESA, gir []byte) error {
 	if err != nil {
 		return err
 	}
-	return n.setKeys(prf, keys)
+	return setKeys(n, prf, keys)
 }
 
 // registerRekeyed makes n a live IKE SA; with move it also takes over old's children.
-func (e *Engine) registerRekeyed(old, n *IKESA, move bool) {
-	e.ikeSAs[n.ourSPI()] = n
-	n.State = IKEEstablished
+func (e *engine) registerRekeyed(old, n *ike.IKESA, move bool) {
+	e.AddIKE(n)
+	n.State = ike.IKEEstablished
 	n.Up = time.Now()
-	n.lastInbound = n.Up
+	n.SetLastInbound(n.Up)
 	if move {
 		e.MoveChildren(old, n)
 	}
 }
 
 // handleIKERekeyRequest answers the peer's IKE SA rekey (responder).
-func (e *Engine) handleIKERekeyRequest(sa *IKESA, m *wire.Message) ([]wire.Payload, func()) {
-	if sa.RekeyedBy != nil || sa.State != IKEEstablished {
+func (e *engine) handleIKERekeyRequest(sa *ike.IKESA, m *wire.Message) ([]wire.Payload, func()) {
+	if sa.RekeyedBy != nil || sa.State != ike.IKEEstablished {
 		return []wire.Payload{&wire.Notify{Type: wire.NotifyTemporaryFailure}}, nil
 	}
 	suite, chosen, err := proposal.Select(m.SA().Proposals, sa.Tunnel.Cfg.IKEProposals, wire.ProtocolIKE)
@@ -144,7 +145,7 @@ func (e *Engine) handleIKERekeyRequest(sa *IKESA, m *wire.Message) ([]wire.Paylo
 		binary.BigEndian.PutUint16(g[:], suite.DH)
 		return []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidKEPayload, Data: g[:]}}, nil
 	}
-	dh, err := crypto.NewDH(suite.DH, e.rand)
+	dh, err := crypto.NewDH(suite.DH, e.Rand())
 	if err != nil {
 		return []wire.Payload{&wire.Notify{Type: wire.NotifyNoProposalChosen}}, nil
 	}

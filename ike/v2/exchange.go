@@ -1,9 +1,10 @@
-package ike
+package v2
 
 import (
 	"net/netip"
 	"time"
 
+	"github.com/vigil-ipsec/vigil/ike"
 	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
@@ -33,12 +34,12 @@ type request struct {
 const maxQueuedNotifies = 4
 
 // request queues an encrypted request on sa.
-func (e *Engine) request(sa *IKESA, exch wire.ExchangeType, build func() []wire.Payload, onResp func(*wire.Message), onFail func(error)) {
+func (e *engine) request(sa *ike.IKESA, exch wire.ExchangeType, build func() []wire.Payload, onResp func(*wire.Message), onFail func(error)) {
 	e.enqueue(sa, &request{exch: exch, build: build, onResp: onResp, onFail: onFail})
 }
 
 // enqueue sends r now or queues it behind the exchange in flight.
-func (e *Engine) enqueue(sa *IKESA, r *request) {
+func (e *engine) enqueue(sa *ike.IKESA, r *request) {
 	if v2of(sa).pending == nil {
 		e.sendRequest(sa, r)
 		return
@@ -55,21 +56,21 @@ func (e *Engine) enqueue(sa *IKESA, r *request) {
 		}
 		if n >= maxQueuedNotifies {
 			v2of(sa).queue = append(v2of(sa).queue[:oldest], v2of(sa).queue[oldest+1:]...)
-			e.stats.NotifiesDropped++
+			e.Counters().NotifiesDropped++
 		}
 	}
 	v2of(sa).queue = append(v2of(sa).queue, r)
 }
 
-func (e *Engine) sendRequest(sa *IKESA, r *request) {
+func (e *engine) sendRequest(sa *ike.IKESA, r *request) {
 	if r.raw == nil {
 		r.msgID = v2of(sa).nextMsgID
 		v2of(sa).nextMsgID++
-		r.raw = wire.AppendEncrypted(nil, sa.header(r.exch, r.msgID, false), r.build(), v2of(sa).out)
+		r.raw = wire.AppendEncrypted(nil, header(sa, r.exch, r.msgID, false), r.build(), v2of(sa).out)
 	}
 	v2of(sa).pending = r
 	r.started = time.Now()
-	r.timeout = e.cfg.RetransmitTimeout
+	r.timeout = e.Config().RetransmitTimeout
 	if r.budget > 0 && r.timeout > r.budget/4 {
 		r.timeout = r.budget / 4
 	}
@@ -77,14 +78,14 @@ func (e *Engine) sendRequest(sa *IKESA, r *request) {
 	e.arm(sa, r)
 }
 
-func (e *Engine) arm(sa *IKESA, r *request) {
+func (e *engine) arm(sa *ike.IKESA, r *request) {
 	r.timer = time.AfterFunc(r.timeout, func() { e.Do(func() { e.retransmit(sa, r) }) })
 }
 
 // retransmit resends r with exponential back-off, or fails it when the tries or the tunnel's
 // time budget are used up.
-func (e *Engine) retransmit(sa *IKESA, r *request) {
-	if v2of(sa).pending != r || sa.State == IKEDead {
+func (e *engine) retransmit(sa *ike.IKESA, r *request) {
+	if v2of(sa).pending != r || sa.State == ike.IKEDead {
 		return
 	}
 	elapsed := time.Since(r.started)
@@ -92,17 +93,17 @@ func (e *Engine) retransmit(sa *IKESA, r *request) {
 	if budget == 0 && sa.Tunnel != nil {
 		budget = sa.Tunnel.Cfg.DPDTimeout
 	}
-	if r.tries >= e.cfg.RetransmitTries || (budget > 0 && elapsed >= budget) {
+	if r.tries >= e.Config().RetransmitTries || (budget > 0 && elapsed >= budget) {
 		v2of(sa).pending = nil
-		e.stats.ExchangeTimeouts++
-		e.log.Info("exchange timed out", "tunnel", sa.TunnelName(), "ike", sa.String(), "exchange", r.exch, "tries", r.tries+1, "after", elapsed.Round(time.Millisecond))
-		r.onFail(ErrTimeout)
+		e.Counters().ExchangeTimeouts++
+		e.Log().Info("exchange timed out", "tunnel", sa.TunnelName(), "ike", sa.String(), "exchange", r.exch, "tries", r.tries+1, "after", elapsed.Round(time.Millisecond))
+		r.onFail(ike.ErrTimeout)
 		e.next(sa)
 		return
 	}
 	r.tries++
-	e.stats.Retransmits++
-	r.timeout = min(time.Duration(float64(r.timeout)*e.cfg.RetransmitBase), e.cfg.RetransmitMax)
+	e.Counters().Retransmits++
+	r.timeout = min(time.Duration(float64(r.timeout)*e.Config().RetransmitBase), e.Config().RetransmitMax)
 	if budget > 0 && elapsed+r.timeout > budget {
 		r.timeout = budget - elapsed
 	}
@@ -111,8 +112,8 @@ func (e *Engine) retransmit(sa *IKESA, r *request) {
 }
 
 // next sends the next queued request, if any.
-func (e *Engine) next(sa *IKESA) {
-	if v2of(sa).pending != nil || len(v2of(sa).queue) == 0 || sa.State == IKEDead {
+func (e *engine) next(sa *ike.IKESA) {
+	if v2of(sa).pending != nil || len(v2of(sa).queue) == 0 || sa.State == ike.IKEDead {
 		return
 	}
 	r := v2of(sa).queue[0]
@@ -121,7 +122,7 @@ func (e *Engine) next(sa *IKESA) {
 }
 
 // failQueued fails every waiting request of a dying SA.
-func (e *Engine) failQueued(sa *IKESA, err error) {
+func (e *engine) failQueued(sa *ike.IKESA, err error) {
 	p, q := v2of(sa).pending, v2of(sa).queue
 	v2of(sa).pending, v2of(sa).queue = nil, nil
 	if p != nil {
@@ -136,8 +137,8 @@ func (e *Engine) failQueued(sa *IKESA, err error) {
 }
 
 // handleProtected processes a message of an existing IKE SA (anything but IKE_SA_INIT).
-func (e *Engine) handleProtected(sa *IKESA, local, remote netip.AddrPort, h wire.Header, msg []byte) {
-	e.cur = sa
+func (e *engine) handleProtected(sa *ike.IKESA, local, remote netip.AddrPort, h wire.Header, msg []byte) {
+	e.SetCurrent(sa)
 	if h.IsResponse() {
 		r := v2of(sa).pending
 		if r == nil || h.MessageID != r.msgID || r.exch != h.Exchange {
@@ -146,14 +147,14 @@ func (e *Engine) handleProtected(sa *IKESA, local, remote netip.AddrPort, h wire
 		m, err := wire.OpenEncrypted(msg, v2of(sa).in)
 		if err != nil {
 			e.unprotectedHint(remote, msg)
-			e.stats.Malformed++
-			e.log.Debug("dropping response that fails to decrypt", "ike", sa.String(), "err", err)
+			e.Counters().Malformed++
+			e.Log().Debug("dropping response that fails to decrypt", "ike", sa.String(), "err", err)
 			return
 		}
 		r.timer.Stop()
 		v2of(sa).pending = nil
-		sa.lastInbound = time.Now()
-		e.hooks.Exchange(sa, r.exch.String(), time.Since(r.started), r.tries)
+		sa.SetLastInbound(time.Now())
+		e.Hooks().Exchange(sa, r.exch.String(), time.Since(r.started), r.tries)
 		r.onResp(m)
 		e.next(sa)
 		return
@@ -162,8 +163,8 @@ func (e *Engine) handleProtected(sa *IKESA, local, remote netip.AddrPort, h wire
 	case h.MessageID == v2of(sa).peerMsgID:
 	case h.MessageID+1 == v2of(sa).peerMsgID && v2of(sa).lastRespOK:
 		if _, err := wire.OpenEncrypted(msg, v2of(sa).in); err == nil {
-			e.stats.ResponsesResent++
-			e.dp.SendIKE(local, remote, v2of(sa).lastResp)
+			e.Counters().ResponsesResent++
+			e.Dataplane().SendIKE(local, remote, v2of(sa).lastResp)
 		}
 		return
 	default:
@@ -174,25 +175,25 @@ func (e *Engine) handleProtected(sa *IKESA, local, remote netip.AddrPort, h wire
 		// who sent one from a configured peer's address has those. Only IKE_AUTH may run on a
 		// half-open SA; INFORMATIONAL and CREATE_CHILD_SA content (notifies, deletes, new SAs)
 		// is processed on an established IKE SA only. The message ID is not consumed.
-		e.stats.Rejected++
-		e.log.Debug("dropping request not allowed in this IKE SA state", "ike", sa.String(), "state", sa.State, "exchange", h.Exchange)
+		e.Counters().Rejected++
+		e.Log().Debug("dropping request not allowed in this IKE SA state", "ike", sa.String(), "state", sa.State, "exchange", h.Exchange)
 		return
 	}
 	m, err := wire.OpenEncrypted(msg, v2of(sa).in)
 	if err != nil {
-		e.stats.Malformed++
-		e.log.Debug("dropping request that fails to decrypt", "ike", sa.String(), "err", err)
+		e.Counters().Malformed++
+		e.Log().Debug("dropping request that fails to decrypt", "ike", sa.String(), "err", err)
 		return
 	}
 	v2of(sa).peerMsgID++
-	sa.lastInbound = time.Now()
+	sa.SetLastInbound(time.Now())
 	e.PeerMoved(sa, local, remote)
 	resp, after := e.handleRequest(sa, h, m)
-	raw := wire.AppendEncrypted(nil, sa.header(h.Exchange, h.MessageID, true), resp, v2of(sa).out)
+	raw := wire.AppendEncrypted(nil, header(sa, h.Exchange, h.MessageID, true), resp, v2of(sa).out)
 	v2of(sa).lastResp, v2of(sa).lastRespOK = raw, true
 	// Answer where the request came from (RFC 7296 2.11), whether or not the SA follows it.
-	if err := e.dp.SendIKE(local, remote, raw); err != nil {
-		e.log.Debug("sending IKE message failed", "peer", remote, "err", err)
+	if err := e.Dataplane().SendIKE(local, remote, raw); err != nil {
+		e.Log().Debug("sending IKE message failed", "peer", remote, "err", err)
 	}
 	if after != nil {
 		after()
@@ -200,24 +201,24 @@ func (e *Engine) handleProtected(sa *IKESA, local, remote netip.AddrPort, h wire
 }
 
 // requestAllowed reports whether a request of type exch may be processed on sa in its state.
-func requestAllowed(sa *IKESA, exch wire.ExchangeType) bool {
+func requestAllowed(sa *ike.IKESA, exch wire.ExchangeType) bool {
 	switch exch {
 	case wire.ExchangeIKEAuth:
-		return sa.State == IKEHalfOpen && !sa.Initiator
+		return sa.State == ike.IKEHalfOpen && !sa.Initiator
 	case wire.ExchangeCreateChildSA, wire.ExchangeInformational:
-		return sa.State == IKEEstablished || sa.State == IKEDeleting
+		return sa.State == ike.IKEEstablished || sa.State == ike.IKEDeleting
 	}
 	return false
 }
 
 // handleRequest dispatches a request; it returns the response payloads and an optional action
 // to run once the response has been sent.
-func (e *Engine) handleRequest(sa *IKESA, h wire.Header, m *wire.Message) ([]wire.Payload, func()) {
+func (e *engine) handleRequest(sa *ike.IKESA, h wire.Header, m *wire.Message) ([]wire.Payload, func()) {
 	switch h.Exchange {
 	case wire.ExchangeIKEAuth:
 		return e.handleAuthRequest(sa, m)
 	case wire.ExchangeCreateChildSA:
-		if sa.State != IKEEstablished {
+		if sa.State != ike.IKEEstablished {
 			return []wire.Payload{&wire.Notify{Type: wire.NotifyTemporaryFailure}}, nil
 		}
 		return e.handleCreateChildRequest(sa, m)

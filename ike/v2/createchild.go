@@ -1,4 +1,4 @@
-package ike
+package v2
 
 import (
 	"encoding/binary"
@@ -7,47 +7,48 @@ import (
 	"time"
 
 	"github.com/vigil-ipsec/vigil/crypto"
+	"github.com/vigil-ipsec/vigil/ike"
 	"github.com/vigil-ipsec/vigil/ikev2/proposal"
 	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
 
-// peerError turns an error notify answering our request into a PeerError.
+// peerError turns an error notify answering our request into a ike.PeerError.
 func peerError(t wire.NotifyType) error {
 	var kind error
 	switch t {
 	case wire.NotifyTemporaryFailure:
-		kind = ErrTemporaryFailure
+		kind = ike.ErrTemporaryFailure
 	case wire.NotifyChildSANotFound:
-		kind = ErrChildSANotFound
+		kind = ike.ErrChildSANotFound
 	case wire.NotifyNoProposalChosen:
-		kind = ErrNoProposalChosen
+		kind = ike.ErrNoProposalChosen
 	}
-	return &PeerError{Notify: t.String(), Kind: kind}
+	return &ike.PeerError{Notify: t.String(), Kind: kind}
 }
 
 // v2CreateChild negotiates a new Child SA for t with CREATE_CHILD_SA.
-func (e *Engine) v2CreateChild(sa *IKESA, t *Tunnel, done func(*ChildSA, error)) {
-	cp := &childProposal{tunnel: t, spi: e.RandomChildSPI(), localTS: Selectors(t.Cfg.LocalTS), remoteTS: Selectors(t.Cfg.RemoteTS)}
+func (e *engine) v2CreateChild(sa *ike.IKESA, t *ike.Tunnel, done func(*ike.ChildSA, error)) {
+	cp := &childProposal{tunnel: t, spi: e.RandomChildSPI(), localTS: ike.Selectors(t.Cfg.LocalTS), remoteTS: ike.Selectors(t.Cfg.RemoteTS)}
 	e.childExchange(sa, cp, 0, done)
 }
 
 // v2RekeyChild rekeys c (RFC 7296 2.8, make-before-break).
-func (e *Engine) v2RekeyChild(sa *IKESA, c *ChildSA, budget time.Duration, done func(*ChildSA, error)) {
-	c.State = ChildRekeying
+func (e *engine) v2RekeyChild(sa *ike.IKESA, c *ike.ChildSA, budget time.Duration, done func(*ike.ChildSA, error)) {
+	c.State = ike.ChildRekeying
 	cp := &childProposal{tunnel: c.Tunnel, spi: e.RandomChildSPI(), localTS: c.LocalTS, remoteTS: c.RemoteTS, rekey: c}
 	e.childExchange(sa, cp, budget, done)
 }
 
-func (e *Engine) childExchange(sa *IKESA, cp *childProposal, budget time.Duration, done func(*ChildSA, error)) {
+func (e *engine) childExchange(sa *ike.IKESA, cp *childProposal, budget time.Duration, done func(*ike.ChildSA, error)) {
 	t := cp.tunnel
-	finish := func(c *ChildSA, err error) {
-		if cp.rekey != nil && cp.rekey.State == ChildRekeying {
-			cp.rekey.State = ChildInstalled
+	finish := func(c *ike.ChildSA, err error) {
+		if cp.rekey != nil && cp.rekey.State == ike.ChildRekeying {
+			cp.rekey.State = ike.ChildInstalled
 		}
 		if err != nil {
-			e.log.Info("CREATE_CHILD_SA failed", "tunnel", t.Cfg.Name, "rekey", cp.rekey != nil, "err", err)
-			if cp.rekey != nil && cp.rekey.State == ChildInstalled {
-				e.hooks.ChildRekeyFailed(cp.rekey, err)
+			e.Log().Info("CREATE_CHILD_SA failed", "tunnel", t.Cfg.Name, "rekey", cp.rekey != nil, "err", err)
+			if cp.rekey != nil && cp.rekey.State == ike.ChildInstalled {
+				e.Hooks().ChildRekeyFailed(cp.rekey, err)
 			}
 		}
 		if done != nil {
@@ -58,13 +59,13 @@ func (e *Engine) childExchange(sa *IKESA, cp *childProposal, budget time.Duratio
 		cp.ni = e.Nonce()
 		var ps []wire.Payload
 		if cp.rekey != nil {
-			ps = append(ps, &wire.Notify{Protocol: wire.ProtocolESP, SPI: SPIBytes(cp.rekey.SPIIn), Type: wire.NotifyRekeySA})
+			ps = append(ps, &wire.Notify{Protocol: wire.ProtocolESP, SPI: ike.SPIBytes(cp.rekey.SPIIn), Type: wire.NotifyRekeySA})
 		}
 		ps = append(ps,
-			&wire.SA{Proposals: proposal.ToWire(t.Cfg.ESPProposals, wire.ProtocolESP, SPIBytes(cp.spi))},
+			&wire.SA{Proposals: proposal.ToWire(t.Cfg.ESPProposals, wire.ProtocolESP, ike.SPIBytes(cp.spi))},
 			&wire.Nonce{Data: cp.ni})
 		if g := pfsGroup(t.Cfg.ESPProposals); g != 0 {
-			dh, err := crypto.NewDH(g, e.rand)
+			dh, err := crypto.NewDH(g, e.Rand())
 			if err == nil {
 				cp.dh = dh
 				ps = append(ps, &wire.KE{Group: g, Data: dh.PublicKey()})
@@ -93,7 +94,7 @@ func pfsGroup(ps []crypto.Proposal) uint16 {
 	return 0
 }
 
-func (e *Engine) acceptChildResponseCreate(sa *IKESA, cp *childProposal, m *wire.Message) (*ChildSA, error) {
+func (e *engine) acceptChildResponseCreate(sa *ike.IKESA, cp *childProposal, m *wire.Message) (*ike.ChildSA, error) {
 	nonce := m.Nonce()
 	if nonce == nil || len(nonce.Data) < 16 {
 		return nil, errors.New("CREATE_CHILD_SA response without a valid nonce")
@@ -116,7 +117,7 @@ type childKeys struct{ ni, nr, gir []byte }
 
 // acceptChildResponse completes a Child SA we proposed: checks the chosen proposal and the
 // narrowed selectors, derives keys, installs and activates it.
-func (e *Engine) acceptChildResponse(sa *IKESA, cp *childProposal, m *wire.Message, k *childKeys) (*ChildSA, error) {
+func (e *engine) acceptChildResponse(sa *ike.IKESA, cp *childProposal, m *wire.Message, k *childKeys) (*ike.ChildSA, error) {
 	if ne := notifyError(m); ne != 0 {
 		return nil, peerError(ne)
 	}
@@ -128,16 +129,16 @@ func (e *Engine) acceptChildResponse(sa *IKESA, cp *childProposal, m *wire.Messa
 	if err != nil {
 		return nil, err
 	}
-	if !Acceptable(suite, cp.tunnel.Cfg.ESPProposals) && !Acceptable(suite, withoutDH(cp.tunnel.Cfg.ESPProposals)) {
+	if !ike.Acceptable(suite, cp.tunnel.Cfg.ESPProposals) && !ike.Acceptable(suite, withoutDH(cp.tunnel.Cfg.ESPProposals)) {
 		return nil, fmt.Errorf("peer chose %v, which we did not offer", suite)
 	}
-	if !Within(fromWireTS(tsi.Selectors), cp.localTS) || !Within(fromWireTS(tsr.Selectors), cp.remoteTS) {
+	if !ike.Within(fromWireTS(tsi.Selectors), cp.localTS) || !ike.Within(fromWireTS(tsr.Selectors), cp.remoteTS) {
 		return nil, errors.New("peer's traffic selectors are not within ours")
 	}
 	if k == nil {
 		k = &childKeys{ni: v2of(sa).ni, nr: v2of(sa).nr}
 	}
-	c := &ChildSA{
+	c := &ike.ChildSA{
 		ID: e.NewID(), Tunnel: cp.tunnel, IKE: sa, SPIIn: cp.spi,
 		SPIOut: binary.BigEndian.Uint32(sap.Proposals[0].SPI), Suite: suite,
 		LocalTS: fromWireTS(tsi.Selectors), RemoteTS: fromWireTS(tsr.Selectors), Initiator: true, NonceI: k.ni, NonceR: k.nr,
@@ -148,27 +149,27 @@ func (e *Engine) acceptChildResponse(sa *IKESA, cp *childProposal, m *wire.Messa
 		// The peer has installed its half: tell it to remove it (our inbound SPI names the
 		// pair), instead of leaving it a Child SA we do not have.
 		e.request(sa, wire.ExchangeInformational, func() []wire.Payload {
-			return []wire.Payload{&wire.Delete{Protocol: wire.ProtocolESP, SPIs: [][]byte{SPIBytes(cp.spi)}}}
+			return []wire.Payload{&wire.Delete{Protocol: wire.ProtocolESP, SPIs: [][]byte{ike.SPIBytes(cp.spi)}}}
 		}, func(*wire.Message) {}, func(err error) { e.IKEFailed(sa, err) })
 		return nil, err
 	}
 	old := cp.rekey
-	if old != nil && old.Collision && old.PeerRekey != nil && old.PeerRekey.State != ChildDeleted {
+	if old != nil && old.Collision && old.PeerRekey != nil && old.PeerRekey.State != ike.ChildDeleted {
 		// Simultaneous rekey (RFC 7296 2.8.1): the SA created with the lowest nonce is redundant
 		// and deleted by whoever initiated it.
 		p := old.PeerRekey
-		if string(LowestNonce(c.NonceI, c.NonceR, p.NonceI, p.NonceR)) == string(LowestNonce(c.NonceI, c.NonceR)) {
-			e.log.Info("rekey collision lost: deleting our redundant Child SA", "tunnel", c.Tunnel.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn))
+		if string(ike.LowestNonce(c.NonceI, c.NonceR, p.NonceI, p.NonceR)) == string(ike.LowestNonce(c.NonceI, c.NonceR)) {
+			e.Log().Info("rekey collision lost: deleting our redundant Child SA", "tunnel", c.Tunnel.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn))
 			e.Activate(p, old)
 			e.DeleteChild(c, true, nil)
 			return p, nil
 		}
-		e.log.Info("rekey collision won", "tunnel", c.Tunnel.Cfg.Name)
+		e.Log().Info("rekey collision won", "tunnel", c.Tunnel.Cfg.Name)
 		p.Replaces = nil
 	}
 	e.Activate(c, old)
-	if old != nil && old.State != ChildDeleted {
-		old.State = ChildRekeyed
+	if old != nil && old.State != ike.ChildDeleted {
+		old.State = ike.ChildRekeyed
 		old.RekeyedBy = c
 		e.DeleteChild(old, true, nil)
 	}
@@ -178,10 +179,10 @@ func (e *Engine) acceptChildResponse(sa *IKESA, cp *childProposal, m *wire.Messa
 // acceptChildRequest handles the Child SA part of a request (IKE_AUTH or CREATE_CHILD_SA) as
 // responder. It installs the new SA's inbound and outbound halves and returns the SA (nil on
 // error) and the response payloads. The caller activates the SA after sending the response.
-func (e *Engine) acceptChildRequest(sa *IKESA, m *wire.Message, rekeyOf *ChildSA, ni, nr []byte, peerKE *wire.KE) (*ChildSA, []wire.Payload) {
+func (e *engine) acceptChildRequest(sa *ike.IKESA, m *wire.Message, rekeyOf *ike.ChildSA, ni, nr []byte, peerKE *wire.KE) (*ike.ChildSA, []wire.Payload) {
 	t := sa.Tunnel
-	refuse := func(n wire.NotifyType, why string) (*ChildSA, []wire.Payload) {
-		e.log.Info("refusing Child SA", "tunnel", t.Cfg.Name, "peer", sa.Remote, "notify", n, "reason", why)
+	refuse := func(n wire.NotifyType, why string) (*ike.ChildSA, []wire.Payload) {
+		e.Log().Info("refusing Child SA", "tunnel", t.Cfg.Name, "peer", sa.Remote, "notify", n, "reason", why)
 		return nil, []wire.Payload{&wire.Notify{Type: n}}
 	}
 	sap, tsi, tsr := m.SA(), m.TSi(), m.TSr()
@@ -207,7 +208,7 @@ func (e *Engine) acceptChildRequest(sa *IKESA, m *wire.Message, rekeyOf *ChildSA
 			binary.BigEndian.PutUint16(g[:], suite.DH)
 			return nil, []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidKEPayload, Data: g[:]}}
 		}
-		dh, err := crypto.NewDH(suite.DH, e.rand)
+		dh, err := crypto.NewDH(suite.DH, e.Rand())
 		if err != nil {
 			return refuse(wire.NotifyNoProposalChosen, err.Error())
 		}
@@ -216,12 +217,12 @@ func (e *Engine) acceptChildRequest(sa *IKESA, m *wire.Message, rekeyOf *ChildSA
 		}
 		ourKE = &wire.KE{Group: suite.DH, Data: dh.PublicKey()}
 	}
-	ntsi := narrow(fromWireTS(tsi.Selectors), Selectors(t.Cfg.RemoteTS))
-	ntsr := narrow(fromWireTS(tsr.Selectors), Selectors(t.Cfg.LocalTS))
+	ntsi := ike.Narrow(fromWireTS(tsi.Selectors), ike.Selectors(t.Cfg.RemoteTS))
+	ntsr := ike.Narrow(fromWireTS(tsr.Selectors), ike.Selectors(t.Cfg.LocalTS))
 	if len(ntsi) == 0 || len(ntsr) == 0 {
 		return refuse(wire.NotifyTSUnacceptable, "traffic selectors do not match local_subnets/remote_subnets")
 	}
-	c := &ChildSA{
+	c := &ike.ChildSA{
 		ID: e.NewID(), Tunnel: t, IKE: sa, SPIIn: e.RandomChildSPI(),
 		SPIOut: binary.BigEndian.Uint32(chosen.SPI), Suite: suite,
 		LocalTS: ntsr, RemoteTS: ntsi, NonceI: ni, NonceR: nr, Replaces: rekeyOf,
@@ -229,12 +230,12 @@ func (e *Engine) acceptChildRequest(sa *IKESA, m *wire.Message, rekeyOf *ChildSA
 	keys := crypto.DeriveChildKeys(v2of(sa).prf, v2of(sa).keys.SKd, gir, ni, nr, suite)
 	clear(gir) // PFS shared secret, no longer needed
 	if err := e.InstallChild(c, keys); err != nil {
-		if errors.Is(err, ErrSPIInUse) {
+		if errors.Is(err, ike.ErrSPIInUse) {
 			return refuse(wire.NotifyNoProposalChosen, err.Error())
 		}
 		return refuse(wire.NotifyTemporaryFailure, err.Error())
 	}
-	chosen.SPI = SPIBytes(c.SPIIn)
+	chosen.SPI = ike.SPIBytes(c.SPIIn)
 	ps := []wire.Payload{&wire.SA{Proposals: []wire.Proposal{chosen}}}
 	if m.Exchange == wire.ExchangeCreateChildSA {
 		ps = append(ps, &wire.Nonce{Data: nr})
@@ -248,7 +249,7 @@ func (e *Engine) acceptChildRequest(sa *IKESA, m *wire.Message, rekeyOf *ChildSA
 
 // handleCreateChildRequest answers CREATE_CHILD_SA: a new Child SA, a Child rekey or an IKE
 // rekey.
-func (e *Engine) handleCreateChildRequest(sa *IKESA, m *wire.Message) ([]wire.Payload, func()) {
+func (e *engine) handleCreateChildRequest(sa *ike.IKESA, m *wire.Message) ([]wire.Payload, func()) {
 	nonce := m.Nonce()
 	sap := m.SA()
 	if nonce == nil || sap == nil || len(nonce.Data) < 16 || len(nonce.Data) > 256 || len(sap.Proposals) == 0 {
@@ -260,18 +261,18 @@ func (e *Engine) handleCreateChildRequest(sa *IKESA, m *wire.Message) ([]wire.Pa
 	if v2of(sa).rekeying != nil || sa.RekeyedBy != nil {
 		return []wire.Payload{&wire.Notify{Type: wire.NotifyTemporaryFailure}}, nil
 	}
-	var old *ChildSA
+	var old *ike.ChildSA
 	if n := m.Notify(wire.NotifyRekeySA); n != nil {
 		spi := notifySPI(n)
 		if len(n.SPI) == 4 {
 			spi = binary.BigEndian.Uint32(n.SPI)
 		}
-		old = e.outSPIs[outKey{sa.Remote.Addr(), spi}]
+		old = e.ChildByOutSPI(sa.Remote.Addr(), spi)
 		if old == nil || old.IKE != sa {
-			e.log.Info("peer rekeys a Child SA we do not have: CHILD_SA_NOT_FOUND", "tunnel", sa.TunnelName(), "spi", fmt.Sprintf("0x%08x", spi))
-			return []wire.Payload{&wire.Notify{Protocol: wire.ProtocolESP, SPI: SPIBytes(spi), Type: wire.NotifyChildSANotFound}}, nil
+			e.Log().Info("peer rekeys a Child SA we do not have: CHILD_SA_NOT_FOUND", "tunnel", sa.TunnelName(), "spi", fmt.Sprintf("0x%08x", spi))
+			return []wire.Payload{&wire.Notify{Protocol: wire.ProtocolESP, SPI: ike.SPIBytes(spi), Type: wire.NotifyChildSANotFound}}, nil
 		}
-		if old.State == ChildRekeyed || old.State == ChildDeleting || old.State == ChildDeleted {
+		if old.State == ike.ChildRekeyed || old.State == ike.ChildDeleting || old.State == ike.ChildDeleted {
 			return []wire.Payload{&wire.Notify{Type: wire.NotifyTemporaryFailure}}, nil
 		}
 	}
@@ -280,7 +281,7 @@ func (e *Engine) handleCreateChildRequest(sa *IKESA, m *wire.Message) ([]wire.Pa
 	if c == nil {
 		return ps, nil
 	}
-	if old != nil && old.State == ChildRekeying {
+	if old != nil && old.State == ike.ChildRekeying {
 		old.Collision = true
 		old.PeerRekey = c
 		return ps, nil
@@ -298,17 +299,28 @@ func (e *Engine) handleCreateChildRequest(sa *IKESA, m *wire.Message) ([]wire.Pa
 
 // childUpPassive reports a Child SA installed as rekey responder; the policy keeps the old
 // outbound SA until the peer deletes it.
-func (e *Engine) childUpPassive(c, old *ChildSA) {
-	c.State = ChildInstalled
+func (e *engine) childUpPassive(c, old *ike.ChildSA) {
+	c.State = ike.ChildInstalled
 	c.Created = time.Now()
 	c.Tunnel.Child = c
 	time.AfterFunc(5*time.Second, func() {
 		e.Do(func() {
-			if c.State == ChildInstalled && !c.outActive && c.Replaces != nil {
-				e.switchOutbound(c)
+			if c.State == ike.ChildInstalled && !c.OutboundActive() && c.Replaces != nil {
+				e.SwitchOutbound(c)
 			}
 		})
 	})
-	e.scheduleChildRekey(c)
-	e.hooks.ChildUp(c, old)
+	e.ScheduleChildRekey(c)
+	e.Hooks().ChildUp(c, old)
+}
+
+// childProposal is a Child SA being negotiated by us.
+type childProposal struct {
+	tunnel   *ike.Tunnel
+	spi      uint32
+	ni       []byte
+	dh       crypto.DH
+	localTS  []ike.Selector
+	remoteTS []ike.Selector
+	rekey    *ike.ChildSA // rekeying this SA
 }

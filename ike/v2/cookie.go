@@ -1,4 +1,4 @@
-package ike
+package v2
 
 import (
 	"crypto/hmac"
