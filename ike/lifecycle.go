@@ -172,3 +172,47 @@ func (e *Engine) InitialContact(sa *IKESA) {
 		}
 	}
 }
+
+// Establish makes sa, just authenticated, its tunnel's IKE SA (both versions). An SA of ours
+// for the tunnel still in its first exchange is dropped for it: the peer initiated at the same
+// time and its SA wins. Of two established ones (both sides initiated at once) both sides keep
+// the one with the higher SPIi and delete the other, with a Delete so that a peer that still
+// has it learns; with adopt (IKEv1, whose IPsec SAs outlive their ISAKMP SA) the loser's Child
+// SAs move to the winner first. busy tells an established SA that is not a duplicate but being
+// replaced by its own rekey. Establish returns false if sa lost and is being deleted;
+// otherwise the SA's timers run and the hooks learn. what and attrs go to the log line.
+func (e *Engine) Establish(sa *IKESA, adopt bool, busy func(old *IKESA) bool, what string, attrs ...any) bool {
+	sa.State = IKEEstablished
+	sa.Up = time.Now()
+	sa.lastInbound = sa.Up
+	t := sa.Tunnel
+	if old := t.IKE; old != nil && old != sa && old.State == IKEInitSent {
+		e.log.Info("peer's IKE SA supersedes ours still in its first exchange", "tunnel", t.Cfg.Name, "dropped", old.String())
+		e.RemoveIKE(old, ErrSuperseded)
+	}
+	if old := t.IKE; old != nil && old != sa && old.Version == sa.Version && old.State == IKEEstablished && old.RekeyedBy == nil && !busy(old) {
+		winner, loser := old, sa
+		if old.SPIi < sa.SPIi {
+			winner, loser = sa, old
+		}
+		e.log.Info("tunnel has two IKE SAs: deleting the duplicate", "tunnel", t.Cfg.Name, "keep", winner.String(), "delete", loser.String())
+		if adopt {
+			AdoptChildren(loser, winner)
+		}
+		if loser == sa {
+			e.DeleteIKE(sa, true)
+			return false
+		}
+		t.IKE = sa
+		e.DeleteIKE(old, true)
+	}
+	t.IKE = sa
+	t.Since = sa.Up
+	e.ScheduleIKERekey(sa)
+	e.ScheduleDPD(sa)
+	e.ScheduleKeepalive(sa)
+	e.log.Info(what, append([]any{"tunnel", t.Cfg.Name, "peer", sa.Remote, "ike", sa.String(), "initiator", sa.Initiator,
+		"algorithms", sa.Suite.String(), "udp_encap", sa.Floated || sa.NATLocal || sa.NATRemote}, attrs...)...)
+	e.hooks.IKEUp(sa)
+	return true
+}

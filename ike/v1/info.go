@@ -296,7 +296,7 @@ func (e *engine) v1DPDAck(sa *ike.IKESA, seq uint32) {
 	}
 	v1of(sa).dpdWait = nil
 	e.v1Stop(sa, d.req)
-	e.Hooks().Exchange(sa, "INFORMATIONAL", time.Since(d.started), d.req.tries)
+	e.Hooks().Exchange(sa, "INFORMATIONAL", time.Since(d.started), d.req.retry.Tries)
 	for _, f := range d.dones {
 		f(nil)
 	}

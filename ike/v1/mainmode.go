@@ -490,34 +490,9 @@ func (e *engine) v1Established(sa *ike.IKESA) {
 		}
 		return
 	}
-	if o := t.IKE; o != nil && o != sa && o.State == ike.IKEInitSent {
-		e.Log().Info("peer's ISAKMP SA supersedes ours still in Main Mode", "tunnel", t.Cfg.Name, "dropped", o.String())
-		e.RemoveIKE(o, ike.ErrSuperseded)
+	if !e.Establish(sa, true, func(*ike.IKESA) bool { return false }, "IKEv1 ISAKMP SA established", "dpd", v.dpd) {
+		return
 	}
-	if o := t.IKE; o != nil && o != sa && o.Version == 1 && o.State == ike.IKEEstablished && o.RekeyedBy == nil {
-		// Both sides initiated (or rekeyed) at once. IPsec SAs do not depend on the ISAKMP SA
-		// in IKEv1: the loser's move to the winner on both sides, then the loser goes.
-		winner, loser := o, sa
-		if o.SPIi < sa.SPIi {
-			winner, loser = sa, o
-		}
-		e.Log().Info("tunnel has two ISAKMP SAs: deleting the duplicate", "tunnel", t.Cfg.Name, "keep", winner.String(), "delete", loser.String())
-		ike.AdoptChildren(loser, winner)
-		if loser == sa {
-			e.v1DeleteIKE(sa)
-			return
-		}
-		t.IKE = sa
-		e.DeleteIKE(o, true)
-	}
-	t.IKE = sa
-	t.Since = sa.Up
-	e.ScheduleIKERekey(sa)
-	e.ScheduleDPD(sa)
-	e.ScheduleKeepalive(sa)
-	e.Log().Info("IKEv1 ISAKMP SA established", "tunnel", t.Cfg.Name, "peer", sa.Remote, "ike", sa.String(), "initiator", sa.Initiator,
-		"algorithms", sa.Suite.String(), "udp_encap", sa.Floated || sa.NATLocal || sa.NATRemote, "dpd", v.dpd)
-	e.Hooks().IKEUp(sa)
 	if sa.Initiator && v.rekeyOf == nil && t.Child == nil {
 		// The first Child SA (a rekey, or a duplicate that took over the children, has them).
 		e.v1QuickStart(sa, t, nil, 0, func(c *ike.ChildSA, err error) {

@@ -254,7 +254,7 @@ func (e *engine) v1QuickResponse(sa *ike.IKESA, x *v1Exchange, msg []byte) {
 	x.finished = true
 	x.lastIn = bytes.Clone(msg)
 	sa.SetLastInbound(time.Now())
-	e.Hooks().Exchange(sa, "QUICK_MODE", time.Since(x.started), x.req.tries)
+	e.Hooks().Exchange(sa, "QUICK_MODE", time.Since(x.started), x.req.retry.Tries)
 	mid := x.mid
 	x.expire = time.AfterFunc(qmForget, func() { // until then repeats of message 2 are recognised
 		e.Do(func() {

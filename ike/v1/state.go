@@ -155,15 +155,13 @@ type v1DPD struct {
 // v1req retransmits one message until stopped, with the engine's back-off and the tunnel's
 // (or its own) time budget.
 type v1req struct {
-	raw     []byte
-	next    func() []byte // builds the message of each retry (nil: raw again)
-	onFail  func(error)
-	tries   int
-	timeout time.Duration
-	started time.Time
-	budget  time.Duration
-	timer   *time.Timer
-	done    bool
+	raw    []byte
+	next   func() []byte // builds the message of each retry (nil: raw again)
+	onFail func(error)
+	budget time.Duration
+	retry  ike.Retransmission
+	timer  *time.Timer
+	done   bool
 }
 
 // v1Send sends raw on sa and retransmits it until the returned request is stopped.
@@ -174,18 +172,14 @@ func (e *engine) v1Send(sa *ike.IKESA, raw []byte, budget time.Duration, onFail 
 }
 
 func (e *engine) v1Start(sa *ike.IKESA, r *v1req) {
-	r.started = time.Now()
-	r.timeout = e.Config().RetransmitTimeout
-	if r.budget > 0 && r.timeout > r.budget/4 {
-		r.timeout = r.budget / 4
-	}
+	r.retry = e.StartRetransmission(r.budget)
 	v1of(sa).reqs[r] = struct{}{}
 	e.Send(sa, r.raw)
 	e.v1Arm(sa, r)
 }
 
 func (e *engine) v1Arm(sa *ike.IKESA, r *v1req) {
-	r.timer = time.AfterFunc(r.timeout, func() { e.Do(func() { e.v1Retransmit(sa, r) }) })
+	r.timer = time.AfterFunc(r.retry.Timeout, func() { e.Do(func() { e.v1Retransmit(sa, r) }) })
 }
 
 // v1Stop ends a retransmission (the answer arrived).
@@ -204,23 +198,10 @@ func (e *engine) v1Retransmit(sa *ike.IKESA, r *v1req) {
 	if r.done || sa.State == ike.IKEDead {
 		return
 	}
-	elapsed := time.Since(r.started)
-	budget := r.budget
-	if budget == 0 && sa.Tunnel != nil {
-		budget = sa.Tunnel.Cfg.DPDTimeout
-	}
-	if r.tries >= e.Config().RetransmitTries || (budget > 0 && elapsed >= budget) {
+	if !e.NextRetransmission(sa, &r.retry, "IKEv1") {
 		e.v1Stop(sa, r)
-		e.Counters().ExchangeTimeouts++
-		e.Log().Info("IKEv1 exchange timed out", "tunnel", sa.TunnelName(), "ike", sa.String(), "tries", r.tries+1, "after", elapsed.Round(time.Millisecond))
 		r.onFail(ike.ErrTimeout)
 		return
-	}
-	r.tries++
-	e.Counters().Retransmits++
-	r.timeout = min(time.Duration(float64(r.timeout)*e.Config().RetransmitBase), e.Config().RetransmitMax)
-	if budget > 0 && elapsed+r.timeout > budget {
-		r.timeout = budget - elapsed
 	}
 	if r.next != nil {
 		r.raw = r.next()

@@ -128,43 +128,9 @@ func (e *engine) handleAuthResponse(sa *ike.IKESA, m *wire.Message) {
 // established marks an IKE SA authenticated and starts its timers. It returns false when the
 // SA turned out to be a duplicate of the tunnel's and is being deleted.
 func (e *engine) established(sa *ike.IKESA) bool {
-	sa.State = ike.IKEEstablished
-	sa.Up = time.Now()
-	sa.SetLastInbound(sa.Up)
 	v2of(sa).initReq, v2of(sa).initResp, v2of(sa).dh = nil, nil, nil
-	t := sa.Tunnel
-	if old := t.IKE; old != nil && old != sa && old.State == ike.IKEInitSent {
-		// The peer initiated while our own IKE_SA_INIT was unanswered: its SA wins, ours goes
-		// (the peer holds at most a half-open SA for it, which times out).
-		e.Log().Info("peer's IKE SA supersedes ours still in IKE_SA_INIT", "tunnel", t.Cfg.Name, "dropped", old.String())
-		e.RemoveIKE(old, ike.ErrSuperseded)
-	}
-	if old := t.IKE; old != nil && old != sa && old.State == ike.IKEEstablished && old.RekeyedBy == nil && v2of(old).rekeying == nil {
-		// A second IKE SA for the tunnel: both sides initiated at once. Both sides keep the same
-		// one, the SA with the higher SPIi, and delete the other (with a Delete, so that a peer
-		// that still has it learns).
-		loser := sa
-		if old.SPIi < sa.SPIi {
-			loser = old
-		}
-		e.Log().Info("tunnel has two IKE SAs: deleting the duplicate", "tunnel", t.Cfg.Name, "keep", map[bool]string{true: old.String(), false: sa.String()}[loser == sa], "delete", loser.String())
-		if loser == sa {
-			sa.State = ike.IKEEstablished
-			sa.Up = time.Now()
-			e.DeleteIKE(sa, true)
-			return false
-		}
-		t.IKE = sa
-		e.DeleteIKE(old, true)
-	}
-	t.IKE = sa
-	t.Since = sa.Up
-	e.ScheduleIKERekey(sa)
-	e.ScheduleDPD(sa)
-	e.ScheduleKeepalive(sa)
-	e.Log().Info("IKE SA established", "tunnel", t.Cfg.Name, "peer", sa.Remote, "ike", sa.String(), "initiator", sa.Initiator, "algorithms", sa.Suite.String(), "udp_encap", sa.Floated || sa.NATLocal || sa.NATRemote)
-	e.Hooks().IKEUp(sa)
-	return true
+	rekeying := func(old *ike.IKESA) bool { return v2of(old).rekeying != nil }
+	return e.Establish(sa, false, rekeying, "IKE SA established")
 }
 
 // handleAuthRequest authenticates an initiator and creates the first Child SA (responder).

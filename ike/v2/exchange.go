@@ -12,17 +12,15 @@ import (
 // RFC 7296 2.3); later ones wait in sa.queue and are built when they are sent, so that they
 // see the state the earlier exchanges left.
 type request struct {
-	exch    wire.ExchangeType
-	build   func() []wire.Payload // nil for IKE_SA_INIT, whose raw bytes are prebuilt
-	onResp  func(m *wire.Message)
-	onFail  func(err error)
-	msgID   uint32
-	raw     []byte
-	tries   int
-	timeout time.Duration
-	started time.Time
-	timer   *time.Timer
-	budget  time.Duration // overrides the tunnel's DPDTimeout when set
+	exch   wire.ExchangeType
+	build  func() []wire.Payload // nil for IKE_SA_INIT, whose raw bytes are prebuilt
+	onResp func(m *wire.Message)
+	onFail func(err error)
+	msgID  uint32
+	raw    []byte
+	timer  *time.Timer
+	budget time.Duration // overrides the tunnel's DPDTimeout when set
+	retry  ike.Retransmission
 	// notify marks an informational notify we volunteer (INVALID_SPI): it may be dropped
 	// from the queue, silently, to make room.
 	notify bool
@@ -69,17 +67,13 @@ func (e *engine) sendRequest(sa *ike.IKESA, r *request) {
 		r.raw = wire.AppendEncrypted(nil, header(sa, r.exch, r.msgID, false), r.build(), v2of(sa).out)
 	}
 	v2of(sa).pending = r
-	r.started = time.Now()
-	r.timeout = e.Config().RetransmitTimeout
-	if r.budget > 0 && r.timeout > r.budget/4 {
-		r.timeout = r.budget / 4
-	}
+	r.retry = e.StartRetransmission(r.budget)
 	e.Send(sa, r.raw)
 	e.arm(sa, r)
 }
 
 func (e *engine) arm(sa *ike.IKESA, r *request) {
-	r.timer = time.AfterFunc(r.timeout, func() { e.Do(func() { e.retransmit(sa, r) }) })
+	r.timer = time.AfterFunc(r.retry.Timeout, func() { e.Do(func() { e.retransmit(sa, r) }) })
 }
 
 // retransmit resends r with exponential back-off, or fails it when the tries or the tunnel's
@@ -88,24 +82,11 @@ func (e *engine) retransmit(sa *ike.IKESA, r *request) {
 	if v2of(sa).pending != r || sa.State == ike.IKEDead {
 		return
 	}
-	elapsed := time.Since(r.started)
-	budget := r.budget
-	if budget == 0 && sa.Tunnel != nil {
-		budget = sa.Tunnel.Cfg.DPDTimeout
-	}
-	if r.tries >= e.Config().RetransmitTries || (budget > 0 && elapsed >= budget) {
+	if !e.NextRetransmission(sa, &r.retry, r.exch.String()) {
 		v2of(sa).pending = nil
-		e.Counters().ExchangeTimeouts++
-		e.Log().Info("exchange timed out", "tunnel", sa.TunnelName(), "ike", sa.String(), "exchange", r.exch, "tries", r.tries+1, "after", elapsed.Round(time.Millisecond))
 		r.onFail(ike.ErrTimeout)
 		e.next(sa)
 		return
-	}
-	r.tries++
-	e.Counters().Retransmits++
-	r.timeout = min(time.Duration(float64(r.timeout)*e.Config().RetransmitBase), e.Config().RetransmitMax)
-	if budget > 0 && elapsed+r.timeout > budget {
-		r.timeout = budget - elapsed
 	}
 	e.Send(sa, r.raw)
 	e.arm(sa, r)
@@ -154,7 +135,7 @@ func (e *engine) handleProtected(sa *ike.IKESA, local, remote netip.AddrPort, h 
 		r.timer.Stop()
 		v2of(sa).pending = nil
 		sa.SetLastInbound(time.Now())
-		e.Hooks().Exchange(sa, r.exch.String(), time.Since(r.started), r.tries)
+		e.Hooks().Exchange(sa, r.exch.String(), time.Since(r.retry.Started), r.retry.Tries)
 		r.onResp(m)
 		e.next(sa)
 		return
