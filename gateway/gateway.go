@@ -39,7 +39,7 @@ type Gateway struct {
 	level   *slog.LevelVar
 	dp      dataplane.Dataplane
 	engine  *ike.Engine
-	timers  *timerSet // every timer of the gateway (timers.go); loop-owned
+	timers  *ike.TimerGroup // every timer of the gateway, owned by the engine loop (ike/timers.go)
 	events  *eventLog
 	metrics *Metrics
 	started time.Time
@@ -66,10 +66,10 @@ type tunnelState struct {
 	outageCause  string
 	recovering   bool // a replacement Child SA or IKE SA is being negotiated
 	lastProbe    time.Time
-	probeTimer   *loopTimer
+	probeTimer   *ike.Timer
 	lastHint     time.Time
 	backoff      time.Duration
-	retryTimer   *loopTimer
+	retryTimer   *ike.Timer
 	lastEvent    string
 	manualDown   bool
 	childProbe   time.Duration
@@ -81,7 +81,7 @@ type tunnelState struct {
 
 	heal            bool          // heal: repair when this side lost its state
 	healDelay       time.Duration // heal_delay
-	healTimer       *loopTimer    // a lost Child SA waiting for the peer's replacement
+	healTimer       *ike.Timer    // a lost Child SA waiting for the peer's replacement
 	lastRestartHeal time.Time     // last IKE SA started by a restart heal
 	peerDeleted     time.Time     // when the peer last deleted the tunnel's Child SA
 }
@@ -126,7 +126,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		UnprotectedInvalidSPIRate: unprotectedRate(gl.InvalidSPI),
 	}, dp, g, g.log, v1.New, v2.New)
 	in.attach(eng)
-	g.dp, g.engine, g.timers = dp, eng, newTimerSet(eng.Do)
+	g.dp, g.engine, g.timers = dp, eng, eng.NewTimerGroup()
 	for i := range cfg.Tunnels {
 		if err := g.addTunnel(&cfg.Tunnels[i]); err != nil {
 			dp.Close()
@@ -176,7 +176,8 @@ func (g *Gateway) Dataplane() dataplane.Dataplane { return g.dp }
 // Run owns the goroutines it starts and waits for them before it returns: the engine loop,
 // which outlives ctx because the shutdown runs on it and is stopped by stopLoop after the
 // shutdown, and the dataplane event pump, which stops when ctx ends. The gateway's timers
-// (timers.go) are all stopped by the shutdown; the engine's own are the engine's.
+// (a group of the engine's, ike/timers.go) are stopped by the shutdown; the engine stops its
+// own when its loop ends.
 func (g *Gateway) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -202,9 +203,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 	g.shutdown()
 	stopLoop()
 	<-loopDone
-	// Between the shutdown and the end of the loop a last message may have armed a timer;
-	// with the loop gone nothing else touches the set.
-	g.timers.stopAll()
+	// The engine stopped every timer still armed, the gateway's among them, when its loop
+	// ended.
 	return errors.Join(failed, g.dp.Close())
 }
 
@@ -238,7 +238,7 @@ func (g *Gateway) shutdown() {
 		for _, ts := range g.tstate {
 			ts.manualDown = true
 		}
-		g.timers.stopAll()
+		g.timers.StopAll()
 		for _, sa := range g.engine.IKESAs() {
 			if sa.State == ike.IKEEstablished {
 				g.closing[sa] = true
@@ -255,7 +255,7 @@ func (g *Gateway) shutdown() {
 		for name := range g.engine.Tunnels() {
 			g.engine.RemoveTunnel(name, false)
 		}
-		g.timers.stopAll() // any armed while the Deletes were answered
+		g.timers.StopAll() // any armed while the Deletes were answered
 	})
 }
 
@@ -287,11 +287,11 @@ func (g *Gateway) scheduleReconnect(t *ike.Tunnel) {
 	if ts == nil || ts.manualDown || t.Cfg.StartAction != ike.StartStart || g.ctx == nil || g.ctx.Err() != nil || g.engine.Tunnel(t.Cfg.Name) != t {
 		return
 	}
-	stopTimer(ts.retryTimer)
+	ts.retryTimer.Stop()
 	d := ts.backoff
 	ts.backoff = min(max(2*ts.backoff, 250*time.Millisecond), 30*time.Second)
 	name := t.Cfg.Name
-	ts.retryTimer = g.timers.after(d, func() { g.initiate(name, "reconnect") })
+	ts.retryTimer = g.timers.After(d, func() { g.initiate(name, "reconnect") })
 }
 
 // TunnelUp initiates a tunnel.
@@ -324,7 +324,7 @@ func (g *Gateway) tunnelDown(name string) error {
 		}
 		ts := g.tstate[name]
 		ts.manualDown = true
-		stopTimer(ts.retryTimer)
+		ts.retryTimer.Stop()
 		if t.IKE != nil {
 			g.engine.DeleteIKE(t.IKE, true)
 		}

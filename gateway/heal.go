@@ -57,7 +57,7 @@ func (g *Gateway) healChildLost(peer netip.Addr, spi uint32) {
 		g.startOutage(ts, "child-lost-here", now)
 		g.event(name, "detect", "child-lost-here", peer.String(), api.SPI(spi), nil,
 			fmt.Sprintf("ESP on unknown SPI 0x%08x and no Child SA here: we lost it; waiting %v for the peer to replace it", spi, ts.healDelay), 0)
-		ts.healTimer = g.timers.after(ts.healDelay, func() {
+		ts.healTimer = g.timers.After(ts.healDelay, func() {
 			ts.healTimer = nil
 			if g.engine.Tunnel(name) != t || t.Child != nil || ts.manualDown || t.IKE == nil || t.IKE.State != ike.IKEEstablished {
 				return // replaced by the peer meanwhile, or gone
@@ -99,7 +99,7 @@ func (g *Gateway) healRestart(peer netip.Addr, why string) {
 		g.event(name, "detect", "restart-heal", peer.String(), 0, nil,
 			why+" from the configured peer, and no IKE SA here: we lost our state", 0)
 		g.event(name, "action", "restart-heal", peer.String(), 0, nil, "initiating the IKE SA with INITIAL_CONTACT", 0)
-		stopTimer(ts.retryTimer)
+		ts.retryTimer.Stop()
 		g.initiate(name, "restart-heal")
 	}
 }

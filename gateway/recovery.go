@@ -160,8 +160,8 @@ func (g *Gateway) armProbe(c *ike.ChildSA) {
 	if ts == nil || ts.childProbe <= 0 {
 		return
 	}
-	stopTimer(ts.probeTimer)
-	ts.probeTimer = g.timers.after(ts.childProbe, func() { g.checkChild(c) })
+	ts.probeTimer.Stop()
+	ts.probeTimer = g.timers.After(ts.childProbe, func() { g.checkChild(c) })
 }
 
 // checkChild probes the tunnel's active Child SA if it has sent packets but received none for
@@ -202,8 +202,8 @@ func (g *Gateway) checkChild(c *ike.ChildSA) {
 // armProbeIn re-arms the probe timer of c's tunnel to fire after d.
 func (g *Gateway) armProbeIn(c *ike.ChildSA, d time.Duration) {
 	ts := g.tstate[c.Tunnel.Cfg.Name]
-	stopTimer(ts.probeTimer)
-	ts.probeTimer = g.timers.after(d, func() { g.checkChild(c) })
+	ts.probeTimer.Stop()
+	ts.probeTimer = g.timers.After(d, func() { g.checkChild(c) })
 }
 
 // probeChild rekeys c to find out whether the peer still has it; at most once per child_probe.
@@ -236,7 +236,7 @@ func (g *Gateway) rekeyFailed(c *ike.ChildSA, err error) {
 	}
 	if errors.Is(err, ike.ErrTemporaryFailure) && cause == "rekey-failed" {
 		// The peer is busy with an exchange of its own: try again shortly.
-		g.timers.after(2*time.Second, func() {
+		g.timers.After(2*time.Second, func() {
 			if c.State == ike.ChildInstalled && c.Tunnel.Active() == c {
 				g.engine.RekeyChild(c, nil)
 			}

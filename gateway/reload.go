@@ -101,9 +101,9 @@ func (g *Gateway) applyReload(p *reloadPlan) {
 	for _, name := range append(append([]string(nil), p.removed...), p.changed...) {
 		if ts := g.tstate[name]; ts != nil {
 			ts.manualDown = true
-			stopTimer(ts.retryTimer)
-			stopTimer(ts.probeTimer)
-			stopTimer(ts.healTimer)
+			ts.retryTimer.Stop()
+			ts.probeTimer.Stop()
+			ts.healTimer.Stop()
 		}
 		g.engine.RemoveTunnel(name, true)
 		delete(g.tstate, name)

@@ -47,7 +47,7 @@ func TestHalfOpenSADoesNotTouchReconnect(t *testing.T) {
 	n := memory.NewNetwork()
 	a := startGateway(t, n, parseConf(t, tunnelTOML("ab", addrA, addrB, 1, "start")))
 	g := a.Gateway
-	var timer *loopTimer
+	var timer *ike.Timer
 	var tun *ike.Tunnel
 	// Wait for the start-up initiation, then remove it without a reconnect.
 	for deadline := time.Now().Add(5 * time.Second); ; {
@@ -75,8 +75,8 @@ func TestHalfOpenSADoesNotTouchReconnect(t *testing.T) {
 		if tun.IKE != nil {
 			t.Fatal("the tunnel initiated again")
 		}
-		stopTimer(ts.retryTimer)
-		ts.retryTimer, ts.backoff = g.timers.after(time.Hour, func() {}), 8*time.Second
+		ts.retryTimer.Stop()
+		ts.retryTimer, ts.backoff = g.timers.After(time.Hour, func() {}), 8*time.Second
 		timer = ts.retryTimer
 		spoofed := &ike.IKESA{Version: 2, Tunnel: tun, Initiator: false, State: ike.IKEHalfOpen}
 		g.IKEDown(spoofed, ike.ErrTimeout)

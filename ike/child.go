@@ -52,7 +52,7 @@ type ChildSA struct {
 	Initiator bool
 
 	NonceI, NonceR []byte // nonces of the creating exchange (collision resolution)
-	rekeyTimer     *time.Timer
+	rekeyTimer     *Timer
 	RekeyedBy      *ChildSA
 	Replaces       *ChildSA // the SA this one rekeyed (responder: switch outbound when it is deleted)
 	outActive      bool     // the policy points at SPIOut

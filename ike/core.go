@@ -61,13 +61,11 @@ func (e *Engine) StartHalfOpen(sa *IKESA, key HalfOpenKey) {
 	sa.halfKey = key
 	e.nHalf++
 	e.halfBySrc[key.Remote.Addr()]++
-	sa.timers.halfOpen = time.AfterFunc(e.cfg.HalfOpenTimeout, func() {
-		e.Do(func() {
-			if sa.State == IKEHalfOpen {
-				e.cfg.LogThrottle.Log(e.log, slog.LevelInfo, sa.Remote.Addr(), "half-open-timeout", "half-open IKE SA timed out", "peer", sa.Remote, "ike", sa.String(), "version", sa.Version)
-				e.RemoveIKE(sa, ErrTimeout)
-			}
-		})
+	sa.timers.halfOpen = e.After(e.cfg.HalfOpenTimeout, func() {
+		if sa.State == IKEHalfOpen {
+			e.cfg.LogThrottle.Log(e.log, slog.LevelInfo, sa.Remote.Addr(), "half-open-timeout", "half-open IKE SA timed out", "peer", sa.Remote, "ike", sa.String(), "version", sa.Version)
+			e.RemoveIKE(sa, ErrTimeout)
+		}
 	})
 }
 

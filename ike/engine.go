@@ -116,6 +116,7 @@ type Engine struct {
 	outSPIs  map[outKey]*ChildSA // by (peer address, outbound SPI)
 
 	childByID map[uint64]*ChildSA // installed Child SAs by ID (the dataplane's key of outbound SAs)
+	timers    map[*Timer]struct{} // armed timers (timers.go)
 
 	cur            *IKESA               // the IKE SA whose message is being handled (for run's recover)
 	later          []func()             // run after the current event (Later)
@@ -183,6 +184,7 @@ func New(cfg Config, dp dataplane.Dataplane, hooks Hooks, log *slog.Logger, prot
 		spiReserved:  map[uint32]time.Time{},
 		gone:         map[uint32]goneChild{},
 		childByID:    map[uint64]*ChildSA{},
+		timers:       map[*Timer]struct{}{},
 	}
 	for _, mk := range protocols {
 		p := mk(e)
@@ -195,6 +197,7 @@ func New(cfg Config, dp dataplane.Dataplane, hooks Hooks, log *slog.Logger, prot
 // HandlePacket, and the dataplane's events, run here one at a time.
 func (e *Engine) Run(ctx context.Context) {
 	defer close(e.stopped)
+	defer e.stopTimers()
 	var events <-chan dataplane.Event
 	if e.dp != nil {
 		events = e.dp.Events()

@@ -73,7 +73,7 @@ type IKESA struct {
 }
 
 type saTimers struct {
-	rekey, dpd, halfOpen *time.Timer
+	rekey, dpd, halfOpen *Timer
 }
 
 // wipe zeroes the key material of a removed IKE SA where Go allows it: SK_d, SK_ai/ar,
@@ -86,7 +86,7 @@ type saTimers struct {
 func (sa *IKESA) wipe() { sa.proto.Wipe() }
 
 func (sa *IKESA) stop() {
-	for _, t := range []*time.Timer{sa.timers.rekey, sa.timers.dpd, sa.timers.halfOpen} {
+	for _, t := range []*Timer{sa.timers.rekey, sa.timers.dpd, sa.timers.halfOpen} {
 		if t != nil {
 			t.Stop()
 		}

@@ -211,7 +211,7 @@ func (e *Engine) RemoveChild(c *ChildSA, err error) {
 		// their way, so the inbound half lives a little longer (it is in no index any more).
 		spi := c.SPIIn
 		e.spiReserved[spi] = time.Now() // still installed: not to be offered again meanwhile
-		time.AfterFunc(RekeyGrace, func() { e.Do(func() { e.dp.DeleteSA(dataplane.InSA(spi)) }) })
+		e.After(RekeyGrace, func() { e.dp.DeleteSA(dataplane.InSA(spi)) })
 	} else {
 		e.dp.DeleteSA(dataplane.InSA(c.SPIIn))
 	}
@@ -286,12 +286,10 @@ func (e *Engine) ScheduleChildRekey(c *ChildSA) {
 	}
 	d = Jitter(d)
 	c.RekeyAt = time.Now().Add(d)
-	c.rekeyTimer = time.AfterFunc(d, func() {
-		e.Do(func() {
-			if c.State == ChildInstalled && c.IKE.State == IKEEstablished {
-				e.log.Info("rekeying Child SA", "tunnel", c.Tunnel.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn))
-				e.RekeyChild(c, nil)
-			}
-		})
+	c.rekeyTimer = e.After(d, func() {
+		if c.State == ChildInstalled && c.IKE.State == IKEEstablished {
+			e.log.Info("rekeying Child SA", "tunnel", c.Tunnel.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn))
+			e.RekeyChild(c, nil)
+		}
 	})
 }

@@ -16,14 +16,12 @@ func (e *Engine) ScheduleKeepalive(sa *IKESA) {
 	}
 	var tick func()
 	tick = func() {
-		e.Do(func() {
-			if sa.State != IKEEstablished && sa.State != IKEDeleting {
-				return
-			}
-			local := netip.AddrPortFrom(sa.Local.Addr(), e.cfg.NATTPort)
-			e.dp.SendKeepalive(local, sa.Remote)
-			time.AfterFunc(KeepaliveInterval, tick)
-		})
+		if sa.State != IKEEstablished && sa.State != IKEDeleting {
+			return
+		}
+		local := netip.AddrPortFrom(sa.Local.Addr(), e.cfg.NATTPort)
+		e.dp.SendKeepalive(local, sa.Remote)
+		e.After(KeepaliveInterval, tick)
 	}
-	time.AfterFunc(KeepaliveInterval, tick)
+	e.After(KeepaliveInterval, tick)
 }

@@ -88,14 +88,12 @@ func (e *Engine) ScheduleDPD(sa *IKESA) {
 	if sa.timers.dpd != nil {
 		sa.timers.dpd.Stop()
 	}
-	sa.timers.dpd = time.AfterFunc(d, func() {
-		e.Do(func() {
-			if sa.State != IKEEstablished {
-				return
-			}
-			e.hooks.DPDDue(sa)
-			e.ScheduleDPD(sa)
-		})
+	sa.timers.dpd = e.After(d, func() {
+		if sa.State != IKEEstablished {
+			return
+		}
+		e.hooks.DPDDue(sa)
+		e.ScheduleDPD(sa)
 	})
 }
 
@@ -110,7 +108,7 @@ func (e *Engine) ScheduleIKERekey(sa *IKESA) {
 	}
 	d = Jitter(d)
 	sa.RekeyAt = time.Now().Add(d)
-	sa.timers.rekey = time.AfterFunc(d, func() { e.Do(func() { e.RekeyIKE(sa) }) })
+	sa.timers.rekey = e.After(d, func() { e.RekeyIKE(sa) })
 }
 
 // MoveChildren hands old's children and tunnel over to n (after a rekey).

@@ -110,11 +110,9 @@ func (e *Engine) ReplaceChild(c *ChildSA, timeout time.Duration, fallback func(w
 		}
 	})
 	e.DeleteChild(c, true, nil)
-	time.AfterFunc(timeout, func() {
-		e.Do(func() {
-			if !answered && t.IKE == sa {
-				newIKE(fmt.Errorf("replacement Child SA not answered in %v", timeout))
-			}
-		})
+	e.After(timeout, func() {
+		if !answered && t.IKE == sa {
+			newIKE(fmt.Errorf("replacement Child SA not answered in %v", timeout))
+		}
 	})
 }

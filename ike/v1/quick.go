@@ -256,12 +256,10 @@ func (e *engine) v1QuickResponse(sa *ike.IKESA, x *v1Exchange, msg []byte) {
 	sa.SetLastInbound(time.Now())
 	e.Hooks().Exchange(sa, "QUICK_MODE", time.Since(x.started), x.req.retry.Tries)
 	mid := x.mid
-	x.expire = time.AfterFunc(qmForget, func() { // until then repeats of message 2 are recognised
-		e.Do(func() {
-			if v1of(sa).exch[mid] == x {
-				delete(v1of(sa).exch, mid)
-			}
-		})
+	x.expire = e.After(qmForget, func() { // until then repeats of message 2 are recognised
+		if v1of(sa).exch[mid] == x {
+			delete(v1of(sa).exch, mid)
+		}
 	})
 
 	c, gqm, err := e.v1QuickAccept(sa, q, m)
@@ -500,12 +498,10 @@ func (e *engine) v1Replace(c, old *ike.ChildSA) {
 	old.State = ike.ChildRekeyed
 	old.RekeyedBy = c
 	old.StopRekey()
-	time.AfterFunc(ike.RekeyGrace, func() {
-		e.Do(func() {
-			if old.State == ike.ChildRekeyed {
-				e.DeleteChild(old, true, nil)
-			}
-		})
+	e.After(ike.RekeyGrace, func() {
+		if old.State == ike.ChildRekeyed {
+			e.DeleteChild(old, true, nil)
+		}
 	})
 }
 

@@ -125,7 +125,7 @@ type v1Exchange struct {
 	lastOut   []byte        // the last message we sent (resent on a duplicate)
 	qm        *v1Quick
 	started   time.Time
-	expire    *time.Timer // forgets a completed exchange
+	expire    *ike.Timer // forgets a completed exchange
 	finished  bool
 }
 
@@ -160,7 +160,7 @@ type v1req struct {
 	onFail func(error)
 	budget time.Duration
 	retry  ike.Retransmission
-	timer  *time.Timer
+	timer  *ike.Timer
 	done   bool
 }
 
@@ -179,7 +179,7 @@ func (e *engine) v1Start(sa *ike.IKESA, r *v1req) {
 }
 
 func (e *engine) v1Arm(sa *ike.IKESA, r *v1req) {
-	r.timer = time.AfterFunc(r.retry.Timeout, func() { e.Do(func() { e.v1Retransmit(sa, r) }) })
+	r.timer = e.After(r.retry.Timeout, func() { e.v1Retransmit(sa, r) })
 }
 
 // v1Stop ends a retransmission (the answer arrived).
@@ -257,7 +257,7 @@ func (e *engine) v1Teardown(sa *ike.IKESA, err error) {
 		v1of(old).rekeying = nil
 		if sa.Up.IsZero() && old.State == ike.IKEEstablished && old.RekeyedBy == nil {
 			e.Log().Info("IKEv1 rekey (new Main Mode) failed; retrying in 10 s", "tunnel", old.TunnelName(), "ike", old.String(), "err", err)
-			time.AfterFunc(10*time.Second, func() { e.Do(func() { e.RekeyIKE(old) }) })
+			e.After(10*time.Second, func() { e.RekeyIKE(old) })
 		}
 	}
 	if v.keys != nil {

@@ -303,12 +303,10 @@ func (e *engine) childUpPassive(c, old *ike.ChildSA) {
 	c.State = ike.ChildInstalled
 	c.Created = time.Now()
 	c.Tunnel.Child = c
-	time.AfterFunc(5*time.Second, func() {
-		e.Do(func() {
-			if c.State == ike.ChildInstalled && !c.OutboundActive() && c.Replaces != nil {
-				e.SwitchOutbound(c)
-			}
-		})
+	e.After(5*time.Second, func() {
+		if c.State == ike.ChildInstalled && !c.OutboundActive() && c.Replaces != nil {
+			e.SwitchOutbound(c)
+		}
 	})
 	e.ScheduleChildRekey(c)
 	e.Hooks().ChildUp(c, old)

@@ -18,7 +18,7 @@ type request struct {
 	onFail func(err error)
 	msgID  uint32
 	raw    []byte
-	timer  *time.Timer
+	timer  *ike.Timer
 	budget time.Duration // overrides the tunnel's DPDTimeout when set
 	retry  ike.Retransmission
 	// notify marks an informational notify we volunteer (INVALID_SPI): it may be dropped
@@ -73,7 +73,7 @@ func (e *engine) sendRequest(sa *ike.IKESA, r *request) {
 }
 
 func (e *engine) arm(sa *ike.IKESA, r *request) {
-	r.timer = time.AfterFunc(r.retry.Timeout, func() { e.Do(func() { e.retransmit(sa, r) }) })
+	r.timer = e.After(r.retry.Timeout, func() { e.retransmit(sa, r) })
 }
 
 // retransmit resends r with exponential back-off, or fails it when the tries or the tunnel's

@@ -54,7 +54,7 @@ func (e *engine) v2RekeyIKE(sa *ike.IKESA) {
 		if err != nil {
 			e.Log().Info("IKE rekey failed", "tunnel", sa.TunnelName(), "err", err)
 			if errors.Is(err, ike.ErrTemporaryFailure) && sa.State == ike.IKEEstablished {
-				time.AfterFunc(time.Second+ike.Jitter(time.Second), func() { e.Do(func() { e.RekeyIKE(sa) }) })
+				e.After(time.Second+ike.Jitter(time.Second), func() { e.RekeyIKE(sa) })
 			}
 			return
 		}
