@@ -69,7 +69,14 @@ func (g *Gateway) IKEDown(sa *ike.IKESA, err error) {
 		return
 	}
 	if cause == "dpd" && !sa.Up.IsZero() {
-		g.startOutage(ts, "dpd", time.Now())
+		// Like the Child SA probe's, the outage runs from the last packet the peer sent before
+		// the silence that started the liveness check (or from now, if no check of ours did).
+		since := time.Now()
+		if !ts.dpdSince.IsZero() && !ts.dpdSince.Before(sa.Up) {
+			since = ts.dpdSince
+		}
+		ts.dpdSince = time.Time{}
+		g.startOutage(ts, "dpd", since)
 		g.metrics.recoveries.WithLabelValues("dpd").Inc()
 	}
 	ts.recovering = false
@@ -141,7 +148,7 @@ func (g *Gateway) UnprotectedNotify(remote netip.AddrPort, t ike.Hint, spi uint3
 	g.receivedUnprotected(remote, t, spi)
 }
 
-func (g *Gateway) DPDDue(sa *ike.IKESA) { g.dpdDue(sa) }
+func (g *Gateway) DPDDue(sa *ike.IKESA) time.Duration { return g.dpdDue(sa) }
 
 func (g *Gateway) UnknownSPI(ev dataplane.Event, sa *ike.IKESA, answered bool) {
 	g.unknownSPI(ev, sa, answered)

@@ -252,7 +252,7 @@ func (g *Gateway) rekeyFailed(c *ike.ChildSA, err error) {
 
 // dpdDue runs every dpd_delay: if we sent traffic but heard nothing (IKE or ESP) for that long,
 // a liveness check goes out; if it stays unanswered the engine declares the peer dead.
-func (g *Gateway) dpdDue(sa *ike.IKESA) {
+func (g *Gateway) dpdDue(sa *ike.IKESA) time.Duration {
 	t := sa.Tunnel
 	lastIn := sa.LastInbound()
 	var lastOut time.Time
@@ -267,8 +267,13 @@ func (g *Gateway) dpdDue(sa *ike.IKESA) {
 		}
 	}
 	now := time.Now()
-	if !lastOut.After(lastIn) || now.Sub(lastIn) < t.Cfg.DPDDelay || sa.LivenessPending() {
-		return
+	if !lastOut.After(lastIn) || sa.LivenessPending() {
+		return 0
+	}
+	if silent := now.Sub(lastIn); silent < t.Cfg.DPDDelay {
+		// Traffic goes out but nothing has come back yet: look again exactly when the
+		// silence reaches dpd_delay, not a whole interval later.
+		return max(t.Cfg.DPDDelay-silent, 20*time.Millisecond)
 	}
 	g.event(t.Cfg.Name, "detect", "dpd", sa.Remote.Addr().String(), 0, nil,
 		fmt.Sprintf("outbound traffic but nothing from the peer for %v: liveness check", now.Sub(lastIn).Round(time.Millisecond)), 0)
@@ -276,6 +281,7 @@ func (g *Gateway) dpdDue(sa *ike.IKESA) {
 		ts.dpdSince = lastIn
 	}
 	g.engine.Liveness(sa, nil)
+	return 0
 }
 
 // ---- Outage bookkeeping ----------------------------------------------------------------------

@@ -228,9 +228,10 @@ func TestRecoveryRestartHere(t *testing.T) {
 }
 
 // TestRecoveryDeadPeer: B drops off the network (its SAs stay) while A sends; A has no Child
-// SA probe, so its liveness check finds out: DPD runs every dpd_delay and starts a check once
-// A has sent but heard nothing for dpd_delay (so it starts dpd_delay to 2 x dpd_delay after
-// the fault), the peer is declared dead dpd_timeout later and A re-initiates with back-off.
+// SA probe, so its liveness check finds out: DPD starts a check as soon as A has sent but heard
+// nothing for dpd_delay (the check is re-armed for the moment the silence reaches dpd_delay,
+// not a whole interval later), the peer is declared dead dpd_timeout later and A re-initiates
+// with back-off.
 // When B is back, A's next attempt brings the tunnel up; its INITIAL_CONTACT makes B drop the
 // old SAs.
 func TestRecoveryDeadPeer(t *testing.T) {
@@ -239,10 +240,11 @@ func TestRecoveryDeadPeer(t *testing.T) {
 		s := l.steady()
 		mem(l.b).SetOffline(true)
 
-		latest := 2*defaultDPDDelay + defaultDPDTimeout
+		latest := defaultDPDDelay + defaultDPDTimeout
 		time.Sleep(latest + time.Second)
 		detect := mustEvent(t, l.a, s.seqA, "detect", "dpd")
-		within(t, "detection", detect.Time.Sub(s.at), defaultDPDDelay, 2*defaultDPDDelay)
+		// The last reply A received came at most one echo tick before the fault.
+		within(t, "detection", detect.Time.Sub(s.at), defaultDPDDelay-tick, defaultDPDDelay+tick)
 		down := mustEvent(t, l.a, s.seqA, "down", "dpd")
 		within(t, "declaring the peer dead", down.Time.Sub(detect.Time), 0, defaultDPDTimeout)
 		wantMetric(t, l.a, 1, "vigil_recoveries_total", "cause", "dpd")
@@ -264,6 +266,10 @@ func TestRecoveryDeadPeer(t *testing.T) {
 		rec := mustEvent(t, l.a, s.seqA, "recovered", "dpd")
 		if rec.Time.Before(back) {
 			t.Errorf("recovered at %v, before the peer was back", rec.Time.Sub(s.at))
+		}
+		// The outage runs from the last reply before the silence: the whole time B was away.
+		if want := rec.Time.Sub(s.at); rec.OutageMS < float64((want-tick).Milliseconds()) {
+			t.Errorf("outage %.1f ms reported, but traffic stopped %v before the recovery", rec.OutageMS, want)
 		}
 		wantMetric(t, l.a, 1, "vigil_outage_seconds", "cause", "dpd")
 	})

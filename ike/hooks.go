@@ -53,8 +53,9 @@ type Hooks interface {
 	// DataplaneEvent reports the dataplane's other events: acquires and SA lifetimes.
 	DataplaneEvent(ev dataplane.Event)
 	// DPDDue is called every DPDDelay on an established IKE SA; the gateway decides whether a
-	// liveness check is needed (outbound traffic without inbound).
-	DPDDue(sa *IKESA)
+	// liveness check is needed (outbound traffic without inbound). It returns when to look
+	// again: zero means after DPDDelay, less when the silence will reach DPDDelay sooner.
+	DPDDue(sa *IKESA) time.Duration
 	// Exchange reports a completed request/response exchange that we initiated; exch is its
 	// name on the wire (CREATE_CHILD_SA, INFORMATIONAL, ...).
 	Exchange(sa *IKESA, exch string, rtt time.Duration, retransmits int)
@@ -71,7 +72,7 @@ func (NopHooks) ChildFailed(*Tunnel, error)                     {}
 func (NopHooks) ChildRekeyFailed(*ChildSA, error)               {}
 func (NopHooks) InvalidSPI(*IKESA, uint32, *ChildSA)            {}
 func (NopHooks) UnprotectedNotify(netip.AddrPort, Hint, uint32) {}
-func (NopHooks) DPDDue(*IKESA)                                  {}
+func (NopHooks) DPDDue(*IKESA) time.Duration                    { return 0 }
 func (NopHooks) UnknownSPI(dataplane.Event, *IKESA, bool)       {}
 func (NopHooks) DataplaneEvent(dataplane.Event)                 {}
 func (NopHooks) UnknownIKESA(netip.AddrPort)                    {}

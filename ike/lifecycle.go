@@ -80,20 +80,22 @@ func (e *Engine) RemoveIKE(sa *IKESA, err error) {
 // ScheduleDPD arms the liveness timer: a check is due when we have sent ESP or IKE traffic but
 // heard nothing from the peer for DPDDelay. The gateway's hooks decide about Child SA
 // activity; here only IKE-level silence counts.
-func (e *Engine) ScheduleDPD(sa *IKESA) {
-	d := sa.Tunnel.Cfg.DPDDelay
-	if d <= 0 {
+func (e *Engine) ScheduleDPD(sa *IKESA) { e.scheduleDPDIn(sa, sa.Tunnel.Cfg.DPDDelay) }
+
+func (e *Engine) scheduleDPDIn(sa *IKESA, d time.Duration) {
+	if sa.Tunnel.Cfg.DPDDelay <= 0 {
 		return
 	}
-	if sa.timers.dpd != nil {
-		sa.timers.dpd.Stop()
-	}
+	sa.timers.dpd.Stop()
 	sa.timers.dpd = e.After(d, func() {
 		if sa.State != IKEEstablished {
 			return
 		}
-		e.hooks.DPDDue(sa)
-		e.ScheduleDPD(sa)
+		next := e.hooks.DPDDue(sa)
+		if next <= 0 || next > sa.Tunnel.Cfg.DPDDelay {
+			next = sa.Tunnel.Cfg.DPDDelay
+		}
+		e.scheduleDPDIn(sa, next)
 	})
 }
 
