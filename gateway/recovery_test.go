@@ -268,7 +268,7 @@ func TestRecoveryDeadPeer(t *testing.T) {
 			t.Errorf("recovered at %v, before the peer was back", rec.Time.Sub(s.at))
 		}
 		// The outage runs from the last reply before the silence: the whole time B was away.
-		if want := rec.Time.Sub(s.at); rec.OutageMS < float64((want-tick).Milliseconds()) {
+		if want := rec.Time.Sub(s.at); rec.OutageMS < float64((want - tick).Milliseconds()) {
 			t.Errorf("outage %.1f ms reported, but traffic stopped %v before the recovery", rec.OutageMS, want)
 		}
 		wantMetric(t, l.a, 1, "vigil_outage_seconds", "cause", "dpd")
