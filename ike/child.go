@@ -50,6 +50,9 @@ type ChildSA struct {
 	RekeyAt  time.Time
 	// Initiator is true if we initiated the exchange that created it.
 	Initiator bool
+	// Unconfirmed: installed as responder, but the peer has not yet shown that it installed
+	// its half (IKEv1, until Quick Mode message 3): nothing may be sent on it.
+	Unconfirmed bool
 
 	NonceI, NonceR []byte // nonces of the creating exchange (collision resolution)
 	rekeyTimer     *Timer

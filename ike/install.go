@@ -118,7 +118,7 @@ const duplicateWindow = 10 * time.Second
 func (e *Engine) resolveDuplicate(c *ChildSA) {
 	now := time.Now()
 	for _, o := range c.IKE.children {
-		if o == c || o.Tunnel != c.Tunnel || o.State != ChildInstalled || o.Replaces != nil ||
+		if o == c || o.Tunnel != c.Tunnel || o.State != ChildInstalled || o.Replaces != nil || o.Unconfirmed ||
 			o.RekeyedBy != nil || now.Sub(o.Created) > duplicateWindow || o.Initiator == c.Initiator {
 			continue
 		}

@@ -448,7 +448,7 @@ func (e *engine) v1QuickRequest(sa *ike.IKESA, local, remote netip.AddrPort, h v
 	old := e.v1FindReplaced(sa, t, tsr, tsi)
 	c := &ike.ChildSA{
 		ID: e.NewID(), Tunnel: t, IKE: sa, SPIIn: e.RandomChildSPI(), SPIOut: binary.BigEndian.Uint32(prop.SPI),
-		Suite: suite, LocalTS: tsr, RemoteTS: tsi, NonceI: ni, NonceR: nr, Replaces: old,
+		Suite: suite, LocalTS: tsr, RemoteTS: tsi, NonceI: ni, NonceR: nr, Replaces: old, Unconfirmed: true,
 	}
 	err = e.InstallChild(c, v1ChildKeys(sa, c, gqm, ni, nr))
 	clear(gqm)
@@ -550,6 +550,7 @@ func (e *engine) v1QuickFinal(sa *ike.IKESA, x *v1Exchange, msg []byte) {
 	if c.State == ike.ChildDeleted {
 		return
 	}
+	c.Unconfirmed = false
 	switch {
 	case q.collided:
 		// A simultaneous rekey: v1ActivateNew (or v1QuickFinish) has decided or will decide.
