@@ -471,3 +471,24 @@ func CheckChildPair(t testing.TB, a, b *Node) (uint32, uint32) {
 	}
 	return ca.SPIIn, ca.SPIOut
 }
+
+// Capture records the messages sent from address from (it replaces any drop filter).
+func (n *Net) Capture(from netip.Addr) *[][]byte {
+	var mu sync.Mutex
+	var got [][]byte
+	n.SetDrop(func(f, to netip.AddrPort, msg []byte) bool {
+		if f.Addr() == from {
+			mu.Lock()
+			got = append(got, append([]byte(nil), msg...))
+			mu.Unlock()
+		}
+		return false
+	})
+	return &got
+}
+
+// Stats returns n's engine counters.
+func (n *Node) Stats() (s ike.Stats) {
+	n.E.Call(func() { s = n.E.Stats() })
+	return s
+}

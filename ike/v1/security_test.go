@@ -4,34 +4,12 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"net/netip"
-	"sync"
 	"testing"
 	"testing/synctest"
 
-	"github.com/vigil-ipsec/vigil/ike"
 	"github.com/vigil-ipsec/vigil/ike/iketest"
 	v1wire "github.com/vigil-ipsec/vigil/ikev1/wire"
 )
-
-// capture records the messages sent from address from.
-func capture(fn *iketest.Net, from netip.Addr) *[][]byte {
-	var mu sync.Mutex
-	var got [][]byte
-	fn.SetDrop(func(f, to netip.AddrPort, msg []byte) bool {
-		if f.Addr() == from {
-			mu.Lock()
-			got = append(got, append([]byte(nil), msg...))
-			mu.Unlock()
-		}
-		return false
-	})
-	return &got
-}
-
-func stats(n *iketest.Node) (s ike.Stats) {
-	n.E.Call(func() { s = n.E.Stats() })
-	return s
-}
 
 func TestMidSetExact(t *testing.T) {
 	var s midSet
@@ -68,7 +46,7 @@ func TestMidSetExact(t *testing.T) {
 func TestV1QuickModeReplay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		a, b, fn := iketest.NewPair(t, iketest.PairOpts{Version: 1, Protocols: protos})
-		sent := capture(fn, netip.MustParseAddr("192.0.2.1"))
+		sent := fn.Capture(netip.MustParseAddr("192.0.2.1"))
 		in0, out0 := iketest.Up(t, a, b)
 		var qm1 []byte
 		for _, m := range *sent {
@@ -95,7 +73,7 @@ func TestV1QuickModeReplay(t *testing.T) {
 		if in, out := b.ChildSPIs(); in != in0 || out != out0 {
 			t.Errorf("B's Child SA changed")
 		}
-		if s := stats(b); s.Rejected == 0 {
+		if s := b.Stats(); s.Rejected == 0 {
 			t.Error("replay not counted")
 		}
 	})

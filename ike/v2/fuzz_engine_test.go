@@ -52,7 +52,7 @@ func FuzzAuthenticatedRequest(f *testing.F) {
 			})
 			b.E.HandlePacket(netip.MustParseAddrPort("192.0.2.2:500"), netip.MustParseAddrPort("192.0.2.1:500"), raw)
 			synctest.Wait()
-			if s := stats(b); s.InternalErrors != 0 {
+			if s := b.Stats(); s.InternalErrors != 0 {
 				t.Fatalf("internal error handling exchange %d with %d payloads", exch, len(m.Payloads))
 			}
 			// The engine still serves: a liveness check from B completes or fails cleanly.

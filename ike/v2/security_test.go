@@ -86,7 +86,7 @@ func TestHalfOpenSACannotSendInformational(t *testing.T) {
 		if in, out := b.ChildSPIs(); in != in0 || out != out0 {
 			t.Errorf("B's Child SA changed: %08x/%08x, was %08x/%08x", in, out, in0, out0)
 		}
-		if s := stats(b); s.Rejected == 0 {
+		if s := b.Stats(); s.Rejected == 0 {
 			t.Error("the request was not counted as rejected")
 		}
 	})
@@ -249,7 +249,7 @@ func TestPanicTearsDownOnlyThatSA(t *testing.T) {
 		})
 		a.E.Do(func() { a.E.SendInvalidSPI(a.T.IKE, out0) })
 		b.Wait(t, "ike-down")
-		if s := stats(b); s.InternalErrors != 1 {
+		if s := b.Stats(); s.InternalErrors != 1 {
 			t.Errorf("internal errors = %d", s.InternalErrors)
 		}
 		b.E.Call(func() { b.Hooks.Before = nil })
@@ -299,7 +299,7 @@ func cookieOf(t *testing.T, msg []byte) []byte {
 func TestCookieThresholdZeroAlways(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		_, b, fn := iketest.NewPair(t, iketest.PairOpts{Protocols: protos, Cfg: ike.Config{CookieThreshold: 0}})
-		sent := capture(fn, netip.MustParseAddr("192.0.2.2"))
+		sent := fn.Capture(netip.MustParseAddr("192.0.2.2"))
 		bLocal := netip.MustParseAddrPort("192.0.2.2:500")
 		src := netip.MustParseAddrPort("192.0.2.1:500")
 		b.E.HandlePacket(bLocal, src, initRequest(t, 1, nil))
@@ -349,7 +349,7 @@ func TestHalfOpenCaps(t *testing.T) {
 			b.E.HandlePacket(bLocal, netip.AddrPortFrom(netip.MustParseAddr("192.0.2.1"), uint16(5000+i)), initRequest(t, uint64(100+i), nil))
 		}
 		synctest.Wait()
-		s := stats(b)
+		s := b.Stats()
 		if s.HalfOpenRefused != 1 {
 			t.Errorf("per-source cap: refused %d, want 1", s.HalfOpenRefused)
 		}
@@ -362,7 +362,7 @@ func TestHalfOpenCaps(t *testing.T) {
 		if n != 3 {
 			t.Errorf("half-open = %d, want the global cap 3", n)
 		}
-		if s := stats(b); s.HalfOpenRefused != 2 {
+		if s := b.Stats(); s.HalfOpenRefused != 2 {
 			t.Errorf("global cap: refused %d, want 2", s.HalfOpenRefused)
 		}
 		// They time out and make room again.
