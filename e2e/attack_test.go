@@ -6,6 +6,13 @@ package e2e
 //	go test ./e2e -run 'TestAttack' -count=1 -v
 //
 // They need root (network namespaces); namespaces are named "atk-<hex>-...".
+//
+// Unlike the other e2e tests they run once, not per IKE version: each attack is made of IKEv2
+// messages (IKE_SA_INIT left half-open, COOKIE, traffic selector payloads, an IKE SA request
+// from another address), so it exists in IKEv2 only. The IKEv1 attack, a replayed Quick Mode,
+// is in attack_v1_test.go; the ESP floods (attack_flood_test.go) act below IKE, on the
+// gateway's unknown-SPI budget, and each version's answer to an unknown SPI is tested per
+// version in TestRecoverSilentChildLossInvalidSPI and TestUnknownSPIFlood.
 
 import (
 	"context"

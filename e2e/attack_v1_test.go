@@ -17,7 +17,7 @@ var malV1Net = netip.MustParsePrefix("10.67.0.0/24")
 
 // malV1Tunnel is A's IKEv1 tunnel to the attacker's second address.
 func malV1Tunnel() vigiltest.Tunnel {
-	return v1Tunnel(vigiltest.Tunnel{
+	return ikev1.tunnel(vigiltest.Tunnel{
 		Name: "mallory1", LocalAddr: netns.AtkGwA.String(), RemoteAddr: netns.AtkAddr2.String(),
 		LocalID: "fqdn:a.example", RemoteID: "fqdn:mallory1.example", PSK: malPSK,
 		LocalTS: []string{netns.NetA.String()}, RemoteTS: []string{malV1Net.String()},
@@ -28,7 +28,8 @@ func malV1Tunnel() vigiltest.Tunnel {
 // Quick Mode, then 300 Informationals (R-U-THERE) with fresh message IDs, more than a
 // 256-entry replay memory holds, and replays its first Quick Mode message 1 verbatim. A must
 // reject the replayed message ID: the tunnel's IPsec SA keeps its SPIs and no second SA
-// appears for the same outbound SPI with new keys.
+// appears for the same outbound SPI with new keys. IKEv1 only: Quick Mode's random message
+// IDs need a replay memory; IKEv2's sequential message IDs and window have none to overflow.
 func TestAttackQuickModeReplay(t *testing.T) {
 	r := newAtkRig(t, rigOpts{extraA: []vigiltest.Tunnel{malV1Tunnel()}})
 	c := udpFrom(t, r.topo.Atk, netip.AddrPortFrom(netns.AtkAddr2, 500), netip.AddrPortFrom(netns.AtkGwA, 500))

@@ -27,40 +27,29 @@ import (
 // state (cause "child-lost-here": its Child SA is gone, the IKE SA lives; cause
 // "restart-heal": vigild restarted and has no IKE SA at all).
 
-// healVersions are the IKE versions the heal scenarios run with.
-var healVersions = []int{2, 1}
-
-func healVersionName(v int) string { return fmt.Sprintf("ikev%d", v) }
-
 // healTunnel is Vigil's side (gwA) of the standard topology as a responder (start_action
 // none): it initiates nothing unless it heals.
-func healTunnel(version int, extra ...string) vigiltest.Tunnel {
+func (iv ikeVersion) healTunnel(extra ...string) vigiltest.Tunnel {
 	tv := sideA("site")
 	tv.StartAction = "none"
 	tv.Extra = append(tv.Extra, extra...)
-	if version == 1 {
-		tv = v1Tunnel(tv)
-	}
-	return tv
+	return iv.tunnel(tv)
 }
 
 // healSwanConf is strongSwan's side (gwB), the initiator: it starts the connection as soon as
 // it is loaded, so start Vigil first.
-func healSwanConf(version int) swan.Conf {
-	sc := swanConf("aes128gcm16-prfsha256-x25519", "aes128gcm16")
-	if version == 1 {
-		sc = v1SwanConf(v1IKE, v1ESP)
-	}
+func (iv ikeVersion) healSwanConf() swan.Conf {
+	sc := iv.swanConf()
 	sc.StartAction = "start"
 	return sc
 }
 
 // healPair starts Vigil (responder, gwA) and then strongSwan (initiator, gwB) and waits for one
 // Child SA pair on both sides.
-func healPair(t *testing.T, ctx context.Context, prefix string, version int, sc swan.Conf, extra ...string) (*netns.Topo, *vigiltest.Vigil, *swan.Charon, api.ChildSA, swan.IKESA) {
+func healPair(t *testing.T, ctx context.Context, prefix string, iv ikeVersion, sc swan.Conf, extra ...string) (*netns.Topo, *vigiltest.Vigil, *swan.Charon, api.ChildSA, swan.IKESA) {
 	t.Helper()
 	topo := netns.NewSiteToSite(t, prefix)
-	v := vigiltest.Start(t, topo.GwA, "a", vigiltest.Conf{Tunnels: []vigiltest.Tunnel{healTunnel(version, extra...)}})
+	v := vigiltest.Start(t, topo.GwA, "a", vigiltest.Conf{Tunnels: []vigiltest.Tunnel{iv.healTunnel(extra...)}})
 	ch := swan.StartT(t, topo.GwB, sc)
 	vc, ss := bothUp(t, ctx, v, ch)
 	return topo, v, ch, vc, ss

@@ -30,6 +30,31 @@ func sideB(name string) vigiltest.Tunnel {
 	}
 }
 
+// vigilPair starts two Vigils speaking iv on topo, both with start_action start unless mod
+// changes that (mod sees the tunnels before iv does, so proposals it sets are kept); globalB
+// goes into B's [global] section.
+func vigilPair(t *testing.T, topo *netns.Topo, iv ikeVersion, mod func(a, b *vigiltest.Tunnel), globalB ...string) (*vigiltest.Vigil, *vigiltest.Vigil) {
+	t.Helper()
+	ta, tb := sideA("site"), sideB("site")
+	ta.StartAction, tb.StartAction = "start", "start"
+	if mod != nil {
+		mod(&ta, &tb)
+	}
+	b := vigiltest.Start(t, topo.GwB, "b", vigiltest.Conf{Global: globalB, Tunnels: []vigiltest.Tunnel{iv.tunnel(tb)}})
+	a := vigiltest.Start(t, topo.GwA, "a", vigiltest.Conf{Tunnels: []vigiltest.Tunnel{iv.tunnel(ta)}})
+	return a, b
+}
+
+// ikeSAs returns v's IKE SAs of tunnel "site".
+func ikeSAs(t *testing.T, ctx context.Context, v *vigiltest.Vigil) []api.IKESA {
+	t.Helper()
+	sas, err := v.Client.SAs(ctx, "site")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sas
+}
+
 func ctxT(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)

@@ -11,7 +11,7 @@ import (
 	"github.com/vigil-ipsec/vigil/internal/vigiltest"
 )
 
-// swanConf is strongSwan's side at gwB of the standard topology.
+// swanConf is strongSwan's side at gwB of the standard topology (IKEv2; see ikeVersion.swanConf).
 func swanConf(ike, esp string) swan.Conf {
 	return swan.Conf{
 		Name: "site", LocalAddr: netns.GwBWAN.String(), RemoteAddr: netns.GwAWAN.String(),
@@ -82,101 +82,142 @@ func bothUp(t *testing.T, ctx context.Context, v *vigiltest.Vigil, c *swan.Charo
 	return vc, ss
 }
 
-// TestStrongSwanInterop runs the interop matrix: three proposal sets, Vigil as initiator and as
-// responder; for each: SAs on both sides with matching SPIs and algorithms, traffic, Child and
-// IKE rekeys started by each side, and a Delete started by each side.
-func TestStrongSwanInterop(t *testing.T) {
-	for _, p := range []struct {
-		ike, esp      string
-		swanEncr      string
-		swanKey       int
-		swanIKEDH     string
-		swanChildInte string
-	}{
-		{"aes128gcm16-prfsha256-x25519", "aes128gcm16", "AES_GCM_16", 128, "CURVE_25519", ""},
-		{"aes256-sha256-modp2048", "aes256-sha256", "AES_CBC", 256, "MODP_2048", "HMAC_SHA2_256_128"},
-		{"chacha20poly1305-prfsha256-ecp256", "chacha20poly1305", "CHACHA20_POLY1305", 0, "ECP_256", ""},
-	} {
-		for _, role := range []string{"vigil-initiator", "vigil-responder"} {
-			t.Run(p.ike+"/"+role, func(t *testing.T) {
-				topo := netns.NewSiteToSite(t, "vgs")
-				ctx := ctxT(t, 90*time.Second)
-				tv := sideA("site")
-				tv.IKEProposals, tv.ESPProposals = p.ike, p.esp
-				sc := swanConf(p.ike, p.esp)
-				if role == "vigil-initiator" {
-					tv.StartAction = "start"
-				}
-				ch := swan.StartT(t, topo.GwB, sc)
-				v := vigiltest.Start(t, topo.GwA, "a", vigiltest.Conf{Tunnels: []vigiltest.Tunnel{tv}})
-				if role == "vigil-responder" {
-					if err := ch.Initiate("site"); err != nil {
-						t.Fatal(err)
-					}
-				}
-				vc, ss := bothUp(t, ctx, v, ch)
-				sch := swanChild(ss)
-				if ss.EncrAlg != p.swanEncr || ss.DHGroup != p.swanIKEDH || sch.EncrAlg != p.swanEncr || sch.EncrKeySize != p.swanKey || sch.IntegAlg != p.swanChildInte {
-					t.Errorf("strongSwan sees IKE %s/%s child %s-%d/%s", ss.EncrAlg, ss.DHGroup, sch.EncrAlg, sch.EncrKeySize, sch.IntegAlg)
-				}
-				if vc.Algorithms != p.esp {
-					t.Errorf("Vigil child algorithms %q", vc.Algorithms)
-				}
-				sas, _ := v.Client.SAs(ctx, "site")
-				if sas[0].Algorithms != p.ike || sas[0].Initiator != (role == "vigil-initiator") {
-					t.Errorf("Vigil IKE SA %+v", sas[0])
-				}
-				if sas[0].SPIi != map[bool]string{true: ss.RemoteSPI, false: ss.LocalSPI}[sas[0].Initiator] {
-					t.Errorf("IKE SPIs differ: Vigil %s/%s strongSwan local %s remote %s", sas[0].SPIi, sas[0].SPIr, ss.LocalSPI, ss.RemoteSPI)
-				}
-				ping(t, ctx, topo)
-
-				// Child rekey started by strongSwan, then by Vigil.
-				t.Logf("%s: %s", time.Now().Format("15:04:05.000"), "child rekeys")
-				if err := ch.RekeyChild("site"); err != nil {
-					t.Fatal(err)
-				}
-				vc2 := waitNewChild(t, ctx, v, ch, vc)
-				if err := v.Client.RekeyChildSA(ctx, vc2.SPIIn); err != nil {
-					t.Fatal(err)
-				}
-				vc3 := waitNewChild(t, ctx, v, ch, vc2)
-				ping(t, ctx, topo)
-
-				// IKE rekey started by strongSwan, then by Vigil.
-				t.Logf("%s: %s", time.Now().Format("15:04:05.000"), "IKE rekeys")
-				ike0 := sas[0].SPIi + sas[0].SPIr
-				if err := ch.RekeyIKE("site"); err != nil {
-					t.Fatal(err)
-				}
-				ike1 := waitNewIKE(t, ctx, v, ike0)
-				if err := v.Client.RekeyIKESA(ctx, "site"); err != nil {
-					t.Fatal(err)
-				}
-				waitNewIKE(t, ctx, v, ike1)
-				bothUp(t, ctx, v, ch)
-				ping(t, ctx, topo)
-
-				// Delete started by strongSwan (child), then by Vigil (tunnel down).
-				t.Logf("%s: %s", time.Now().Format("15:04:05.000"), "deletes")
-				if err := ch.TerminateChild("site"); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := v.WaitFor(ctx, "child deleted", func(s []api.IKESA) bool {
-					_, ok := vigiltest.Child(s, "site")
-					return !ok || vigiltest.HasChild("site")(s) && childIn(s) != vc3.SPIIn
-				}); err != nil {
-					t.Fatal(err)
-				}
-				t.Logf("%s: tunnel down", time.Now().Format("15:04:05.000"))
-				if _, err := v.Client.TunnelDown(ctx, "site"); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := ch.WaitFor(ctx, func(s []swan.IKESA) bool { _, ok := swanSA(s); return !ok && countLive(s) == 0 }); err != nil {
-					t.Fatal(err)
-				}
-			})
+// swanPair starts strongSwan (gwB, sc) and Vigil (gwA, tunnel tv speaking iv) on a new
+// topology; vigilInit chooses who initiates. It waits until both have one Child SA pair.
+func swanPair(t *testing.T, ctx context.Context, iv ikeVersion, sc swan.Conf, tv vigiltest.Tunnel, vigilInit bool) (*netns.Topo, *vigiltest.Vigil, *swan.Charon) {
+	t.Helper()
+	topo := netns.NewSiteToSite(t, "vgs")
+	if vigilInit {
+		tv.StartAction = "start"
+	}
+	ch := swan.StartT(t, topo.GwB, sc)
+	v := vigiltest.Start(t, topo.GwA, "a", vigiltest.Conf{Tunnels: []vigiltest.Tunnel{iv.tunnel(tv)}})
+	if !vigilInit {
+		if err := ch.Initiate("site"); err != nil {
+			t.Fatal(err)
 		}
+	}
+	bothUp(t, ctx, v, ch)
+	return topo, v, ch
+}
+
+// interopCase is one proposal set of the interop matrix and what strongSwan reports for it.
+type interopCase struct {
+	ike, esp               string
+	swanIKEEncr, swanIKEDH string
+	swanChildEncr          string
+	swanChildKey           int
+	swanChildInteg         string // empty for AEADs
+}
+
+// interopCases are the proposal sets per IKE version (IKEv1 phase 1 has no AEAD and its Quick
+// Mode no ChaCha20).
+var interopCases = map[int][]interopCase{
+	2: {
+		{"aes128gcm16-prfsha256-x25519", "aes128gcm16", "AES_GCM_16", "CURVE_25519", "AES_GCM_16", 128, ""},
+		{"aes256-sha256-modp2048", "aes256-sha256", "AES_CBC", "MODP_2048", "AES_CBC", 256, "HMAC_SHA2_256_128"},
+		{"chacha20poly1305-prfsha256-ecp256", "chacha20poly1305", "CHACHA20_POLY1305", "ECP_256", "CHACHA20_POLY1305", 0, ""},
+	},
+	1: {
+		{"aes128-sha256-ecp256", "aes128gcm16", "AES_CBC", "ECP_256", "AES_GCM_16", 128, ""},
+		{"aes256-sha384-modp2048", "aes256-sha256", "AES_CBC", "MODP_2048", "AES_CBC", 256, "HMAC_SHA2_256_128"},
+	},
+}
+
+// TestStrongSwanInterop runs the interop matrix: per IKE version its proposal sets, Vigil as
+// initiator and as responder; for each: SAs on both sides with matching SPIs and algorithms,
+// ping and a TCP transfer each way (counted on both sides), Child and IKE rekeys started by
+// each side, and a Delete started by each side.
+func TestStrongSwanInterop(t *testing.T) {
+	forVersions(t, func(t *testing.T, iv ikeVersion) {
+		for _, p := range interopCases[iv.num] {
+			for _, vigilInit := range []bool{true, false} {
+				role := map[bool]string{true: "vigil-initiator", false: "vigil-responder"}[vigilInit]
+				t.Run(p.ike+"/"+role, func(t *testing.T) { interop(t, iv, p, vigilInit) })
+			}
+		}
+	})
+}
+
+func interop(t *testing.T, iv ikeVersion, p interopCase, vigilInit bool) {
+	ctx := ctxT(t, 120*time.Second)
+	tv := sideA("site")
+	tv.IKEProposals, tv.ESPProposals = p.ike, p.esp
+	topo, v, ch := swanPair(t, ctx, iv, iv.swanConfWith(p.ike, p.esp), tv, vigilInit)
+	vc, ss := bothUp(t, ctx, v, ch)
+	sch := swanChild(ss)
+	if ss.Version != iv.num || ss.EncrAlg != p.swanIKEEncr || ss.DHGroup != p.swanIKEDH ||
+		sch.EncrAlg != p.swanChildEncr || sch.EncrKeySize != p.swanChildKey || sch.IntegAlg != p.swanChildInteg || !sch.Encap {
+		t.Errorf("strongSwan sees IKEv%d %s/%s, child %s-%d/%q encap %v", ss.Version, ss.EncrAlg, ss.DHGroup, sch.EncrAlg, sch.EncrKeySize, sch.IntegAlg, sch.Encap)
+	}
+	sas := ikeSAs(t, ctx, v)
+	if sas[0].Algorithms != p.ike || sas[0].Initiator != vigilInit || vc.Algorithms != p.esp || vc.Encap != "udp" {
+		t.Errorf("Vigil: IKE %s initiator %v, child %s/%s", sas[0].Algorithms, sas[0].Initiator, vc.Algorithms, vc.Encap)
+	}
+	if sas[0].SPIi != map[bool]string{true: ss.RemoteSPI, false: ss.LocalSPI}[vigilInit] {
+		t.Errorf("IKE SPIs differ: Vigil %s/%s strongSwan local %s remote %s", sas[0].SPIi, sas[0].SPIr, ss.LocalSPI, ss.RemoteSPI)
+	}
+	ping(t, ctx, topo)
+
+	// A TCP transfer each way, counted by both.
+	n := xferSize(t)
+	for _, aToB := range []bool{true, false} {
+		vc, sc := xferChild(t, ctx, v), xferSwanChild(t, ctx, ch)
+		xferTCP(t, ctx, topo, aToB, xferOpts{Size: n, Seed: 3})
+		xferCheckCounters(t, ctx, v, "Vigil", vc, n, aToB)
+		sc2 := xferSwanChild(t, ctx, ch)
+		got := sc2.BytesIn - sc.BytesIn
+		if !aToB {
+			got = sc2.BytesOut - sc.BytesOut
+		}
+		if sc2.SPIIn != sc.SPIIn || got < uint64(n) {
+			t.Errorf("strongSwan counted %d bytes (SPI %08x -> %08x) for %d", got, sc.SPIIn, sc2.SPIIn, n)
+		}
+	}
+
+	// Child rekey started by strongSwan, then by Vigil.
+	t.Logf("%s: child rekeys", time.Now().Format("15:04:05.000"))
+	if err := ch.RekeyChild("site"); err != nil {
+		t.Fatal(err)
+	}
+	vc2 := waitNewChild(t, ctx, v, ch, vc)
+	if err := v.Client.RekeyChildSA(ctx, vc2.SPIIn); err != nil {
+		t.Fatal(err)
+	}
+	waitNewChild(t, ctx, v, ch, vc2)
+	ping(t, ctx, topo)
+
+	// IKE rekey started by strongSwan, then by Vigil.
+	t.Logf("%s: IKE rekeys", time.Now().Format("15:04:05.000"))
+	ike0 := sas[0].SPIi + sas[0].SPIr
+	if err := ch.RekeyIKE("site"); err != nil {
+		t.Fatal(err)
+	}
+	ike1 := waitNewIKE(t, ctx, v, ike0)
+	if err := v.Client.RekeyIKESA(ctx, "site"); err != nil {
+		t.Fatal(err)
+	}
+	waitNewIKE(t, ctx, v, ike1)
+	vc3, _ := bothUp(t, ctx, v, ch)
+	ping(t, ctx, topo)
+
+	// Delete started by strongSwan (child), then by Vigil (tunnel down).
+	t.Logf("%s: deletes", time.Now().Format("15:04:05.000"))
+	if err := ch.TerminateChild("site"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.WaitFor(ctx, "child deleted", func(s []api.IKESA) bool {
+		c, ok := vigiltest.Child(s, "site")
+		return !ok || c.SPIIn != vc3.SPIIn
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s: tunnel down", time.Now().Format("15:04:05.000"))
+	if _, err := v.Client.TunnelDown(ctx, "site"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.WaitFor(ctx, func(s []swan.IKESA) bool { _, ok := swanSA(s); return !ok && countLive(s) == 0 }); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -220,33 +261,52 @@ func waitNewIKE(t *testing.T, ctx context.Context, v *vigiltest.Vigil, old strin
 	return sas[0].SPIi + sas[0].SPIr
 }
 
-// TestStrongSwanWrongPSK: strongSwan initiates with a PSK that differs; Vigil rejects it with
-// AUTHENTICATION_FAILED and logs why, and the reverse.
+// TestStrongSwanWrongPSK: with different PSKs, Vigil as responder refuses strongSwan's
+// authentication and logs AUTHENTICATION_FAILED; as initiator it is refused. Neither PSK
+// appears in Vigil's log.
 func TestStrongSwanWrongPSK(t *testing.T) {
-	topo := netns.NewSiteToSite(t, "vgs")
-	ctx := ctxT(t, 30*time.Second)
-	sc := swanConf("aes128gcm16-prfsha256-x25519", "aes128gcm16")
-	sc.PSK = "strongswan-has-another-key-1234"
-	ch := swan.StartT(t, topo.GwB, sc)
-	tv := sideA("site")
-	v := vigiltest.Start(t, topo.GwA, "a", vigiltest.Conf{Tunnels: []vigiltest.Tunnel{tv}})
-	authFailed := func(ev api.Event) bool { return ev.Kind == "failed" && ev.Cause == "auth-failed" }
-	_ = ch.Initiate("site") // fails: strongSwan reports the failure
-	ev, err := v.WaitEvent(ctx, 0, authFailed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !contains(v.Log(), "AUTHENTICATION_FAILED") {
-		t.Fatalf("Vigil did not log AUTHENTICATION_FAILED:\n%s", v.Log())
-	}
-	// And Vigil as initiator: strongSwan answers AUTHENTICATION_FAILED.
-	if _, err := v.Client.TunnelUp(ctx, "site"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := v.WaitEvent(ctx, ev.Seq, authFailed); err != nil {
-		t.Fatal(err)
-	}
-	if contains(v.Log(), testPSK) {
-		t.Errorf("PSK in the log")
-	}
+	forVersionsParallel(t, func(t *testing.T, iv ikeVersion) {
+		topo := netns.NewSiteToSite(t, "vgs")
+		ctx := ctxT(t, 60*time.Second)
+		sc := iv.swanConf()
+		sc.PSK = "strongswan-has-another-key-1234"
+		ch := swan.StartT(t, topo.GwB, sc)
+		tv := sideA("site")
+		tv.DPDTimeout = "3s"
+		v := vigiltest.Start(t, topo.GwA, "a", vigiltest.Conf{Tunnels: []vigiltest.Tunnel{iv.tunnel(tv)}})
+		authFailed := func(ev api.Event) bool { return ev.Kind == "failed" && ev.Cause == "auth-failed" }
+		go ch.Initiate("site") // fails; the call returns only when strongSwan gives up
+		ev, err := v.WaitEvent(ctx, 0, authFailed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !contains(v.Log(), iv.authFailed) {
+			t.Fatalf("Vigil did not log %s:\n%s", iv.authFailed, v.Log())
+		}
+
+		// Vigil as initiator.
+		if _, err := v.Client.TunnelUp(ctx, "site"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.WaitEvent(ctx, ev.Seq, func(ev api.Event) bool { return ev.Kind == "connect" }); err != nil {
+			t.Fatal(err)
+		}
+		if iv.num == 2 {
+			// strongSwan answers the IKE_AUTH it cannot verify with AUTHENTICATION_FAILED.
+			if _, err := v.WaitEvent(ctx, ev.Seq, authFailed); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// IKEv1: strongSwan cannot decrypt Main Mode message 5 and drops it without a word, so
+		// Vigil hears nothing back and gives the SA up within dpd_timeout.
+		if _, err := v.WaitFor(ctx, "the failed IKE SA gone", func(s []api.IKESA) bool { return len(s) == 0 }); err != nil {
+			t.Fatal(err)
+		}
+		if iv.num == 1 && !contains(v.Log(), "peer did not answer") {
+			t.Errorf("no timeout logged for the unanswered message 5")
+		}
+		if contains(v.Log(), testPSK) || contains(v.Log(), sc.PSK) {
+			t.Errorf("PSK in the log")
+		}
+	})
 }
