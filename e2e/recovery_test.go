@@ -35,9 +35,10 @@ func startProbeStream(t *testing.T, ctx context.Context, from, to *netns.NS, dst
 
 func recovered(ev api.Event) bool { return ev.Kind == "recovered" }
 
-// probeOutage bounds the outage when a 1 s child probe finds a Child SA the peer lost: the
-// probe sees the silence within 1-2 s, the replacement takes one exchange.
-const probeOutage = 3 * time.Second
+// probeOutage bounds the outage when the child probe (every probe) finds a Child SA the peer
+// lost: the probe acts once the silence reaches child_probe and the replacement takes one
+// exchange; the rest is room for a busy machine.
+func probeOutage(probe time.Duration) time.Duration { return probe + 2*time.Second }
 
 // probeReplacement is the event kind of this version's replacement of a Child SA that the
 // child probe found dead. The probe rekeys the Child SA: in IKEv2 the peer refuses the rekey
@@ -139,7 +140,7 @@ func TestRecoverSilentChildLossInvalidSPI(t *testing.T) {
 
 // TestRecoverSilentChildLossProbe: the peer says nothing (B sends no INVALID_SPI), so A finds
 // the dead Child SA with its probe: outbound without inbound -> rekey -> replaced (see
-// probeReplaced).
+// probeReplacement).
 func TestRecoverSilentChildLossProbe(t *testing.T) {
 	forVersions(t, func(t *testing.T, iv ikeVersion) {
 		topo := netns.NewSiteToSite(t, "vgr")
@@ -164,8 +165,8 @@ func TestRecoverSilentChildLossProbe(t *testing.T) {
 		}
 		res := probes.Result(fault)
 		t.Logf("replaced (%s/%s); outage %v", ev.Kind, ev.Cause, res.Outage)
-		if res.Outage > probeOutage {
-			t.Errorf("outage %v with a 1 s child probe, want <= %v", res.Outage, probeOutage)
+		if bound := probeOutage(time.Second); res.Outage > bound {
+			t.Errorf("outage %v with a 1 s child probe, want <= %v", res.Outage, bound)
 		}
 		ca2, _ := pairUp(t, ctx, a, b, "site")
 		if ca2.SPIOut == ca.SPIOut {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-ipsec/vigil/config"
 	"github.com/vigil-ipsec/vigil/internal/netns"
 	"github.com/vigil-ipsec/vigil/internal/swan"
 )
@@ -37,44 +38,60 @@ func (iv ikeVersion) dropSwanDeletes(t *testing.T, ns *netns.NS) {
 
 // TestStrongSwanSilentChildLoss: strongSwan's Child SA expires (hard lifetime, no rekey) and
 // its Delete is dropped, so it silently stops accepting our ESP and, being strongSwan, sends
-// no INVALID_SPI. Vigil's child probe (outbound without inbound for child_probe) finds it and
-// replaces the Child SA (see probeReplaced); strongSwan still has its IKE SA and answers, so no
-// liveness check is needed.
+// no INVALID_SPI. Vigil's child probe (outbound without inbound for child_probe: 1 s, and the
+// default) finds it and replaces the Child SA (see probeReplacement) within probeOutage;
+// strongSwan still has its IKE SA and answers, so no liveness check is needed.
 func TestStrongSwanSilentChildLoss(t *testing.T) {
 	forVersionsParallel(t, func(t *testing.T, iv ikeVersion) {
-		ctx := ctxT(t, 90*time.Second)
-		sc := iv.swanConf()
-		sc.ExtraChildOptions = map[string]string{"rekey_time": "0", "life_time": "6s", "rand_time": "0"}
-		// strongSwan retransmits its dropped IKEv2 Delete instead of giving the IKE SA up.
-		sc.RetransmitTries, sc.RetransmitTimeout = 30, 10*time.Second
-		tv := sideA("site")
-		tv.ChildProbe = "1s" // the probe looks every second: detection within 1-2 s of silence
-		topo, v, ch := swanPair(t, ctx, iv, sc, tv, true)
-		vc, _ := bothUp(t, ctx, v, ch)
-		iv.dropSwanDeletes(t, topo.GwB)
-		probes := startProbes(t, ctx, topo)
-		seq := v.LastSeq(ctx)
-
-		// strongSwan's child dies about 6 s after it was installed.
-		if _, err := ch.WaitFor(ctx, func(s []swan.IKESA) bool { _, ok := swanSA(s); return !ok }); err != nil {
-			t.Fatal(err)
+		for _, p := range []struct {
+			name  string
+			probe string // child_probe; "" leaves the default
+		}{{"probe-1s", "1s"}, {"probe-default", ""}} {
+			t.Run(p.name, func(t *testing.T) { swanSilentChildLoss(t, iv, p.probe) })
 		}
-		fault := time.Now()
-		ev := waitProbeReplaced(t, ctx, iv, v, seq)
-		if err := probes.WaitFlowing(ctx); err != nil {
-			t.Fatal(err)
-		}
-		res := probes.Result(fault)
-		t.Logf("strongSwan lost its Child SA: Vigil replaced it (%s/%s), outage %v, probes lost %d", ev.Kind, ev.Cause, res.Outage, res.Lost)
-		if res.Outage > probeOutage {
-			t.Errorf("outage %v with a 1 s child probe, want <= %v", res.Outage, probeOutage)
-		}
-		vc2, _ := bothUp(t, ctx, v, ch)
-		if vc2.SPIOut == vc.SPIOut {
-			t.Errorf("Vigil still sends on the dead SPI")
-		}
-		ping(t, ctx, topo)
 	})
+}
+
+func swanSilentChildLoss(t *testing.T, iv ikeVersion, childProbe string) {
+	ctx := ctxT(t, 90*time.Second)
+	sc := iv.swanConf()
+	sc.ExtraChildOptions = map[string]string{"rekey_time": "0", "life_time": "6s", "rand_time": "0"}
+	// strongSwan retransmits its dropped IKEv2 Delete instead of giving the IKE SA up.
+	sc.RetransmitTries, sc.RetransmitTimeout = 30, 10*time.Second
+	tv := sideA("site")
+	tv.ChildProbe = childProbe
+	probe := config.DefaultChildProbe
+	if childProbe != "" {
+		var err error
+		if probe, err = time.ParseDuration(childProbe); err != nil {
+			t.Fatal(err)
+		}
+	}
+	topo, v, ch := swanPair(t, ctx, iv, sc, tv, true)
+	vc, _ := bothUp(t, ctx, v, ch)
+	iv.dropSwanDeletes(t, topo.GwB)
+	probes := startProbes(t, ctx, topo)
+	seq := v.LastSeq(ctx)
+
+	// strongSwan's child dies about 6 s after it was installed.
+	if _, err := ch.WaitFor(ctx, func(s []swan.IKESA) bool { _, ok := swanSA(s); return !ok }); err != nil {
+		t.Fatal(err)
+	}
+	fault := time.Now()
+	ev := waitProbeReplaced(t, ctx, iv, v, seq)
+	if err := probes.WaitFlowing(ctx); err != nil {
+		t.Fatal(err)
+	}
+	res := probes.Result(fault)
+	t.Logf("strongSwan lost its Child SA: Vigil replaced it (%s/%s), outage %v with child_probe %v, probes lost %d", ev.Kind, ev.Cause, res.Outage, probe, res.Lost)
+	if bound := probeOutage(probe); res.Outage > bound {
+		t.Errorf("outage %v with child_probe %v, want <= %v", res.Outage, probe, bound)
+	}
+	vc2, _ := bothUp(t, ctx, v, ch)
+	if vc2.SPIOut == vc.SPIOut {
+		t.Errorf("Vigil still sends on the dead SPI")
+	}
+	ping(t, ctx, topo)
 }
 
 // TestStrongSwanRestart: strongSwan is killed (all state lost) and restarted. It says nothing

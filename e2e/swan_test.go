@@ -11,16 +11,6 @@ import (
 	"github.com/vigil-ipsec/vigil/internal/vigiltest"
 )
 
-// swanConf is strongSwan's side at gwB of the standard topology (IKEv2; see ikeVersion.swanConf).
-func swanConf(ike, esp string) swan.Conf {
-	return swan.Conf{
-		Name: "site", LocalAddr: netns.GwBWAN.String(), RemoteAddr: netns.GwAWAN.String(),
-		LocalID: "b.example", RemoteID: "a.example", PSK: testPSK,
-		LocalTS: []string{netns.NetB.String()}, RemoteTS: []string{netns.NetA.String()},
-		IKEProposals: ike, ESPProposals: esp, Encap: true,
-	}
-}
-
 // swanSA returns strongSwan's single live IKE SA "site" with its single live Child SA.
 func swanSA(sas []swan.IKESA) (swan.IKESA, bool) {
 	var found []swan.IKESA

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/vigil-ipsec/vigil/internal/netns"
 	"github.com/vigil-ipsec/vigil/internal/swan"
 	"github.com/vigil-ipsec/vigil/internal/vigiltest"
 )
@@ -71,7 +72,8 @@ func forVersionsParallel(t *testing.T, f func(t *testing.T, iv ikeVersion)) {
 }
 
 // tunnel returns tn speaking this version: IKEv1 tunnels get "version = 1" and, where tn names
-// none, the IKEv1 proposals (vigild's IKEv2 defaults include AEAD IKE proposals IKEv1 lacks).
+// none, exactly the proposals strongSwan's IKEv1 side is given (vigild's IKEv1 defaults offer
+// more than one), so that every IKEv1 test knows which algorithms it negotiates.
 func (iv ikeVersion) tunnel(tn vigiltest.Tunnel) vigiltest.Tunnel {
 	if iv.num == 2 || slices.Contains(tn.Extra, "version = 1") {
 		return tn
@@ -91,7 +93,11 @@ func (iv ikeVersion) swanConf() swan.Conf { return iv.swanConfWith(iv.swanIKE, i
 
 // swanConfWith is swanConf with the given proposals.
 func (iv ikeVersion) swanConfWith(ike, esp string) swan.Conf {
-	c := swanConf(ike, esp)
-	c.Version = iv.num
-	return c
+	return swan.Conf{
+		Name: "site", Version: iv.num,
+		LocalAddr: netns.GwBWAN.String(), RemoteAddr: netns.GwAWAN.String(),
+		LocalID: "b.example", RemoteID: "a.example", PSK: testPSK,
+		LocalTS: []string{netns.NetB.String()}, RemoteTS: []string{netns.NetA.String()},
+		IKEProposals: ike, ESPProposals: esp, Encap: true,
+	}
 }

@@ -11,7 +11,7 @@ import (
 
 // TestVigilVigil establishes a tunnel between two Vigils for each proposal set and encapsulation
 // of each IKE version, checks the SAs on both sides and passes traffic between the hosts. The
-// proposal sets differ by version: IKEv1 phase 1 has no AEAD and Quick Mode no ChaCha20 or ESN.
+// proposal sets differ by version: IKEv1 phase 1 has no AEAD and Quick Mode no ChaCha20.
 func TestVigilVigil(t *testing.T) {
 	cases := map[int][]struct{ name, ike, esp, encap string }{
 		2: {
@@ -23,6 +23,7 @@ func TestVigilVigil(t *testing.T) {
 		1: {
 			{"cbc-raw", v1IKE, "aes256-sha256", "raw"},
 			{"gcm-udp", "aes256-sha256-modp2048", "aes256gcm16", "udp"},
+			{"gcm256-esn", "aes256-sha256-modp2048", "aes256gcm16-esn", "udp"},
 		},
 	}
 	forVersions(t, func(t *testing.T, iv ikeVersion) {
