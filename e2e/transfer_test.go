@@ -428,12 +428,7 @@ func xferRekeySwan(t *testing.T, iv ikeVersion, bySwan bool) {
 			t.Fatal(err)
 		}
 		waitNewIKE(t, ctx, v, ike0.SPIi+ike0.SPIr)
-		if _, err := ch.WaitFor(ctx, func(s []swan.IKESA) bool {
-			sa, ok := swanSA(s)
-			return ok && countLive(s) == 1 && sa.LocalSPI != ike0.SPIi && sa.LocalSPI != ike0.SPIr
-		}); err != nil {
-			t.Fatal(err)
-		}
+		waitSwanNewIKE(t, ctx, ch, ike0)
 	})
 	_, ss2 := bothUp(t, ctx, v, ch)
 	if nc.SPIIn == vc.SPIIn || nc.SPIOut == vc.SPIOut || swanChild(ss2).SPIIn == swanChild(ss).SPIIn {
