@@ -1,8 +1,6 @@
 package sad
 
 import (
-	"net/netip"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,8 +11,9 @@ import (
 // Policy is the runtime state of one tunnel's policy: its selectors (immutable), the
 // outbound SA it currently resolves to, and its hold queue.
 type Policy struct {
-	cfg dataplane.Policy // selectors copied at SetPolicy, never mutated afterwards
-	seq uint64           // installation order, breaks ties between equally specific policies
+	cfg  dataplane.Policy // selectors copied at SetPolicy, never mutated afterwards
+	seq  uint64           // installation order, breaks ties between equally specific policies
+	keys []pfxKey         // the prefixes it is filed under in the index (remoteKeys)
 
 	sa atomic.Pointer[OutSA] // nil: hold
 
@@ -105,118 +104,4 @@ func (p *Policy) acquire(now int64) (bool, uint64) {
 		return false, 0
 	}
 	return true, p.acqSuppressed.Swap(0)
-}
-
-// policyTable is an immutable snapshot of all policies with a longest-prefix-match index on
-// the RemoteTS (destination) addresses. Each selector's address range is split into the
-// minimal set of CIDR prefixes; a lookup probes one hash map per distinct prefix length in
-// use, longest first, and checks the full selectors only of the few policies filed under the
-// matching prefix. Typical configurations use a handful of prefix lengths, so a lookup costs
-// a few hash probes regardless of the number of tunnels.
-type policyTable struct {
-	byTunnel map[string]*Policy
-	byChild  map[uint64][]*Policy // by Policy.OutChild (normally one each)
-	v4       map[uint64][]*Policy // key: masked address<<8 | prefix length
-	v4Lens   []int                // distinct prefix lengths, descending
-	v6       map[v6Key][]*Policy
-	v6Lens   []int
-}
-
-type v6Key struct {
-	hi, lo uint64
-	bits   uint8
-}
-
-func v4Key(a uint32, bits int) uint64 {
-	var m uint32
-	if bits > 0 {
-		m = ^uint32(0) << (32 - bits)
-	}
-	return uint64(a&m)<<8 | uint64(bits)
-}
-
-func mkV6Key(u u128, bits int) v6Key {
-	var mh, ml uint64
-	switch {
-	case bits >= 64:
-		mh = ^uint64(0)
-		if bits > 64 {
-			ml = ^uint64(0) << (128 - bits)
-		}
-	case bits > 0:
-		mh = ^uint64(0) << (64 - bits)
-	}
-	return v6Key{u.hi & mh, u.lo & ml, uint8(bits)}
-}
-
-func addr4(a netip.Addr) uint32 {
-	b := a.As4()
-	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-}
-
-func buildTable(pols map[string]*Policy) *policyTable {
-	t := &policyTable{byTunnel: pols, byChild: map[uint64][]*Policy{}, v4: map[uint64][]*Policy{}, v6: map[v6Key][]*Policy{}}
-	sorted := make([]*Policy, 0, len(pols))
-	for _, p := range pols {
-		sorted = append(sorted, p)
-	}
-	slices.SortFunc(sorted, func(a, b *Policy) int { return int(a.seq) - int(b.seq) })
-	lens4, lens6 := map[int]bool{}, map[int]bool{}
-	for _, p := range sorted {
-		if id := p.cfg.OutChild; id != 0 {
-			t.byChild[id] = append(t.byChild[id], p)
-		}
-		for _, s := range p.cfg.RemoteTS {
-			for _, pf := range RangePrefixes(s.StartAddr, s.EndAddr) {
-				if pf.Addr().Is4() {
-					k := v4Key(addr4(pf.Addr()), pf.Bits())
-					if l := t.v4[k]; len(l) == 0 || l[len(l)-1] != p {
-						t.v4[k] = append(l, p)
-					}
-					lens4[pf.Bits()] = true
-				} else {
-					k := mkV6Key(addrU128(pf.Addr()), pf.Bits())
-					if l := t.v6[k]; len(l) == 0 || l[len(l)-1] != p {
-						t.v6[k] = append(l, p)
-					}
-					lens6[pf.Bits()] = true
-				}
-			}
-		}
-	}
-	desc := func(m map[int]bool) []int {
-		var l []int
-		for k := range m {
-			l = append(l, k)
-		}
-		slices.Sort(l)
-		slices.Reverse(l)
-		return l
-	}
-	t.v4Lens, t.v6Lens = desc(lens4), desc(lens6)
-	return t
-}
-
-// lookup returns the most specific policy matching an outbound flow, or nil.
-func (t *policyTable) lookup(f *Flow) *Policy {
-	if f.Dst.Is4() {
-		a := addr4(f.Dst)
-		for _, l := range t.v4Lens {
-			for _, p := range t.v4[v4Key(a, l)] {
-				if p.matchOut(f) {
-					return p
-				}
-			}
-		}
-		return nil
-	}
-	u := addrU128(f.Dst)
-	for _, l := range t.v6Lens {
-		for _, p := range t.v6[mkV6Key(u, l)] {
-			if p.matchOut(f) {
-				return p
-			}
-		}
-	}
-	return nil
 }
