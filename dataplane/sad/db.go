@@ -38,7 +38,8 @@ type DB struct {
 
 	// in maps SPI to inbound SA (sharded copy-on-write, see inTable).
 	in inTable
-	// pols indexes the policies by destination and by tunnel; read lock-free, changed under mu.
+	// pols indexes the policies by destination and by tunnel (an immutable snapshot read
+	// lock-free, replaced under mu).
 	pols policyIndex
 
 	mu sync.Mutex // serialises control-plane changes; guards the fields below
@@ -367,11 +368,11 @@ func (db *DB) SetPolicy(p dataplane.Policy) error {
 	p.LocalTS = append([]dataplane.Selector(nil), p.LocalTS...)
 	p.RemoteTS = append([]dataplane.Selector(nil), p.RemoteTS...)
 
-	keys := remoteKeys(p.RemoteTS)
+	np := newPolicy(p, 0)
 
 	db.mu.Lock()
 	db.seq++
-	np := &Policy{cfg: p, seq: db.seq, keys: keys}
+	np.seq = db.seq
 	var sa *OutSA
 	if p.OutChild != 0 {
 		sa = db.out[p.OutChild]
@@ -427,7 +428,7 @@ func (db *DB) Policy(tunnel string) (*Policy, bool) {
 // Policies returns all installed policies.
 func (db *DB) Policies() []*Policy {
 	var out []*Policy
-	db.pols.byTunnel.each(func(_ string, p *Policy) { out = append(out, p) })
+	db.pols.each(func(p *Policy) { out = append(out, p) })
 	sort.Slice(out, func(i, j int) bool { return out[i].cfg.Tunnel < out[j].cfg.Tunnel })
 	return out
 }

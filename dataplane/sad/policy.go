@@ -1,6 +1,7 @@
 package sad
 
 import (
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,11 +12,16 @@ import (
 // Policy is the runtime state of one tunnel's policy: its selectors (immutable), the
 // outbound SA it currently resolves to, and its hold queue.
 type Policy struct {
+	// What a packet routed by the policy reads, at the front to share its first cache lines.
+	sa atomic.Pointer[OutSA] // nil: hold
+	// remoteAny: every remote selector covers all protocols and ports, so a packet found under
+	// one of the policy's prefixes (which contain its destination) matches RemoteTS.
+	remoteAny bool
+	local0    dataplane.Selector // cfg.LocalTS[0], saves reading the selector array
+
 	cfg  dataplane.Policy // selectors copied at SetPolicy, never mutated afterwards
 	seq  uint64           // installation order, breaks ties between equally specific policies
 	keys []pfxKey         // the prefixes it is filed under in the index (remoteKeys)
-
-	sa atomic.Pointer[OutSA] // nil: hold
 
 	lastAcquire   atomic.Int64 // unix nanos of the last EventAcquire
 	acqSuppressed atomic.Uint64
@@ -38,16 +44,32 @@ func (p *Policy) Config() dataplane.Policy {
 // SA returns the outbound SA the policy currently uses (nil while it holds).
 func (p *Policy) SA() *OutSA { return p.sa.Load() }
 
-// matchOut reports whether an outbound packet's flow falls under the policy.
-func (p *Policy) matchOut(f *Flow) bool {
-	return matchAny(p.cfg.RemoteTS, f.Dst, f.Proto, f.DstPort, f.HasPorts) &&
-		matchAny(p.cfg.LocalTS, f.Src, f.Proto, f.SrcPort, f.HasPorts)
+func newPolicy(cfg dataplane.Policy, seq uint64) *Policy {
+	p := &Policy{cfg: cfg, seq: seq, keys: remoteKeys(cfg.RemoteTS), local0: cfg.LocalTS[0], remoteAny: true}
+	for _, s := range cfg.RemoteTS {
+		if s.Proto != 0 || s.StartPort != 0 || s.EndPort != 0xffff {
+			p.remoteAny = false
+		}
+	}
+	return p
+}
+
+// matchFiled reports whether an outbound packet's flow, found under one of the policy's
+// prefixes, falls under the policy.
+func (p *Policy) matchFiled(f *Flow) bool {
+	return (p.remoteAny || matchAny(p.cfg.RemoteTS, f.Dst, f.Proto, f.DstPort, f.HasPorts)) &&
+		p.matchLocal(f.Src, f.Proto, f.SrcPort, f.HasPorts)
 }
 
 // matchIn reports whether a decrypted inbound packet's flow falls under the policy.
 func (p *Policy) matchIn(f *Flow) bool {
-	return matchAny(p.cfg.LocalTS, f.Dst, f.Proto, f.DstPort, f.HasPorts) &&
+	return p.matchLocal(f.Dst, f.Proto, f.DstPort, f.HasPorts) &&
 		matchAny(p.cfg.RemoteTS, f.Src, f.Proto, f.SrcPort, f.HasPorts)
+}
+
+// matchLocal reports whether LocalTS covers (a, proto, port).
+func (p *Policy) matchLocal(a netip.Addr, proto uint8, port uint16, hasPorts bool) bool {
+	return matchSel(&p.local0, a, proto, port, hasPorts) || matchAny(p.cfg.LocalTS[1:], a, proto, port, hasPorts)
 }
 
 // hold queues a copy of pkt. If the policy got an SA meanwhile it returns it instead and the

@@ -3,6 +3,7 @@ package sad
 import (
 	"fmt"
 	"net/netip"
+	"runtime"
 	"testing"
 
 	"github.com/vigil-ipsec/vigil/dataplane"
@@ -48,6 +49,7 @@ func benchDB(b *testing.B, n int) *DB {
 		pols = append(pols, benchPolicy(i, uint64(i+1)))
 	}
 	fillPolicies(b, db, pols)
+	runtime.GC() // not during the measurement: the setup's garbage would be collected there
 	return db
 }
 

@@ -11,17 +11,20 @@ import (
 	"github.com/vigil-ipsec/vigil/dataplane"
 )
 
-// policyIndex finds the policy of an outbound packet and the policy of a tunnel. The packet
-// path reads it without a lock and without allocating; SetPolicy and DeletePolicy (under
-// DB.mu) change only the entries of the one tunnel, so installing a tunnel costs the same
-// with 10 or 100,000 others (O(1) amortised, see rcuMap).
+// policyIndex finds the policy of an outbound packet and the policy of a tunnel. It is an
+// immutable snapshot behind an atomic pointer, as before, but made of persistent maps (pmap):
+// SetPolicy and DeletePolicy (under DB.mu) build the next snapshot by changing only the
+// entries of the one tunnel, which copies O(log n) trie nodes per entry instead of rebuilding
+// the table, and publish it with one pointer swap. The packet path reads a snapshot without a
+// lock and without allocating, and sees a change entirely or not at all.
 //
 // Outbound lookup is a longest-prefix match on the destination over the RemoteTS address
 // ranges. Each range is split into its minimal set of CIDR prefixes (RangePrefixes); a policy
-// is filed under every prefix of its remote selectors. A lookup probes one hash key per prefix
-// length in use (a typical configuration uses a handful), longest first, and in each
-// bucket checks the full selectors (remote and local addresses, protocol, ports) of the
-// policies filed there.
+// is filed under every prefix of its remote selectors. A lookup probes one key per prefix
+// length in use (a typical configuration uses a handful), longest first; a probe walks the
+// trie's O(log n) levels (3 or 4 with 100,000 prefixes). In each bucket found it checks the
+// local selectors of the policies filed there, and their remote selectors only where these
+// limit protocol or ports (the prefix already implies the remote address).
 //
 // Precedence, when several policies match a packet (unchanged from the index this replaced,
 // which rebuilt the whole table on every change):
@@ -39,18 +42,23 @@ import (
 // in use plus the selector checks of the policies sharing the matching prefixes; policies that
 // share one remote prefix (many tunnels to the same remote network, told apart by their local
 // selectors or ports) are checked one after the other.
-//
-// A change becomes visible prefix by prefix: a packet routed while a policy is replaced sees
-// the old or the new policy under each prefix, never neither, since the new policy is filed
-// before the old one is removed from prefixes the new one does not have.
 type policyIndex struct {
-	byTunnel rcuMap[string, *Policy]
-	prefixes rcuMap[pfxKey, []*Policy] // each bucket sorted by Policy.seq, never modified
-	lens     atomic.Pointer[prefixLens]
+	snap atomic.Pointer[indexSnap]
+	// seed keys the hashes: prefixes come from selectors a peer proposes, and a peer that
+	// could predict the hash could make the trie deep under its keys.
+	seed maphash.Seed
 
 	// Writer state (DB.mu).
 	byChild  map[uint64][]*Policy // by Policy.OutChild (normally one each), sorted by seq
 	lenCount [2][129]int          // prefixes in use per family (0: IPv4) and length
+}
+
+// indexSnap is one version of the index; never modified once published.
+type indexSnap struct {
+	tunnels  pmap[string, *Policy]
+	prefixes pmap[pfxKey, bucket]
+	// v4Lens and v6Lens are the prefix lengths in use, longest first.
+	v4Lens, v6Lens []uint8
 }
 
 // pfxKey is a CIDR prefix: the masked address (an IPv4 address in lo) and its length.
@@ -60,8 +68,27 @@ type pfxKey struct {
 	v6     bool
 }
 
-// prefixLens are the prefix lengths in use, longest first; replaced, never modified.
-type prefixLens struct{ v4, v6 []uint8 }
+// bucket holds the policies filed under one prefix in installation order (Policy.seq). The
+// first is kept apart because most prefixes belong to one tunnel: the lookup then goes from
+// the trie's leaf straight to the policy. Never modified once published.
+type bucket struct {
+	first *Policy
+	more  []*Policy
+}
+
+func (b bucket) list() []*Policy {
+	if b.first == nil {
+		return nil
+	}
+	return append([]*Policy{b.first}, b.more...)
+}
+
+func bucketOf(ps []*Policy) bucket {
+	if len(ps) == 0 {
+		return bucket{}
+	}
+	return bucket{ps[0], ps[1:]}
+}
 
 func hashPfx(seed maphash.Seed, k pfxKey) uint64 {
 	var b [18]byte
@@ -74,12 +101,9 @@ func hashPfx(seed maphash.Seed, k pfxKey) uint64 {
 	return maphash.Bytes(seed, b[:])
 }
 
-func hashString(seed maphash.Seed, s string) uint64 { return maphash.String(seed, s) }
-
 func (x *policyIndex) init() {
-	x.byTunnel.init(hashString)
-	x.prefixes.init(hashPfx)
-	x.lens.Store(&prefixLens{})
+	x.seed = maphash.MakeSeed()
+	x.snap.Store(&indexSnap{})
 	x.byChild = map[uint64][]*Policy{}
 }
 
@@ -146,19 +170,19 @@ func cmpPfx(a, b pfxKey) int {
 
 // lookup returns the policy of an outbound flow, or nil (see policyIndex for precedence).
 func (x *policyIndex) lookup(f *Flow) *Policy {
-	lens := x.lens.Load()
+	s := x.snap.Load()
 	if f.Dst.Is4() {
 		a := addr4(f.Dst)
-		for _, l := range lens.v4 {
-			if p := x.match(v4Key(a, l), f); p != nil {
+		for _, l := range s.v4Lens {
+			if p := x.match(s, v4Key(a, l), f); p != nil {
 				return p
 			}
 		}
 		return nil
 	}
 	u := addrU128(f.Dst)
-	for _, l := range lens.v6 {
-		if p := x.match(v6Key(u, l), f); p != nil {
+	for _, l := range s.v6Lens {
+		if p := x.match(s, v6Key(u, l), f); p != nil {
 			return p
 		}
 	}
@@ -166,10 +190,16 @@ func (x *policyIndex) lookup(f *Flow) *Policy {
 }
 
 // match returns the first policy filed under k that matches f.
-func (x *policyIndex) match(k pfxKey, f *Flow) *Policy {
-	ps, _ := x.prefixes.get(k)
-	for _, p := range ps {
-		if p.matchOut(f) {
+func (x *policyIndex) match(s *indexSnap, k pfxKey, f *Flow) *Policy {
+	b, ok := s.prefixes.get(hashPfx(x.seed, k), k)
+	if !ok {
+		return nil
+	}
+	if b.first.matchFiled(f) {
+		return b.first
+	}
+	for _, p := range b.more {
+		if p.matchFiled(f) {
 			return p
 		}
 	}
@@ -178,23 +208,35 @@ func (x *policyIndex) match(k pfxKey, f *Flow) *Policy {
 
 // tunnel returns the policy of a tunnel (lock-free).
 func (x *policyIndex) tunnel(name string) *Policy {
-	p, _ := x.byTunnel.get(name)
+	p, _ := x.snap.Load().tunnels.get(maphash.String(x.seed, name), name)
 	return p
+}
+
+// each calls f for every policy of a snapshot.
+func (x *policyIndex) each(f func(*Policy)) {
+	x.snap.Load().tunnels.each(func(_ string, p *Policy) { f(p) })
 }
 
 // put files np, replacing old (the tunnel's previous policy, which has np's seq) if not nil.
 func (x *policyIndex) put(np, old *Policy) {
+	s := *x.snap.Load()
+	lens := false
 	for _, k := range np.keys {
-		b, ok := x.prefixes.get(k)
+		h := hashPfx(x.seed, k)
+		b, ok := s.prefixes.get(h, k)
 		if !ok {
-			x.countLen(k, 1)
+			lens = x.countLen(k, 1) || lens
 		}
-		x.prefixes.set(k, withPolicy(b, np, old))
+		s.prefixes = s.prefixes.with(h, k, bucketOf(withPolicy(b.list(), np, old)))
 	}
 	if old != nil {
-		x.unfile(old, np.keys)
+		lens = x.unfile(&s, old, np.keys) || lens
 	}
-	x.byTunnel.set(np.cfg.Tunnel, np)
+	s.tunnels = s.tunnels.with(maphash.String(x.seed, np.cfg.Tunnel), np.cfg.Tunnel, np)
+	if lens {
+		s.v4Lens, s.v6Lens = x.lensInUse()
+	}
+	x.snap.Store(&s)
 	if old != nil && old.cfg.OutChild != 0 {
 		x.byChild[old.cfg.OutChild] = without(x.byChild[old.cfg.OutChild], old)
 		if len(x.byChild[old.cfg.OutChild]) == 0 {
@@ -208,8 +250,12 @@ func (x *policyIndex) put(np, old *Policy) {
 
 // remove unfiles p, the current policy of its tunnel.
 func (x *policyIndex) remove(p *Policy) {
-	x.unfile(p, nil)
-	x.byTunnel.del(p.cfg.Tunnel)
+	s := *x.snap.Load()
+	if x.unfile(&s, p, nil) {
+		s.v4Lens, s.v6Lens = x.lensInUse()
+	}
+	s.tunnels = s.tunnels.without(maphash.String(x.seed, p.cfg.Tunnel), p.cfg.Tunnel)
+	x.snap.Store(&s)
 	if id := p.cfg.OutChild; id != 0 {
 		if x.byChild[id] = without(x.byChild[id], p); len(x.byChild[id]) == 0 {
 			delete(x.byChild, id)
@@ -217,45 +263,48 @@ func (x *policyIndex) remove(p *Policy) {
 	}
 }
 
-// unfile removes p from its prefixes except those in keep (sorted).
-func (x *policyIndex) unfile(p *Policy, keep []pfxKey) {
+// unfile removes p from its prefixes in s except those in keep (sorted), and reports whether
+// the set of prefix lengths in use changed.
+func (x *policyIndex) unfile(s *indexSnap, p *Policy, keep []pfxKey) (lens bool) {
 	for _, k := range p.keys {
 		if _, kept := slices.BinarySearchFunc(keep, k, cmpPfx); kept {
 			continue
 		}
-		b, _ := x.prefixes.get(k)
-		if b = without(b, p); len(b) > 0 {
-			x.prefixes.set(k, b)
+		h := hashPfx(x.seed, k)
+		b, _ := s.prefixes.get(h, k)
+		if ps := without(b.list(), p); len(ps) > 0 {
+			s.prefixes = s.prefixes.with(h, k, bucketOf(ps))
 			continue
 		}
-		x.prefixes.del(k)
-		x.countLen(k, -1)
+		s.prefixes = s.prefixes.without(h, k)
+		lens = x.countLen(k, -1) || lens
 	}
+	return lens
 }
 
-// countLen keeps the published prefix lengths in step with the prefixes in use. A new length
-// is published before its first prefix is filed, and a length is withdrawn after its last
-// prefix was removed, so no reader misses a filed prefix.
-func (x *policyIndex) countLen(k pfxKey, d int) {
+// countLen counts a prefix in or out and reports whether its length came into use or went
+// out of use.
+func (x *policyIndex) countLen(k pfxKey, d int) bool {
 	fam := 0
 	if k.v6 {
 		fam = 1
 	}
 	c := &x.lenCount[fam][k.bits]
 	*c += d
-	if appeared, gone := d > 0 && *c == 1, d < 0 && *c == 0; !appeared && !gone {
-		return
-	}
-	var l prefixLens
+	return d > 0 && *c == 1 || d < 0 && *c == 0
+}
+
+// lensInUse lists the prefix lengths in use per family, longest first.
+func (x *policyIndex) lensInUse() (v4, v6 []uint8) {
 	for bits := 128; bits >= 0; bits-- {
 		if x.lenCount[0][bits] > 0 {
-			l.v4 = append(l.v4, uint8(bits))
+			v4 = append(v4, uint8(bits))
 		}
 		if x.lenCount[1][bits] > 0 {
-			l.v6 = append(l.v6, uint8(bits))
+			v6 = append(v6, uint8(bits))
 		}
 	}
-	x.lens.Store(&l)
+	return v4, v6
 }
 
 // withPolicy returns a copy of the seq-sorted list ps with old (if any) removed and np added.

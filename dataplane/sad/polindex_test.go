@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/vigil-ipsec/vigil/dataplane"
@@ -188,13 +191,15 @@ func diffCheck(t testing.TB, db *DB, ref *refIndex, f Flow) {
 func checkIndexState(t testing.TB, db *DB, ref *refIndex) {
 	t.Helper()
 	x := &db.pols
-	if x.byTunnel.len() != len(ref.pols) {
-		t.Fatalf("%d tunnels indexed, want %d", x.byTunnel.len(), len(ref.pols))
+	s := x.snap.Load()
+	if s.tunnels.len() != len(ref.pols) {
+		t.Fatalf("%d tunnels indexed, want %d", s.tunnels.len(), len(ref.pols))
 	}
 	children := map[uint64]int{}
 	for name, rp := range ref.pols {
 		p := x.tunnel(name)
-		if p == nil || p.seq == 0 || fmt.Sprint(p.cfg) != fmt.Sprint(rp.cfg) {
+		if p == nil || p.seq == 0 || p.cfg.OutChild != rp.cfg.OutChild ||
+			!slices.Equal(p.cfg.LocalTS, rp.cfg.LocalTS) || !slices.Equal(p.cfg.RemoteTS, rp.cfg.RemoteTS) {
 			t.Fatalf("tunnel %q: indexed %+v, want %+v", name, p, rp.cfg)
 		}
 		if rp.cfg.OutChild != 0 {
@@ -215,7 +220,8 @@ func checkIndexState(t testing.TB, db *DB, ref *refIndex) {
 		}
 	}
 	var used [2][129]bool
-	x.prefixes.each(func(k pfxKey, ps []*Policy) {
+	s.prefixes.each(func(k pfxKey, b bucket) {
+		ps := b.list()
 		if len(ps) == 0 {
 			t.Fatalf("empty bucket %+v kept", k)
 		}
@@ -230,8 +236,7 @@ func checkIndexState(t testing.TB, db *DB, ref *refIndex) {
 		}
 		used[fam][k.bits] = true
 	})
-	lens := x.lens.Load()
-	for fam, l := range [][]uint8{lens.v4, lens.v6} {
+	for fam, l := range [][]uint8{s.v4Lens, s.v6Lens} {
 		var want []uint8
 		for bits := 128; bits >= 0; bits-- {
 			if used[fam][bits] {
@@ -288,7 +293,7 @@ func TestPolicyIndexDifferential(t *testing.T) {
 				delete(ref.pols, name)
 			}
 			checkIndexState(t, db, ref)
-			if n := db.pols.prefixes.len(); n != 0 {
+			if n := db.pols.snap.Load().prefixes.len(); n != 0 {
 				t.Fatalf("%d prefixes left in an empty index", n)
 			}
 		})
@@ -439,4 +444,88 @@ func (in *fuzzInput) selector() dataplane.Selector {
 		s.StartPort, s.EndPort = 0, 100
 	}
 	return s
+}
+
+// TestRouteDoesNotAllocate: classifying and looking up a packet allocates nothing, IPv4 or
+// IPv6, whether the policy is found on the first prefix or after falling back.
+func TestRouteDoesNotAllocate(t *testing.T) {
+	db := newDB(t, nil)
+	if err := db.AddSA(outTo(1, 0x1000, peerA, "a")); err != nil {
+		t.Fatal(err)
+	}
+	local := []dataplane.Selector{rng("10.1.0.0", "10.1.0.255"), rng("2001:db8:1::", "2001:db8:1::ffff")}
+	dns := rng("10.2.0.0", "10.2.0.255")
+	dns.Proto, dns.StartPort, dns.EndPort = ProtoUDP, 53, 53
+	for _, p := range []dataplane.Policy{
+		{Tunnel: "a", LocalTS: local, RemoteTS: []dataplane.Selector{rng("10.0.0.0", "10.255.255.255"), rng("2001:db8:2::", "2001:db8:2::ffff")}, OutChild: 1},
+		{Tunnel: "dns", LocalTS: local, RemoteTS: []dataplane.Selector{dns}},
+	} {
+		if err := db.SetPolicy(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, pkt := range [][]byte{udp("10.1.0.1", "10.2.0.1", 1, 2), udp("2001:db8:1::1", "2001:db8:2::1", 1, 2)} {
+		var tl Tally
+		n := testing.AllocsPerRun(100, func() {
+			if sa, d := db.Route(pkt, 1, &tl); sa == nil || d != DropNone {
+				t.Fatalf("route: %v", d)
+			}
+		})
+		if n != 0 {
+			t.Errorf("%d allocations per Route", int(n))
+		}
+	}
+}
+
+// TestPolicyReplaceNeverMissing: while tunnel "a" is replaced over and over with selectors
+// that file it under other prefixes, and other tunnels come and go, readers find "a" for every
+// packet to its range: a change is seen whole or not at all. (An index changed key by key
+// fails this: a reader probes the new, longer prefix before it is filed and the old, shorter
+// one after it is gone.) Run with -race to check the publication as well.
+func TestPolicyReplaceNeverMissing(t *testing.T) {
+	db := newDB(t, nil)
+	local := []dataplane.Selector{rng("10.1.0.0", "10.1.0.255")}
+	shapes := [][]dataplane.Selector{
+		{rng("10.2.0.0", "10.2.0.255")},
+		{rng("10.2.0.0", "10.2.0.127"), rng("10.2.0.128", "10.2.0.255")},
+		{rng("10.2.0.1", "10.2.0.254"), rng("10.2.0.0", "10.2.0.0"), rng("10.2.0.255", "10.2.0.255")},
+		{rng("10.0.0.0", "10.255.255.255")},
+	}
+	setA := func(i int) {
+		if err := db.SetPolicy(dataplane.Policy{Tunnel: "a", LocalTS: local, RemoteTS: shapes[i%len(shapes)]}); err != nil {
+			t.Error(err)
+		}
+	}
+	setA(0)
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	missed := make(chan string, 2)
+	for w := range 2 {
+		wg.Go(func() {
+			for i := 0; !stop.Load(); i++ {
+				f := Flow{Src: netip.MustParseAddr("10.1.0.1"), Dst: netip.AddrFrom4([4]byte{10, 2, 0, byte(i*7 + w)}), Proto: ProtoUDP}
+				if p := db.pols.lookup(&f); p == nil || p.cfg.Tunnel != "a" {
+					missed <- fmt.Sprintf("%v: %v", f.Dst, p)
+					return
+				}
+			}
+		})
+	}
+	for i := range 2000 {
+		setA(i)
+		if err := db.SetPolicy(benchPolicy(1000+i, 0)); err != nil {
+			t.Fatal(err)
+		}
+		if i%3 == 0 {
+			if err := db.DeletePolicy(fmt.Sprintf("t%d", 1000+i/2)); err != nil && !errors.Is(err, dataplane.ErrNotFound) {
+				t.Fatal(err)
+			}
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	close(missed)
+	for m := range missed {
+		t.Fatalf("a packet to tunnel a's range found %s", m)
+	}
 }
