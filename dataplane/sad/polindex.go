@@ -70,24 +70,33 @@ type pfxKey struct {
 
 // bucket holds the policies filed under one prefix in installation order (Policy.seq). The
 // first is kept apart because most prefixes belong to one tunnel: the lookup then goes from
-// the trie's leaf straight to the policy. Never modified once published.
+// the trie's leaf straight to the policy. The others are behind a pointer, which keeps the
+// leaf (hash, key, bucket, link) in one 64-byte cache line. Never modified once published.
 type bucket struct {
 	first *Policy
-	more  []*Policy
+	more  *[]*Policy // nil if first is alone
 }
 
 func (b bucket) list() []*Policy {
 	if b.first == nil {
 		return nil
 	}
-	return append([]*Policy{b.first}, b.more...)
+	l := []*Policy{b.first}
+	if b.more != nil {
+		l = append(l, *b.more...)
+	}
+	return l
 }
 
 func bucketOf(ps []*Policy) bucket {
-	if len(ps) == 0 {
+	switch len(ps) {
+	case 0:
 		return bucket{}
+	case 1:
+		return bucket{first: ps[0]}
 	}
-	return bucket{ps[0], ps[1:]}
+	more := ps[1:]
+	return bucket{ps[0], &more}
 }
 
 func hashPfx(seed maphash.Seed, k pfxKey) uint64 {
@@ -198,7 +207,10 @@ func (x *policyIndex) match(s *indexSnap, k pfxKey, f *Flow) *Policy {
 	if b.first.matchFiled(f) {
 		return b.first
 	}
-	for _, p := range b.more {
+	if b.more == nil {
+		return nil
+	}
+	for _, p := range *b.more {
 		if p.matchFiled(f) {
 			return p
 		}
