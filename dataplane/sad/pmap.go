@@ -33,7 +33,10 @@ type pleaf[K comparable, V any] struct {
 	next *pleaf[K, V] // another key with the same hash
 }
 
-const pmapBits = 6
+const (
+	pmapBits = 6
+	pmapMask = 1<<pmapBits - 1
+)
 
 func (m pmap[K, V]) len() int { return m.n }
 
@@ -41,7 +44,7 @@ func (m pmap[K, V]) len() int { return m.n }
 func (m pmap[K, V]) get(h uint64, k K) (V, bool) {
 	s := &m.root
 	for shift := uint(0); s.bitmap != 0; shift += pmapBits {
-		bit := uint64(1) << (h >> shift & 63)
+		bit := uint64(1) << (h >> shift & pmapMask)
 		if s.bitmap&bit == 0 {
 			var zero V
 			return zero, false
@@ -57,9 +60,35 @@ func (m pmap[K, V]) get(h uint64, k K) (V, bool) {
 	return zero, false
 }
 
+// pmapBatch lets several changes in a row copy each trie node at most once: the arrays of
+// children the batch allocated belong to versions nobody reads yet, so its later changes
+// write them in place. Results of a batch may be published only once its last change is made;
+// after that the batch must not be used. A nil batch copies every time (one change).
+type pmapBatch[K comparable, V any] struct {
+	owned map[*pslot[K, V]]bool // the first element of each array the batch allocated
+}
+
+func (b *pmapBatch[K, V]) fresh(kids []pslot[K, V]) []pslot[K, V] {
+	if b != nil {
+		if b.owned == nil {
+			b.owned = map[*pslot[K, V]]bool{}
+		}
+		b.owned[&kids[0]] = true
+	}
+	return kids
+}
+
+// writable returns kids if the batch allocated it, else a copy.
+func (b *pmapBatch[K, V]) writable(kids []pslot[K, V]) []pslot[K, V] {
+	if b != nil && b.owned[&kids[0]] {
+		return kids
+	}
+	return b.fresh(append([]pslot[K, V](nil), kids...))
+}
+
 // with returns m with k set to v.
-func (m pmap[K, V]) with(h uint64, k K, v V) pmap[K, V] {
-	root, added := m.root.with(0, h, k, v)
+func (m pmap[K, V]) with(b *pmapBatch[K, V], h uint64, k K, v V) pmap[K, V] {
+	root, added := m.root.with(b, 0, h, k, v)
 	if added {
 		m.n++
 	}
@@ -67,15 +96,15 @@ func (m pmap[K, V]) with(h uint64, k K, v V) pmap[K, V] {
 }
 
 // without returns m without k (m itself if k is not there).
-func (m pmap[K, V]) without(h uint64, k K) pmap[K, V] {
-	root, removed := m.root.without(0, h, k)
+func (m pmap[K, V]) without(b *pmapBatch[K, V], h uint64, k K) pmap[K, V] {
+	root, removed := m.root.without(b, 0, h, k)
 	if !removed {
 		return m
 	}
 	return pmap[K, V]{root, m.n - 1}
 }
 
-func (s pslot[K, V]) with(shift uint, h uint64, k K, v V) (pslot[K, V], bool) {
+func (s pslot[K, V]) with(b *pmapBatch[K, V], shift uint, h uint64, k K, v V) (pslot[K, V], bool) {
 	if s.bitmap == 0 {
 		switch {
 		case s.leaf == nil:
@@ -85,25 +114,25 @@ func (s pslot[K, V]) with(shift uint, h uint64, k K, v V) (pslot[K, V], bool) {
 			return pslot[K, V]{leaf: l}, added
 		}
 		// Another hash ends here: move its chain one level down and go on from there.
-		bit := uint64(1) << (s.leaf.hash >> shift & 63)
-		s = pslot[K, V]{bitmap: bit, kids: []pslot[K, V]{{leaf: s.leaf}}}
+		bit := uint64(1) << (s.leaf.hash >> shift & pmapMask)
+		s = pslot[K, V]{bitmap: bit, kids: b.fresh([]pslot[K, V]{{leaf: s.leaf}})}
 	}
-	bit := uint64(1) << (h >> shift & 63)
+	bit := uint64(1) << (h >> shift & pmapMask)
 	i := bits.OnesCount64(s.bitmap & (bit - 1))
 	if s.bitmap&bit == 0 {
-		kids := make([]pslot[K, V], len(s.kids)+1)
+		kids := b.fresh(make([]pslot[K, V], len(s.kids)+1))
 		copy(kids, s.kids[:i])
 		kids[i] = pslot[K, V]{leaf: &pleaf[K, V]{h, k, v, nil}}
 		copy(kids[i+1:], s.kids[i:])
 		return pslot[K, V]{bitmap: s.bitmap | bit, kids: kids}, true
 	}
-	kid, added := s.kids[i].with(shift+pmapBits, h, k, v)
-	kids := append([]pslot[K, V](nil), s.kids...)
+	kid, added := s.kids[i].with(b, shift+pmapBits, h, k, v)
+	kids := b.writable(s.kids)
 	kids[i] = kid
 	return pslot[K, V]{bitmap: s.bitmap, kids: kids}, added
 }
 
-func (s pslot[K, V]) without(shift uint, h uint64, k K) (pslot[K, V], bool) {
+func (s pslot[K, V]) without(b *pmapBatch[K, V], shift uint, h uint64, k K) (pslot[K, V], bool) {
 	if s.bitmap == 0 {
 		if s.leaf == nil || s.leaf.hash != h {
 			return s, false
@@ -111,12 +140,12 @@ func (s pslot[K, V]) without(shift uint, h uint64, k K) (pslot[K, V], bool) {
 		l, removed := s.leaf.without(k)
 		return pslot[K, V]{leaf: l}, removed
 	}
-	bit := uint64(1) << (h >> shift & 63)
+	bit := uint64(1) << (h >> shift & pmapMask)
 	if s.bitmap&bit == 0 {
 		return s, false
 	}
 	i := bits.OnesCount64(s.bitmap & (bit - 1))
-	kid, removed := s.kids[i].without(shift+pmapBits, h, k)
+	kid, removed := s.kids[i].without(b, shift+pmapBits, h, k)
 	if !removed {
 		return s, false
 	}
@@ -124,11 +153,12 @@ func (s pslot[K, V]) without(shift uint, h uint64, k K) (pslot[K, V], bool) {
 		if len(s.kids) == 1 {
 			return pslot[K, V]{}, true
 		}
-		kids := make([]pslot[K, V], 0, len(s.kids)-1)
-		kids = append(append(kids, s.kids[:i]...), s.kids[i+1:]...)
+		kids := b.fresh(make([]pslot[K, V], len(s.kids)-1))
+		copy(kids, s.kids[:i])
+		copy(kids[i:], s.kids[i+1:])
 		s = pslot[K, V]{bitmap: s.bitmap &^ bit, kids: kids}
 	} else {
-		kids := append([]pslot[K, V](nil), s.kids...)
+		kids := b.writable(s.kids)
 		kids[i] = kid
 		s = pslot[K, V]{bitmap: s.bitmap, kids: kids}
 	}

@@ -232,6 +232,15 @@ func (x *policyIndex) each(f func(*Policy)) {
 // put files np, replacing old (the tunnel's previous policy, which has np's seq) if not nil.
 func (x *policyIndex) put(np, old *Policy) {
 	s := *x.snap.Load()
+	n := len(np.keys) // prefixes to change
+	if old != nil {
+		for _, k := range old.keys {
+			if !hasKey(np.keys, k) {
+				n++
+			}
+		}
+	}
+	pb := newBatch(n)
 	lens := false
 	for _, k := range np.keys {
 		h := hashPfx(x.seed, k)
@@ -239,12 +248,12 @@ func (x *policyIndex) put(np, old *Policy) {
 		if !ok {
 			lens = x.countLen(k, 1) || lens
 		}
-		s.prefixes = s.prefixes.with(h, k, bucketOf(withPolicy(b.list(), np, old)))
+		s.prefixes = s.prefixes.with(pb, h, k, bucketOf(withPolicy(b.list(), np, old)))
 	}
 	if old != nil {
-		lens = x.unfile(&s, old, np.keys) || lens
+		lens = x.unfile(&s, pb, old, np.keys) || lens
 	}
-	s.tunnels = s.tunnels.with(maphash.String(x.seed, np.cfg.Tunnel), np.cfg.Tunnel, np)
+	s.tunnels = s.tunnels.with(nil, maphash.String(x.seed, np.cfg.Tunnel), np.cfg.Tunnel, np)
 	if lens {
 		s.v4Lens, s.v6Lens = x.lensInUse()
 	}
@@ -263,10 +272,10 @@ func (x *policyIndex) put(np, old *Policy) {
 // remove unfiles p, the current policy of its tunnel.
 func (x *policyIndex) remove(p *Policy) {
 	s := *x.snap.Load()
-	if x.unfile(&s, p, nil) {
+	if x.unfile(&s, newBatch(len(p.keys)), p, nil) {
 		s.v4Lens, s.v6Lens = x.lensInUse()
 	}
-	s.tunnels = s.tunnels.without(maphash.String(x.seed, p.cfg.Tunnel), p.cfg.Tunnel)
+	s.tunnels = s.tunnels.without(nil, maphash.String(x.seed, p.cfg.Tunnel), p.cfg.Tunnel)
 	x.snap.Store(&s)
 	if id := p.cfg.OutChild; id != 0 {
 		if x.byChild[id] = without(x.byChild[id], p); len(x.byChild[id]) == 0 {
@@ -275,20 +284,34 @@ func (x *policyIndex) remove(p *Policy) {
 	}
 }
 
+// hasKey reports whether keys (sorted by cmpPfx) holds k.
+func hasKey(keys []pfxKey, k pfxKey) bool {
+	_, ok := slices.BinarySearchFunc(keys, k, cmpPfx)
+	return ok
+}
+
+// newBatch returns a batch for a change of n prefixes: none for one (nothing to share).
+func newBatch(n int) *pmapBatch[pfxKey, bucket] {
+	if n <= 1 {
+		return nil
+	}
+	return &pmapBatch[pfxKey, bucket]{}
+}
+
 // unfile removes p from its prefixes in s except those in keep (sorted), and reports whether
 // the set of prefix lengths in use changed.
-func (x *policyIndex) unfile(s *indexSnap, p *Policy, keep []pfxKey) (lens bool) {
+func (x *policyIndex) unfile(s *indexSnap, pb *pmapBatch[pfxKey, bucket], p *Policy, keep []pfxKey) (lens bool) {
 	for _, k := range p.keys {
-		if _, kept := slices.BinarySearchFunc(keep, k, cmpPfx); kept {
+		if hasKey(keep, k) {
 			continue
 		}
 		h := hashPfx(x.seed, k)
 		b, _ := s.prefixes.get(h, k)
 		if ps := without(b.list(), p); len(ps) > 0 {
-			s.prefixes = s.prefixes.with(h, k, bucketOf(ps))
+			s.prefixes = s.prefixes.with(pb, h, k, bucketOf(ps))
 			continue
 		}
-		s.prefixes = s.prefixes.without(h, k)
+		s.prefixes = s.prefixes.without(pb, h, k)
 		lens = x.countLen(k, -1) || lens
 	}
 	return lens
