@@ -18,12 +18,25 @@ type pmap[K comparable, V any] struct {
 }
 
 // pslot is one position of the trie: a subtrie (bitmap != 0) or a leaf chain (or empty). The
-// subtrie's bitmap and children sit in the parent's slot, so a lookup reads one slot per
-// level.
+// subtrie's bitmap and children sit in the parent's slot, and a leaf slot holds a copy of its
+// first entry, so a lookup reads one slot per level and no leaf object: with 100,000 policies
+// that saves a cache miss per packet, for twice the bytes copied per change.
 type pslot[K comparable, V any] struct {
 	bitmap uint64        // which of the 64 positions below are used
 	kids   []pslot[K, V] // one per bit set in bitmap, in bit order
 	leaf   *pleaf[K, V]  // with bitmap == 0: the entries that end here
+	// With leaf != nil: leaf's hash, key and value.
+	hash uint64
+	key  K
+	val  V
+}
+
+// leafSlot returns the slot of the chain l (empty if l is nil).
+func leafSlot[K comparable, V any](l *pleaf[K, V]) pslot[K, V] {
+	if l == nil {
+		return pslot[K, V]{}
+	}
+	return pslot[K, V]{leaf: l, hash: l.hash, key: l.key, val: l.val}
 }
 
 type pleaf[K comparable, V any] struct {
@@ -50,6 +63,9 @@ func (m pmap[K, V]) get(h uint64, k K) (V, bool) {
 			return zero, false
 		}
 		s = &s.kids[bits.OnesCount64(s.bitmap&(bit-1))]
+	}
+	if s.leaf != nil && s.hash == h && s.key == k {
+		return s.val, true
 	}
 	for l := s.leaf; l != nil; l = l.next {
 		if l.hash == h && l.key == k {
@@ -108,21 +124,21 @@ func (s pslot[K, V]) with(b *pmapBatch[K, V], shift uint, h uint64, k K, v V) (p
 	if s.bitmap == 0 {
 		switch {
 		case s.leaf == nil:
-			return pslot[K, V]{leaf: &pleaf[K, V]{h, k, v, nil}}, true
+			return leafSlot(&pleaf[K, V]{h, k, v, nil}), true
 		case s.leaf.hash == h:
 			l, added := s.leaf.with(k, v)
-			return pslot[K, V]{leaf: l}, added
+			return leafSlot(l), added
 		}
 		// Another hash ends here: move its chain one level down and go on from there.
 		bit := uint64(1) << (s.leaf.hash >> shift & pmapMask)
-		s = pslot[K, V]{bitmap: bit, kids: b.fresh([]pslot[K, V]{{leaf: s.leaf}})}
+		s = pslot[K, V]{bitmap: bit, kids: b.fresh([]pslot[K, V]{leafSlot(s.leaf)})}
 	}
 	bit := uint64(1) << (h >> shift & pmapMask)
 	i := bits.OnesCount64(s.bitmap & (bit - 1))
 	if s.bitmap&bit == 0 {
 		kids := b.fresh(make([]pslot[K, V], len(s.kids)+1))
 		copy(kids, s.kids[:i])
-		kids[i] = pslot[K, V]{leaf: &pleaf[K, V]{h, k, v, nil}}
+		kids[i] = leafSlot(&pleaf[K, V]{h, k, v, nil})
 		copy(kids[i+1:], s.kids[i:])
 		return pslot[K, V]{bitmap: s.bitmap | bit, kids: kids}, true
 	}
@@ -138,7 +154,7 @@ func (s pslot[K, V]) without(b *pmapBatch[K, V], shift uint, h uint64, k K) (psl
 			return s, false
 		}
 		l, removed := s.leaf.without(k)
-		return pslot[K, V]{leaf: l}, removed
+		return leafSlot(l), removed
 	}
 	bit := uint64(1) << (h >> shift & pmapMask)
 	if s.bitmap&bit == 0 {

@@ -70,8 +70,8 @@ type pfxKey struct {
 
 // bucket holds the policies filed under one prefix in installation order (Policy.seq). The
 // first is kept apart because most prefixes belong to one tunnel: the lookup then goes from
-// the trie's leaf straight to the policy. The others are behind a pointer, which keeps the
-// leaf (hash, key, bucket, link) in one 64-byte cache line. Never modified once published.
+// the trie slot straight to the policy. The others are behind a pointer, which keeps the
+// bucket at two words (it is copied into the trie's slots). Never modified once published.
 type bucket struct {
 	first *Policy
 	more  *[]*Policy // nil if first is alone
