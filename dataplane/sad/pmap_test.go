@@ -102,13 +102,13 @@ func testPmapAgainstMap(t *testing.T, hash func(int) uint64, batched bool) {
 	for k := range want {
 		m = m.without(b, hash(k), k)
 	}
-	if m.len() != 0 || m.root.bitmap != 0 || m.root.leaf != nil || m.root.kids != nil {
+	if m.len() != 0 || m.root.bitmap != 0 || m.root.kids != nil || m.root.more != nil {
 		t.Fatalf("emptied map: %d keys, root %+v", m.len(), m.root)
 	}
 }
 
-// TestPmapShallow: 100,000 keys take at most 7 levels (log64 of 100,000 is 2.8; keys that
-// share a position at level 3 go on below), and removing all but one of them brings
+// TestPmapShallow: 100,000 keys take at most 7 levels (log32 of 100,000 is 3.3; keys that
+// share a position at level 4 go on below), and removing all but one of them brings
 // the trie back to a single leaf.
 func TestPmapShallow(t *testing.T) {
 	seed := maphash.MakeSeed()
@@ -123,7 +123,7 @@ func TestPmapShallow(t *testing.T) {
 	for k := 1; k < 100_000; k++ {
 		m = m.without(nil, hash(k), k)
 	}
-	if d := m.root.depth(); d != 0 || m.root.leaf == nil || m.root.leaf.key != 0 || m.len() != 1 {
+	if d := m.root.depth(); d != 0 || m.root.key != 0 || m.len() != 1 {
 		t.Fatalf("one key left: depth %d, root %+v", d, m.root)
 	}
 }
