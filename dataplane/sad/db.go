@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/vigil-ipsec/vigil/dataplane"
@@ -39,8 +38,9 @@ type DB struct {
 
 	// in maps SPI to inbound SA (sharded copy-on-write, see inTable).
 	in inTable
-	// pols is the current immutable policy table, replaced on SetPolicy/DeletePolicy.
-	pols atomic.Pointer[policyTable]
+	// pols indexes the policies by destination and by tunnel (an immutable snapshot read
+	// lock-free, replaced under mu).
+	pols policyIndex
 
 	mu sync.Mutex // serialises control-plane changes; guards the fields below
 	// out maps Child SA id to outbound SA. Outbound SPIs are chosen by the peers, so they are
@@ -79,7 +79,7 @@ func New(cfg Config) (*DB, error) {
 		inByChild: map[uint64]*InSA{}, lim: newSPILimiter(cfg.UnknownSPI)}
 	db.events = newEventQueue(&db.stats)
 	db.in.init()
-	db.pols.Store(buildTable(map[string]*Policy{}))
+	db.pols.init()
 	return db, nil
 }
 
@@ -167,7 +167,7 @@ func (db *DB) AddSA(c dataplane.SAConfig) error {
 	db.out[c.ChildID] = sa
 	db.outPeer[pk] = sa
 	var flush []flushJob
-	for _, p := range db.pols.Load().byChild[c.ChildID] {
+	for _, p := range db.pols.byChild[c.ChildID] {
 		if j, ok := bind(p, sa); ok {
 			flush = append(flush, j)
 		}
@@ -228,7 +228,7 @@ func (db *DB) DeleteSA(r dataplane.SARef) error {
 		if pk := peerKey(sa.Remote(), sa.cfg.SPI); db.outPeer[pk] == sa {
 			delete(db.outPeer, pk)
 		}
-		for _, p := range db.pols.Load().byChild[r.Child] {
+		for _, p := range db.pols.byChild[r.Child] {
 			bind(p, nil)
 		}
 		return nil
@@ -368,21 +368,19 @@ func (db *DB) SetPolicy(p dataplane.Policy) error {
 	p.LocalTS = append([]dataplane.Selector(nil), p.LocalTS...)
 	p.RemoteTS = append([]dataplane.Selector(nil), p.RemoteTS...)
 
+	np := newPolicy(p, 0)
+
 	db.mu.Lock()
 	db.seq++
-	np := &Policy{cfg: p, seq: db.seq}
+	np.seq = db.seq
 	var sa *OutSA
 	if p.OutChild != 0 {
 		sa = db.out[p.OutChild]
 	}
 	np.sa.Store(sa)
-	cur := db.pols.Load()
-	m := make(map[string]*Policy, len(cur.byTunnel)+1)
-	for k, v := range cur.byTunnel {
-		m[k] = v
-	}
 	var jobs []flushJob
-	if old := m[p.Tunnel]; old != nil {
+	old := db.pols.tunnel(p.Tunnel)
+	if old != nil {
 		np.seq = old.seq // keep its place among equally specific policies
 		np.lastAcquire.Store(old.lastAcquire.Load())
 		old.mu.Lock()
@@ -399,8 +397,7 @@ func (db *DB) SetPolicy(p dataplane.Policy) error {
 			}
 		}
 	}
-	m[p.Tunnel] = np
-	db.pols.Store(buildTable(m))
+	db.pols.put(np, old)
 	db.mu.Unlock()
 	db.runFlush(jobs)
 	return nil
@@ -410,18 +407,11 @@ func (db *DB) SetPolicy(p dataplane.Policy) error {
 func (db *DB) DeletePolicy(tunnel string) error {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	cur := db.pols.Load()
-	old := cur.byTunnel[tunnel]
+	old := db.pols.tunnel(tunnel)
 	if old == nil {
 		return fmt.Errorf("sad: policy %q: %w", tunnel, dataplane.ErrNotFound)
 	}
-	m := make(map[string]*Policy, len(cur.byTunnel))
-	for k, v := range cur.byTunnel {
-		if k != tunnel {
-			m[k] = v
-		}
-	}
-	db.pols.Store(buildTable(m))
+	db.pols.remove(old)
 	old.mu.Lock()
 	old.takeLocked()
 	old.next = &Policy{} // orphan: late holds land in a queue nobody reads
@@ -431,17 +421,14 @@ func (db *DB) DeletePolicy(tunnel string) error {
 
 // Policy returns the installed policy of a tunnel.
 func (db *DB) Policy(tunnel string) (*Policy, bool) {
-	p, ok := db.pols.Load().byTunnel[tunnel]
-	return p, ok
+	p := db.pols.tunnel(tunnel)
+	return p, p != nil
 }
 
 // Policies returns all installed policies.
 func (db *DB) Policies() []*Policy {
-	t := db.pols.Load()
-	out := make([]*Policy, 0, len(t.byTunnel))
-	for _, p := range t.byTunnel {
-		out = append(out, p)
-	}
+	var out []*Policy
+	db.pols.each(func(p *Policy) { out = append(out, p) })
 	sort.Slice(out, func(i, j int) bool { return out[i].cfg.Tunnel < out[j].cfg.Tunnel })
 	return out
 }
@@ -455,7 +442,7 @@ func (db *DB) Route(pkt []byte, now int64, t *Tally) (*OutSA, Drop) {
 		t.Drop(DropMalformed)
 		return nil, DropMalformed
 	}
-	p := db.pols.Load().lookup(&f)
+	p := db.pols.lookup(&f)
 	if p == nil {
 		t.Drop(DropNoPolicy)
 		return nil, DropNoPolicy
@@ -539,7 +526,7 @@ func (db *DB) Open(pkt []byte, src, dst netip.AddrPort, now int64, t *Tally) ([]
 		t.Drop(DropMalformed)
 		return nil, sa, DropMalformed
 	}
-	p := db.pols.Load().byTunnel[sa.cfg.Tunnel]
+	p := db.pols.tunnel(sa.cfg.Tunnel)
 	if p == nil || !p.matchIn(&f) {
 		t.Drop(DropPolicyMismatch)
 		return nil, sa, DropPolicyMismatch

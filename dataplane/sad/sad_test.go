@@ -163,7 +163,7 @@ func TestPolicyLookup(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := db.pols.Load().lookup(&f)
+		p := db.pols.lookup(&f)
 		got := ""
 		if p != nil {
 			got = p.cfg.Tunnel
