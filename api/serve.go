@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -81,7 +82,20 @@ func Listen(socketPath string) (net.Listener, error) {
 // of the users the peer policy allows (root and vigild's own user unless SetPeerPolicy says
 // otherwise) are served; others get 403.
 func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
+	// Connections that have not sent a request yet: http.Server.Shutdown would wait for them
+	// (up to shutdownTimeout), so the shutdown closes them itself.
+	var mu sync.Mutex
+	fresh := map[net.Conn]struct{}{}
 	srv := &http.Server{
+		ConnState: func(c net.Conn, st http.ConnState) {
+			mu.Lock()
+			defer mu.Unlock()
+			if st == http.StateNew {
+				fresh[c] = struct{}{}
+			} else {
+				delete(fresh, c)
+			}
+		},
 		// Every request is checked against the peer policy (SO_PEERCRED), whatever the
 		// socket file's mode.
 		Handler:           s.guard(s),
@@ -99,7 +113,14 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 		defer cancel()
-		if err := srv.Shutdown(sctx); err != nil {
+		shut := make(chan error, 1)
+		go func() { shut <- srv.Shutdown(sctx) }()
+		mu.Lock()
+		for c := range fresh {
+			c.Close()
+		}
+		mu.Unlock()
+		if err := <-shut; err != nil {
 			srv.Close()
 		}
 		<-errc

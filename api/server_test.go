@@ -245,6 +245,44 @@ func TestFollowEndsOnShutdown(t *testing.T) {
 	}
 }
 
+// TestShutdownWithIdleConnection: a client that connected but never sent a request does not
+// hold the shutdown up (http.Server.Shutdown alone would wait shutdownTimeout, 5 s, for it;
+// vigild then seemed to ignore SIGTERM).
+func TestShutdownWithIdleConnection(t *testing.T) {
+	fake := apitest.NewFake()
+	sock := filepath.Join(t.TempDir(), "s.sock")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := api.NewServer(fake, nil)
+	ln, err := api.Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.ServeListener(ctx, ln) }()
+	// One request, so the server is surely serving, then a connection that stays silent.
+	resp, err := unixClient(sock).Get("http://vigild/v1/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	time.Sleep(50 * time.Millisecond) // let the server accept it (no event to await from outside)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("ServeListener after cancel = %v, want nil", err)
+		}
+	case <-time.After(4 * time.Second): // below the 5 s drain the silent connection used to cost
+		t.Fatal("shutdown waited for a connection that never sent a request")
+	}
+}
+
 func TestServeSocket(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "run", "vigil") // parent does not exist yet
 	sock := filepath.Join(dir, "vigil.sock")

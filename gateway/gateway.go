@@ -239,11 +239,17 @@ func (g *Gateway) shutdown() {
 			ts.manualDown = true
 		}
 		g.timers.StopAll()
+		// The whole set first: an IKEv1 Delete completes at once, and its IKEDown may find the
+		// set empty (and close it) while later SAs are still to be deleted.
+		var established []*ike.IKESA
 		for _, sa := range g.engine.IKESAs() {
 			if sa.State == ike.IKEEstablished {
 				g.closing[sa] = true
-				g.engine.DeleteIKE(sa, true)
+				established = append(established, sa)
 			}
+		}
+		for _, sa := range established {
+			g.engine.DeleteIKE(sa, true)
 		}
 		g.closedIfDone()
 	})
