@@ -209,18 +209,26 @@ func TestFollowEvents(t *testing.T) {
 	}
 }
 
-func TestFollowEndsOnShutdown(t *testing.T) {
+// serveFake serves a fake backend on a new socket until cancel; done gets ServeListener's
+// result.
+func serveFake(t *testing.T) (*apitest.Fake, string, context.CancelFunc, chan error) {
+	t.Helper()
 	fake := apitest.NewFake()
 	sock := filepath.Join(t.TempDir(), "s.sock")
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	srv := api.NewServer(fake, nil)
 	ln, err := api.Listen(sock)
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- srv.ServeListener(ctx, ln) }()
+	go func() { done <- api.NewServer(fake, nil).ServeListener(ctx, ln) }()
+	return fake, sock, cancel, done
+}
+
+func TestFollowEndsOnShutdown(t *testing.T) {
+	fake, sock, cancel, done := serveFake(t)
+	defer cancel()
 
 	resp, err := unixClient(sock).Get("http://vigild/v1/events?since=5&follow=1")
 	if err != nil {
@@ -249,17 +257,8 @@ func TestFollowEndsOnShutdown(t *testing.T) {
 // hold the shutdown up (http.Server.Shutdown alone would wait shutdownTimeout, 5 s, for it;
 // vigild then seemed to ignore SIGTERM).
 func TestShutdownWithIdleConnection(t *testing.T) {
-	fake := apitest.NewFake()
-	sock := filepath.Join(t.TempDir(), "s.sock")
-	ctx, cancel := context.WithCancel(context.Background())
+	_, sock, cancel, done := serveFake(t)
 	defer cancel()
-	srv := api.NewServer(fake, nil)
-	ln, err := api.Listen(sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.ServeListener(ctx, ln) }()
 	// One request, so the server is surely serving, then a connection that stays silent.
 	resp, err := unixClient(sock).Get("http://vigild/v1/status")
 	if err != nil {
