@@ -176,7 +176,7 @@ func (e *Engine) holdPolicy(t *Tunnel) {
 		return
 	}
 	err := e.dp.SetPolicy(dataplane.Policy{
-		Tunnel: t.Cfg.Name, LocalTS: selectors(t.Cfg.LocalTS), RemoteTS: selectors(t.Cfg.RemoteTS),
+		Tunnel: t.Cfg.Name, LocalTS: Selectors(t.Cfg.LocalTS), RemoteTS: Selectors(t.Cfg.RemoteTS),
 		Trap: t.Cfg.StartAction != StartNone,
 	})
 	if err != nil {

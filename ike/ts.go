@@ -28,9 +28,6 @@ func PrefixRange(p netip.Prefix) (netip.Addr, netip.Addr) {
 	return start, end
 }
 
-// Selectors builds selectors (any protocol, all ports) from prefixes.
-func Selectors(ps []netip.Prefix) []Selector { return selectors(ps) }
-
 func maxAddr(a, b netip.Addr) netip.Addr {
 	if a.Compare(b) >= 0 {
 		return a

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/vigil-ipsec/vigil/crypto"
-	"github.com/vigil-ipsec/vigil/dataplane"
 )
 
 // StartAction says when a tunnel is initiated.
@@ -113,12 +112,12 @@ func (t *Tunnel) State() TunnelState {
 	return TunnelDown
 }
 
-// selectors converts prefixes into dataplane selectors.
-func selectors(ps []netip.Prefix) []dataplane.Selector {
-	out := make([]dataplane.Selector, 0, len(ps))
+// Selectors turns prefixes into selectors (any protocol, all ports).
+func Selectors(ps []netip.Prefix) []Selector {
+	out := make([]Selector, 0, len(ps))
 	for _, p := range ps {
 		s, e := PrefixRange(p)
-		out = append(out, dataplane.Selector{StartAddr: s, EndAddr: e, EndPort: 0xffff})
+		out = append(out, Selector{StartAddr: s, EndAddr: e, EndPort: 0xffff})
 	}
 	return out
 }

@@ -10,21 +10,14 @@ import (
 // IKEv2 lines, and restart-here shares the peer-restart vigil<->strongswan baseline (the same
 // strongSwan<->strongSwan fault and DPD settings).
 func TestHealSelection(t *testing.T) {
-	ids := func(scs []scenario) string {
-		var s []string
-		for _, sc := range scs {
-			s = append(s, sc.id)
-		}
-		return strings.Join(s, ",")
-	}
 	for _, tc := range []struct{ only, want string }{
 		{"child-lost-here", "child-lost-here-swan"},
 		{"restart-here", "restart-here-swan"},
 		{"restart-here-nodpd-swan,silent-child-loss", "silent-child-loss-vigil,silent-child-loss-swan,restart-here-nodpd-swan"},
 	} {
 		got, err := selectScenarios(scenarios, tc.only)
-		if err != nil || ids(got) != tc.want {
-			t.Errorf("selectScenarios(%q) = %s, %v; want %s", tc.only, ids(got), err, tc.want)
+		if err != nil || scenarioIDs(got) != tc.want {
+			t.Errorf("selectScenarios(%q) = %s, %v; want %s", tc.only, scenarioIDs(got), err, tc.want)
 		}
 	}
 	for _, sc := range healScenarios {

@@ -10,13 +10,6 @@ import (
 // TestIKEv1Selection: the IKEv1 lines come after the IKEv2 ones, have their own ids and fault
 // names (so "peer-restart" still selects only the IKEv2 lines) and their own baselines.
 func TestIKEv1Selection(t *testing.T) {
-	ids := func(scs []scenario) string {
-		var s []string
-		for _, sc := range scs {
-			s = append(s, sc.id)
-		}
-		return strings.Join(s, ",")
-	}
 	for _, tc := range []struct{ only, want string }{
 		{"peer-restart", "peer-restart-vigil,peer-restart-swan"},
 		{"peer-restart-v1", "peer-restart-v1-vigil,peer-restart-v1-swan"},
@@ -26,8 +19,8 @@ func TestIKEv1Selection(t *testing.T) {
 			"silent-child-loss-v1-vigil,silent-child-loss-v1-swan,peer-restart-v1-vigil,peer-restart-v1-swan"},
 	} {
 		got, err := selectScenarios(scenarios, tc.only)
-		if err != nil || ids(got) != tc.want {
-			t.Errorf("selectScenarios(%q) = %s, %v; want %s", tc.only, ids(got), err, tc.want)
+		if err != nil || scenarioIDs(got) != tc.want {
+			t.Errorf("selectScenarios(%q) = %s, %v; want %s", tc.only, scenarioIDs(got), err, tc.want)
 		}
 	}
 	seen := map[string]bool{}

@@ -56,13 +56,6 @@ func TestFormatDuration(t *testing.T) {
 }
 
 func TestSelectScenarios(t *testing.T) {
-	ids := func(scs []scenario) string {
-		var s []string
-		for _, sc := range scs {
-			s = append(s, sc.id)
-		}
-		return strings.Join(s, ",")
-	}
 	for _, tc := range []struct {
 		only, want string
 		bad        bool
@@ -74,8 +67,8 @@ func TestSelectScenarios(t *testing.T) {
 		{"nope", "", true},
 	} {
 		got, err := selectScenarios(scenarios[:4], tc.only)
-		if (err != nil) != tc.bad || ids(got) != tc.want {
-			t.Errorf("selectScenarios(%q) = %s, %v; want %s (error %v)", tc.only, ids(got), err, tc.want, tc.bad)
+		if (err != nil) != tc.bad || scenarioIDs(got) != tc.want {
+			t.Errorf("selectScenarios(%q) = %s, %v; want %s (error %v)", tc.only, scenarioIDs(got), err, tc.want, tc.bad)
 		}
 	}
 }
@@ -127,4 +120,13 @@ func TestLineFormat(t *testing.T) {
 	if got != want {
 		t.Errorf("line =\n%q\nwant\n%q", got, want)
 	}
+}
+
+// scenarioIDs lists the scenarios' ids, comma-separated.
+func scenarioIDs(scs []scenario) string {
+	var s []string
+	for _, sc := range scs {
+		s = append(s, sc.id)
+	}
+	return strings.Join(s, ",")
 }
