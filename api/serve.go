@@ -83,16 +83,22 @@ func Listen(socketPath string) (net.Listener, error) {
 // otherwise) are served; others get 403.
 func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 	// Connections that have not sent a request yet: http.Server.Shutdown would wait for them
-	// (up to shutdownTimeout), so the shutdown closes them itself.
+	// (up to shutdownTimeout), so the shutdown closes them itself: those accepted before it
+	// began, and those still in the listen backlog that the server accepts after it began
+	// (an HTTP client that dialled a spare connection leaves one there).
 	var mu sync.Mutex
 	fresh := map[net.Conn]struct{}{}
+	closing := false
 	srv := &http.Server{
 		ConnState: func(c net.Conn, st http.ConnState) {
 			mu.Lock()
 			defer mu.Unlock()
-			if st == http.StateNew {
+			switch {
+			case st == http.StateNew && closing:
+				c.Close()
+			case st == http.StateNew:
 				fresh[c] = struct{}{}
-			} else {
+			default:
 				delete(fresh, c)
 			}
 		},
@@ -116,9 +122,11 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 		shut := make(chan error, 1)
 		go func() { shut <- srv.Shutdown(sctx) }()
 		mu.Lock()
+		closing = true
 		for c := range fresh {
 			c.Close()
 		}
+		clear(fresh)
 		mu.Unlock()
 		if err := <-shut; err != nil {
 			srv.Close()

@@ -282,6 +282,44 @@ func TestShutdownWithIdleConnection(t *testing.T) {
 	}
 }
 
+// TestShutdownWithSilentConnectionsInBacklog: connections that the server accepts only after
+// the shutdown began (they were still in the listen backlog) do not hold it up either.
+func TestShutdownWithSilentConnectionsInBacklog(t *testing.T) {
+	_, sock, cancel, done := serveFake(t)
+	defer cancel()
+	resp, err := unixClient(sock).Get("http://vigild/v1/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	// Dialled right before and while the shutdown runs: some are accepted before it, some
+	// after it began, some never.
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := range 64 {
+		if i == 8 {
+			cancel()
+		}
+		c, err := net.Dial("unix", sock)
+		if err != nil {
+			break // the listener is closed
+		}
+		conns = append(conns, c)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("ServeListener after cancel = %v, want nil", err)
+		}
+	case <-time.After(4 * time.Second): // below the 5 s drain a silent connection would cost
+		t.Fatal("shutdown waited for a connection that never sent a request")
+	}
+}
+
 func TestServeSocket(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "run", "vigil") // parent does not exist yet
 	sock := filepath.Join(dir, "vigil.sock")

@@ -188,7 +188,13 @@ func (v *Vigil) Stop() {
 	select {
 	case <-v.NS.Exited(v.cmd):
 	case <-time.After(5 * time.Second):
-		v.t.Errorf("vigild ignored SIGTERM for 5 s")
+		v.t.Errorf("vigild ignored SIGTERM for 5 s; its goroutines are in the log (SIGQUIT)")
+		// The Go runtime dumps every goroutine's stack to stderr (the log file) and exits.
+		v.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-v.NS.Exited(v.cmd):
+		case <-time.After(2 * time.Second):
+		}
 	}
 	v.NS.Stop(v.cmd) // reaps (and kills if still running)
 	v.cmd = nil
