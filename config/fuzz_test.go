@@ -3,6 +3,8 @@ package config
 import (
 	"strings"
 	"testing"
+
+	toml "github.com/pelletier/go-toml/v2"
 )
 
 func FuzzParse(f *testing.F) {
@@ -41,6 +43,28 @@ func FuzzParse(f *testing.F) {
 			if !tun.Equal(tun) {
 				t.Fatal("tunnel not equal to itself")
 			}
+		}
+	})
+}
+
+// FuzzTreeAgreesWithDecoder: the tree builder accepts exactly the documents go-toml's full
+// decoder accepts (the builder checks structure itself and hands only number and date/time
+// literals to the decoder, see checkLiteral).
+func FuzzTreeAgreesWithDecoder(f *testing.F) {
+	f.Add([]byte(base))
+	f.Add([]byte("a.b.c = 1\n[a]\n[a.b]\n[[a.d]]\nx = [[1, 2], [\"a\", {b = 1}]]\n"))
+	f.Add([]byte("x = 1979-05-27T07:32:00Z\ny = 07:32:00\nz = '''\nq'''\n\"quoted key\" = \"\"\"\\u00e9\"\"\"\n"))
+	f.Add([]byte("x = 1979-02-30\ny = 1__0\nz = 0x_1\nw = 1e\nv = 24:00:00\n"))
+	f.Add([]byte("[a]\nb = 1\n[a]\n"))
+	f.Add([]byte("a = {b = 1}\n[a.c]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		errs := &errList{file: "f.toml"}
+		root := parseTree(data, errs)
+		ours := root != nil && errs.empty()
+		var m map[string]any
+		derr := toml.Unmarshal(data, &m)
+		if ours != (derr == nil) {
+			t.Fatalf("tree builder accepts: %v (%v); go-toml decoder: %v\n%q", ours, errs.err(), derr, data)
 		}
 	})
 }

@@ -16,8 +16,9 @@ import (
 	"github.com/vigil-ipsec/vigil/crypto"
 )
 
-// maxConfigSize bounds the configuration file read by Load.
-const maxConfigSize = 16 << 20
+// maxConfigSize bounds the configuration file read by Load: 100,000 tunnels of a few
+// hundred bytes each, with room for comments.
+const maxConfigSize = 256 << 20
 
 // Load reads and validates the configuration file at path. Relative
 // psk_file paths are resolved against the file's directory.
@@ -49,7 +50,7 @@ func parse(filename string, data []byte, mode fs.FileMode, checkMode bool) (*Con
 	if root == nil {
 		return nil, errs.err()
 	}
-	d := &decoder{errs: errs, dir: filepath.Dir(filename), lines: make(map[string]int), mode: mode, checkMode: checkMode}
+	d := &decoder{errs: errs, dir: filepath.Dir(filename), root: root, mode: mode, checkMode: checkMode}
 	c := d.config(root)
 	if !errs.empty() {
 		return nil, errs.err()
@@ -112,13 +113,39 @@ func pathErr(err error) error {
 
 // decoder decodes the configuration schema from the document tree.
 type decoder struct {
-	errs  *errList
-	dir   string         // directory of the configuration file
-	lines map[string]int // line of every key path set in the file
+	errs *errList
+	dir  string // directory of the configuration file
+	root *table // the document
 
 	mode        fs.FileMode // the configuration file's mode, if checkMode
 	checkMode   bool        // refuse an inline psk when mode is too open
 	modeRefused bool        // that refusal has been reported
+
+	// proposals holds every proposal string parsed so far: tunnels mostly share theirs, and
+	// share the parsed slices too (read-only, like the whole Config).
+	proposals map[proposalKey][]crypto.Proposal
+}
+
+type proposalKey struct {
+	s   string
+	ike bool
+}
+
+// parseProposals parses s once per decode (see decoder.proposals).
+func (d *decoder) parseProposals(s string, ike bool) ([]crypto.Proposal, error) {
+	k := proposalKey{s, ike}
+	if p, ok := d.proposals[k]; ok {
+		return p, nil
+	}
+	p, err := parseProposals(s, ike)
+	if err != nil {
+		return nil, err
+	}
+	if d.proposals == nil {
+		d.proposals = map[proposalKey][]crypto.Proposal{}
+	}
+	d.proposals[k] = p
+	return p, nil
 }
 
 // field is a key a table accepts and how to decode its value; path is the
@@ -137,24 +164,35 @@ func join(path, key string) string {
 }
 
 // line returns the line where path was set, or else the line of its
-// closest enclosing table in the file, or 0.
+// closest enclosing table in the file, or 0. Paths are looked up in the
+// tree, a dot separating keys (the paths asked for have no quoted keys).
 func (d *decoder) line(path string) int {
-	for {
-		if l, ok := d.lines[path]; ok {
-			return l
-		}
-		i := strings.LastIndexByte(path, '.')
-		if i < 0 {
-			return 0
-		}
-		path = path[:i]
-	}
+	l, _ := d.lookup(path)
+	return l
 }
 
 // has reports whether path was set in the file.
 func (d *decoder) has(path string) bool {
-	_, ok := d.lines[path]
+	_, ok := d.lookup(path)
 	return ok
+}
+
+// lookup walks path down the tree: the line of the value at path and true, or the line of
+// the deepest table on the way (0 for the root) and false.
+func (d *decoder) lookup(path string) (int, bool) {
+	t, line := d.root, 0
+	for t != nil {
+		k, rest, more := strings.Cut(path, ".")
+		v := t.keys[k]
+		if v == nil {
+			return line, false
+		}
+		if !more {
+			return v.line, true
+		}
+		line, path, t = v.line, rest, v.tbl
+	}
+	return line, false
 }
 
 // fields decodes every key of t (at path) with fs, in file order; keys fs
@@ -163,7 +201,6 @@ func (d *decoder) fields(t *table, path string, fs []field) {
 	for _, k := range t.order {
 		v := t.keys[k]
 		p := join(path, k)
-		d.lines[p] = v.line
 		var f *field
 		for i := range fs {
 			if fs[i].name == k {
@@ -282,7 +319,6 @@ func (d *decoder) table(v *value, path string) (*table, bool) {
 		d.typeErr(v, path, "a table")
 		return nil, false
 	}
-	d.lines[path] = v.line
 	return v.tbl, true
 }
 
@@ -370,6 +406,7 @@ func (d *decoder) config(root *table) *Config {
 	if tunnels == nil {
 		return c
 	}
+	c.Tunnels = make([]Tunnel, 0, len(tunnels.order))
 	for _, name := range tunnels.order {
 		t, ok := d.tunnel(name, tunnels.keys[name], &c.Global)
 		if !ok {
@@ -462,7 +499,7 @@ func (d *decoder) tunnel(name string, v *value, g *Global) (Tunnel, bool) {
 	if tun.Version == 1 {
 		d.ikev1Proposals(t, &tun, path)
 	}
-	d.checkTunnel(&tun, path)
+	d.checkTunnel(&tun, t, path)
 	return tun, true
 }
 

@@ -23,11 +23,27 @@ var parseProposals = crypto.ParseProposals
 // mustParseProposals parses one of this package's default proposal lists,
 // which the tests prove valid.
 func mustParseProposals(s string, ike bool) []crypto.Proposal {
+	if p, ok := defaultProposals[proposalKey{s, ike}]; ok {
+		return p
+	}
 	p, err := crypto.ParseProposals(s, ike)
 	if err != nil {
 		panic("config: default proposals " + s + ": " + err.Error())
 	}
 	return p
+}
+
+// defaultProposals are the default proposal strings parsed once.
+var defaultProposals = map[proposalKey][]crypto.Proposal{}
+
+func init() {
+	for _, k := range []proposalKey{{DefaultIKEProposals, true}, {DefaultESPProposals, false}, {DefaultIKEv1Proposals, true}} {
+		p, err := crypto.ParseProposals(k.s, k.ike)
+		if err != nil {
+			panic("config: default proposals " + k.s + ": " + err.Error())
+		}
+		defaultProposals[k] = p
+	}
 }
 
 // Limits of the numeric settings.
@@ -149,7 +165,7 @@ func (d *decoder) proposalsTo(dst *string, parsed *[]crypto.Proposal, ike bool) 
 			d.errs.add(v.line, "%s: must not be empty", p)
 			return
 		}
-		props, err := parseProposals(s, ike)
+		props, err := d.parseProposals(s, ike)
 		if err != nil {
 			d.errs.add(v.line, "%s: %v", p, err)
 			return
@@ -262,27 +278,33 @@ func (d *decoder) checkGlobal(g *Global) {
 	}
 }
 
-// checkTunnel checks required keys and relations within one tunnel, and
+// checkTunnel checks required keys and relations within one tunnel (table tbl), and
 // fills in the default identities.
-func (d *decoder) checkTunnel(t *Tunnel, path string) {
+func (d *decoder) checkTunnel(t *Tunnel, tbl *table, path string) {
+	line := func(k string) int {
+		if v := tbl.keys[k]; v != nil {
+			return v.line
+		}
+		return t.Line
+	}
 	for _, k := range []string{"local_addr", "remote_addr", "local_subnets", "remote_subnets"} {
-		if !d.has(path + "." + k) {
+		if tbl.keys[k] == nil {
 			d.errs.add(t.Line, "%s: missing required key %q", path, k)
 		}
 	}
 	if t.LocalAddr.IsValid() && t.RemoteAddr.IsValid() && t.LocalAddr.Is4() != t.RemoteAddr.Is4() {
-		d.errs.add(max(d.line(path+".local_addr"), d.line(path+".remote_addr")),
+		d.errs.add(max(line("local_addr"), line("remote_addr")),
 			"%s: local_addr %s is %s but remote_addr %s is %s; they must be of the same address family",
 			path, t.LocalAddr, family(t.LocalAddr), t.RemoteAddr, family(t.RemoteAddr))
 	}
-	if !d.has(path+".local_id") && t.LocalAddr.IsValid() {
+	if tbl.keys["local_id"] == nil && t.LocalAddr.IsValid() {
 		t.LocalID = AddrIdentity(t.LocalAddr)
 	}
-	if !d.has(path+".remote_id") && t.RemoteAddr.IsValid() {
+	if tbl.keys["remote_id"] == nil && t.RemoteAddr.IsValid() {
 		t.RemoteID = AddrIdentity(t.RemoteAddr)
 	}
 	if t.DPDDelay > 0 && t.DPDTimeout <= 0 {
-		d.errs.add(d.line(path+".dpd_timeout"), "%s.dpd_timeout: must be positive when dpd_delay is set (use dpd_delay = \"0s\" to disable liveness checks)", path)
+		d.errs.add(line("dpd_timeout"), "%s.dpd_timeout: must be positive when dpd_delay is set (use dpd_delay = \"0s\" to disable liveness checks)", path)
 	}
 }
 
