@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,10 +55,12 @@ type Gateway struct {
 	problem atomic.Pointer[string]
 
 	// Loop-owned state.
-	tstate  map[string]*tunnelState
-	ctx     context.Context
-	closing map[*ike.IKESA]bool // IKE SAs whose Delete is in flight at shutdown
-	closed  chan struct{}       // closed when closing empties
+	tstate map[string]*tunnelState
+	// restartHealAt: the last restart heal per configured peer address (heal.go).
+	restartHealAt map[netip.Addr]time.Time
+	ctx           context.Context
+	closing       map[*ike.IKESA]bool // IKE SAs whose Delete is in flight at shutdown
+	closed        chan struct{}       // closed when closing empties
 }
 
 // tunnelState is the gateway's per-tunnel bookkeeping (loop-owned).
@@ -96,7 +99,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	}
 	g := &Gateway{
 		log: o.Logger, level: o.LogLevel, cfg: cfg, events: newEventLog(10000),
-		started: time.Now(), tstate: map[string]*tunnelState{},
+		started: time.Now(), tstate: map[string]*tunnelState{}, restartHealAt: map[netip.Addr]time.Time{},
 		load: o.LoadConfig, lt: o.LogThrottle,
 	}
 	g.metrics = newMetrics(g)

@@ -19,7 +19,7 @@ package gateway
 // Both are triggered by unauthenticated packets, so neither creates any state before the peer
 // authenticates: a spoofed packet can at most make us send one IKE_SA_INIT to the real,
 // configured peer address (never to the packet's source), at most once per restartHealInterval
-// per tunnel, or one CREATE_CHILD_SA inside an IKE SA the peer has authenticated. Tunnels with
+// per tunnel (and looking at the peer's tunnels at most once per restartHealInterval), or one CREATE_CHILD_SA inside an IKE SA the peer has authenticated. Tunnels with
 // heal = false, or taken down by the operator, are left alone. Every function runs on the
 // engine's loop.
 
@@ -32,7 +32,8 @@ import (
 	"github.com/vigil-ipsec/vigil/ike"
 )
 
-// restartHealInterval bounds the IKE SAs a restart heal starts, per tunnel.
+// restartHealInterval bounds the IKE SAs a restart heal starts, per tunnel, and how often a
+// peer's tunnels are looked at (a peer may have 100,000: no per-packet walk over them).
 const restartHealInterval = 5 * time.Second
 
 // peerDeleteQuiet: ESP arriving this soon after the peer deleted the tunnel's Child SA (with a
@@ -86,7 +87,15 @@ func (g *Gateway) healChildLost(peer netip.Addr, spi uint32) {
 // peer that has none, at most once per restartHealInterval per tunnel.
 func (g *Gateway) healRestart(peer netip.Addr, why string) {
 	now := time.Now()
-	for _, t := range g.engine.TunnelsTo(peer) {
+	tunnels := g.engine.TunnelsTo(peer)
+	if len(tunnels) == 0 {
+		return
+	}
+	if last, ok := g.restartHealAt[peer]; ok && now.Sub(last) < restartHealInterval {
+		return
+	}
+	g.restartHealAt[peer] = now
+	for _, t := range tunnels {
 		ts := g.tstate[t.Cfg.Name]
 		if ts == nil || !ts.heal || ts.manualDown || t.IKE != nil || t.Cfg.Remote.Addr() != peer ||
 			(!ts.lastRestartHeal.IsZero() && now.Sub(ts.lastRestartHeal) < restartHealInterval) {

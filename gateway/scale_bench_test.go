@@ -32,32 +32,43 @@ import (
 // benchmark measures the control plane's work, not a socket buffer's losses and the
 // retransmissions after them.
 //
-// The sizes stop at 1000 because the SA database rebuilds its whole policy table on every
-// SetPolicy (dataplane/sad buildTable), at least twice per tunnel and gateway: n=10000 would
-// take minutes. Add it once that is incremental.
+// BenchmarkSetup/hub has one spoke address per tunnel at A; BenchmarkSetup/pair puts every
+// tunnel between one pair of addresses (192.0.2.1 and 192.0.2.2), told apart by their
+// identities (a.tI and b.tI), which is what the responder's configuration lookup must index.
 func BenchmarkSetup(b *testing.B) {
-	for _, n := range []int{100, 300, 1000} {
-		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
-			cfgA, cfgB := hubConfigs(b, n)
-			for b.Loop() {
-				setupTunnels(b, n, cfgA, cfgB)
-			}
-		})
+	for _, shape := range []string{"hub", "pair"} {
+		for _, n := range []int{100, 1000, 10000} {
+			b.Run(fmt.Sprintf("%s/n=%d", shape, n), func(b *testing.B) {
+				cfgA, cfgB := scaleConfigs(b, n, shape == "hub")
+				for b.Loop() {
+					setupTunnels(b, n, cfgA, cfgB)
+				}
+			})
+		}
 	}
 }
 
-// hubConfigs returns A's and B's configuration for n tunnels. Tunnel i has the subnets
+// scaleConfigs returns A's and B's configuration for n tunnels. Tunnel i has the subnets
 // 10.i.0/25 at A and 10.i.128/25 at B (i in the two middle bytes), so that no two tunnels of
-// a gateway share remote subnets.
-func hubConfigs(b *testing.B, n int) (*config.Config, *config.Config) {
+// a gateway share remote subnets. With hub, A's end of tunnel i is the spoke address
+// 198.18.x.y; otherwise it is 192.0.2.1 for all, with the identities a.tI and b.tI.
+func scaleConfigs(b *testing.B, n int, hub bool) (*config.Config, *config.Config) {
 	var sa, sb strings.Builder
 	for i := range n {
 		spoke := netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)})
+		ids := ""
+		if !hub {
+			spoke = netip.MustParseAddr("192.0.2.1")
+			ids = fmt.Sprintf("local_id = \"fqdn:a.t%d\"\nremote_id = \"fqdn:b.t%d\"\n", i, i)
+		}
 		mid := fmt.Sprintf("10.%d.%d", i>>8, i&0xff)
-		fmt.Fprintf(&sa, "[tunnel.t%d]\nlocal_addr = %q\nremote_addr = %q\npsk = %q\nlocal_subnets = [\"%s.0/25\"]\nremote_subnets = [\"%s.128/25\"]\nstart_action = \"start\"\n",
-			i, spoke, addrB, psk, mid, mid)
-		fmt.Fprintf(&sb, "[tunnel.t%d]\nlocal_addr = %q\nremote_addr = %q\npsk = %q\nlocal_subnets = [\"%s.128/25\"]\nremote_subnets = [\"%s.0/25\"]\n",
-			i, addrB, spoke, psk, mid, mid)
+		fmt.Fprintf(&sa, "[tunnel.t%d]\nlocal_addr = %q\nremote_addr = %q\npsk = %q\n%slocal_subnets = [\"%s.0/25\"]\nremote_subnets = [\"%s.128/25\"]\nstart_action = \"start\"\n",
+			i, spoke, addrB, psk, ids, mid, mid)
+		if !hub {
+			ids = fmt.Sprintf("local_id = \"fqdn:b.t%d\"\nremote_id = \"fqdn:a.t%d\"\n", i, i)
+		}
+		fmt.Fprintf(&sb, "[tunnel.t%d]\nlocal_addr = %q\nremote_addr = %q\npsk = %q\n%slocal_subnets = [\"%s.128/25\"]\nremote_subnets = [\"%s.0/25\"]\n",
+			i, addrB, spoke, psk, ids, mid, mid)
 	}
 	return parseConf(b, sa.String()), parseConf(b, sb.String())
 }
@@ -89,8 +100,8 @@ func setupTunnels(b *testing.B, n int, cfgA, cfgB *config.Config) {
 	start := time.Now()
 	go func() { gwA.Run(ctx); close(doneA) }()
 	// The gateways have no per-tunnel hook a benchmark could wait on: poll their status,
-	// which costs one call on each engine's loop per millisecond.
-	tk := time.NewTicker(time.Millisecond)
+	// which costs one call on each engine's loop per 10 ms.
+	tk := time.NewTicker(10 * time.Millisecond)
 	for gwA.Status().TunnelsUp < n || gwB.Status().TunnelsUp < n {
 		<-tk.C
 		if time.Since(start) > 10*time.Minute {

@@ -164,9 +164,6 @@ func (e *Engine) HalfOpenRoom(src netip.Addr) bool {
 	return false
 }
 
-// TunnelsByID returns the tunnels configured with remote identity id (do not keep the slice).
-func (e *Engine) TunnelsByID(id Identity) []*Tunnel { return e.byRemoteID[id.key()] }
-
 // HalfOpenCount is the number of half-open responder IKE SAs (both versions).
 func (e *Engine) HalfOpenCount() int { return e.nHalf }
 

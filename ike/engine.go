@@ -105,9 +105,9 @@ type Engine struct {
 	loop    chan func()
 	stopped chan struct{} // closed when Run returns
 
-	tunnels      map[string]*Tunnel
-	byRemoteAddr map[netip.Addr][]*Tunnel
-	byRemoteID   map[string][]*Tunnel
+	tunnels  map[string]*Tunnel
+	peers    map[netip.Addr]*peer // by configured remote address (index.go)
+	byPeerID map[peerID][]*Tunnel // by remote address and identity
 
 	ikeSAs   map[uint64]*IKESA      // by our own IKE SPI
 	halfOpen map[HalfOpenKey]*IKESA // responder SAs by (peer, SPIi) for IKE_SA_INIT retransmits
@@ -171,20 +171,20 @@ func New(cfg Config, dp dataplane.Dataplane, hooks Hooks, log *slog.Logger, prot
 	}
 	e := &Engine{
 		cfg: cfg, log: log, dp: dp, hooks: hooks, rand: cfg.Rand,
-		loop:         make(chan func(), 4096),
-		stopped:      make(chan struct{}),
-		tunnels:      map[string]*Tunnel{},
-		byRemoteAddr: map[netip.Addr][]*Tunnel{},
-		byRemoteID:   map[string][]*Tunnel{},
-		ikeSAs:       map[uint64]*IKESA{},
-		halfOpen:     map[HalfOpenKey]*IKESA{},
-		children:     map[uint32]*ChildSA{},
-		outSPIs:      map[outKey]*ChildSA{},
-		halfBySrc:    map[netip.Addr]int{},
-		spiReserved:  map[uint32]time.Time{},
-		gone:         map[uint32]goneChild{},
-		childByID:    map[uint64]*ChildSA{},
-		timers:       map[*Timer]struct{}{},
+		loop:        make(chan func(), 4096),
+		stopped:     make(chan struct{}),
+		tunnels:     map[string]*Tunnel{},
+		peers:       map[netip.Addr]*peer{},
+		byPeerID:    map[peerID][]*Tunnel{},
+		ikeSAs:      map[uint64]*IKESA{},
+		halfOpen:    map[HalfOpenKey]*IKESA{},
+		children:    map[uint32]*ChildSA{},
+		outSPIs:     map[outKey]*ChildSA{},
+		halfBySrc:   map[netip.Addr]int{},
+		spiReserved: map[uint32]time.Time{},
+		gone:        map[uint32]goneChild{},
+		childByID:   map[uint64]*ChildSA{},
+		timers:      map[*Timer]struct{}{},
 	}
 	for _, mk := range protocols {
 		p := mk(e)
@@ -343,10 +343,7 @@ func (e *Engine) Tunnel(name string) *Tunnel { return e.tunnels[name] }
 func (e *Engine) AddTunnel(c *TunnelConfig) *Tunnel {
 	t := &Tunnel{Cfg: c, Since: time.Now()}
 	e.tunnels[c.Name] = t
-	ra := c.Remote.Addr()
-	e.byRemoteAddr[ra] = append(e.byRemoteAddr[ra], t)
-	k := c.RemoteID.key()
-	e.byRemoteID[k] = append(e.byRemoteID[k], t)
+	e.indexTunnel(t)
 	e.holdPolicy(t)
 	if p := e.protocol(c.Version); p != nil {
 		p.CheckTunnel(c)
@@ -365,24 +362,9 @@ func (e *Engine) RemoveTunnel(name string, notify bool) {
 		e.DeleteIKE(t.IKE, notify)
 	}
 	delete(e.tunnels, name)
-	e.byRemoteAddr[t.Cfg.Remote.Addr()] = without(e.byRemoteAddr[t.Cfg.Remote.Addr()], t)
-	k := t.Cfg.RemoteID.key()
-	e.byRemoteID[k] = without(e.byRemoteID[k], t)
+	e.unindexTunnel(t)
 	e.dp.DeletePolicy(name)
 }
-
-func without(ts []*Tunnel, t *Tunnel) []*Tunnel {
-	for i, x := range ts {
-		if x == t {
-			return append(ts[:i:i], ts[i+1:]...)
-		}
-	}
-	return ts
-}
-
-// TunnelsTo returns the tunnels configured with remote address addr (loop only; do not keep
-// the slice).
-func (e *Engine) TunnelsTo(addr netip.Addr) []*Tunnel { return e.byRemoteAddr[addr] }
 
 // IKESAs returns the live IKE SAs (loop only).
 func (e *Engine) IKESAs() map[uint64]*IKESA { return e.ikeSAs }
@@ -396,16 +378,6 @@ func (e *Engine) ChildByID(id uint64) *ChildSA { return e.childByID[id] }
 // ChildByOutSPI finds a Child SA by the outbound SPI it uses towards peer (loop only).
 func (e *Engine) ChildByOutSPI(peer netip.Addr, spi uint32) *ChildSA {
 	return e.outSPIs[outKey{peer, spi}]
-}
-
-// IKEByPeer returns the established IKE SA of a tunnel to addr with which we can talk, if any.
-func (e *Engine) IKEByPeer(addr netip.Addr) *IKESA {
-	for _, t := range e.byRemoteAddr[addr] {
-		if t.IKE != nil && t.IKE.State == IKEEstablished {
-			return t.IKE
-		}
-	}
-	return nil
 }
 
 func (e *Engine) NewID() uint64 { e.nextID++; return e.nextID }

@@ -45,8 +45,8 @@ type IKESA struct {
 	Tunnel    *Tunnel
 	SPIi      uint64
 	SPIr      uint64
-	Initiator bool // we are the original initiator
-	State     IKEState
+	Initiator bool     // we are the original initiator
+	State     IKEState // read here, changed with Engine.SetIKEState
 	Local     netip.AddrPort
 	Remote    netip.AddrPort
 	Suite     crypto.Suite
@@ -55,6 +55,9 @@ type IKESA struct {
 	RekeyAt   time.Time // zero if no rekey is scheduled
 
 	halfKey HalfOpenKey
+	// estPeer holds sa while it is established (index.go); estAddr is its key there.
+	estPeer *peer
+	estAddr netip.Addr
 
 	NATLocal  bool // we are behind a NAT (our NAT_DETECTION_SOURCE_IP did not match)
 	NATRemote bool // the peer is behind a NAT

@@ -51,7 +51,7 @@ func (e *Engine) RemoveIKE(sa *IKESA, err error) {
 		return
 	}
 	wasHalf := sa.State == IKEHalfOpen
-	sa.State = IKEDead
+	e.SetIKEState(sa, IKEDead)
 	sa.stop()
 	if wasHalf {
 		e.LeaveHalfOpen(sa)
@@ -140,36 +140,34 @@ func (e *Engine) MoveChildren(old, n *IKESA) {
 // OtherIKEWithPeer reports whether another live IKE SA exists with sa's peer for the same pair
 // of identities (then INITIAL_CONTACT must not be sent).
 func (e *Engine) OtherIKEWithPeer(sa *IKESA) bool {
-	c := sa.Tunnel.Cfg
-	for _, t := range e.byRemoteAddr[c.Remote.Addr()] {
+	found := false
+	e.sameIdentities(sa.Tunnel, func(t *Tunnel) {
 		if t.IKE == nil || t.IKE == sa || t.IKE.State == IKEDead {
-			continue
+			return
 		}
 		if t == sa.Tunnel && t.IKE.State != IKEEstablished {
-			continue
+			return
 		}
-		if t.Cfg.RemoteID.key() == c.RemoteID.key() && t.Cfg.LocalID.key() == c.LocalID.key() {
-			return true
-		}
-	}
-	return false
+		found = true
+	})
+	return found
 }
 
 // InitialContact removes the older IKE SAs (and their children) we have with the peer that
 // sent INITIAL_CONTACT in sa's IKE_AUTH, for the same identities (RFC 7296 2.4): the peer has
 // no state for them.
 func (e *Engine) InitialContact(sa *IKESA) {
-	c := sa.Tunnel.Cfg
-	for _, t := range e.byRemoteAddr[sa.Remote.Addr()] {
-		if t.Cfg.RemoteID.key() != c.RemoteID.key() || t.Cfg.LocalID.key() != c.LocalID.key() {
-			continue
+	// Only established SAs: one of ours still being negotiated is not "older state" (when both
+	// sides initiate at once, their IKE_AUTH exchanges cross).
+	var old []*IKESA
+	e.sameIdentities(sa.Tunnel, func(t *Tunnel) {
+		if o := t.IKE; o != nil && o != sa && o.State == IKEEstablished {
+			old = append(old, o)
 		}
-		// Only established SAs: one of ours still being negotiated is not "older state" (when both
-		// sides initiate at once, their IKE_AUTH exchanges cross).
-		if old := t.IKE; old != nil && old != sa && old.State == IKEEstablished {
-			e.log.Info("INITIAL_CONTACT: removing older IKE SA of the peer", "tunnel", t.Cfg.Name, "ike", old.String())
-			e.RemoveIKE(old, fmt.Errorf("replaced after INITIAL_CONTACT"))
-		}
+	})
+	for _, o := range old {
+		e.log.Info("INITIAL_CONTACT: removing older IKE SA of the peer", "tunnel", o.TunnelName(), "ike", o.String())
+		e.RemoveIKE(o, fmt.Errorf("replaced after INITIAL_CONTACT"))
 	}
 }
 
@@ -182,7 +180,7 @@ func (e *Engine) InitialContact(sa *IKESA) {
 // replaced by its own rekey. Establish returns false if sa lost and is being deleted;
 // otherwise the SA's timers run and the hooks learn. what and attrs go to the log line.
 func (e *Engine) Establish(sa *IKESA, adopt bool, busy func(old *IKESA) bool, what string, attrs ...any) bool {
-	sa.State = IKEEstablished
+	e.SetIKEState(sa, IKEEstablished)
 	sa.Up = time.Now()
 	sa.lastInbound = sa.Up
 	t := sa.Tunnel

@@ -149,17 +149,3 @@ func (e *Engine) SendUnprotectedInvalidSPI(local, remote netip.AddrPort, spi uin
 		p.SendUnprotectedInvalidSPI(local, remote, spi)
 	}
 }
-
-// peerVersion is the IKE version of the tunnels to addr: 1 if all of them speak IKEv1, else 2.
-func (e *Engine) peerVersion(addr netip.Addr) int {
-	ts := e.byRemoteAddr[addr]
-	for _, t := range ts {
-		if t.Cfg.Version != 1 {
-			return 2
-		}
-	}
-	if len(ts) == 0 {
-		return 2
-	}
-	return 1
-}

@@ -44,8 +44,6 @@ type Identity struct {
 	Data []byte
 }
 
-func (id Identity) key() string { return string(rune(id.Type)) + string(id.Data) }
-
 // TunnelConfig is one configured site-to-site tunnel: one IKE SA and one Child SA.
 type TunnelConfig struct {
 	Name             string
@@ -99,6 +97,11 @@ type Tunnel struct {
 	Since  time.Time
 
 	removed bool // deleted from the configuration
+
+	// The engine's indexes (index.go): the identities as keys, and the tunnel's slots in the
+	// lists of its peer and of its peer and remote identity.
+	remoteKey, localKey string
+	peerPos, idPos      int
 }
 
 // State reports the tunnel's state.

@@ -132,7 +132,7 @@ func (e *engine) v1DeleteChild(c *ike.ChildSA, done func(error)) {
 
 // v1DeleteIKE deletes the Child SAs and then the ISAKMP SA itself, telling the peer.
 func (e *engine) v1DeleteIKE(sa *ike.IKESA) {
-	sa.State = ike.IKEDeleting
+	e.SetIKEState(sa, ike.IKEDeleting)
 	var spis []uint32
 	for _, c := range sa.Children() {
 		if c.State != ike.ChildDeleted {

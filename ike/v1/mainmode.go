@@ -208,7 +208,7 @@ func (e *engine) v1MainInitiator(sa *ike.IKESA, local, remote netip.AddrPort, h 
 		}
 		e.v1Stop(sa, v.mmReq)
 		v.step = mmSentAuth
-		sa.State = ike.IKEAuthSent
+		e.SetIKEState(sa, ike.IKEAuthSent)
 		raw := v1wire.AppendEncrypted(nil, v1Header(sa, v1wire.ExchangeMainMode, 0), ps, v.p1)
 		v.mmReq = e.v1Send(sa, raw, 0, func(err error) { e.IKEFailed(sa, err) })
 
@@ -449,6 +449,13 @@ func (e *engine) v1TunnelForID(sa *ike.IKESA, id *v1wire.ID) *ike.Tunnel {
 	if ok(sa.Tunnel) {
 		return sa.Tunnel
 	}
+	for _, t := range e.TunnelsFor(sa.Remote.Addr(), ike.Identity{Type: ike.IDType(id.Type), Data: id.Data}) {
+		if ok(t) {
+			return t
+		}
+	}
+	// A tunnel without a remote identity accepts any (tests configure such tunnels; the
+	// configuration always sets one).
 	for _, t := range e.TunnelsTo(sa.Remote.Addr()) {
 		if ok(t) {
 			return t
@@ -463,7 +470,7 @@ func (e *engine) v1TunnelForID(sa *ike.IKESA, id *v1wire.ID) *ike.Tunnel {
 // before message 5, and of two established ones both sides keep the higher CKY-I.
 func (e *engine) v1Established(sa *ike.IKESA) {
 	v := v1of(sa)
-	sa.State = ike.IKEEstablished
+	e.SetIKEState(sa, ike.IKEEstablished)
 	sa.Up = time.Now()
 	sa.SetLastInbound(sa.Up)
 	v.dh = nil

@@ -35,7 +35,7 @@ func sameID(id ike.Identity, p *wire.ID) bool {
 // sendAuth sends our IKE_AUTH request with the first Child SA.
 func (e *engine) sendAuth(sa *ike.IKESA) {
 	t := sa.Tunnel
-	sa.State = ike.IKEAuthSent
+	e.SetIKEState(sa, ike.IKEAuthSent)
 	cp := &childProposal{
 		tunnel:   t,
 		spi:      e.RandomChildSPI(),
@@ -148,10 +148,7 @@ func (e *engine) handleAuthRequest(sa *ike.IKESA, m *wire.Message) ([]wire.Paylo
 	// one whose selectors fit the proposed ones.
 	var t *ike.Tunnel
 	tsi, tsr := m.TSi(), m.TSr()
-	for _, c := range e.TunnelsByID(ike.Identity{Type: ike.IDType(idi.IDType), Data: idi.Data}) {
-		if c.Cfg.Remote.Addr() != sa.Remote.Addr() {
-			continue
-		}
+	for _, c := range e.TunnelsFor(sa.Remote.Addr(), ike.Identity{Type: ike.IDType(idi.IDType), Data: idi.Data}) {
 		if t == nil {
 			t = c
 		}

@@ -122,7 +122,7 @@ func (e *engine) deriveRekeyed(old, n *ike.IKESA, gir []byte) error {
 // registerRekeyed makes n a live IKE SA; with move it also takes over old's children.
 func (e *engine) registerRekeyed(old, n *ike.IKESA, move bool) {
 	e.AddIKE(n)
-	n.State = ike.IKEEstablished
+	e.SetIKEState(n, ike.IKEEstablished)
 	n.Up = time.Now()
 	n.SetLastInbound(n.Up)
 	if move {

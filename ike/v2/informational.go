@@ -32,7 +32,7 @@ func (e *engine) v2DeleteChild(sa *ike.IKESA, c *ike.ChildSA, done func(error)) 
 
 // v2DeleteIKE deletes an IKE SA and its children, telling the peer first.
 func (e *engine) v2DeleteIKE(sa *ike.IKESA) {
-	sa.State = ike.IKEDeleting
+	e.SetIKEState(sa, ike.IKEDeleting)
 	// The Delete goes right after the exchange in flight (window size 1): waiting requests
 	// are dropped.
 	q := v2of(sa).queue

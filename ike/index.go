@@ -1,0 +1,150 @@
+package ike
+
+import "net/netip"
+
+// The engine's indexes of tunnels and IKE SAs by peer. A gateway may carry 100,000 tunnels,
+// all to one peer address: every lookup a message or a dataplane event needs is a map access
+// here, and adding or removing a tunnel costs O(1), never a walk over a peer's tunnels.
+
+// peer is what the engine knows of one configured remote address.
+type peer struct {
+	tunnels []*Tunnel // configured with this remote address, in no particular order
+	v1      int       // how many of them speak IKEv1
+	// established holds the IKE SAs in state IKEEstablished of those tunnels.
+	established map[*IKESA]struct{}
+}
+
+// peerID keys the tunnels by remote address and remote identity: what IKE_AUTH and
+// INITIAL_CONTACT look up.
+type peerID struct {
+	addr netip.Addr
+	id   string // Identity.key of the remote identity
+}
+
+// key is the identity as a map key.
+func (id Identity) key() string { return string(rune(id.Type)) + string(id.Data) }
+
+// indexTunnel adds t to the indexes (AddTunnel).
+func (e *Engine) indexTunnel(t *Tunnel) {
+	a := t.Cfg.Remote.Addr()
+	p := e.peers[a]
+	if p == nil {
+		p = &peer{established: map[*IKESA]struct{}{}}
+		e.peers[a] = p
+	}
+	t.peerPos = len(p.tunnels)
+	p.tunnels = append(p.tunnels, t)
+	if t.Cfg.Version == 1 {
+		p.v1++
+	}
+	t.remoteKey, t.localKey = t.Cfg.RemoteID.key(), t.Cfg.LocalID.key()
+	k := peerID{a, t.remoteKey}
+	t.idPos = len(e.byPeerID[k])
+	e.byPeerID[k] = append(e.byPeerID[k], t)
+}
+
+// unindexTunnel removes t from the indexes (RemoveTunnel), moving the last tunnel of each
+// list into its slot.
+func (e *Engine) unindexTunnel(t *Tunnel) {
+	a := t.Cfg.Remote.Addr()
+	if p := e.peers[a]; p != nil {
+		p.tunnels = swapRemove(p.tunnels, t.peerPos, func(m *Tunnel) { m.peerPos = t.peerPos })
+		if t.Cfg.Version == 1 {
+			p.v1--
+		}
+		if len(p.tunnels) == 0 && len(p.established) == 0 {
+			delete(e.peers, a)
+		}
+	}
+	k := peerID{a, t.remoteKey}
+	if l := swapRemove(e.byPeerID[k], t.idPos, func(m *Tunnel) { m.idPos = t.idPos }); len(l) > 0 {
+		e.byPeerID[k] = l
+	} else {
+		delete(e.byPeerID, k)
+	}
+}
+
+// swapRemove removes element i of l by moving the last element there (moved tells it its new
+// position) and returns the shorter list.
+func swapRemove(l []*Tunnel, i int, moved func(*Tunnel)) []*Tunnel {
+	last := len(l) - 1
+	if i < 0 || i > last {
+		return l
+	}
+	if i != last {
+		l[i] = l[last]
+		moved(l[i])
+	}
+	l[last] = nil
+	return l[:last]
+}
+
+// TunnelsTo returns the tunnels configured with remote address addr (loop only; do not keep
+// the slice; its order changes as tunnels come and go).
+func (e *Engine) TunnelsTo(addr netip.Addr) []*Tunnel {
+	if p := e.peers[addr]; p != nil {
+		return p.tunnels
+	}
+	return nil
+}
+
+// TunnelsFor returns the tunnels configured with remote address addr and remote identity id
+// (loop only; do not keep the slice).
+func (e *Engine) TunnelsFor(addr netip.Addr, id Identity) []*Tunnel {
+	return e.byPeerID[peerID{addr, id.key()}]
+}
+
+// sameIdentities returns the tunnels with t's remote address and both its identities.
+func (e *Engine) sameIdentities(t *Tunnel, f func(*Tunnel)) {
+	for _, o := range e.byPeerID[peerID{t.Cfg.Remote.Addr(), t.remoteKey}] {
+		if o.localKey == t.localKey {
+			f(o)
+		}
+	}
+}
+
+// IKEByPeer returns an established IKE SA of a tunnel configured with remote address addr,
+// with which we can talk to that peer, if any (loop only).
+func (e *Engine) IKEByPeer(addr netip.Addr) *IKESA {
+	if p := e.peers[addr]; p != nil {
+		for sa := range p.established {
+			return sa
+		}
+	}
+	return nil
+}
+
+// peerVersion is the IKE version to speak to addr in an unprotected notify: 1 if every
+// tunnel configured with that address is IKEv1, else 2.
+func (e *Engine) peerVersion(addr netip.Addr) int {
+	if p := e.peers[addr]; p != nil && len(p.tunnels) > 0 && p.v1 == len(p.tunnels) {
+		return 1
+	}
+	return 2
+}
+
+// SetIKEState moves sa to state st, keeping the index of established IKE SAs (loop only).
+// Every change of an IKE SA's state goes through here.
+func (e *Engine) SetIKEState(sa *IKESA, st IKEState) {
+	if sa.State == st {
+		return
+	}
+	if p := sa.estPeer; p != nil {
+		delete(p.established, sa)
+		sa.estPeer = nil
+		if len(p.established) == 0 && len(p.tunnels) == 0 && e.peers[sa.estAddr] == p {
+			delete(e.peers, sa.estAddr)
+		}
+	}
+	sa.State = st
+	if st == IKEEstablished && sa.Tunnel != nil {
+		a := sa.Tunnel.Cfg.Remote.Addr()
+		p := e.peers[a]
+		if p == nil { // the tunnel was removed meanwhile
+			p = &peer{established: map[*IKESA]struct{}{}}
+			e.peers[a] = p
+		}
+		p.established[sa] = struct{}{}
+		sa.estPeer, sa.estAddr = p, a
+	}
+}
