@@ -9,9 +9,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Minimal rtnetlink client for what the dataplane needs: bring a link up and add or delete
-// routes through it. Each call opens a short-lived NETLINK_ROUTE socket in the calling
-// thread's namespace (callers run inside netnsHandle.do).
+// Minimal rtnetlink client for setting the TUN device up: bring a link up and give it an
+// address. Each call opens a short-lived NETLINK_ROUTE socket in the calling thread's
+// namespace (callers run inside netnsHandle.do). Routes have their own client (routes.go).
 
 type nlAttr struct {
 	typ  uint16
@@ -100,36 +100,3 @@ func addrAdd(index int, p netip.Prefix) error {
 
 // routeProto marks routes installed by Vigil (as "ip route" shows them: proto 0x56 'V').
 const routeProto = 0x56
-
-// route adds (add=true, replacing an existing one) or deletes a route to dst through the
-// interface, with an optional preferred source address.
-func route(add bool, index int, dst netip.Prefix, src netip.Addr) error {
-	body := make([]byte, unix.SizeofRtMsg)
-	fam := uint8(unix.AF_INET)
-	if dst.Addr().Is6() {
-		fam = unix.AF_INET6
-	}
-	body[0] = fam
-	body[1] = uint8(dst.Bits())
-	body[4] = unix.RT_TABLE_MAIN
-	body[5] = routeProto
-	body[6] = unix.RT_SCOPE_LINK
-	body[7] = unix.RTN_UNICAST
-	oif := binary.NativeEndian.AppendUint32(nil, uint32(index))
-	attrs := []nlAttr{{unix.RTA_DST, dst.Masked().Addr().AsSlice()}, {unix.RTA_OIF, oif}}
-	if src.IsValid() && src.Is4() == dst.Addr().Is4() {
-		attrs = append(attrs, nlAttr{unix.RTA_PREFSRC, src.AsSlice()})
-	}
-	typ, flags := uint16(unix.RTM_NEWROUTE), uint16(unix.NLM_F_CREATE|unix.NLM_F_REPLACE)
-	if !add {
-		typ, flags = unix.RTM_DELROUTE, 0
-	}
-	if err := nlRequest(typ, flags, body, attrs); err != nil {
-		op := "add"
-		if !add {
-			op = "delete"
-		}
-		return fmt.Errorf("%s route %v: %w", op, dst, err)
-	}
-	return nil
-}

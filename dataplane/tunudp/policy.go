@@ -1,9 +1,9 @@
 package tunudp
 
 import (
-	"errors"
 	"net"
 	"net/netip"
+	"slices"
 
 	"github.com/vigil-ipsec/vigil/dataplane"
 	"github.com/vigil-ipsec/vigil/dataplane/sad"
@@ -11,7 +11,9 @@ import (
 
 // SetPolicy adds or replaces the policy of p.Tunnel and routes p.RemoteTS through the TUN
 // device (with a preferred source address taken from p.LocalTS when one is local to this host).
-// Routes shared by several tunnels are reference-counted.
+// Routes shared by several tunnels are reference-counted. The router applies the route
+// changes in the background (routes.go), so that many policies set at once cost few system
+// calls; a policy with an outbound SA (traffic about to flow) waits for its routes.
 func (d *Dataplane) SetPolicy(p dataplane.Policy) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -32,43 +34,34 @@ func (d *Dataplane) SetPolicy(p dataplane.Policy) error {
 		}
 	}
 	old := d.polRoutes[p.Tunnel]
-	return d.ns.do(func() error {
-		src4, src6 := localSource(p.LocalTS)
-		var errs []error
-		for _, pf := range want {
-			if r := d.routes[pf]; r != nil {
-				if !contains(old, pf) {
-					r.refs++
-				}
-				continue
-			}
-			src := src4
-			if pf.Addr().Is6() {
-				src = src6
-			}
-			if err := route(true, d.tunIndex, pf, src); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			d.routes[pf] = &routeRef{refs: 1, src: src}
+	var ops []routeOp
+	for _, pf := range want {
+		if contains(old, pf) {
+			continue
 		}
-		var kept []netip.Prefix
-		for _, pf := range want {
-			if d.routes[pf] != nil {
-				kept = append(kept, pf)
-			}
+		if r := d.routes[pf]; r != nil {
+			r.refs++
+			continue
 		}
-		for _, pf := range old {
-			if !seen[pf] {
-				errs = append(errs, d.unrefRoute(pf))
-			}
+		d.routes[pf] = &routeRef{refs: 1}
+		ops = append(ops, routeOp{add: true, dst: pf, local: p.LocalTS})
+	}
+	for _, pf := range old {
+		if !seen[pf] {
+			ops = append(ops, d.unrefRoute(pf)...)
 		}
-		d.polRoutes[p.Tunnel] = kept
-		return errors.Join(errs...)
-	})
+	}
+	d.polRoutes[p.Tunnel] = want
+	if d.rt != nil && len(ops) > 0 {
+		d.rt.enqueue(ops...)
+		if p.OutChild != 0 {
+			d.rt.sync()
+		}
+	}
+	return nil
 }
 
-// DeletePolicy removes a tunnel's policy, drops its hold queue and removes its routes.
+// DeletePolicy removes a tunnel's policy and the routes only it needed.
 func (d *Dataplane) DeletePolicy(tunnel string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -80,17 +73,19 @@ func (d *Dataplane) DeletePolicy(tunnel string) error {
 	if d.closed || len(old) == 0 {
 		return nil
 	}
-	return d.ns.do(func() error {
-		var errs []error
-		for _, pf := range old {
-			errs = append(errs, d.unrefRoute(pf))
-		}
-		return errors.Join(errs...)
-	})
+	var ops []routeOp
+	for _, pf := range old {
+		ops = append(ops, d.unrefRoute(pf)...)
+	}
+	if d.rt != nil {
+		d.rt.enqueue(ops...)
+	}
+	return nil
 }
 
-// unrefRoute drops one reference to a route and deletes it with the last one. d.mu is held.
-func (d *Dataplane) unrefRoute(pf netip.Prefix) error {
+// unrefRoute drops one reference to a route and returns its removal with the last one. d.mu
+// is held.
+func (d *Dataplane) unrefRoute(pf netip.Prefix) []routeOp {
 	r := d.routes[pf]
 	if r == nil {
 		return nil
@@ -99,7 +94,16 @@ func (d *Dataplane) unrefRoute(pf netip.Prefix) error {
 		return nil
 	}
 	delete(d.routes, pf)
-	return route(false, d.tunIndex, pf, r.src)
+	return []routeOp{{dst: pf}}
+}
+
+// syncRoutes waits until the kernel has every route change made so far.
+func (d *Dataplane) syncRoutes() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.rt != nil && !d.closed {
+		d.rt.sync()
+	}
 }
 
 func contains(l []netip.Prefix, p netip.Prefix) bool {
@@ -111,25 +115,27 @@ func contains(l []netip.Prefix, p netip.Prefix) bool {
 	return false
 }
 
-// localSource picks, per family, an address of this host inside the local selectors: the
-// first selector's start address if it is local, else the first local address any selector
-// covers. Runs inside the dataplane's namespace.
-func localSource(sels []dataplane.Selector) (v4, v6 netip.Addr) {
+// hostAddrs lists this host's addresses (in the calling thread's namespace).
+func hostAddrs() []netip.Addr {
 	ifAddrs, err := net.InterfaceAddrs()
 	if err != nil {
-		return
+		return nil
 	}
 	var local []netip.Addr
-	isLocal := map[netip.Addr]bool{}
 	for _, a := range ifAddrs {
 		if n, ok := a.(*net.IPNet); ok {
 			if x, ok := netip.AddrFromSlice(n.IP); ok {
-				x = x.Unmap()
-				local = append(local, x)
-				isLocal[x] = true
+				local = append(local, x.Unmap())
 			}
 		}
 	}
+	return local
+}
+
+// pickSource picks, per family, an address of this host (local) inside the local selectors:
+// the first selector's start address if it is local, else the first local address any
+// selector covers.
+func pickSource(sels []dataplane.Selector, local []netip.Addr) (v4, v6 netip.Addr) {
 	set := func(a netip.Addr) {
 		if a.Is4() && !v4.IsValid() {
 			v4 = a
@@ -138,7 +144,7 @@ func localSource(sels []dataplane.Selector) (v4, v6 netip.Addr) {
 		}
 	}
 	for _, s := range sels {
-		if isLocal[s.StartAddr] {
+		if slices.Contains(local, s.StartAddr) {
 			set(s.StartAddr)
 		}
 	}

@@ -37,9 +37,10 @@ type Dataplane struct {
 
 	socks atomic.Pointer[sockSet]
 
-	mu        sync.Mutex // guards the fields below and serialises Listen and route changes
-	routes    map[netip.Prefix]*routeRef
-	polRoutes map[string][]netip.Prefix
+	mu        sync.Mutex                 // guards the fields below and serialises Listen and route changes
+	routes    map[netip.Prefix]*routeRef // routes the policies need, with their users
+	polRoutes map[string][]netip.Prefix  // by tunnel
+	rt        *router                    // applies the route changes (nil in unit tests)
 	closed    bool
 
 	wg sync.WaitGroup
@@ -50,7 +51,6 @@ type Dataplane struct {
 
 type routeRef struct {
 	refs int
-	src  netip.Addr
 }
 
 var _ dataplane.Dataplane = (*Dataplane)(nil)
@@ -104,6 +104,12 @@ func Open(cfg Config, h dataplane.IKEHandler) (*Dataplane, error) {
 		if d.tun != nil {
 			d.tun.Close()
 		}
+		d.db.Close()
+		ns.close()
+		return nil, err
+	}
+	if d.rt, err = startRouter(ns, d.tunIndex, d.log); err != nil {
+		d.tun.Close()
 		d.db.Close()
 		ns.close()
 		return nil, err
@@ -291,19 +297,13 @@ func (d *Dataplane) Close() error {
 	}
 	d.closed = true
 	var errs []error
-	if len(d.routes) > 0 {
-		errs = append(errs, d.ns.do(func() error {
-			var es []error
-			for p, r := range d.routes {
-				if err := route(false, d.tunIndex, p, r.src); err != nil {
-					es = append(es, err)
-				}
-			}
-			return errors.Join(es...)
-		}))
-		clear(d.routes)
-	}
+	rt := d.rt
+	clear(d.routes)
+	clear(d.polRoutes)
 	d.mu.Unlock()
+	if rt != nil {
+		rt.stop() // removes the routes
+	}
 	if d.tun != nil {
 		errs = append(errs, d.tun.Close())
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"syscall"
@@ -395,6 +396,7 @@ func TestHoldAcquireFlush(t *testing.T) {
 		RemoteTS: []dataplane.Selector{prefixSel(netns.NetB)}}); err != nil {
 		t.Fatal(err)
 	}
+	s.a.syncRoutes() // a policy without SA does not wait for its route
 	recv := udpIn(t, s.tp.HostB, netip.AddrPortFrom(netns.HostBAddr, 7000))
 	snd := udpIn(t, s.tp.HostA, netip.AddrPortFrom(netns.HostAAddr, 7001))
 	if _, err := snd.WriteToUDPAddrPort([]byte("held"), netip.AddrPortFrom(netns.HostBAddr, 7000)); err != nil {
@@ -420,6 +422,7 @@ func TestHoldAcquireFlush(t *testing.T) {
 func TestRoutesFollowPolicies(t *testing.T) {
 	s := newSite(t, dataplane.EncapUDP, nil, false)
 	show := func() string {
+		s.a.syncRoutes()
 		out, err := s.tp.GwA.Run(context.Background(), "ip", "route", "show", "dev", "vgdp0")
 		if err != nil {
 			t.Fatal(err)
@@ -434,5 +437,53 @@ func TestRoutesFollowPolicies(t *testing.T) {
 	}
 	if r := show(); bytes.Contains([]byte(r), []byte("10.2.0.0/24")) {
 		t.Fatalf("route left after DeletePolicy: %q", r)
+	}
+}
+
+// TestManyRoutes: 5,000 policies set one after the other (as at the start of a gateway with
+// 5,000 tunnels) all get their route through the router's batches; deleting half the
+// policies removes exactly their routes, and Close removes the rest.
+func TestManyRoutes(t *testing.T) {
+	s := newSite(t, dataplane.EncapUDP, nil, true)
+	const n = 5000
+	pf := func(i int) netip.Prefix {
+		return netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 128 + byte(i>>11), byte(i >> 3), byte(i&7) * 32}), 27)
+	}
+	for i := range n {
+		if err := s.a.SetPolicy(dataplane.Policy{Tunnel: fmt.Sprintf("t%d", i), LocalTS: []dataplane.Selector{prefixSel(netns.NetA)},
+			RemoteTS: []dataplane.Selector{prefixSel(pf(i))}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func() int {
+		t.Helper()
+		s.a.syncRoutes()
+		out, err := s.tp.GwA.Run(context.Background(), "ip", "-4", "route", "show", "dev", "vgdp0", "proto", "0x56")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bytes.Count(out, []byte("\n"))
+	}
+	if got := count(); got != n {
+		t.Fatalf("%d routes after %d policies", got, n)
+	}
+	for i := 0; i < n; i += 2 {
+		if err := s.a.DeletePolicy(fmt.Sprintf("t%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := count(); got != n/2 {
+		t.Fatalf("%d routes after deleting %d of %d policies", got, n/2, n)
+	}
+	out, err := s.tp.GwA.Run(context.Background(), "ip", "-4", "route", "show", pf(1).String())
+	if err != nil || !bytes.Contains(out, []byte("vgdp0")) {
+		t.Fatalf("route of a kept policy: %q %v", out, err)
+	}
+	if err := s.a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out, err = s.tp.GwA.Run(context.Background(), "ip", "-4", "route", "show", "proto", "0x56")
+	if err != nil || len(bytes.TrimSpace(out)) != 0 {
+		t.Fatalf("routes left after Close: %d lines, %v", bytes.Count(out, []byte("\n")), err)
 	}
 }
