@@ -58,6 +58,7 @@ type Gateway struct {
 	tstate map[string]*tunnelState
 	// restartHealAt: the last restart heal per configured peer address (heal.go).
 	restartHealAt map[netip.Addr]time.Time
+	pace          pacer // initiations in flight and waiting (pacing.go)
 	ctx           context.Context
 	closing       map[*ike.IKESA]bool // IKE SAs whose Delete is in flight at shutdown
 	closed        chan struct{}       // closed when closing empties
@@ -102,6 +103,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		started: time.Now(), tstate: map[string]*tunnelState{}, restartHealAt: map[netip.Addr]time.Time{},
 		load: o.LoadConfig, lt: o.LogThrottle,
 	}
+	g.pace = pacer{inflight: map[*ike.IKESA]struct{}{}, waiting: map[string]bool{}}
 	g.metrics = newMetrics(g)
 	if g.lt == nil {
 		g.lt = logthrottle.New(0, 0)
@@ -266,19 +268,6 @@ func (g *Gateway) shutdown() {
 		}
 		g.timers.StopAll() // any armed while the Deletes were answered
 	})
-}
-
-// initiate starts a tunnel unless it is up or connecting (loop only).
-func (g *Gateway) initiate(name, why string) {
-	t := g.engine.Tunnel(name)
-	if t == nil || t.IKE != nil {
-		return
-	}
-	ts := g.tstate[name]
-	ts.manualDown = false
-	if g.engine.Initiate(t) != nil {
-		g.event(name, "connect", why, t.Cfg.Remote.Addr().String(), 0, nil, "initiating IKE SA", 0)
-	}
 }
 
 // closedIfDone signals shutdown once no IKE SA Delete is in flight any more (loop only).

@@ -14,6 +14,7 @@ import (
 // The Gateway implements ike.Hooks; every method runs on the engine's loop.
 
 func (g *Gateway) IKEUp(sa *ike.IKESA) {
+	g.initiationDone(sa)
 	t := sa.Tunnel
 	g.metrics.ikeUp.Inc()
 	g.event(t.Cfg.Name, "up", "", sa.Remote.Addr().String(), 0, nil,
@@ -21,6 +22,7 @@ func (g *Gateway) IKEUp(sa *ike.IKESA) {
 }
 
 func (g *Gateway) IKEDown(sa *ike.IKESA, err error) {
+	g.initiationDone(sa)
 	if errors.Is(err, ike.ErrSuperseded) {
 		return // the tunnel is up on the peer's IKE SA
 	}

@@ -52,7 +52,7 @@ func BenchmarkSetup(b *testing.B) {
 // 10.i.0/25 at A and 10.i.128/25 at B (i in the two middle bytes), so that no two tunnels of
 // a gateway share remote subnets. With hub, A's end of tunnel i is the spoke address
 // 198.18.x.y; otherwise it is 192.0.2.1 for all, with the identities a.tI and b.tI.
-func scaleConfigs(b *testing.B, n int, hub bool) (*config.Config, *config.Config) {
+func scaleConfigs(b testing.TB, n int, hub bool) (*config.Config, *config.Config) {
 	var sa, sb strings.Builder
 	for i := range n {
 		spoke := netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)})
