@@ -20,6 +20,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	rpprof "runtime/pprof"
 	"strings"
 	"sync"
 	"syscall"
@@ -45,12 +46,24 @@ func run(args []string) int {
 	socket := fs.String("socket", "", "control socket path (overrides the config)")
 	version := fs.Bool("version", false, "print the version and exit")
 	debugAddr := fs.String("debug-addr", "", "serve Go's pprof handlers on this address (e.g. 127.0.0.1:6060); off by default")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run, start-up included, to this file (for developers)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *version {
 		fmt.Println("vigild", gateway.Version)
 		return 0
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = rpprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "vigild: --cpuprofile:", err)
+			return 2
+		}
+		defer func() { rpprof.StopCPUProfile(); f.Close() }()
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
