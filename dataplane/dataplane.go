@@ -211,6 +211,11 @@ type Dataplane interface {
 	SetPolicy(p Policy) error
 	// DeletePolicy removes a tunnel's policy (and drops its queue).
 	DeletePolicy(tunnel string) error
+	// SetPolicies and DeletePolicies do the same for many tunnels at once (start-up, reload,
+	// shutdown), as one change: a gateway with 100,000 tunnels must not pay 100,000 times for
+	// publishing a new policy table.
+	SetPolicies(ps []Policy) error
+	DeletePolicies(tunnels []string) error
 	// SendIKE sends an IKE message from local to remote; with local port 4500 the non-ESP
 	// marker is prepended.
 	SendIKE(local, remote netip.AddrPort, msg []byte) error

@@ -132,12 +132,19 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	}, dp, g, g.log, v1.New, v2.New)
 	in.attach(eng)
 	g.dp, g.engine, g.timers = dp, eng, eng.NewTimerGroup()
+	tcs := make([]*ike.TunnelConfig, len(cfg.Tunnels))
+	cts := make([]*config.Tunnel, len(cfg.Tunnels))
 	for i := range cfg.Tunnels {
-		if err := g.addTunnel(&cfg.Tunnels[i]); err != nil {
-			dp.Close()
-			return nil, err
+		ct := &cfg.Tunnels[i]
+		tcs[i], cts[i] = tunnelConfig(gl, ct), ct
+		if a := tcs[i].Local.Addr(); i == 0 || a != tcs[i-1].Local.Addr() {
+			if err := dp.Listen(a); err != nil {
+				dp.Close()
+				return nil, fmt.Errorf("tunnel %s: listening on %v: %w", ct.Name, a, err)
+			}
 		}
 	}
+	g.register(tcs, cts)
 	return g, nil
 }
 
@@ -149,21 +156,13 @@ func unprotectedRate(c config.InvalidSPI) float64 {
 	return float64(max(c.UnprotectedRate, 1))
 }
 
-// addTunnel registers a configured tunnel with the engine (before Run, or on the loop).
-func (g *Gateway) addTunnel(ct *config.Tunnel) error {
-	tc := tunnelConfig(g.cfg.Global, ct)
-	if err := g.dp.Listen(tc.Local.Addr()); err != nil {
-		return fmt.Errorf("tunnel %s: listening on %v: %w", ct.Name, tc.Local.Addr(), err)
-	}
-	g.register(tc, ct)
-	return nil
-}
-
-// register adds a checked tunnel to the engine and the gateway's bookkeeping (before Run, or
+// register adds checked tunnels to the engine and the gateway's bookkeeping (before Run, or
 // on the loop); it cannot fail.
-func (g *Gateway) register(tc *ike.TunnelConfig, ct *config.Tunnel) {
-	g.engine.AddTunnel(tc)
-	g.tstate[ct.Name] = &tunnelState{childProbe: ct.ChildProbe, heal: ct.Heal, healDelay: ct.HealDelay}
+func (g *Gateway) register(tcs []*ike.TunnelConfig, cts []*config.Tunnel) {
+	g.engine.AddTunnels(tcs)
+	for _, ct := range cts {
+		g.tstate[ct.Name] = &tunnelState{childProbe: ct.ChildProbe, heal: ct.Heal, healDelay: ct.HealDelay}
+	}
 }
 
 // Engine exposes the IKE engine (tests).
@@ -263,9 +262,11 @@ func (g *Gateway) shutdown() {
 	case <-time.After(1500 * time.Millisecond):
 	}
 	g.engine.Call(func() {
+		names := make([]string, 0, len(g.engine.Tunnels()))
 		for name := range g.engine.Tunnels() {
-			g.engine.RemoveTunnel(name, false)
+			names = append(names, name)
 		}
+		g.engine.RemoveTunnels(names, false)
 		g.timers.StopAll() // any armed while the Deletes were answered
 	})
 }

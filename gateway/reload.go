@@ -98,23 +98,29 @@ func (g *Gateway) planReload() (*reloadPlan, error) {
 
 // applyReload switches to a checked plan (loop only); nothing in it can fail.
 func (g *Gateway) applyReload(p *reloadPlan) {
-	for _, name := range append(append([]string(nil), p.removed...), p.changed...) {
+	gone := append(append([]string(nil), p.removed...), p.changed...)
+	for _, name := range gone {
 		if ts := g.tstate[name]; ts != nil {
 			ts.manualDown = true
 			ts.retryTimer.Stop()
 			ts.probeTimer.Stop()
 			ts.healTimer.Stop()
 		}
-		g.engine.RemoveTunnel(name, true)
+	}
+	g.engine.RemoveTunnels(gone, true)
+	for _, name := range gone {
 		delete(g.tstate, name)
 	}
 	g.cfgMu.Lock()
 	g.cfg = p.cfg
 	g.cfgMu.Unlock()
 	setUp := append(append([]string(nil), p.changed...), p.added...)
-	for _, name := range setUp {
-		g.register(p.tcs[name], p.cfg.Tunnel(name))
+	tcs := make([]*ike.TunnelConfig, len(setUp))
+	cts := make([]*config.Tunnel, len(setUp))
+	for i, name := range setUp {
+		tcs[i], cts[i] = p.tcs[name], p.cfg.Tunnel(name)
 	}
+	g.register(tcs, cts)
 	for _, name := range setUp {
 		if t := g.engine.Tunnel(name); t != nil && t.Cfg.StartAction == ike.StartStart {
 			g.initiate(name, "reload")

@@ -340,30 +340,55 @@ func (e *Engine) Tunnels() map[string]*Tunnel { return e.tunnels }
 func (e *Engine) Tunnel(name string) *Tunnel { return e.tunnels[name] }
 
 // AddTunnel registers a tunnel configuration (loop only). It does not initiate.
-func (e *Engine) AddTunnel(c *TunnelConfig) *Tunnel {
-	t := &Tunnel{Cfg: c, Since: time.Now()}
-	e.tunnels[c.Name] = t
-	e.indexTunnel(t)
-	e.holdPolicy(t)
-	if p := e.protocol(c.Version); p != nil {
-		p.CheckTunnel(c)
+func (e *Engine) AddTunnel(c *TunnelConfig) *Tunnel { return e.AddTunnels([]*TunnelConfig{c})[0] }
+
+// AddTunnels registers tunnel configurations (loop only) with one dataplane change for all
+// their policies (start-up and reload with many tunnels). It does not initiate.
+func (e *Engine) AddTunnels(cs []*TunnelConfig) []*Tunnel {
+	now := time.Now()
+	ts := make([]*Tunnel, len(cs))
+	ps := make([]dataplane.Policy, 0, len(cs))
+	for i, c := range cs {
+		t := &Tunnel{Cfg: c, Since: now}
+		ts[i] = t
+		e.tunnels[c.Name] = t
+		e.indexTunnel(t)
+		ps = append(ps, holdPolicy(t))
+		if p := e.protocol(c.Version); p != nil {
+			p.CheckTunnel(c)
+		}
 	}
-	return t
+	if err := e.dp.SetPolicies(ps); err != nil {
+		e.log.Warn("setting policies failed", "tunnels", len(ps), "err", err)
+	}
+	return ts
 }
 
 // RemoveTunnel deletes a tunnel's SAs (with Delete notifies when notify is set) and forgets it.
-func (e *Engine) RemoveTunnel(name string, notify bool) {
-	t := e.tunnels[name]
-	if t == nil {
-		return
+func (e *Engine) RemoveTunnel(name string, notify bool) { e.RemoveTunnels([]string{name}, notify) }
+
+// RemoveTunnels does what RemoveTunnel does for each of the named tunnels (unknown names are
+// skipped), with one dataplane change for all their policies.
+func (e *Engine) RemoveTunnels(names []string, notify bool) {
+	gone := make([]string, 0, len(names))
+	for _, name := range names {
+		t := e.tunnels[name]
+		if t == nil {
+			continue
+		}
+		t.removed = true
+		if t.IKE != nil {
+			e.DeleteIKE(t.IKE, notify)
+		}
+		delete(e.tunnels, name)
+		e.unindexTunnel(t)
+		gone = append(gone, name)
 	}
-	t.removed = true
-	if t.IKE != nil {
-		e.DeleteIKE(t.IKE, notify)
+	if len(gone) > 0 {
+		if err := e.dp.DeletePolicies(gone); err != nil {
+			e.log.Warn("deleting policies failed", "tunnels", len(gone), "err", err)
+		}
 	}
-	delete(e.tunnels, name)
-	e.unindexTunnel(t)
-	e.dp.DeletePolicy(name)
 }
 
 // IKESAs returns the live IKE SAs (loop only).

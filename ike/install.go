@@ -175,12 +175,16 @@ func (e *Engine) holdPolicy(t *Tunnel) {
 	if t.removed {
 		return
 	}
-	err := e.dp.SetPolicy(dataplane.Policy{
+	if err := e.dp.SetPolicy(holdPolicy(t)); err != nil {
+		e.log.Warn("setting policy failed", "tunnel", t.Cfg.Name, "err", err)
+	}
+}
+
+// holdPolicy is the policy of a tunnel without Child SA.
+func holdPolicy(t *Tunnel) dataplane.Policy {
+	return dataplane.Policy{
 		Tunnel: t.Cfg.Name, LocalTS: Selectors(t.Cfg.LocalTS), RemoteTS: Selectors(t.Cfg.RemoteTS),
 		Trap: t.Cfg.StartAction != StartNone,
-	})
-	if err != nil {
-		e.log.Warn("setting policy failed", "tunnel", t.Cfg.Name, "err", err)
 	}
 }
 

@@ -161,6 +161,12 @@ func (d *Dataplane) SetPolicy(p dataplane.Policy) error { return d.db.SetPolicy(
 // DeletePolicy removes a tunnel's policy.
 func (d *Dataplane) DeletePolicy(tunnel string) error { return d.db.DeletePolicy(tunnel) }
 
+// SetPolicies adds or replaces many tunnels' policies as one change.
+func (d *Dataplane) SetPolicies(ps []dataplane.Policy) error { return d.db.SetPolicies(ps) }
+
+// DeletePolicies removes many tunnels' policies as one change.
+func (d *Dataplane) DeletePolicies(tunnels []string) error { return d.db.DeletePolicies(tunnels) }
+
 // Events delivers dataplane events.
 func (d *Dataplane) Events() <-chan dataplane.Event { return d.db.Events() }
 

@@ -15,14 +15,38 @@ import (
 // changes in the background (routes.go), so that many policies set at once cost few system
 // calls; a policy with an outbound SA (traffic about to flow) waits for its routes.
 func (d *Dataplane) SetPolicy(p dataplane.Policy) error {
+	return d.SetPolicies([]dataplane.Policy{p})
+}
+
+// SetPolicies sets many policies as one change of the SA database, and their routes.
+func (d *Dataplane) SetPolicies(ps []dataplane.Policy) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
 		return ErrClosed
 	}
-	if err := d.db.SetPolicy(p); err != nil {
+	if err := d.db.SetPolicies(ps); err != nil {
 		return err
 	}
+	var ops []routeOp
+	wait := false
+	for _, p := range ps {
+		n := len(ops)
+		ops = d.policyRoutes(ops, p)
+		wait = wait || (p.OutChild != 0 && len(ops) > n)
+	}
+	if d.rt != nil && len(ops) > 0 {
+		d.rt.enqueue(ops...)
+		if wait {
+			d.rt.sync()
+		}
+	}
+	return nil
+}
+
+// policyRoutes updates the route references for p's remote selectors and appends the
+// route changes that follow. d.mu is held.
+func (d *Dataplane) policyRoutes(ops []routeOp, p dataplane.Policy) []routeOp {
 	var want []netip.Prefix
 	seen := map[netip.Prefix]bool{}
 	for _, s := range p.RemoteTS {
@@ -34,7 +58,6 @@ func (d *Dataplane) SetPolicy(p dataplane.Policy) error {
 		}
 	}
 	old := d.polRoutes[p.Tunnel]
-	var ops []routeOp
 	for _, pf := range want {
 		if contains(old, pf) {
 			continue
@@ -52,32 +75,33 @@ func (d *Dataplane) SetPolicy(p dataplane.Policy) error {
 		}
 	}
 	d.polRoutes[p.Tunnel] = want
-	if d.rt != nil && len(ops) > 0 {
-		d.rt.enqueue(ops...)
-		if p.OutChild != 0 {
-			d.rt.sync()
-		}
-	}
-	return nil
+	return ops
 }
 
 // DeletePolicy removes a tunnel's policy and the routes only it needed.
 func (d *Dataplane) DeletePolicy(tunnel string) error {
+	return d.DeletePolicies([]string{tunnel})
+}
+
+// DeletePolicies removes many tunnels' policies as one change, and the routes only they
+// needed.
+func (d *Dataplane) DeletePolicies(tunnels []string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.db.DeletePolicy(tunnel); err != nil {
+	if err := d.db.DeletePolicies(tunnels); err != nil {
 		return err
 	}
-	old := d.polRoutes[tunnel]
-	delete(d.polRoutes, tunnel)
-	if d.closed || len(old) == 0 {
+	if d.closed {
 		return nil
 	}
 	var ops []routeOp
-	for _, pf := range old {
-		ops = append(ops, d.unrefRoute(pf)...)
+	for _, t := range tunnels {
+		for _, pf := range d.polRoutes[t] {
+			ops = append(ops, d.unrefRoute(pf)...)
+		}
+		delete(d.polRoutes, t)
 	}
-	if d.rt != nil {
+	if d.rt != nil && len(ops) > 0 {
 		d.rt.enqueue(ops...)
 	}
 	return nil

@@ -167,6 +167,20 @@ func (d *DP) DeletePolicy(t string) error {
 	return nil
 }
 
+func (d *DP) SetPolicies(ps []dataplane.Policy) error {
+	for _, p := range ps {
+		d.SetPolicy(p)
+	}
+	return nil
+}
+
+func (d *DP) DeletePolicies(ts []string) error {
+	for _, t := range ts {
+		d.DeletePolicy(t)
+	}
+	return nil
+}
+
 func (d *DP) SendIKE(local, remote netip.AddrPort, msg []byte) error {
 	d.net.mu.Lock()
 	peer := d.net.nodes[remote.Addr()]
