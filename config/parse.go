@@ -183,7 +183,7 @@ func (d *decoder) lookup(path string) (int, bool) {
 	t, line := d.root, 0
 	for t != nil {
 		k, rest, more := strings.Cut(path, ".")
-		v := t.keys[k]
+		v := t.get(k)
 		if v == nil {
 			return line, false
 		}
@@ -198,8 +198,8 @@ func (d *decoder) lookup(path string) (int, bool) {
 // fields decodes every key of t (at path) with fs, in file order; keys fs
 // does not know are reported.
 func (d *decoder) fields(t *table, path string, fs []field) {
-	for _, k := range t.order {
-		v := t.keys[k]
+	for i, k := range t.order {
+		v := t.vals[i]
 		p := join(path, k)
 		var f *field
 		for i := range fs {
@@ -407,8 +407,8 @@ func (d *decoder) config(root *table) *Config {
 		return c
 	}
 	c.Tunnels = make([]Tunnel, 0, len(tunnels.order))
-	for _, name := range tunnels.order {
-		t, ok := d.tunnel(name, tunnels.keys[name], &c.Global)
+	for i, name := range tunnels.order {
+		t, ok := d.tunnel(name, tunnels.vals[i], &c.Global)
 		if !ok {
 			continue
 		}
@@ -506,8 +506,8 @@ func (d *decoder) tunnel(name string, v *value, g *Global) (Tunnel, bool) {
 // ikev1Proposals applies the IKEv1 default for ike_proposals (IKEv1 phase 1 has no AEAD
 // ciphers) and rejects AEAD ones that were given explicitly.
 func (d *decoder) ikev1Proposals(t *table, tun *Tunnel, path string) {
-	kv, set := t.keys["ike_proposals"]
-	if !set {
+	kv := t.get("ike_proposals")
+	if kv == nil {
 		tun.IKEProposals = DefaultIKEv1Proposals
 		tun.IKEParsed = mustParseProposals(DefaultIKEv1Proposals, true)
 		return

@@ -75,21 +75,48 @@ const (
 	originArray                  // element of an array of tables
 )
 
-// table is a TOML table with its keys in file order.
+// table is a TOML table with its keys in file order. A table of a few keys (a tunnel's)
+// is searched in order; a large one (the tunnels) gets a map once it grows past smallTable.
 type table struct {
 	origin origin
 	line   int
-	keys   map[string]*value
-	order  []string
+	order  []string       // keys in file order
+	vals   []*value       // their values
+	index  map[string]int // position by key, for tables of more than smallTable keys
 }
 
-func newTable(o origin, line int) *table {
-	return &table{origin: o, line: line, keys: make(map[string]*value)}
+const smallTable = 16
+
+func newTable(o origin, line int) *table { return &table{origin: o, line: line} }
+
+// get returns the value of key k, or nil.
+func (t *table) get(k string) *value {
+	if t.index != nil {
+		if i, ok := t.index[k]; ok {
+			return t.vals[i]
+		}
+		return nil
+	}
+	for i, o := range t.order {
+		if o == k {
+			return t.vals[i]
+		}
+	}
+	return nil
 }
 
 func (t *table) set(k string, v *value) {
-	t.keys[k] = v
+	if t.index == nil && len(t.order) >= smallTable {
+		t.index = make(map[string]int, 2*len(t.order))
+		for i, o := range t.order {
+			t.index[o] = i
+		}
+	}
+	if t.index != nil {
+		t.index[k] = len(t.order)
+	}
 	t.order = append(t.order, k)
+	t.vals = append(t.vals, v)
 }
 
 // builder turns the parser's expressions into a tree.
@@ -211,7 +238,7 @@ func (b *builder) header(e *unstable.Node) {
 	}
 	t := b.root
 	for i, k := range parts[:len(parts)-1] {
-		v := t.keys[k]
+		v := t.get(k)
 		switch {
 		case v == nil:
 			nt := newTable(originImplicit, line)
@@ -228,7 +255,7 @@ func (b *builder) header(e *unstable.Node) {
 		}
 	}
 	last := parts[len(parts)-1]
-	v := t.keys[last]
+	v := t.get(last)
 	if isArray {
 		nt := newTable(originArray, line)
 		elem := &value{kind: kindTable, line: line, tbl: nt}
@@ -284,7 +311,7 @@ func (b *builder) keyValue(t *table, path []string, e *unstable.Node) {
 	}
 	full := append(append([]string(nil), path...), parts...)
 	for i, k := range parts[:len(parts)-1] {
-		v := t.keys[k]
+		v := t.get(k)
 		switch {
 		case v == nil:
 			nt := newTable(originDotted, line)
@@ -299,7 +326,7 @@ func (b *builder) keyValue(t *table, path []string, e *unstable.Node) {
 		}
 	}
 	last := parts[len(parts)-1]
-	if prev := t.keys[last]; prev != nil {
+	if prev := t.get(last); prev != nil {
 		b.errs.add(line, "duplicate key %s (first set at line %d)", joinKey(full), prev.line)
 		return
 	}

@@ -177,7 +177,7 @@ func (d *decoder) proposalsTo(dst *string, parsed *[]crypto.Proposal, ike bool) 
 // psk returns the tunnel's pre-shared key from psk or psk_file, exactly one
 // of which must be set. Messages never include the key.
 func (d *decoder) psk(t *table, path string) Secret {
-	pv, fv := t.keys["psk"], t.keys["psk_file"]
+	pv, fv := t.get("psk"), t.get("psk_file")
 	switch {
 	case pv != nil && fv != nil:
 		d.errs.add(max(pv.line, fv.line), "%s: psk and psk_file are mutually exclusive; set only one", path)
@@ -282,13 +282,13 @@ func (d *decoder) checkGlobal(g *Global) {
 // fills in the default identities.
 func (d *decoder) checkTunnel(t *Tunnel, tbl *table, path string) {
 	line := func(k string) int {
-		if v := tbl.keys[k]; v != nil {
+		if v := tbl.get(k); v != nil {
 			return v.line
 		}
 		return t.Line
 	}
 	for _, k := range []string{"local_addr", "remote_addr", "local_subnets", "remote_subnets"} {
-		if tbl.keys[k] == nil {
+		if tbl.get(k) == nil {
 			d.errs.add(t.Line, "%s: missing required key %q", path, k)
 		}
 	}
@@ -297,10 +297,10 @@ func (d *decoder) checkTunnel(t *Tunnel, tbl *table, path string) {
 			"%s: local_addr %s is %s but remote_addr %s is %s; they must be of the same address family",
 			path, t.LocalAddr, family(t.LocalAddr), t.RemoteAddr, family(t.RemoteAddr))
 	}
-	if tbl.keys["local_id"] == nil && t.LocalAddr.IsValid() {
+	if tbl.get("local_id") == nil && t.LocalAddr.IsValid() {
 		t.LocalID = AddrIdentity(t.LocalAddr)
 	}
-	if tbl.keys["remote_id"] == nil && t.RemoteAddr.IsValid() {
+	if tbl.get("remote_id") == nil && t.RemoteAddr.IsValid() {
 		t.RemoteID = AddrIdentity(t.RemoteAddr)
 	}
 	if t.DPDDelay > 0 && t.DPDTimeout <= 0 {

@@ -62,12 +62,10 @@ func (d *Dataplane) policyRoutes(ops []routeOp, p dataplane.Policy) []routeOp {
 		if contains(old, pf) {
 			continue
 		}
-		if r := d.routes[pf]; r != nil {
-			r.refs++
-			continue
+		d.routes[pf]++
+		if d.routes[pf] == 1 {
+			ops = append(ops, routeOp{add: true, dst: pf, local: p.LocalTS})
 		}
-		d.routes[pf] = &routeRef{refs: 1}
-		ops = append(ops, routeOp{add: true, dst: pf, local: p.LocalTS})
 	}
 	for _, pf := range old {
 		if !seen[pf] {
@@ -110,11 +108,12 @@ func (d *Dataplane) DeletePolicies(tunnels []string) error {
 // unrefRoute drops one reference to a route and returns its removal with the last one. d.mu
 // is held.
 func (d *Dataplane) unrefRoute(pf netip.Prefix) []routeOp {
-	r := d.routes[pf]
-	if r == nil {
+	n, ok := d.routes[pf]
+	if !ok {
 		return nil
 	}
-	if r.refs--; r.refs > 0 {
+	if n > 1 {
+		d.routes[pf] = n - 1
 		return nil
 	}
 	delete(d.routes, pf)

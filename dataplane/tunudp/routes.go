@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"runtime"
+	"sync"
 	"syscall"
 	"time"
 
@@ -42,8 +43,12 @@ type routeOp struct {
 
 // router owns the kernel's routes of the dataplane.
 type router struct {
-	ops      chan routeOp
-	stopped  chan struct{}
+	mu      sync.Mutex
+	pending []routeOp // queued, not yet taken by run
+	closing bool
+	wake    chan struct{} // 1-buffered: pending or closing changed
+	stopped chan struct{}
+
 	log      *slog.Logger
 	tunIndex int
 
@@ -57,7 +62,7 @@ type router struct {
 
 // startRouter starts the router in namespace ns for the TUN device tunIndex.
 func startRouter(ns *netnsHandle, tunIndex int, log *slog.Logger) (*router, error) {
-	r := &router{ops: make(chan routeOp, 4*maxRouteBatch), stopped: make(chan struct{}), log: log,
+	r := &router{wake: make(chan struct{}, 1), stopped: make(chan struct{}), log: log,
 		tunIndex: tunIndex, installed: map[netip.Prefix]netip.Addr{}, in: make([]byte, 1<<16)}
 	started := make(chan error, 1)
 	go func() {
@@ -90,43 +95,53 @@ func startRouter(ns *netnsHandle, tunIndex int, log *slog.Logger) (*router, erro
 	return r, nil
 }
 
-// enqueue hands ops to the router (in order; it blocks only while the queue is full).
+// enqueue hands ops to the router, in order. It never waits: the queue is unbounded, so
+// that a gateway registering 100,000 tunnels is not held up by the kernel.
 func (r *router) enqueue(ops ...routeOp) {
-	for _, op := range ops {
-		r.ops <- op
+	r.mu.Lock()
+	r.pending = append(r.pending, ops...)
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
 	}
 }
 
 // sync waits until every change queued so far is applied.
 func (r *router) sync() {
 	done := make(chan struct{})
-	r.ops <- routeOp{done: done}
+	r.enqueue(routeOp{done: done})
 	<-done
 }
 
-// stop removes every route the router installed and ends it. Nothing may be queued after.
+// stop applies what is queued, removes every route the router installed and ends it.
+// Nothing may be queued after.
 func (r *router) stop() {
-	close(r.ops)
+	r.mu.Lock()
+	r.closing = true
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
 	<-r.stopped
 }
 
 func (r *router) run() {
-	batch := make([]routeOp, 0, maxRouteBatch)
-	for op := range r.ops {
-		batch = append(batch[:0], op)
-	drain:
-		for len(batch) < maxRouteBatch {
-			select {
-			case op, ok := <-r.ops:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, op)
-			default:
-				break drain
-			}
+	for {
+		<-r.wake
+		r.mu.Lock()
+		ops, closing := r.pending, r.closing
+		r.pending = nil
+		r.mu.Unlock()
+		for len(ops) > 0 {
+			n := min(len(ops), maxRouteBatch)
+			r.apply(ops[:n])
+			ops = ops[n:]
 		}
-		r.apply(batch)
+		if closing {
+			break
+		}
 	}
 	// Closed: take every route out again.
 	var dels []routeOp

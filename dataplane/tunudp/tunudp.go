@@ -37,20 +37,16 @@ type Dataplane struct {
 
 	socks atomic.Pointer[sockSet]
 
-	mu        sync.Mutex                 // guards the fields below and serialises Listen and route changes
-	routes    map[netip.Prefix]*routeRef // routes the policies need, with their users
-	polRoutes map[string][]netip.Prefix  // by tunnel
-	rt        *router                    // applies the route changes (nil in unit tests)
+	mu        sync.Mutex                // guards the fields below and serialises Listen and route changes
+	routes    map[netip.Prefix]int32    // routes the policies need, with their number of users
+	polRoutes map[string][]netip.Prefix // by tunnel
+	rt        *router                   // applies the route changes (nil in unit tests)
 	closed    bool
 
 	wg sync.WaitGroup
 
 	failed   chan error // buffered: the first worker failure
 	failOnce sync.Once
-}
-
-type routeRef struct {
-	refs int
 }
 
 var _ dataplane.Dataplane = (*Dataplane)(nil)
@@ -67,7 +63,7 @@ func Open(cfg Config, h dataplane.IKEHandler) (*Dataplane, error) {
 		return nil, err
 	}
 	d := &Dataplane{cfg: cfg, log: cfg.Logger, h: h, ns: ns,
-		routes: map[netip.Prefix]*routeRef{}, polRoutes: map[string][]netip.Prefix{}, failed: make(chan error, 1)}
+		routes: map[netip.Prefix]int32{}, polRoutes: map[string][]netip.Prefix{}, failed: make(chan error, 1)}
 	d.socks.Store(&sockSet{ike: map[netip.Addr]*sock{}, natt: map[netip.Addr]*sock{}, raw: map[netip.Addr]*sock{}})
 	d.db, err = sad.New(sad.Config{Provider: espsa.Provider{}, UnknownSPI: cfg.UnknownSPI,
 		QueueLen: cfg.QueueLen, Flush: d.flush})
