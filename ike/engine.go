@@ -116,7 +116,9 @@ type Engine struct {
 	outSPIs  map[outKey]*ChildSA // by (peer address, outbound SPI)
 
 	childByID map[uint64]*ChildSA // installed Child SAs by ID (the dataplane's key of outbound SAs)
-	timers    map[*Timer]struct{} // armed timers (timers.go)
+	timers    timerHeap           // armed timers (timers.go)
+	timerSeq  uint64              // timers armed so far
+	wake      *time.Timer         // fires at the earliest deadline in timers
 
 	cur            *IKESA               // the IKE SA whose message is being handled (for run's recover)
 	later          []func()             // run after the current event (Later)
@@ -184,7 +186,6 @@ func New(cfg Config, dp dataplane.Dataplane, hooks Hooks, log *slog.Logger, prot
 		spiReserved: map[uint32]time.Time{},
 		gone:        map[uint32]goneChild{},
 		childByID:   map[uint64]*ChildSA{},
-		timers:      map[*Timer]struct{}{},
 	}
 	for _, mk := range protocols {
 		p := mk(e)

@@ -108,3 +108,74 @@ func TestRunStopsTimers(t *testing.T) {
 		}
 	})
 }
+
+// TestManyTimers: 5,000 timers with random deadlines, a third of them stopped at once and
+// others stopped by other timers' functions, run exactly at their deadlines, in deadline
+// order, and never after they were stopped; a timer armed by a timer function runs too.
+func TestManyTimers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e, stop := runEngine(t)
+		defer stop()
+		start := time.Now()
+		const n = 5000
+		ranAt := map[int]time.Duration{}
+		stoppedAt := map[int]time.Duration{}
+		var order []time.Duration
+		rng := uint64(12345)
+		next := func(n uint64) uint64 { rng = rng*6364136223846793005 + 1442695040888963407; return (rng >> 33) % n }
+		due := make([]time.Duration, n)
+		e.Call(func() {
+			timers := make([]*Timer, n)
+			for i := range n {
+				due[i] = time.Duration(next(2000)) * time.Millisecond
+				timers[i] = e.After(due[i], func() {
+					if _, ok := ranAt[i]; ok {
+						t.Errorf("timer %d ran twice", i)
+					}
+					ranAt[i] = time.Since(start)
+					order = append(order, due[i])
+					if j := int(next(n)); j%7 == 0 {
+						if _, ok := stoppedAt[j]; !ok {
+							stoppedAt[j] = time.Since(start)
+						}
+						timers[j].Stop()
+					}
+				})
+			}
+			for i := 0; i < n; i += 3 {
+				stoppedAt[i] = 0
+				timers[i].Stop()
+			}
+			e.After(500*time.Millisecond, func() {
+				e.After(0, func() { ranAt[-1] = time.Since(start) })
+			})
+		})
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		e.Call(func() {
+			if e.PendingTimers() != 0 {
+				t.Errorf("%d timers pending at the end", e.PendingTimers())
+			}
+		})
+		for k := 1; k < len(order); k++ {
+			if order[k] < order[k-1] {
+				t.Fatalf("a timer due at %v ran after one due at %v", order[k], order[k-1])
+			}
+		}
+		for i := range n {
+			at, ran := ranAt[i]
+			st, stopped := stoppedAt[i]
+			switch {
+			case ran && at != due[i]:
+				t.Fatalf("timer %d due at %v ran at %v", i, due[i], at)
+			case ran && stopped && st < at:
+				t.Fatalf("timer %d stopped at %v ran at %v", i, st, at)
+			case !ran && (!stopped || st > due[i]):
+				t.Fatalf("timer %d (due %v, stopped %v at %v) never ran", i, due[i], stopped, st)
+			}
+		}
+		if at, ok := ranAt[-1]; !ok || at != 500*time.Millisecond {
+			t.Fatalf("the timer armed by a timer ran: %v at %v", ok, at)
+		}
+	})
+}
