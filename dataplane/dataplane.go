@@ -154,6 +154,7 @@ const (
 	EventAcquire    EventKind = 2 // a packet matched a trapping policy with no SA
 	EventSoftExpire EventKind = 3
 	EventHardExpire EventKind = 4
+	EventActive     EventKind = 5 // a packet passed an SA that WatchSA was watching
 )
 
 func (k EventKind) String() string {
@@ -166,6 +167,8 @@ func (k EventKind) String() string {
 		return "soft-expire"
 	case EventHardExpire:
 		return "hard-expire"
+	case EventActive:
+		return "active"
 	}
 	return "?"
 }
@@ -201,6 +204,11 @@ type Dataplane interface {
 	DeleteSA(r SARef) error
 	// SAStats reports counters of an installed SA.
 	SAStats(r SARef) (Stats, bool)
+	// WatchSA asks for one EventActive (with the SA's Child, SPI and direction) when the next
+	// packet passes the SA, so that a control plane need not poll an idle SA's counters. If a
+	// packet passed it after since already, it watches nothing and returns true. It fails
+	// with ErrNotFound if the SA is not installed.
+	WatchSA(r SARef, since time.Time) (active bool, err error)
 	// UpdateRemote changes the outer remote address and port of both halves of Child SA child
 	// in place (NAT rebinding, RFC 7296 2.23): the port must be 0 for EncapRaw and non-zero
 	// for EncapUDP. It fails with ErrNotFound if child has no SA, and with ErrExists if

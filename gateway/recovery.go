@@ -196,8 +196,23 @@ func (g *Gateway) checkChild(c *ike.ChildSA) {
 			return
 		}
 	}
+	if now.Sub(out.LastUsed) >= ts.childProbe {
+		// Nothing went out for a whole interval: nothing to look at until something does. The
+		// dataplane reports the next outbound packet (EventActive, which re-arms the probe);
+		// 100,000 idle tunnels then cost no timer every child_probe. A long backstop covers
+		// an event that never comes.
+		active, err := g.dp.WatchSA(dataplane.OutSA(c.ID, c.SPIOut), out.LastUsed)
+		if err == nil && !active {
+			g.armProbeIn(c, max(idleProbeBackstop, ts.childProbe))
+			return
+		}
+	}
 	g.armProbe(c)
 }
+
+// idleProbeBackstop: how often the probe looks at a Child SA that sends nothing, should the
+// dataplane's EventActive not come.
+const idleProbeBackstop = 5 * time.Minute
 
 // armProbeIn re-arms the probe timer of c's tunnel to fire after d.
 func (g *Gateway) armProbeIn(c *ike.ChildSA, d time.Duration) {
@@ -323,6 +338,11 @@ func (g *Gateway) dpEvent(ev dataplane.Event) {
 		if c := g.childOf(ev); c != nil && c.State == ike.ChildInstalled {
 			g.log.Info("Child SA soft lifetime reached: rekeying", "tunnel", ev.Tunnel, "spi", spiText(ev.SPI))
 			g.engine.RekeyChild(c, nil)
+		}
+	case dataplane.EventActive:
+		// Traffic goes out again on a Child SA whose probe was waiting for it.
+		if c := g.childOf(ev); c != nil && c.State == ike.ChildInstalled && c.Tunnel.Active() == c {
+			g.armProbe(c)
 		}
 	case dataplane.EventHardExpire:
 		// Both halves expire, usually together: act once, on the first.

@@ -111,6 +111,32 @@ func TestRecoverySilentChildLossQuietPeer(t *testing.T) {
 	})
 }
 
+// TestRecoverySilentChildLossAfterIdle: the tunnel carries nothing for ten minutes (A's probe
+// stops looking at the idle Child SA and waits for the dataplane's EventActive), B silently
+// loses its Child SA, then traffic starts: A probes child_probe after the first packet went
+// out unanswered, and replaces the Child SA.
+func TestRecoverySilentChildLossAfterIdle(t *testing.T) {
+	inFakeTime(t, func(t *testing.T, v int) {
+		l := startLink(t, v, linkConf{bGlobal: noInvalidSPI, b: []string{"heal = false"}})
+		time.Sleep(10*time.Minute + 1500*time.Millisecond) // off the probe's old 3 s grid
+		_, out := l.agree()
+		seqA := lastSeq(l.a)
+		if _, err := l.b.DeleteChildSA(api.SPI(out), false); err != nil {
+			t.Fatal(err)
+		}
+		t0 := time.Now()
+		l.startEcho(tick)
+		exchanges := 2 * childExchange(v)
+		if v == 1 {
+			exchanges = childExchange(v)
+		}
+		outage := l.recovered(t0, 10*time.Second)
+		within(t, "recovery", outage, defaultChildProbe, defaultChildProbe+2*tick+exchanges)
+		detect := mustEvent(t, l.a, seqA, "detect", "child-probe")
+		within(t, "detection", detect.Time.Sub(t0), defaultChildProbe, defaultChildProbe+2*tick)
+	})
+}
+
 // TestRecoveryPeerRestartVigil: B is killed and started again with start_action "start" (the
 // first B had "none", see linkConf; bench/recovery does the same for its baseline): it
 // initiates at once, its IKE_AUTH (Main Mode) carries INITIAL_CONTACT, and A drops the old IKE

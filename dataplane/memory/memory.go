@@ -161,6 +161,11 @@ func (d *Dataplane) SetPolicy(p dataplane.Policy) error { return d.db.SetPolicy(
 // DeletePolicy removes a tunnel's policy.
 func (d *Dataplane) DeletePolicy(tunnel string) error { return d.db.DeletePolicy(tunnel) }
 
+// WatchSA asks for an EventActive with the SA's next packet.
+func (d *Dataplane) WatchSA(r dataplane.SARef, since time.Time) (bool, error) {
+	return d.db.WatchSA(r, since)
+}
+
 // SetPolicies adds or replaces many tunnels' policies as one change.
 func (d *Dataplane) SetPolicies(ps []dataplane.Policy) error { return d.db.SetPolicies(ps) }
 

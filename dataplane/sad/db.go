@@ -322,6 +322,27 @@ func (db *DB) SAStats(r dataplane.SARef) (dataplane.Stats, bool) {
 	return dataplane.Stats{}, false
 }
 
+// WatchSA implements dataplane.Dataplane.WatchSA.
+func (db *DB) WatchSA(r dataplane.SARef, since time.Time) (bool, error) {
+	var s *saCore
+	switch r.Dir {
+	case dataplane.In:
+		if sa := db.InSA(r.SPI); sa != nil {
+			s = &sa.saCore
+		}
+	case dataplane.Out:
+		db.mu.Lock()
+		if sa := db.outLocked(r); sa != nil {
+			s = &sa.saCore
+		}
+		db.mu.Unlock()
+	}
+	if s == nil {
+		return false, fmt.Errorf("sad: %v: %w", r, dataplane.ErrNotFound)
+	}
+	return s.watchFrom(since), nil
+}
+
 // SAInfo describes one installed SA for metrics and listings (no key material).
 type SAInfo struct {
 	Config  dataplane.SAConfig

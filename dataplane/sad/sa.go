@@ -26,6 +26,8 @@ type saCore struct {
 	softBytes, hardBytes     uint64
 	softPackets, hardPackets uint64
 	softFired, dead          atomic.Bool
+	// watch: raise EventActive with the next packet (DB.WatchSA).
+	watch atomic.Bool
 }
 
 func (s *saCore) init(db *DB, c dataplane.SAConfig, cr Crypto) {
@@ -69,7 +71,21 @@ func (s *saCore) account(n int, now int64) bool {
 	if s.lastUsed.Load() != now {
 		s.lastUsed.Store(now)
 	}
+	if s.watch.Load() && s.watch.CompareAndSwap(true, false) {
+		s.db.lifetimeEvent(dataplane.EventActive, &s.cfg)
+	}
 	return true
+}
+
+// watchFrom arms watch unless a packet passed after since (then it reports true and leaves
+// watch off).
+func (s *saCore) watchFrom(since time.Time) bool {
+	s.watch.Store(true)
+	if t := s.lastUsed.Load(); t != 0 && t > since.UnixNano() {
+		// Take the watch back; if a packet took it first, its event is on the way.
+		return s.watch.CompareAndSwap(true, false)
+	}
+	return false
 }
 
 // expire marks the SA dead and raises EventHardExpire once.

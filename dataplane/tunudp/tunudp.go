@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.zx2c4.com/wireguard/tun"
 
@@ -150,6 +151,11 @@ func (d *Dataplane) DeleteSA(r dataplane.SARef) error { return d.db.DeleteSA(r) 
 
 // SAStats reports counters of an installed SA.
 func (d *Dataplane) SAStats(r dataplane.SARef) (dataplane.Stats, bool) { return d.db.SAStats(r) }
+
+// WatchSA asks for an EventActive with the SA's next packet.
+func (d *Dataplane) WatchSA(r dataplane.SARef, since time.Time) (bool, error) {
+	return d.db.WatchSA(r, since)
+}
 
 // UpdateRemote changes the outer remote address of a Child SA's SAs (NAT rebinding).
 func (d *Dataplane) UpdateRemote(child uint64, remote netip.AddrPort) error {

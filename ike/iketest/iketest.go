@@ -167,6 +167,9 @@ func (d *DP) DeletePolicy(t string) error {
 	return nil
 }
 
+// WatchSA reports every SA active: the fake dataplane keeps no counters to watch.
+func (d *DP) WatchSA(dataplane.SARef, time.Time) (bool, error) { return true, nil }
+
 func (d *DP) SetPolicies(ps []dataplane.Policy) error {
 	for _, p := range ps {
 		d.SetPolicy(p)
