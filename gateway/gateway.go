@@ -66,22 +66,25 @@ type Gateway struct {
 
 // tunnelState is the gateway's per-tunnel bookkeeping (loop-owned).
 type tunnelState struct {
-	outageStart  time.Time // detection of the current outage; zero if none
-	outageCause  string
-	recovering   bool // a replacement Child SA or IKE SA is being negotiated
-	lastProbe    time.Time
-	probeTimer   *ike.Timer
-	lastHint     time.Time
-	backoff      time.Duration
-	retryTimer   *ike.Timer
-	lastEvent    string
-	manualDown   bool
-	childProbe   time.Duration
-	everUp       bool
-	probeSince   time.Time // last inbound before the probe in flight; zero if none
-	probeCause   string
-	dpdSince     time.Time
-	lastAuthFail time.Time // last "failed auth-failed" event of a peer's IKE SA
+	outageStart time.Time // detection of the current outage; zero if none
+	outageCause string
+	recovering  bool // a replacement Child SA or IKE SA is being negotiated
+	lastProbe   time.Time
+	probeTimer  *ike.Timer
+	lastHint    time.Time
+	backoff     time.Duration
+	retryTimer  *ike.Timer
+	// probeIdle, dpdIdle: the Child SA probe, the DPD check wait for the dataplane's
+	// EventActive (nothing goes out), with only a long backstop timer armed.
+	probeIdle, dpdIdle bool
+	lastEvent          string
+	manualDown         bool
+	childProbe         time.Duration
+	everUp             bool
+	probeSince         time.Time // last inbound before the probe in flight; zero if none
+	probeCause         string
+	dpdSince           time.Time
+	lastAuthFail       time.Time // last "failed auth-failed" event of a peer's IKE SA
 
 	heal            bool          // heal: repair when this side lost its state
 	healDelay       time.Duration // heal_delay

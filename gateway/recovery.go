@@ -160,6 +160,7 @@ func (g *Gateway) armProbe(c *ike.ChildSA) {
 	if ts == nil || ts.childProbe <= 0 {
 		return
 	}
+	ts.probeIdle = false
 	ts.probeTimer.Stop()
 	ts.probeTimer = g.timers.After(ts.childProbe, func() { g.checkChild(c) })
 }
@@ -204,6 +205,7 @@ func (g *Gateway) checkChild(c *ike.ChildSA) {
 		active, err := g.dp.WatchSA(dataplane.OutSA(c.ID, c.SPIOut), out.LastUsed)
 		if err == nil && !active {
 			g.armProbeIn(c, max(idleProbeBackstop, ts.childProbe))
+			ts.probeIdle = true
 			return
 		}
 	}
@@ -217,6 +219,7 @@ const idleProbeBackstop = 5 * time.Minute
 // armProbeIn re-arms the probe timer of c's tunnel to fire after d.
 func (g *Gateway) armProbeIn(c *ike.ChildSA, d time.Duration) {
 	ts := g.tstate[c.Tunnel.Cfg.Name]
+	ts.probeIdle = false
 	ts.probeTimer.Stop()
 	ts.probeTimer = g.timers.After(d, func() { g.checkChild(c) })
 }
@@ -282,6 +285,14 @@ func (g *Gateway) dpdDue(sa *ike.IKESA) time.Duration {
 		}
 	}
 	now := time.Now()
+	ts := g.tstate[t.Cfg.Name]
+	if ts != nil {
+		ts.dpdIdle = false
+	}
+	if ts != nil && now.Sub(lastOut) >= t.Cfg.DPDDelay && !sa.LivenessPending() && g.watchOutbound(sa, lastOut) {
+		ts.dpdIdle = true
+		return ike.DPDIdle // EventActive re-arms the check (dpEvent)
+	}
 	if !lastOut.After(lastIn) || sa.LivenessPending() {
 		return 0
 	}
@@ -297,6 +308,22 @@ func (g *Gateway) dpdDue(sa *ike.IKESA) time.Duration {
 	}
 	g.engine.Liveness(sa, nil)
 	return 0
+}
+
+// watchOutbound asks the dataplane for an EventActive with the next packet out of any of sa's
+// Child SAs; it returns false if one sent something after since already (or cannot be
+// watched), and the caller keeps looking on its own.
+func (g *Gateway) watchOutbound(sa *ike.IKESA, since time.Time) bool {
+	children := sa.Children()
+	if len(children) == 0 {
+		return false
+	}
+	for _, c := range children {
+		if active, err := g.dp.WatchSA(dataplane.OutSA(c.ID, c.SPIOut), since); err != nil || active {
+			return false
+		}
+	}
+	return true
 }
 
 // ---- Outage bookkeeping ----------------------------------------------------------------------
@@ -340,9 +367,21 @@ func (g *Gateway) dpEvent(ev dataplane.Event) {
 			g.engine.RekeyChild(c, nil)
 		}
 	case dataplane.EventActive:
-		// Traffic goes out again on a Child SA whose probe was waiting for it.
-		if c := g.childOf(ev); c != nil && c.State == ike.ChildInstalled && c.Tunnel.Active() == c {
+		// Traffic goes out again on a Child SA whose probe or DPD was waiting for it.
+		c := g.childOf(ev)
+		if c == nil || c.State != ike.ChildInstalled {
+			return
+		}
+		ts := g.tstate[c.Tunnel.Cfg.Name]
+		if ts == nil {
+			return
+		}
+		if ts.probeIdle && c.Tunnel.Active() == c {
 			g.armProbe(c)
+		}
+		if sa := c.IKE; ts.dpdIdle && sa != nil && sa.State == ike.IKEEstablished && !sa.LivenessPending() {
+			ts.dpdIdle = false
+			g.engine.ScheduleDPD(sa)
 		}
 	case dataplane.EventHardExpire:
 		// Both halves expire, usually together: act once, on the first.

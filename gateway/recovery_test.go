@@ -305,6 +305,24 @@ func TestRecoveryDeadPeer(t *testing.T) {
 	})
 }
 
+// TestRecoveryDeadPeerAfterIdle: the tunnel carries nothing for ten minutes (A's DPD check
+// waits for the dataplane's EventActive instead of looking every dpd_delay), B goes offline,
+// then traffic starts: the liveness check starts dpd_delay after the first packet went out.
+func TestRecoveryDeadPeerAfterIdle(t *testing.T) {
+	inFakeTime(t, func(t *testing.T, v int) {
+		l := startLink(t, v, linkConf{a: []string{`child_probe = "0s"`}})
+		time.Sleep(10*time.Minute + 4500*time.Millisecond) // off the old dpd_delay grid
+		seqA := lastSeq(l.a)
+		mem(l.b).SetOffline(true)
+		t0 := time.Now()
+		l.startEcho(tick)
+		time.Sleep(defaultDPDDelay + defaultDPDTimeout + time.Second)
+		detect := mustEvent(t, l.a, seqA, "detect", "dpd")
+		within(t, "detection", detect.Time.Sub(t0), defaultDPDDelay, defaultDPDDelay+2*tick)
+		mustEvent(t, l.a, seqA, "down", "dpd")
+	})
+}
+
 // noSpuriousReplacement checks that the new IKE SA's Child SA went into use cleanly: no ESP
 // reached B on an SPI it did not have yet, so nothing was replaced again. In IKEv1 both ends
 // run a Quick Mode after the new Main Mode; the pair the peer created is not sent on before

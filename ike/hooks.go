@@ -54,7 +54,9 @@ type Hooks interface {
 	DataplaneEvent(ev dataplane.Event)
 	// DPDDue is called every DPDDelay on an established IKE SA; the gateway decides whether a
 	// liveness check is needed (outbound traffic without inbound). It returns when to look
-	// again: zero means after DPDDelay, less when the silence will reach DPDDelay sooner.
+	// again: zero means after DPDDelay, less when the silence will reach DPDDelay sooner, and
+	// DPDIdle that nothing goes out: the gateway calls ScheduleDPD when traffic does, and the
+	// engine only looks again after DPDIdleBackstop.
 	DPDDue(sa *IKESA) time.Duration
 	// Exchange reports a completed request/response exchange that we initiated; exch is its
 	// name on the wire (CREATE_CHILD_SA, INFORMATIONAL, ...).

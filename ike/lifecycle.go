@@ -82,6 +82,14 @@ func (e *Engine) RemoveIKE(sa *IKESA, err error) {
 // activity; here only IKE-level silence counts.
 func (e *Engine) ScheduleDPD(sa *IKESA) { e.scheduleDPDIn(sa, sa.Tunnel.Cfg.DPDDelay) }
 
+// DPDIdle is what Hooks.DPDDue returns for an IKE SA whose tunnel sends nothing: with 100,000
+// idle tunnels, looking at each every dpd_delay would cost for nothing. DPDIdleBackstop is
+// when the engine looks again anyway (should the gateway's ScheduleDPD never come).
+const (
+	DPDIdle         time.Duration = -1
+	DPDIdleBackstop               = 5 * time.Minute
+)
+
 func (e *Engine) scheduleDPDIn(sa *IKESA, d time.Duration) {
 	if sa.Tunnel.Cfg.DPDDelay <= 0 {
 		return
@@ -92,7 +100,10 @@ func (e *Engine) scheduleDPDIn(sa *IKESA, d time.Duration) {
 			return
 		}
 		next := e.hooks.DPDDue(sa)
-		if next <= 0 || next > sa.Tunnel.Cfg.DPDDelay {
+		switch {
+		case next == DPDIdle:
+			next = max(DPDIdleBackstop, sa.Tunnel.Cfg.DPDDelay)
+		case next <= 0 || next > sa.Tunnel.Cfg.DPDDelay:
 			next = sa.Tunnel.Cfg.DPDDelay
 		}
 		e.scheduleDPDIn(sa, next)
