@@ -9,6 +9,11 @@ import (
 // per-pair figure is not lost in the noise of the runtime's own allocations.
 const memPairs = 10_000
 
+// maxIdlePair bounds the live heap of an idle SA pair (AES-GCM-128: 145
+// bytes, AES-CBC+HMAC-SHA-256: 224; before the cipher state was built on
+// first use, 2,944 and 3,776).
+const maxIdlePair = 320
+
 // heapPerPair builds memPairs inbound+outbound SA pairs of suite su, as the
 // SA database does for an established child SA (the inbound SA with the
 // configured replay window, the outbound one with none), and returns the live
@@ -85,6 +90,11 @@ func TestHeapPerPair(t *testing.T) {
 		t.Run(su.name, func(t *testing.T) {
 			idle, used := heapPerPair(t, su)
 			t.Logf("%s: %.0f bytes per idle pair, %.0f bytes per pair after one packet each way", su.name, idle, used)
+			// An idle pair is two 48-byte SAs and their keys (24 or 64
+			// bytes each); the cipher state alone would be over 1 KiB.
+			if idle > maxIdlePair {
+				t.Errorf("an idle pair holds %.0f bytes, want at most %d", idle, maxIdlePair)
+			}
 		})
 	}
 }

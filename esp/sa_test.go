@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -85,6 +86,13 @@ func TestNoKeysInOutput(t *testing.T) {
 			t.Fatal(err)
 		}
 		out := fmt.Sprintf("%v %+v %#v %s %v %+v %#v %s", cfg, cfg, cfg, &cfg, s, s, s, []any{s, cfg})
+		// The SA's fields themselves, as a debugging dump would show them,
+		// before and after the cipher state exists.
+		out += fmt.Sprintf("%+v %#v", reflect.ValueOf(s).Elem(), reflect.ValueOf(s).Elem())
+		if _, err := s.Seal(nil, nil, NextHeaderDummy); err != nil {
+			t.Fatal(err)
+		}
+		out += fmt.Sprintf("%+v %#v", reflect.ValueOf(s).Elem(), reflect.ValueOf(s).Elem())
 		for _, bad := range []string{"a5a5", "A5A5", "165", "5a5a", "5A5A", "90 90", "[90"} {
 			if strings.Contains(out, bad) {
 				t.Fatalf("%s: output contains %q: %s", su.name, bad, out)
