@@ -154,6 +154,12 @@ func (s *SA) seqCounter() *seqCounter {
 	if c := s.seq.Load(); c != nil {
 		return c
 	}
+	return s.newSeqCounter()
+}
+
+// newSeqCounter installs a counter unless another goroutine was first, and
+// returns the installed one. (Kept apart so that seqCounter is inlined.)
+func (s *SA) newSeqCounter() *seqCounter {
 	s.seq.CompareAndSwap(nil, new(seqCounter))
 	return s.seq.Load()
 }
