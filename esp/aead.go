@@ -11,7 +11,7 @@ import "encoding/binary"
 
 // aeadSeal encrypts out[hdrLen:hdrLen+ptLen] in place and writes the IV and
 // the tag; out[0:8] already holds SPI and sequence number.
-func (s *SA) aeadSeal(out []byte, ptLen int, seq uint64, ivOverride []byte) {
+func (s *SA) aeadSeal(st *cipherState, out []byte, ptLen int, seq uint64, ivOverride []byte) {
 	iv := out[espHdrLen : espHdrLen+aeadIVLen]
 	if ivOverride != nil {
 		copy(iv, ivOverride)
@@ -19,21 +19,22 @@ func (s *SA) aeadSeal(out []byte, ptLen int, seq uint64, ivOverride []byte) {
 		binary.BigEndian.PutUint64(iv, seq)
 	}
 	sc := scratchPool.Get().(*scratch)
-	copy(sc.nonce[:saltLen], s.salt[:])
+	copy(sc.nonce[:saltLen], st.salt[:])
 	copy(sc.nonce[saltLen:], iv)
-	pt := out[s.hdrLen : s.hdrLen+ptLen]
-	s.aead.Seal(pt[:0], sc.nonce[:], pt, s.aad(sc, s.spi, seq))
+	h := s.HeaderLen()
+	pt := out[h : h+ptLen]
+	st.aead.Seal(pt[:0], sc.nonce[:], pt, s.aad(sc, s.spi, seq))
 	scratchPool.Put(sc)
 }
 
 // aeadOpen authenticates and decrypts pkt (a whole ESP packet) whose full
 // sequence number is seq into dst, which is len(pkt)-hdrLen-16 bytes long and
 // either does not overlap pkt or starts exactly at pkt[hdrLen].
-func (s *SA) aeadOpen(dst, pkt []byte, seq uint64) bool {
+func (s *SA) aeadOpen(st *cipherState, dst, pkt []byte, seq uint64) bool {
 	sc := scratchPool.Get().(*scratch)
-	copy(sc.nonce[:saltLen], s.salt[:])
+	copy(sc.nonce[:saltLen], st.salt[:])
 	copy(sc.nonce[saltLen:], pkt[espHdrLen:espHdrLen+aeadIVLen])
-	_, err := s.aead.Open(dst[:0], sc.nonce[:], pkt[s.hdrLen:], s.aad(sc, binary.BigEndian.Uint32(pkt), seq))
+	_, err := st.aead.Open(dst[:0], sc.nonce[:], pkt[s.HeaderLen():], s.aad(sc, binary.BigEndian.Uint32(pkt), seq))
 	scratchPool.Put(sc)
 	return err == nil
 }

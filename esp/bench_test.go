@@ -49,7 +49,7 @@ func BenchmarkOpen(b *testing.B) {
 			for b.Loop() {
 				if i == batch {
 					b.StopTimer()
-					rx.replay.reset()
+					rx.replayWindow().reset()
 					i = 0
 					b.StartTimer()
 				}

@@ -17,7 +17,7 @@ import (
 // used (RFC 3602 section 3), not merely unique ones. Reading crypto/rand for
 // every packet costs a system call or a lock-protected DRBG per packet;
 // instead New draws a random AES-128 key K_iv from crypto/rand, used for
-// nothing else, and Seal sets IV = AES(K_iv, seq64 || 0^64). The sequence
+// nothing else and kept with the SA's keys, and Seal sets IV = AES(K_iv, seq64 || 0^64). The sequence
 // number never repeats within an SA and AES is a pseudorandom permutation, so
 // IVs are distinct and indistinguishable from random to anyone without K_iv,
 // which never leaves the process. The cost is one AES block encryption, with
@@ -25,45 +25,46 @@ import (
 
 // cbcSeal writes the IV, encrypts out[hdrLen:hdrLen+ptLen] in place and
 // appends the ICV; out[0:8] already holds SPI and sequence number.
-func (s *SA) cbcSeal(out []byte, ptLen int, seq uint64, ivOverride []byte) {
+func (s *SA) cbcSeal(st *cbcState, out []byte, ptLen int, seq uint64, ivOverride []byte) {
 	sc := scratchPool.Get().(*scratch)
+	h := s.HeaderLen()
 	iv := out[espHdrLen : espHdrLen+cbcIVLen]
 	if ivOverride != nil {
 		copy(iv, ivOverride)
 	} else {
 		binary.BigEndian.PutUint64(sc.blk[:8], seq)
 		clear(sc.blk[8:])
-		s.ivBlock.Encrypt(iv, sc.blk[:])
+		st.ivBlock.Encrypt(iv, sc.blk[:])
 	}
-	ct := out[s.hdrLen : s.hdrLen+ptLen]
-	m := s.getMode(&s.encPool, iv, true)
+	ct := out[h : h+ptLen]
+	m := st.getMode(&st.encPool, iv, true)
 	m.CryptBlocks(ct, ct)
-	s.encPool.Put(m)
-	icv := s.mac(sc, out[:s.hdrLen+ptLen], seq)
-	copy(out[s.hdrLen+ptLen:], icv)
+	st.encPool.Put(m)
+	icv := s.mac(st, sc, out[:h+ptLen], seq)
+	copy(out[h+ptLen:], icv)
 	scratchPool.Put(sc)
 }
 
 // cbcOpen verifies the ICV of pkt and, if it is valid, decrypts the
 // ciphertext into dst (len(dst) = ciphertext length; no overlap with pkt or
 // dst starting exactly at pkt[hdrLen]).
-func (s *SA) cbcOpen(dst, pkt []byte, seq uint64) bool {
-	end := len(pkt) - s.icvLen
+func (s *SA) cbcOpen(st *cbcState, dst, pkt []byte, seq uint64) bool {
+	h, end := s.HeaderLen(), len(pkt)-s.tailLen()
 	sc := scratchPool.Get().(*scratch)
-	ok := hmac.Equal(s.mac(sc, pkt[:end], seq), pkt[end:])
+	ok := hmac.Equal(s.mac(st, sc, pkt[:end], seq), pkt[end:])
 	scratchPool.Put(sc)
 	if !ok {
 		return false
 	}
-	m := s.getMode(&s.decPool, pkt[espHdrLen:s.hdrLen], false)
-	m.CryptBlocks(dst, pkt[s.hdrLen:end])
-	s.decPool.Put(m)
+	m := st.getMode(&st.decPool, pkt[espHdrLen:h], false)
+	m.CryptBlocks(dst, pkt[h:end])
+	st.decPool.Put(m)
 	return true
 }
 
 // mac returns the truncated ICV over data (and the ESN high bits) in sc.sum.
-func (s *SA) mac(sc *scratch, data []byte, seq uint64) []byte {
-	h := s.macPool.Get().(hash.Hash)
+func (s *SA) mac(st *cbcState, sc *scratch, data []byte, seq uint64) []byte {
+	h := st.macPool.Get().(hash.Hash)
 	h.Reset()
 	h.Write(data)
 	if s.esn {
@@ -71,19 +72,19 @@ func (s *SA) mac(sc *scratch, data []byte, seq uint64) []byte {
 		h.Write(sc.hi[:])
 	}
 	sum := h.Sum(sc.sum[:0])
-	s.macPool.Put(h)
+	st.macPool.Put(h)
 	return sum[:s.icvLen]
 }
 
 // getMode takes a CBC mode from pool and sets its IV. Should the standard
 // library ever stop providing SetIV, it falls back to a fresh mode per packet.
-func (s *SA) getMode(pool *sync.Pool, iv []byte, encrypt bool) cipher.BlockMode {
+func (st *cbcState) getMode(pool *sync.Pool, iv []byte, encrypt bool) cipher.BlockMode {
 	if cm, ok := pool.Get().(cbcMode); ok {
 		cm.SetIV(iv)
 		return cm
 	}
 	if encrypt {
-		return cipher.NewCBCEncrypter(s.block, iv)
+		return cipher.NewCBCEncrypter(st.block, iv)
 	}
-	return cipher.NewCBCDecrypter(s.block, iv)
+	return cipher.NewCBCDecrypter(st.block, iv)
 }

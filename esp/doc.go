@@ -40,9 +40,14 @@
 //
 // # Performance
 //
-// Cipher state is prepared once in New. Per-packet buffers (nonce, AAD, MAC
-// output), HMAC instances and CBC modes are pooled, so Seal and Open do not
-// allocate when dst has enough capacity. Both work in place (see their
+// New validates the configuration and copies the keys, nothing more: an idle
+// SA takes 48 bytes plus its keys. The cipher state (key schedules, GHASH
+// tables), the sequence counter and the replay window are built by the first
+// packet that needs them and then reached with one atomic load; Release
+// drops the cipher state of an SA that has gone quiet (see lazy.go).
+// Per-packet buffers (nonce, AAD, MAC output), HMAC instances and CBC modes
+// are pooled, so Seal and Open do not allocate when dst has enough capacity
+// (except for the first packets of an SA). Both work in place (see their
 // documentation), which avoids copying the payload.
 //
 // Keys are copied from Config by New and never appear in errors or in the

@@ -96,8 +96,8 @@ func FuzzOpenTrailer(f *testing.F) {
 	f.Fuzz(func(t *testing.T, suite uint8, body []byte) {
 		tx, rx := fuzzSA(t, suite, false)
 		pt := bytes.Clone(body)
-		if r := len(pt) % tx.align; r != 0 || len(pt) == 0 {
-			pt = append(pt, make([]byte, tx.align-r)...)
+		if r := len(pt) % int(tx.align); r != 0 || len(pt) == 0 {
+			pt = append(pt, make([]byte, int(tx.align)-r)...)
 		}
 		inner, nh, err := rx.Open(nil, rawSeal(tx, 1, pt))
 

@@ -105,14 +105,14 @@ func ipv6Packet(n int) []byte {
 // must already be aligned for CBC), bypassing Seal's padding, so that the
 // receiver's trailer checks can be exercised.
 func rawSeal(s *SA, seq uint64, pt []byte) []byte {
-	out := make([]byte, s.hdrLen+len(pt)+s.tailLen())
-	copy(out[s.hdrLen:], pt)
+	out := make([]byte, s.HeaderLen()+len(pt)+s.tailLen())
+	copy(out[s.HeaderLen():], pt)
 	binary.BigEndian.PutUint32(out[0:4], s.spi)
 	binary.BigEndian.PutUint32(out[4:8], uint32(seq))
-	if s.aead != nil {
-		s.aeadSeal(out, len(pt), seq, nil)
+	if st := s.state(); st.cbc == nil {
+		s.aeadSeal(st, out, len(pt), seq, nil)
 	} else {
-		s.cbcSeal(out, len(pt), seq, nil)
+		s.cbcSeal(st.cbc, out, len(pt), seq, nil)
 	}
 	return out
 }

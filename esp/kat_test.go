@@ -269,7 +269,7 @@ func TestESNLayout(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tx.seq.Store(seq - 1)
+			tx.seqCounter().n.Store(seq - 1)
 			inner := ipv4Packet(100)
 			pkt, err := tx.Seal(nil, inner, NextHeaderIPv4)
 			if err != nil {
@@ -292,7 +292,7 @@ func TestESNLayout(t *testing.T) {
 					t.Fatal("tag also verifies with the 8-byte non-ESN AAD")
 				}
 			} else {
-				icv := tx.icvLen
+				icv := tx.tailLen()
 				m := hmac.New(cbcHash(su.integ), cfg.IntegKey)
 				m.Write(pkt[:len(pkt)-icv])
 				m.Write(esnAAD[4:8])
@@ -306,7 +306,7 @@ func TestESNLayout(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rx.replay.Update(1<<32 | 1)
+			rx.replayWindow().Update(1<<32 | 1)
 			got, _, err := rx.Open(nil, pkt)
 			if err != nil || !bytes.Equal(got, inner) {
 				t.Fatalf("ESN receiver: %v", err)

@@ -22,24 +22,31 @@ import "encoding/binary"
 // pkt[h:h+len(inner)]. If dst overlaps pkt, pkt's contents are undefined
 // after Open returns, also on error.
 func (s *SA) Open(dst, pkt []byte) (inner []byte, nextHeader uint8, err error) {
-	tail := s.tailLen()
-	ctLen := len(pkt) - s.hdrLen - tail // plaintext length (pad and trailer included)
-	if s.aead != nil {
+	h, tail := s.HeaderLen(), s.tailLen()
+	ctLen := len(pkt) - h - tail // plaintext length (pad and trailer included)
+	if s.isAEAD() {
 		if ctLen < 2 {
 			return nil, 0, ErrMalformed
 		}
-	} else if ctLen < s.align || ctLen%s.align != 0 {
+	} else if a := int(s.align); ctLen < a || ctLen%a != 0 {
 		return nil, 0, ErrMalformed
 	}
 
+	// An SA that has accepted nothing yet has no window (lazy.go): an empty
+	// one has top 0 and accepts every non-zero sequence number.
+	w := s.replay.Load()
+	var top uint64
+	if w != nil {
+		top = w.Top()
+	}
 	seq := uint64(binary.BigEndian.Uint32(pkt[4:8]))
 	if s.esn {
 		// The window may advance concurrently; a stale view near a 2^32
 		// boundary at worst yields the wrong high half, which then fails
 		// authentication instead of being accepted wrongly.
-		seq = esnSeq(s.replay.Top(), uint64(s.replay.Size()), uint32(seq))
+		seq = esnSeq(top, s.windowSize(), uint32(seq))
 	}
-	if !s.replay.Check(seq) {
+	if seq == 0 || w != nil && !w.Check(seq) {
 		return nil, 0, ErrReplay
 	}
 
@@ -48,19 +55,22 @@ func (s *SA) Open(dst, pkt []byte) (inner []byte, nextHeader uint8, err error) {
 	// exactly where it does. For any other overlap decrypt in place inside
 	// pkt and move the result afterwards.
 	target, move := out, false
-	if anyOverlap(out, pkt) && &out[0] != &pkt[s.hdrLen] {
-		target, move = pkt[s.hdrLen:s.hdrLen+ctLen], true
+	if anyOverlap(out, pkt) && &out[0] != &pkt[h] {
+		target, move = pkt[h:h+ctLen], true
 	}
 	var ok bool
-	if s.aead != nil {
-		ok = s.aeadOpen(target, pkt, seq)
+	if st := s.state(); st.cbc == nil {
+		ok = s.aeadOpen(st, target, pkt, seq)
 	} else {
-		ok = s.cbcOpen(target, pkt, seq)
+		ok = s.cbcOpen(st.cbc, target, pkt, seq)
 	}
 	if !ok {
 		return nil, 0, ErrAuth
 	}
-	if !s.replay.Update(seq) {
+	if w == nil {
+		w = s.replayWindow()
+	}
+	if !w.Update(seq) {
 		// A concurrent Open accepted the same sequence number first.
 		return nil, 0, ErrReplay
 	}

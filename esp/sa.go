@@ -1,15 +1,12 @@
 package esp
 
 import (
+	"bytes"
 	"crypto/aes"
-	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/binary"
 	"fmt"
-	"hash"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -33,6 +30,7 @@ const (
 	aeadIVLen = 8  // explicit IV carried in the packet
 	aeadTag   = 16 // GCM-16 and Poly1305 tags
 	cbcIVLen  = aes.BlockSize
+	ivKeyLen  = 16 // AES-128 key deriving CBC IVs (cbc.go)
 )
 
 // Config describes one direction of a child SA. Keys are copied by New; the
@@ -108,75 +106,82 @@ type Stats struct {
 // SA is one direction of an ESP security association in tunnel mode. All
 // methods are safe for concurrent use: several goroutines may call Seal, and
 // several may call Open, at the same time.
+//
+// A gateway holds many SAs that carry no traffic for long stretches, so an SA
+// is built small: New keeps the parameters and a copy of the keys (48 bytes
+// plus the keys). What a packet needs is built by the first packet that needs
+// it (see lazy.go): the cipher state on the first Seal or Open, the sequence
+// counter on the first Seal and the replay window on the first authentic
+// packet Open accepts. An outbound SA therefore never has a replay window,
+// and an inbound one never has a sequence counter.
 type SA struct {
 	spi    uint32
 	encr   uint16
 	integ  uint16
 	esn    bool
-	hdrLen int    // 8 + IV length
-	icvLen int    // ICV bytes after the ciphertext (AEAD tag or truncated HMAC)
-	align  int    // plaintext alignment: 4 (AEAD) or 16 (CBC)
-	maxSeq uint64 // largest sequence number Seal may use
-	keyLen int    // cipher key length in bytes, for String
+	hdrLen uint8  // 8 + IV length
+	icvLen uint8  // ICV bytes after the ciphertext (AEAD tag or truncated HMAC)
+	align  uint8  // plaintext alignment: 4 (AEAD) or 16 (CBC)
+	keyLen uint8  // cipher key length in bytes (without the AEAD salt)
+	window uint16 // replay window size in 64-packet blocks
 
-	// AEAD suites.
-	aead cipher.AEAD
-	salt [saltLen]byte
+	// keys points to the encryption key (with the salt for AEAD suites),
+	// followed for AES-CBC by the integrity key and the IV key (cbc.go):
+	// everything the cipher state is built from; keyMaterial returns it as
+	// a slice. A bare pointer rather than a slice saves 16 bytes per SA,
+	// and fmt prints a pointer inside a struct as an address, so even
+	// printing the SA's fields (rather than its String) shows no key byte.
+	keys *byte
 
-	// AES-CBC + HMAC suites.
-	block   cipher.Block // data key
-	ivBlock cipher.Block // independent random key used to derive IVs
-	encPool sync.Pool    // cbcMode encrypters
-	decPool sync.Pool    // cbcMode decrypters
-	macPool sync.Pool    // hash.Hash (HMAC keyed with the integrity key)
-
-	replay *ReplayWindow
-
-	// seq is written by every Seal; keep it off the cache lines holding the
-	// read-mostly fields above.
-	_   [64]byte
-	seq atomic.Uint64
-	_   [56]byte
+	cipher atomic.Pointer[cipherState]  // nil until the first packet
+	replay atomic.Pointer[ReplayWindow] // nil until Open accepts a packet
+	seq    atomic.Pointer[seqCounter]   // nil until the first Seal
 }
 
-// cbcMode is a cipher.BlockMode whose IV can be reset, which lets pooled
-// modes be reused across packets. crypto/cipher's AES CBC modes provide it.
-type cbcMode interface {
-	cipher.BlockMode
-	SetIV([]byte)
+// seqCounter is the outbound sequence counter, the only field Seal writes. It
+// is allocated alone and fills a 64-byte cache line, so that concurrent
+// writers do not keep invalidating the line holding the SA's read-mostly
+// fields (an allocation of exactly 64 bytes is 64-byte aligned).
+type seqCounter struct {
+	n atomic.Uint64
+	_ [56]byte
 }
 
 // New validates c and builds an SA. Keys are copied; c may be modified after
-// New returns.
+// New returns. New checks everything that could make building the cipher
+// state fail, so that the packet path never has to report a configuration
+// error.
 func New(c Config) (*SA, error) {
 	if c.ReplayWindow < 0 || c.ReplayWindow > MaxReplayWindow {
 		return nil, fmt.Errorf("%w: replay window %d outside 0..%d", ErrConfig, c.ReplayWindow, MaxReplayWindow)
+	}
+	if c.SPI == 0 {
+		return nil, fmt.Errorf("%w: SPI 0 is reserved", ErrConfig)
 	}
 	s := &SA{
 		spi:    c.SPI,
 		encr:   c.Encr,
 		integ:  c.Integ,
 		esn:    c.ESN,
-		maxSeq: math.MaxUint32,
-		replay: NewReplayWindow(c.ReplayWindow),
+		window: uint16(normaliseWindow(c.ReplayWindow) / 64),
 	}
-	if c.ESN {
-		s.maxSeq = math.MaxUint64
-	}
-	if c.SPI == 0 {
-		return nil, fmt.Errorf("%w: SPI 0 is reserved", ErrConfig)
-	}
+	var err error
 	switch c.Encr {
 	case crypto.EncrAESGCM16, crypto.EncrChaCha20Poly1305:
-		if err := s.initAEAD(c); err != nil {
-			return nil, err
-		}
+		err = s.initAEAD(c)
 	case crypto.EncrAESCBC:
-		if err := s.initCBC(c); err != nil {
-			return nil, err
-		}
+		err = s.initCBC(c)
 	default:
 		return nil, fmt.Errorf("%w: unsupported encryption transform %d", ErrConfig, c.Encr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Some platforms refuse a cipher whatever the key (FIPS 140-only mode
+	// refuses GCM with caller-chosen nonces, and ChaCha20-Poly1305): ask
+	// once per suite, so that New reports it rather than the first packet.
+	if err := suiteUsable(c.Encr); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrConfig, encrName(c.Encr), err)
 	}
 	return s, nil
 }
@@ -187,23 +192,14 @@ func (s *SA) initAEAD(c Config) error {
 			ErrConfig, encrName(c.Encr), integName(c.Integ))
 	}
 	n := len(c.EncrKey) - saltLen
-	var err error
 	switch {
 	case c.Encr == crypto.EncrAESGCM16 && (n == 16 || n == 24 || n == 32):
-		var b cipher.Block
-		if b, err = aes.NewCipher(c.EncrKey[:n]); err == nil {
-			s.aead, err = cipher.NewGCM(b)
-		}
 	case c.Encr == crypto.EncrChaCha20Poly1305 && n == chacha20poly1305.KeySize:
-		s.aead, err = chacha20poly1305.New(c.EncrKey[:n])
 	default:
 		return fmt.Errorf("%w: %s key+salt length %d is invalid", ErrConfig, encrName(c.Encr), len(c.EncrKey))
 	}
-	if err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrConfig, encrName(c.Encr), err)
-	}
-	copy(s.salt[:], c.EncrKey[n:])
-	s.keyLen = n
+	s.keys = &bytes.Clone(c.EncrKey)[0]
+	s.keyLen = uint8(n)
 	s.hdrLen = espHdrLen + aeadIVLen
 	s.icvLen = aeadTag
 	s.align = 4
@@ -216,15 +212,10 @@ func (s *SA) initCBC(c Config) error {
 	default:
 		return fmt.Errorf("%w: AES-CBC key length %d is invalid", ErrConfig, len(c.EncrKey))
 	}
-	var newHash func() hash.Hash
-	var icv int
+	icv := 0
 	switch c.Integ {
-	case crypto.IntegHMACSHA256128:
-		newHash, icv = sha256.New, 16
-	case crypto.IntegHMACSHA384192:
-		newHash, icv = sha512.New384, 24
-	case crypto.IntegHMACSHA512256:
-		newHash, icv = sha512.New, 32
+	case crypto.IntegHMACSHA256128, crypto.IntegHMACSHA384192, crypto.IntegHMACSHA512256:
+		icv = hmacICVLen(c.Integ)
 	case crypto.IntegNone:
 		return fmt.Errorf("%w: AES-CBC requires an integrity transform", ErrConfig)
 	default:
@@ -234,31 +225,33 @@ func (s *SA) initCBC(c Config) error {
 	if want := icv * 2; len(c.IntegKey) != want {
 		return fmt.Errorf("%w: %s key length %d, want %d", ErrConfig, integName(c.Integ), len(c.IntegKey), want)
 	}
-	b, err := aes.NewCipher(c.EncrKey)
-	if err != nil {
-		return fmt.Errorf("%w: AES-CBC: %v", ErrConfig, err)
-	}
-	// See cbc.go for why IVs come from a separate random AES key.
-	var ivKey [16]byte
-	if _, err := rand.Read(ivKey[:]); err != nil {
+	// keys = AES key | HMAC key | IV key. See cbc.go for why IVs come from a
+	// separate random AES key; it is drawn here, not with the cipher state,
+	// so that the IVs depend on nothing but the SA.
+	keys := make([]byte, 0, len(c.EncrKey)+len(c.IntegKey)+ivKeyLen)
+	keys = append(append(keys, c.EncrKey...), c.IntegKey...)
+	keys = keys[:cap(keys)]
+	if _, err := rand.Read(keys[len(keys)-ivKeyLen:]); err != nil {
 		return fmt.Errorf("esp: generating IV key: %w", err)
 	}
-	ivb, err := aes.NewCipher(ivKey[:])
-	clear(ivKey[:])
-	if err != nil {
-		return fmt.Errorf("esp: IV key: %w", err)
-	}
-	macKey := append([]byte(nil), c.IntegKey...)
-	s.block, s.ivBlock = b, ivb
-	s.macPool.New = func() any { return hmac.New(newHash, macKey) }
-	var zeroIV [cbcIVLen]byte
-	s.encPool.New = func() any { return cipher.NewCBCEncrypter(b, zeroIV[:]) }
-	s.decPool.New = func() any { return cipher.NewCBCDecrypter(b, zeroIV[:]) }
-	s.keyLen = len(c.EncrKey)
+	s.keys = &keys[0]
+	s.keyLen = uint8(len(c.EncrKey))
 	s.hdrLen = espHdrLen + cbcIVLen
-	s.icvLen = icv
+	s.icvLen = uint8(icv)
 	s.align = aes.BlockSize
 	return nil
+}
+
+// hmacICVLen is the RFC 4868 ICV length of an HMAC-SHA2 integrity transform:
+// half the hash output.
+func hmacICVLen(integ uint16) int {
+	switch integ {
+	case crypto.IntegHMACSHA384192:
+		return 24
+	case crypto.IntegHMACSHA512256:
+		return 32
+	}
+	return 16
 }
 
 // SPI returns the SA's Security Parameter Index.
@@ -266,34 +259,62 @@ func (s *SA) SPI() uint32 { return s.spi }
 
 // HeaderLen returns the number of bytes before the ciphertext: 8 (SPI and
 // sequence number) plus the IV length (8 for AEAD, 16 for CBC).
-func (s *SA) HeaderLen() int { return s.hdrLen }
+func (s *SA) HeaderLen() int { return int(s.hdrLen) }
 
 // tailLen is the number of bytes after the ciphertext: the ICV (for AEAD
 // suites, the tag the AEAD appends).
-func (s *SA) tailLen() int { return s.icvLen }
+func (s *SA) tailLen() int { return int(s.icvLen) }
 
 // Overhead returns the worst-case number of bytes Seal adds to an inner
 // packet: header, IV, maximum padding, Pad Length, Next Header and ICV.
-func (s *SA) Overhead() int { return s.hdrLen + s.align - 1 + 2 + s.tailLen() }
+func (s *SA) Overhead() int { return int(s.hdrLen) + int(s.align) - 1 + 2 + s.tailLen() }
 
 // SealedLen returns the exact length of the ESP packet Seal produces for an
 // inner packet of n bytes.
-func (s *SA) SealedLen(n int) int { return s.hdrLen + s.ptLen(n) + s.tailLen() }
+func (s *SA) SealedLen(n int) int { return int(s.hdrLen) + s.ptLen(n) + s.tailLen() }
 
 // ptLen is the padded plaintext length (inner, padding, Pad Length, Next
 // Header) for an inner packet of n bytes.
-func (s *SA) ptLen(n int) int { return (n + 2 + s.align - 1) &^ (s.align - 1) }
+func (s *SA) ptLen(n int) int {
+	a := int(s.align)
+	return (n + 2 + a - 1) &^ (a - 1)
+}
+
+// isAEAD reports whether the SA uses an AEAD suite (rather than AES-CBC with
+// HMAC).
+func (s *SA) isAEAD() bool { return s.encr != crypto.EncrAESCBC }
+
+// keyMaterial returns the keys New copied (see SA.keys).
+func (s *SA) keyMaterial() []byte {
+	n := int(s.keyLen)
+	if s.isAEAD() {
+		n += saltLen
+	} else {
+		n += 2*int(s.icvLen) + ivKeyLen
+	}
+	return unsafe.Slice(s.keys, n)
+}
+
+// windowSize is the replay window width in packets.
+func (s *SA) windowSize() uint64 { return uint64(s.window) * 64 }
 
 // Stats returns a snapshot of the SA's counters.
 func (s *SA) Stats() Stats {
-	return Stats{LastSeq: s.seq.Load(), ReplayTop: s.replay.Top()}
+	var st Stats
+	if c := s.seq.Load(); c != nil {
+		st.LastSeq = c.n.Load()
+	}
+	if w := s.replay.Load(); w != nil {
+		st.ReplayTop = w.Top()
+	}
+	return st
 }
 
 // String describes the SA without key material.
 func (s *SA) String() string {
 	integ := integName(s.integ)
 	return fmt.Sprintf("esp.SA{spi=%#08x %s-%d integ=%s esn=%t window=%d}",
-		s.spi, encrName(s.encr), s.keyLen*8, integ, s.esn, s.replay.Size())
+		s.spi, encrName(s.encr), int(s.keyLen)*8, integ, s.esn, s.windowSize())
 }
 
 // GoString is like String, so that %#v does not print keys.
@@ -303,12 +324,17 @@ func (s *SA) GoString() string { return s.String() }
 // (rather than Add) guarantees the counter never moves past maxSeq, so it
 // can never wrap back to a used value however many callers race at the end.
 func (s *SA) nextSeq() (uint64, error) {
+	limit := uint64(math.MaxUint32)
+	if s.esn {
+		limit = math.MaxUint64
+	}
+	c := s.seqCounter()
 	for {
-		cur := s.seq.Load()
-		if cur >= s.maxSeq {
+		cur := c.n.Load()
+		if cur >= limit {
 			return 0, ErrSeqExhausted
 		}
-		if s.seq.CompareAndSwap(cur, cur+1) {
+		if c.n.CompareAndSwap(cur, cur+1) {
 			return cur + 1, nil
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -64,7 +65,7 @@ func TestReplayWindowConfig(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := s.replay.Size(); got != tc.want {
+		if got := s.replayWindow().Size(); got != tc.want {
 			t.Errorf("ReplayWindow %d: size %d, want %d", tc.in, got, tc.want)
 		}
 	}
@@ -88,6 +89,20 @@ func TestNoKeysInOutput(t *testing.T) {
 		for _, bad := range []string{"a5a5", "A5A5", "165", "5a5a", "5A5A", "90 90", "[90"} {
 			if strings.Contains(out, bad) {
 				t.Fatalf("%s: output contains %q: %s", su.name, bad, out)
+			}
+		}
+		// The SA's fields themselves, as a debugging dump would show them,
+		// before and after the cipher state exists. These contain pointers,
+		// printed in hex, so look only for runs of key bytes.
+		v := reflect.ValueOf(s).Elem()
+		dump := fmt.Sprintf("%v %+v %#v %x", v, v, v, v)
+		if _, err := s.Seal(nil, nil, NextHeaderDummy); err != nil {
+			t.Fatal(err)
+		}
+		dump += fmt.Sprintf("%v %+v %#v %x", v, v, v, v)
+		for _, bad := range []string{"165 165", "0xa5, 0xa5", "a5a5a5a5", "90 90", "0x5a, 0x5a", "5a5a5a5a"} {
+			if strings.Contains(strings.ToLower(dump), bad) {
+				t.Fatalf("%s: SA fields contain %q: %s", su.name, bad, dump)
 			}
 		}
 	}
@@ -161,7 +176,7 @@ func roundTrip(t *testing.T, tx, rx *SA, inner []byte, nh uint8) {
 		if spi, ok := SPIOf(pkt); !ok || spi != tx.SPI() {
 			t.Fatalf("%s: SPIOf = %#x, %t", how, spi, ok)
 		}
-		if ct := len(pkt) - h - tx.tailLen(); ct%tx.align != 0 {
+		if ct := len(pkt) - h - tx.tailLen(); ct%int(tx.align) != 0 {
 			t.Fatalf("%s: ciphertext length %d not aligned to %d", how, ct, tx.align)
 		}
 	}
@@ -313,7 +328,7 @@ func TestPaddingAndDummy(t *testing.T) {
 	for _, su := range suites {
 		t.Run(su.name, func(t *testing.T) {
 			tx, rx := su.pair(t, false)
-			block := tx.align
+			block := int(tx.align)
 			mk := func(n int, pad []byte, nh uint8) []byte { // inner of n bytes, then pad, padlen, nh
 				pt := append(bytes.Repeat([]byte{0x45}, n), pad...)
 				return append(pt, byte(len(pad)), nh)
@@ -353,7 +368,7 @@ func TestPaddingAndDummy(t *testing.T) {
 				}
 			}
 			// Dummy packets made by Seal itself.
-			tx.seq.Store(100)
+			tx.seqCounter().n.Store(100)
 			pkt, _ := tx.Seal(nil, nil, NextHeaderDummy)
 			if _, nh, err := rx.Open(nil, pkt); !errors.Is(err, ErrDummy) || nh != 0 {
 				t.Fatalf("sealed dummy: %d %v", nh, err)
@@ -378,8 +393,8 @@ func TestSeqExhausted(t *testing.T) {
 		if esn {
 			limit = math.MaxUint64
 		}
-		tx.seq.Store(limit - 1)
-		rx.replay.Update(limit - 10)
+		tx.seqCounter().n.Store(limit - 1)
+		rx.replayWindow().Update(limit - 10)
 		pkt, err := tx.Seal(nil, ipv4Packet(20), NextHeaderIPv4)
 		if err != nil {
 			t.Fatalf("esn=%t: last sequence number refused: %v", esn, err)
@@ -407,8 +422,8 @@ func TestESNBoundary(t *testing.T) {
 		t.Run(su.name, func(t *testing.T) {
 			tx, rx := su.pair(t, true)
 			const start = 1<<32 - 8
-			tx.seq.Store(start - 1)
-			rx.replay.Update(start - 100)
+			tx.seqCounter().n.Store(start - 1)
+			rx.replayWindow().Update(start - 100)
 			var pkts [][]byte
 			for range 16 {
 				p, err := tx.Seal(nil, ipv4Packet(60), NextHeaderIPv4)
@@ -450,14 +465,14 @@ func TestCBCIV(t *testing.T) {
 		}
 		seen[string(iv)] = true
 		var blk [aes.BlockSize]byte
-		tx.ivBlock.Decrypt(blk[:], iv)
+		tx.state().cbc.ivBlock.Decrypt(blk[:], iv)
 		if binary.BigEndian.Uint64(blk[:8]) != uint64(i) || binary.BigEndian.Uint64(blk[8:]) != 0 {
 			t.Fatalf("IV %x does not decrypt to seq %d", iv, i)
 		}
 	}
 	other, _ := suites[4].pair(t, false)
 	a, _ := tx.Seal(nil, nil, 4)
-	other.seq.Store(tx.seq.Load() - 1)
+	other.seqCounter().n.Store(tx.seqCounter().n.Load() - 1)
 	b, _ := other.Seal(nil, nil, 4)
 	if bytes.Equal(a[8:24], b[8:24]) {
 		t.Fatal("two SAs derived the same IV for the same sequence number")
@@ -556,7 +571,7 @@ func TestNoAllocs(t *testing.T) {
 				t.Errorf("Seal in place: %v allocs", a)
 			}
 			if a := testing.AllocsPerRun(100, func() {
-				rx.replay.reset()
+				rx.replayWindow().reset()
 				if _, _, err := rx.Open(dst[:0], pkt); err != nil {
 					t.Fatal(err)
 				}

@@ -26,10 +26,11 @@ func (s *SA) Seal(dst, inner []byte, nextHeader uint8) ([]byte, error) {
 // seal builds the packet for sequence number seq. iv, when non-nil, replaces
 // the IV Seal would choose; it exists for known-answer tests only.
 func (s *SA) seal(dst, inner []byte, nextHeader uint8, seq uint64, iv []byte) []byte {
-	n := len(inner)
+	st := s.state()
+	n, h := len(inner), s.HeaderLen()
 	ptLen := s.ptLen(n)
-	ret, out := sliceForAppend(dst, s.hdrLen+ptLen+s.tailLen())
-	pt := out[s.hdrLen : s.hdrLen+ptLen]
+	ret, out := sliceForAppend(dst, h+ptLen+s.tailLen())
+	pt := out[h : h+ptLen]
 	// Move the payload first: inner may overlap the header area of out.
 	if n > 0 && &pt[0] != &inner[0] {
 		copy(pt, inner)
@@ -42,10 +43,10 @@ func (s *SA) seal(dst, inner []byte, nextHeader uint8, seq uint64, iv []byte) []
 	pt[ptLen-1] = nextHeader
 	binary.BigEndian.PutUint32(out[0:4], s.spi)
 	binary.BigEndian.PutUint32(out[4:8], uint32(seq))
-	if s.aead != nil {
-		s.aeadSeal(out, ptLen, seq, iv)
+	if st.cbc == nil {
+		s.aeadSeal(st, out, ptLen, seq, iv)
 	} else {
-		s.cbcSeal(out, ptLen, seq, iv)
+		s.cbcSeal(st.cbc, out, ptLen, seq, iv)
 	}
 	return ret
 }
