@@ -20,36 +20,59 @@ const (
 
 // aeadSK protects SK payloads with AES-GCM-16 or ChaCha20-Poly1305. The
 // nonce is salt (4 bytes from the key material) | IV (8 bytes, sent).
+//
+// The cipher state (AES key schedule and GHASH tables: about 1.5 KiB) is
+// built from the key on first use: an IKE SA exchanges a few messages at its
+// start and then, for hours, nothing but the odd rekey or liveness check,
+// and a gateway may hold 100,000 of them. newAEADSK builds it once to check
+// the key, and drops it.
 type aeadSK struct {
-	aead cipher.AEAD
+	aead atomic.Pointer[cipher.AEAD] // nil until first use
+	encr uint16
+	key  []byte // the encryption key without the salt
 	salt [aeadSaltLen]byte
 	ctr  atomic.Uint64 // next IV
 }
 
+func buildAEAD(encr uint16, k []byte) (cipher.AEAD, error) {
+	switch encr {
+	case EncrAESGCM16:
+		b, err := aes.NewCipher(k)
+		if err != nil {
+			return nil, err
+		}
+		return cipher.NewGCM(b)
+	case EncrChaCha20Poly1305:
+		return chacha20poly1305.New(k)
+	}
+	return nil, fmt.Errorf("not an AEAD cipher")
+}
+
 func newAEADSK(s Suite, key []byte) (*aeadSK, error) {
 	k, salt := key[:len(key)-aeadSaltLen], key[len(key)-aeadSaltLen:]
-	var a cipher.AEAD
-	var err error
-	switch s.Encr {
-	case EncrAESGCM16:
-		var b cipher.Block
-		if b, err = aes.NewCipher(k); err == nil {
-			a, err = cipher.NewGCM(b)
-		}
-	case EncrChaCha20Poly1305:
-		a, err = chacha20poly1305.New(k)
-	default:
-		err = fmt.Errorf("not an AEAD cipher")
-	}
-	if err != nil {
+	if _, err := buildAEAD(s.Encr, k); err != nil {
 		return nil, fmt.Errorf("crypto: %s setup: %w", encrName(s.Encr, s.EncrKeyBits), err)
 	}
-	c := &aeadSK{aead: a}
+	c := &aeadSK{encr: s.Encr, key: append([]byte(nil), k...)}
 	copy(c.salt[:], salt)
 	var start [8]byte
 	rand.Read(start[:]) // never fails (Go 1.24+)
 	c.ctr.Store(binary.BigEndian.Uint64(start[:]))
 	return c, nil
+}
+
+// cipher returns the AEAD, building it on first use. Racing first uses build
+// one each and all use the one installed first; every copy is the same.
+func (c *aeadSK) cipher() cipher.AEAD {
+	if a := c.aead.Load(); a != nil {
+		return *a
+	}
+	a, err := buildAEAD(c.encr, c.key)
+	if err != nil {
+		panic("crypto: AEAD key checked by newAEADSK refused: " + err.Error())
+	}
+	c.aead.CompareAndSwap(nil, &a)
+	return *c.aead.Load()
 }
 
 // SealedLen returns IV + plaintext + pad length byte + tag; no padding
@@ -70,7 +93,7 @@ func (c *aeadSK) Seal(dst, aad, plaintext []byte) []byte {
 	copy(nonce[:], c.salt[:])
 	binary.BigEndian.PutUint64(nonce[aeadSaltLen:], iv)
 	copy(out[:aeadIVLen], nonce[aeadSaltLen:])
-	c.aead.Seal(body[:0], nonce[:], body, aad)
+	c.cipher().Seal(body[:0], nonce[:], body, aad)
 	return whole
 }
 
@@ -82,7 +105,7 @@ func (c *aeadSK) Open(aad, body []byte) ([]byte, error) {
 	var nonce [aeadSaltLen + aeadIVLen]byte
 	copy(nonce[:], c.salt[:])
 	copy(nonce[aeadSaltLen:], body[:aeadIVLen])
-	pt, err := c.aead.Open(nil, nonce[:], body[aeadIVLen:], aad)
+	pt, err := c.cipher().Open(nil, nonce[:], body[aeadIVLen:], aad)
 	if err != nil {
 		return nil, ErrIntegrity
 	}

@@ -310,7 +310,7 @@ func TestSKOpenPadding(t *testing.T) {
 			case *aeadSK:
 				var nonce [12]byte
 				copy(nonce[:], k.salt[:])
-				return append(make([]byte, 8), k.aead.Seal(nil, nonce[:], p, nil)...)
+				return append(make([]byte, 8), k.cipher().Seal(nil, nonce[:], p, nil)...)
 			case *cbcSK:
 				body := make([]byte, 16+len(p))
 				cipher.NewCBCEncrypter(k.block, body[:16]).CryptBlocks(body[16:], p)
