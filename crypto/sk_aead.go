@@ -61,6 +61,18 @@ func newAEADSK(s Suite, key []byte) (*aeadSK, error) {
 	return c, nil
 }
 
+// release drops the cipher state; the next use builds it again.
+func (c *aeadSK) release() { c.aead.Store(nil) }
+
+// ReleaseSK drops the state an SK cipher can rebuild from its keys (the AEAD's key schedule
+// and tables), for an IKE SA that is going quiet: an established SA exchanges nothing for
+// long stretches. The next message rebuilds it. Other ciphers are left as they are.
+func ReleaseSK(c any) {
+	if a, ok := c.(*aeadSK); ok {
+		a.release()
+	}
+}
+
 // cipher returns the AEAD, building it on first use. Racing first uses build
 // one each and all use the one installed first; every copy is the same.
 func (c *aeadSK) cipher() cipher.AEAD {

@@ -129,6 +129,9 @@ func (e *engine) handleAuthResponse(sa *ike.IKESA, m *wire.Message) {
 // SA turned out to be a duplicate of the tunnel's and is being deleted.
 func (e *engine) established(sa *ike.IKESA) bool {
 	v2of(sa).initReq, v2of(sa).initResp, v2of(sa).dh = nil, nil, nil
+	// The IKE SA goes quiet now: its SK ciphers rebuild their state for the next message.
+	crypto.ReleaseSK(v2of(sa).in)
+	crypto.ReleaseSK(v2of(sa).out)
 	rekeying := func(old *ike.IKESA) bool { return v2of(old).rekeying != nil }
 	return e.Establish(sa, false, rekeying, "IKE SA established")
 }
