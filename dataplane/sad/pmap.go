@@ -1,13 +1,16 @@
 package sad
 
-import "math/bits"
+import (
+	"math/bits"
+	"unsafe"
+)
 
 // pmap is a persistent (immutable) hash map: a hash array mapped trie with 32-way nodes.
 // with and without return a new map that shares all but the O(log n) nodes on the path to
 // the key with the old one, which stays valid and unchanged. That is what lets the policy
-// index publish a whole change (several keys of one tunnel) with one atomic pointer swap
-// while the packet path reads without a lock: a reader sees the old or the new map, never a
-// mix, and a change costs O(log n) instead of a rebuild.
+// index publish a whole change (the keys of one tunnel, or of a batch of 100,000 tunnels)
+// with one atomic pointer swap while the packet path reads without a lock: a reader sees the
+// old or the new map, never a mix, and a change costs O(log n) instead of a rebuild.
 //
 // The caller hashes keys (with a secret seed: keys come from selectors a peer proposes) and
 // passes the same hash for the same key every time. Levels take 5 hash bits each, from the
@@ -15,29 +18,34 @@ import "math/bits"
 //
 // The fan-out is a trade: a change copies the arrays of children on its path, which costs
 // (through the garbage collector) about as much as the change itself, and a lookup reads one
-// slot per level. 32 keeps both low: 3 or 4 levels for 100,000 keys, about 9 KiB copied.
+// slot per level. 32 keeps both low: 3 or 4 levels for 100,000 keys, about 6 KiB copied for
+// the policy index's prefixes. A batch (pmapBatch) copies each array at most once, however
+// many of its changes pass through it.
+//
+// Memory: a map of n keys holds n entry slots and, for the subtries, about n/3 more slots
+// (100,000 random hashes fill 1,024 arrays of 32 slots at the third level and about 26,000
+// small arrays of 3 or 4 entries below). The arrays are allocated at their exact length.
 type pmap[K comparable, V any] struct {
 	root pslot[K, V] // holds no entry while n == 0
 	n    int
 }
 
-// pslot is one position of the trie: a subtrie (bitmap != 0) or an entry. The subtrie's
-// bitmap and children sit in the parent's slot, and so does the entry, so a lookup reads one
-// slot per level and nothing else.
+// pslot is one position of the trie: a subtrie (bitmap != 0) or an entry (bitmap == 0). The
+// subtrie's bitmap and children sit in the parent's slot, and so does the entry, so a lookup
+// reads one slot per level and nothing else. To keep slots small (they are what a change
+// copies, and a trie of 100,000 keys holds 130,000 of them), the children are a pointer to
+// the first element of an array of exactly popcount(bitmap) slots, not a slice, and an entry
+// uses the same pointer for the chain of other entries with its hash. The policy index's
+// prefix slots are 64 bytes, one cache line (slice and chain pointer took 88).
 type pslot[K comparable, V any] struct {
-	bitmap uint32        // which of the 32 positions below are used
-	kids   []pslot[K, V] // one per bit set in bitmap, in bit order
-	// With bitmap == 0: the entry, and in more the other entries with the same hash (rare).
+	bitmap uint32 // subtrie: which of the 32 positions below are used; 0: an entry
+	// Subtrie: the first of its children, one per bit set in bitmap, in bit order.
+	// Entry: the next entry with the same hash (a separately allocated slot, rare), or nil.
+	kids *pslot[K, V]
+	// Entry only.
 	hash uint64
 	key  K
 	val  V
-	more *pentry[K, V]
-}
-
-type pentry[K comparable, V any] struct {
-	key  K
-	val  V
-	next *pentry[K, V]
 }
 
 const (
@@ -45,10 +53,20 @@ const (
 	pmapMask = 1<<pmapBits - 1
 )
 
+// children returns a subtrie's children.
+func (s *pslot[K, V]) children() []pslot[K, V] {
+	return unsafe.Slice(s.kids, bits.OnesCount32(s.bitmap))
+}
+
+// subtrie returns a subtrie slot whose children are kids (not empty).
+func subtrie[K comparable, V any](bitmap uint32, kids []pslot[K, V]) pslot[K, V] {
+	return pslot[K, V]{bitmap: bitmap, kids: &kids[0]}
+}
+
 func (m pmap[K, V]) len() int { return m.n }
 
 // get returns the value of k (whose hash is h). It does not allocate.
-func (m pmap[K, V]) get(h uint64, k K) (V, bool) {
+func (m *pmap[K, V]) get(h uint64, k K) (V, bool) {
 	var zero V
 	if m.n == 0 {
 		return zero, false
@@ -59,46 +77,59 @@ func (m pmap[K, V]) get(h uint64, k K) (V, bool) {
 		if s.bitmap&bit == 0 {
 			return zero, false
 		}
-		s = &s.kids[bits.OnesCount32(s.bitmap&(bit-1))]
+		// The child's index is below popcount(bitmap), the length of the array.
+		i := uintptr(bits.OnesCount32(s.bitmap & (bit - 1)))
+		s = (*pslot[K, V])(unsafe.Add(unsafe.Pointer(s.kids), i*unsafe.Sizeof(*s)))
 	}
 	if s.hash != h {
 		return zero, false
 	}
-	if s.key == k {
-		return s.val, true
-	}
-	for e := s.more; e != nil; e = e.next {
-		if e.key == k {
-			return e.val, true
+	for ; s != nil; s = s.kids {
+		if s.key == k {
+			return s.val, true
 		}
 	}
 	return zero, false
 }
 
-// pmapBatch lets several changes in a row copy each trie node at most once: the arrays of
-// children the batch allocated belong to versions nobody reads yet, so its later changes
-// write them in place. Results of a batch may be published only once its last change is made;
-// after that the batch must not be used. A nil batch copies every time (one change).
+// pmapBatch lets several changes in a row copy each trie array at most once: the arrays the
+// batch allocated belong to versions nobody reads yet, so its later changes write them in
+// place. Results of a batch may be published only once its last change is made; after that
+// the batch must not be used. A nil batch copies every time (one change).
 type pmapBatch[K comparable, V any] struct {
-	owned map[*pslot[K, V]]bool // the first element of each array the batch allocated
+	owned map[*pslot[K, V]]struct{} // the first element of each array the batch allocated
 }
 
-func (b *pmapBatch[K, V]) fresh(kids []pslot[K, V]) []pslot[K, V] {
+// alloc returns a new array of n > 0 slots, owned by the batch.
+func (b *pmapBatch[K, V]) alloc(n int) []pslot[K, V] {
+	kids := make([]pslot[K, V], n)
 	if b != nil {
 		if b.owned == nil {
-			b.owned = map[*pslot[K, V]]bool{}
+			b.owned = map[*pslot[K, V]]struct{}{}
 		}
-		b.owned[&kids[0]] = true
+		b.owned[&kids[0]] = struct{}{}
 	}
 	return kids
 }
 
-// writable returns kids if the batch allocated it, else a copy.
-func (b *pmapBatch[K, V]) writable(kids []pslot[K, V]) []pslot[K, V] {
-	if b != nil && b.owned[&kids[0]] {
-		return kids
+// writable returns the children of subtrie s if the batch allocated them, else a copy.
+func (b *pmapBatch[K, V]) writable(s *pslot[K, V]) []pslot[K, V] {
+	kids := s.children()
+	if b != nil {
+		if _, ok := b.owned[s.kids]; ok {
+			return kids
+		}
 	}
-	return b.fresh(append([]pslot[K, V](nil), kids...))
+	c := b.alloc(len(kids))
+	copy(c, kids)
+	return c
+}
+
+// drop forgets an array the batch no longer uses (it is garbage unless published before).
+func (b *pmapBatch[K, V]) drop(kids *pslot[K, V]) {
+	if b != nil {
+		delete(b.owned, kids)
+	}
 }
 
 // with returns m with k set to v.
@@ -135,22 +166,25 @@ func (s pslot[K, V]) with(b *pmapBatch[K, V], shift uint, h uint64, k K, v V) (p
 			return s.withSameHash(k, v)
 		}
 		// Another hash ends here: move its entry one level down and go on from there.
-		bit := uint32(1) << (s.hash >> shift & pmapMask)
-		s = pslot[K, V]{bitmap: bit, kids: b.fresh([]pslot[K, V]{s})}
+		kids := b.alloc(1)
+		kids[0] = s
+		s = subtrie(uint32(1)<<(s.hash>>shift&pmapMask), kids)
 	}
 	bit := uint32(1) << (h >> shift & pmapMask)
 	i := bits.OnesCount32(s.bitmap & (bit - 1))
 	if s.bitmap&bit == 0 {
-		kids := b.fresh(make([]pslot[K, V], len(s.kids)+1))
-		copy(kids, s.kids[:i])
+		old := s.children()
+		kids := b.alloc(len(old) + 1)
+		copy(kids, old[:i])
 		kids[i] = pslot[K, V]{hash: h, key: k, val: v}
-		copy(kids[i+1:], s.kids[i:])
-		return pslot[K, V]{bitmap: s.bitmap | bit, kids: kids}, true
+		copy(kids[i+1:], old[i:])
+		b.drop(s.kids)
+		return subtrie(s.bitmap|bit, kids), true
 	}
-	kid, added := s.kids[i].with(b, shift+pmapBits, h, k, v)
-	kids := b.writable(s.kids)
+	kid, added := s.children()[i].with(b, shift+pmapBits, h, k, v)
+	kids := b.writable(&s)
 	kids[i] = kid
-	return pslot[K, V]{bitmap: s.bitmap, kids: kids}, added
+	return subtrie(s.bitmap, kids), added
 }
 
 // withSameHash sets k to v in an entry slot whose hash is k's.
@@ -159,13 +193,13 @@ func (s pslot[K, V]) withSameHash(k K, v V) (pslot[K, V], bool) {
 		s.val = v
 		return s, false
 	}
-	for e := s.more; e != nil; e = e.next {
+	for e := s.kids; e != nil; e = e.kids {
 		if e.key == k {
-			s.more = s.more.copyUntil(e, &pentry[K, V]{k, v, e.next})
+			s.kids = s.kids.copyUntil(e, &pslot[K, V]{kids: e.kids, hash: s.hash, key: k, val: v})
 			return s, false
 		}
 	}
-	s.more = &pentry[K, V]{k, v, s.more}
+	s.kids = &pslot[K, V]{kids: s.kids, hash: s.hash, key: k, val: v}
 	return s, true
 }
 
@@ -177,14 +211,14 @@ func (s pslot[K, V]) without(b *pmapBatch[K, V], shift uint, h uint64, k K) (_ p
 			return s, false, false
 		}
 		if s.key == k {
-			if s.more == nil {
+			if s.kids == nil {
 				return pslot[K, V]{}, true, true
 			}
-			return pslot[K, V]{hash: h, key: s.more.key, val: s.more.val, more: s.more.next}, true, false
+			return *s.kids, true, false // the next entry of the chain, with the rest of it
 		}
-		for e := s.more; e != nil; e = e.next {
+		for e := s.kids; e != nil; e = e.kids {
 			if e.key == k {
-				s.more = s.more.copyUntil(e, e.next)
+				s.kids = s.kids.copyUntil(e, e.kids)
 				return s, true, false
 			}
 		}
@@ -195,37 +229,42 @@ func (s pslot[K, V]) without(b *pmapBatch[K, V], shift uint, h uint64, k K) (_ p
 		return s, false, false
 	}
 	i := bits.OnesCount32(s.bitmap & (bit - 1))
-	kid, removed, gone := s.kids[i].without(b, shift+pmapBits, h, k)
+	old := s.children()
+	kid, removed, gone := old[i].without(b, shift+pmapBits, h, k)
 	switch {
 	case !removed:
 		return s, false, false
-	case gone && len(s.kids) == 1:
+	case gone && len(old) == 1:
+		b.drop(s.kids)
 		return pslot[K, V]{}, true, true
 	case gone:
-		kids := b.fresh(make([]pslot[K, V], len(s.kids)-1))
-		copy(kids, s.kids[:i])
-		copy(kids[i:], s.kids[i+1:])
-		s = pslot[K, V]{bitmap: s.bitmap &^ bit, kids: kids}
+		kids := b.alloc(len(old) - 1)
+		copy(kids, old[:i])
+		copy(kids[i:], old[i+1:])
+		b.drop(s.kids)
+		s = subtrie(s.bitmap&^bit, kids)
 	default:
-		kids := b.writable(s.kids)
+		kids := b.writable(&s)
 		kids[i] = kid
-		s = pslot[K, V]{bitmap: s.bitmap, kids: kids}
+		s = subtrie(s.bitmap, kids)
 	}
 	// A subtrie left with one entry becomes that entry, so that the trie is as shallow after
 	// removals as if the remaining keys had been added alone.
-	if len(s.kids) == 1 && s.kids[0].bitmap == 0 {
-		return s.kids[0], true, false
+	if kids := s.children(); len(kids) == 1 && kids[0].bitmap == 0 {
+		b.drop(s.kids)
+		return kids[0], true, false
 	}
 	return s, true, false
 }
 
-// copyUntil returns a copy of the chain from e up to (not including) stop, followed by tail.
-func (e *pentry[K, V]) copyUntil(stop, tail *pentry[K, V]) *pentry[K, V] {
+// copyUntil returns a copy of the entry chain from e up to (not including) stop, followed by
+// tail.
+func (e *pslot[K, V]) copyUntil(stop, tail *pslot[K, V]) *pslot[K, V] {
 	if e == stop {
 		return tail
 	}
 	c := *e
-	c.next = c.next.copyUntil(stop, tail)
+	c.kids = c.kids.copyUntil(stop, tail)
 	return &c
 }
 
@@ -238,14 +277,14 @@ func (m pmap[K, V]) each(f func(K, V)) {
 
 func (s *pslot[K, V]) each(f func(K, V)) {
 	if s.bitmap == 0 {
-		f(s.key, s.val)
-		for e := s.more; e != nil; e = e.next {
+		for e := s; e != nil; e = e.kids {
 			f(e.key, e.val)
 		}
 		return
 	}
-	for i := range s.kids {
-		s.kids[i].each(f)
+	kids := s.children()
+	for i := range kids {
+		kids[i].each(f)
 	}
 }
 
@@ -255,8 +294,9 @@ func (s *pslot[K, V]) depth() int {
 		return 0
 	}
 	d := 0
-	for i := range s.kids {
-		d = max(d, s.kids[i].depth())
+	kids := s.children()
+	for i := range kids {
+		d = max(d, kids[i].depth())
 	}
 	return d + 1
 }
