@@ -178,7 +178,7 @@ func diffCheck(t testing.TB, db *DB, ref *refIndex, f Flow) {
 	t.Helper()
 	got := ""
 	if p := db.pols.lookup(&f); p != nil {
-		got = p.cfg.Tunnel
+		got = p.tunnel
 	}
 	if want := ref.lookup(&f); got != want {
 		t.Fatalf("%v:%d -> %v:%d proto %d ports %v: index says %q, reference %q",
@@ -198,8 +198,8 @@ func checkIndexState(t testing.TB, db *DB, ref *refIndex) {
 	children := map[uint64]int{}
 	for name, rp := range ref.pols {
 		p := x.tunnel(name)
-		if p == nil || p.seq == 0 || p.cfg.OutChild != rp.cfg.OutChild ||
-			!slices.Equal(p.cfg.LocalTS, rp.cfg.LocalTS) || !slices.Equal(p.cfg.RemoteTS, rp.cfg.RemoteTS) {
+		if p == nil || p.seq == 0 || p.outChild != rp.cfg.OutChild || p.tunnel != name ||
+			!slices.Equal(p.Config().LocalTS, rp.cfg.LocalTS) || !slices.Equal(p.Config().RemoteTS, rp.cfg.RemoteTS) {
 			t.Fatalf("tunnel %q: indexed %+v, want %+v", name, p, rp.cfg)
 		}
 		if rp.cfg.OutChild != 0 {
@@ -214,7 +214,7 @@ func checkIndexState(t testing.TB, db *DB, ref *refIndex) {
 			t.Fatalf("child %d: %d policies, want %d", id, len(ps), children[id])
 		}
 		for i, p := range ps {
-			if p.cfg.OutChild != id || x.tunnel(p.cfg.Tunnel) != p || i > 0 && ps[i-1].seq >= p.seq {
+			if p.outChild != id || x.tunnel(p.tunnel) != p || i > 0 && ps[i-1].seq >= p.seq {
 				t.Fatalf("child %d: list %d wrong", id, i)
 			}
 		}
@@ -226,7 +226,7 @@ func checkIndexState(t testing.TB, db *DB, ref *refIndex) {
 			t.Fatalf("empty bucket %+v kept", k)
 		}
 		for i, p := range ps {
-			if x.tunnel(p.cfg.Tunnel) != p || i > 0 && ps[i-1].seq >= p.seq {
+			if x.tunnel(p.tunnel) != p || i > 0 && ps[i-1].seq >= p.seq {
 				t.Fatalf("bucket %+v: entry %d stale or out of order", k, i)
 			}
 		}
@@ -313,7 +313,7 @@ func TestPolicyIndexPrecedence(t *testing.T) {
 	route := func(dst string, proto uint8, port uint16) string {
 		f := Flow{Src: netip.MustParseAddr("10.1.0.1"), Dst: netip.MustParseAddr(dst), Proto: proto, DstPort: port, HasPorts: true}
 		if p := db.pols.lookup(&f); p != nil {
-			return p.cfg.Tunnel
+			return p.tunnel
 		}
 		return ""
 	}
@@ -504,7 +504,7 @@ func TestPolicyReplaceNeverMissing(t *testing.T) {
 		wg.Go(func() {
 			for i := 0; !stop.Load(); i++ {
 				f := Flow{Src: netip.MustParseAddr("10.1.0.1"), Dst: netip.AddrFrom4([4]byte{10, 2, 0, byte(i*7 + w)}), Proto: ProtoUDP}
-				if p := db.pols.lookup(&f); p == nil || p.cfg.Tunnel != "a" {
+				if p := db.pols.lookup(&f); p == nil || p.tunnel != "a" {
 					missed <- fmt.Sprintf("%v: %v", f.Dst, p)
 					return
 				}
