@@ -362,6 +362,24 @@ func (db *DB) SetPolicy(p dataplane.Policy) error {
 	return nil
 }
 
+// SetPolicies installs ps as SetPolicy would one after the other, in order (a tunnel named
+// twice ends with its last policy), but as one change: the packet path sees none of them or
+// all, and the index is copied and published once, which makes installing 100,000 policies
+// at start-up much cheaper than 100,000 SetPolicy calls. If a policy is invalid, nothing is
+// installed and the error names it.
+func (db *DB) SetPolicies(ps []dataplane.Policy) error {
+	nps := make([]*Policy, len(ps))
+	for i := range ps {
+		np, err := newPolicy(&ps[i])
+		if err != nil {
+			return fmt.Errorf("sad: policy %d of %d: %w", i+1, len(ps), err)
+		}
+		nps[i] = np
+	}
+	db.install(nps)
+	return nil
+}
+
 // install adds or replaces the policies nps (valid, not yet installed), in order, and
 // publishes them as one change of the index.
 func (db *DB) install(nps []*Policy) {
@@ -408,6 +426,16 @@ func (db *DB) install(nps []*Policy) {
 func (db *DB) DeletePolicy(tunnel string) error {
 	if db.remove([]string{tunnel}) >= 0 {
 		return fmt.Errorf("sad: policy %q: %w", tunnel, dataplane.ErrNotFound)
+	}
+	return nil
+}
+
+// DeletePolicies removes the policies of tunnels as DeletePolicy would one after the other,
+// but as one change (see SetPolicies). If a tunnel has no policy (or is named twice), nothing
+// is removed and the error, which wraps dataplane.ErrNotFound, names it.
+func (db *DB) DeletePolicies(tunnels []string) error {
+	if i := db.remove(tunnels); i >= 0 {
+		return fmt.Errorf("sad: tunnel %d of %d: policy %q: %w", i+1, len(tunnels), tunnels[i], dataplane.ErrNotFound)
 	}
 	return nil
 }

@@ -63,7 +63,9 @@ func testPmapAgainstMap(t *testing.T, hash func(int) uint64, batched bool) {
 	left := 0 // changes left in the batch
 	for i := range 20_000 {
 		if left == 0 { // publish: the batch ends here
+			m = b.seal(m)
 			if i%500 == 0 {
+				checkSealed(t, &m.root)
 				w := make(map[int]int, len(want))
 				for k, v := range want {
 					w[k] = v
@@ -91,6 +93,8 @@ func testPmapAgainstMap(t *testing.T, hash func(int) uint64, batched bool) {
 			want[k] = v
 		}
 	}
+	m = b.seal(m)
+	checkSealed(t, &m.root)
 	checkPmap(t, m, want, hash)
 	for _, v := range kept {
 		checkPmap(t, v.m, v.want, hash)
@@ -102,8 +106,22 @@ func testPmapAgainstMap(t *testing.T, hash func(int) uint64, batched bool) {
 	for k := range want {
 		m = m.without(b, hash(k), k)
 	}
+	m = b.seal(m)
 	if m.len() != 0 || m.root.bitmap != 0 || m.root.kids != nil {
 		t.Fatalf("emptied map: %d keys, root %+v", m.len(), m.root)
+	}
+}
+
+// checkSealed checks that a map ready to publish has no slot marked owned by a batch.
+func checkSealed[K comparable, V any](t testing.TB, s *pslot[K, V]) {
+	t.Helper()
+	if s.owned {
+		t.Fatalf("slot %+v still owned by a batch", *s)
+	}
+	if s.bitmap != 0 {
+		for i := range s.children() {
+			checkSealed(t, &s.children()[i])
+		}
 	}
 }
 

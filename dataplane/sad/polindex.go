@@ -192,8 +192,10 @@ func cmpPfx(a, b pfxKey) int {
 }
 
 // lookup returns the policy of an outbound flow, or nil (see policyIndex for precedence).
-func (x *policyIndex) lookup(f *Flow) *Policy {
-	s := x.snap.Load()
+func (x *policyIndex) lookup(f *Flow) *Policy { return x.lookupIn(x.snap.Load(), f) }
+
+// lookupIn is lookup in snapshot s.
+func (x *policyIndex) lookupIn(s *indexSnap, f *Flow) *Policy {
 	pf := pflowOf(f)
 	if f.Dst.Is4() {
 		a := uint32(pf.dst.lo)
@@ -233,8 +235,11 @@ func (x *policyIndex) match(s *indexSnap, k pfxKey, f *pflow) *Policy {
 }
 
 // tunnel returns the policy of a tunnel (lock-free).
-func (x *policyIndex) tunnel(name string) *Policy {
-	p, _ := x.snap.Load().tunnels.get(maphash.String(x.seed, name), name)
+func (x *policyIndex) tunnel(name string) *Policy { return x.tunnelIn(x.snap.Load(), name) }
+
+// tunnelIn is tunnel in snapshot s.
+func (x *policyIndex) tunnelIn(s *indexSnap, name string) *Policy {
+	p, _ := s.tunnels.get(maphash.String(x.seed, name), name)
 	return p
 }
 
@@ -274,16 +279,15 @@ func (c *indexChange) batchFor(n int) {
 }
 
 // tunnel returns the policy of a tunnel in the index being made.
-func (c *indexChange) tunnel(name string) *Policy {
-	p, _ := c.s.tunnels.get(maphash.String(c.x.seed, name), name)
-	return p
-}
+func (c *indexChange) tunnel(name string) *Policy { return c.x.tunnelIn(&c.s, name) }
 
 // commit publishes the change. c must not be used afterwards.
 func (c *indexChange) commit() {
 	if c.lens {
 		c.s.v4Lens, c.s.v6Lens = c.x.lensInUse()
 	}
+	c.s.prefixes = c.pfx.seal(c.s.prefixes)
+	c.s.tunnels = c.tun.seal(c.s.tunnels)
 	s := c.s
 	c.x.snap.Store(&s)
 	*c = indexChange{}

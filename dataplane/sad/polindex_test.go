@@ -192,6 +192,8 @@ func checkIndexState(t testing.TB, db *DB, ref *refIndex) {
 	t.Helper()
 	x := &db.pols
 	s := x.snap.Load()
+	checkSealed(t, &s.prefixes.root)
+	checkSealed(t, &s.tunnels.root)
 	if s.tunnels.len() != len(ref.pols) {
 		t.Fatalf("%d tunnels indexed, want %d", s.tunnels.len(), len(ref.pols))
 	}
