@@ -585,8 +585,7 @@ func (db *DB) Open(pkt []byte, src, dst netip.AddrPort, now int64, t *Tally) ([]
 		return nil, sa, DropMalformed
 	}
 	p := db.pols.tunnel(sa.cfg.Tunnel)
-	pf := pflowOf(&f)
-	if p == nil || !p.matchIn(&pf) {
+	if p == nil || !p.matchIn(&f) {
 		t.Drop(DropPolicyMismatch)
 		return nil, sa, DropPolicyMismatch
 	}

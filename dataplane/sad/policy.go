@@ -144,16 +144,16 @@ func (p *Policy) keys(buf []pfxKey) []pfxKey {
 }
 
 // matchFiled reports whether an outbound packet's flow, found under one of the policy's
-// prefixes, falls under the policy.
-func (p *Policy) matchFiled(f *pflow) bool {
-	return (p.remoteAny || p.matchRemote(f.dst, f.dstV6, f.proto, f.dstPort, f.hasPorts)) &&
-		p.matchLocal(f.src, f.srcV6, f.proto, f.srcPort, f.hasPorts)
+// prefixes, falls under the policy. src is f.Src as addrU128 gives it.
+func (p *Policy) matchFiled(f *Flow, src u128) bool {
+	return (p.remoteAny || p.matchRemote(addrU128(f.Dst), f.Dst.Is6(), f.Proto, f.DstPort, f.HasPorts)) &&
+		p.matchLocal(src, f.Src.Is6(), f.Proto, f.SrcPort, f.HasPorts)
 }
 
 // matchIn reports whether a decrypted inbound packet's flow falls under the policy.
-func (p *Policy) matchIn(f *pflow) bool {
-	return p.matchLocal(f.dst, f.dstV6, f.proto, f.dstPort, f.hasPorts) &&
-		p.matchRemote(f.src, f.srcV6, f.proto, f.srcPort, f.hasPorts)
+func (p *Policy) matchIn(f *Flow) bool {
+	return p.matchLocal(addrU128(f.Dst), f.Dst.Is6(), f.Proto, f.DstPort, f.HasPorts) &&
+		p.matchRemote(addrU128(f.Src), f.Src.Is6(), f.Proto, f.SrcPort, f.HasPorts)
 }
 
 // matchLocal reports whether the local selectors cover (a, proto, port).

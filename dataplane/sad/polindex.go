@@ -57,6 +57,7 @@ type policyIndex struct {
 	lenCount [2][129]int          // prefixes in use per family (0: IPv4) and length
 }
 
+// indexSnap is one version of the index; never modified once published.
 type indexSnap struct {
 	tunnels  pmap[string, *Policy]
 	prefixes pmap[pfxKey, bucket]
@@ -196,18 +197,20 @@ func (x *policyIndex) lookup(f *Flow) *Policy { return x.lookupIn(x.snap.Load(),
 
 // lookupIn is lookup in snapshot s.
 func (x *policyIndex) lookupIn(s *indexSnap, f *Flow) *Policy {
-	pf := pflowOf(f)
+	src := addrU128(f.Src) // for the local selectors of the policies found
 	if f.Dst.Is4() {
-		a := uint32(pf.dst.lo)
+		a := f.Dst.As4()
+		d := binary.BigEndian.Uint32(a[:])
 		for _, l := range s.v4Lens {
-			if p := x.match(s, v4Key(a, l), &pf); p != nil {
+			if p := x.match(s, v4Key(d, l), f, src); p != nil {
 				return p
 			}
 		}
 		return nil
 	}
+	d := addrU128(f.Dst)
 	for _, l := range s.v6Lens {
-		if p := x.match(s, v6Key(pf.dst, l), &pf); p != nil {
+		if p := x.match(s, v6Key(d, l), f, src); p != nil {
 			return p
 		}
 	}
@@ -215,19 +218,19 @@ func (x *policyIndex) lookupIn(s *indexSnap, f *Flow) *Policy {
 }
 
 // match returns the first policy filed under k that matches f.
-func (x *policyIndex) match(s *indexSnap, k pfxKey, f *pflow) *Policy {
+func (x *policyIndex) match(s *indexSnap, k pfxKey, f *Flow, src u128) *Policy {
 	b, ok := s.prefixes.get(hashPfx(x.seed, k), k)
 	if !ok {
 		return nil
 	}
-	if b.first.matchFiled(f) {
+	if b.first.matchFiled(f, src) {
 		return b.first
 	}
 	if b.more == nil {
 		return nil
 	}
 	for _, p := range *b.more {
-		if p.matchFiled(f) {
+		if p.matchFiled(f, src) {
 			return p
 		}
 	}

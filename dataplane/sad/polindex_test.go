@@ -359,7 +359,8 @@ func TestPolicyIndexPrecedence(t *testing.T) {
 	}
 }
 
-// FuzzPolicyIndex runs a program of SetPolicy, DeletePolicy and lookups decoded from the
+// FuzzPolicyIndex runs a program of SetPolicy, SetPolicies (batches of up to three policies,
+// which may name a tunnel twice), DeletePolicy, DeletePolicies and lookups decoded from the
 // input against the index and the reference. Addresses come from 10.0.0.0/24 (IPv4) and
 // 2001:db8::/120 (IPv6), eight tunnel names, so that programs overlap and replace a lot.
 func FuzzPolicyIndex(f *testing.F) {
@@ -376,23 +377,54 @@ func FuzzPolicyIndex(f *testing.F) {
 		ref := newRef()
 		for len(in.b) > 0 {
 			name := fmt.Sprint("t", in.next()%8)
-			switch in.next() % 4 {
-			case 0, 1:
+			policy := func(name string) dataplane.Policy {
 				p := dataplane.Policy{Tunnel: name, LocalTS: []dataplane.Selector{in.selector()}}
 				for range 1 + in.next()%3 {
 					p.RemoteTS = append(p.RemoteTS, in.selector())
 				}
+				return p
+			}
+			switch op := in.next() % 6; op {
+			case 0:
+				p := policy(name)
 				if err := db.SetPolicy(p); err != nil {
 					t.Fatal(err)
 				}
 				ref.set(p)
-			case 2:
-				err := db.DeletePolicy(name)
-				if _, ok := ref.pols[name]; ok != (err == nil) {
-					t.Fatalf("DeletePolicy(%s): %v, reference has it: %v", name, err, ok)
+			case 1:
+				ps := []dataplane.Policy{policy(name)}
+				for range in.next() % 3 {
+					ps = append(ps, policy(fmt.Sprint("t", in.next()%8)))
 				}
-				delete(ref.pols, name)
-			case 3:
+				if err := db.SetPolicies(ps); err != nil {
+					t.Fatal(err)
+				}
+				for _, p := range ps {
+					ref.set(p)
+				}
+			case 2, 4:
+				names := []string{name}
+				if op == 4 {
+					names = append(names, fmt.Sprint("t", in.next()%8))
+				}
+				_, ok := ref.pols[name]
+				var err error
+				if op == 2 {
+					err = db.DeletePolicy(name)
+				} else {
+					_, ok2 := ref.pols[names[1]]
+					ok = ok && ok2 && names[1] != name
+					err = db.DeletePolicies(names)
+				}
+				if ok != (err == nil) {
+					t.Fatalf("deleting %q: %v, reference has them: %v", names, err, ok)
+				}
+				if ok {
+					for _, n := range names {
+						delete(ref.pols, n)
+					}
+				}
+			case 3, 5:
 				fl := Flow{Proto: []uint8{ProtoTCP, ProtoUDP, ProtoICMP}[in.next()%3], HasPorts: in.next()%2 == 0}
 				v6 := in.next()%2 == 1
 				fl.Src, fl.Dst = in.addr(v6), in.addr(v6)

@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/vigil-ipsec/vigil/dataplane"
 )
@@ -80,6 +81,16 @@ func TestPolicyMemory(t *testing.T) {
 				t.Errorf("%.0f bytes per idle policy, more than %d", per, maxBytesPerPolicy)
 			}
 		})
+	}
+}
+
+// TestLayoutSizes: the sizes the comments of Policy and pslot give (an idle policy's cost).
+func TestLayoutSizes(t *testing.T) {
+	var p Policy
+	var pfx pslot[pfxKey, bucket]
+	var tun pslot[string, *Policy]
+	if a, b, c := unsafe.Sizeof(p), unsafe.Sizeof(pfx), unsafe.Sizeof(tun); a != 176 || b != 64 || c != 48 {
+		t.Errorf("Policy %d bytes (want 176), prefix slot %d (want 64), tunnel slot %d (want 48)", a, b, c)
 	}
 }
 
