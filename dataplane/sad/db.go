@@ -375,69 +375,127 @@ func (db *DB) SAs() []SAInfo {
 // SetPolicy adds or replaces the policy of p.Tunnel. Packets held by a replaced policy move
 // to the new one (and are flushed if it resolves to an SA).
 func (db *DB) SetPolicy(p dataplane.Policy) error {
-	if p.Tunnel == "" {
-		return errors.New("sad: policy without tunnel name")
+	np, err := newPolicy(&p)
+	if err != nil {
+		return fmt.Errorf("sad: %w", err)
 	}
-	if len(p.LocalTS) == 0 || len(p.RemoteTS) == 0 {
-		return fmt.Errorf("sad: policy %q: empty traffic selectors", p.Tunnel)
-	}
-	for _, s := range append(append([]dataplane.Selector(nil), p.LocalTS...), p.RemoteTS...) {
-		if err := checkSelector(s); err != nil {
-			return fmt.Errorf("sad: policy %q: %w", p.Tunnel, err)
+	db.install([]*Policy{np})
+	return nil
+}
+
+// SetPolicies installs ps as SetPolicy would one after the other, in order (a tunnel named
+// twice ends with its last policy), but as one change: the packet path sees none of them or
+// all, and the index is copied and published once, which makes installing 100,000 policies
+// at start-up much cheaper than 100,000 SetPolicy calls. If a policy is invalid, nothing is
+// installed and the error names it.
+func (db *DB) SetPolicies(ps []dataplane.Policy) error {
+	nps := make([]*Policy, len(ps))
+	for i := range ps {
+		np, err := newPolicy(&ps[i])
+		if err != nil {
+			return fmt.Errorf("sad: policy %d of %d: %w", i+1, len(ps), err)
 		}
+		nps[i] = np
 	}
-	p.LocalTS = append([]dataplane.Selector(nil), p.LocalTS...)
-	p.RemoteTS = append([]dataplane.Selector(nil), p.RemoteTS...)
+	db.install(nps)
+	return nil
+}
 
-	np := newPolicy(p, 0)
-
-	db.mu.Lock()
-	db.seq++
-	np.seq = db.seq
-	var sa *OutSA
-	if p.OutChild != 0 {
-		sa = db.out[p.OutChild]
+// install adds or replaces the policies nps (valid, not yet installed), in order, and
+// publishes them as one change of the index.
+func (db *DB) install(nps []*Policy) {
+	if len(nps) == 0 {
+		return
 	}
-	np.sa.Store(sa)
 	var jobs []flushJob
-	old := db.pols.tunnel(p.Tunnel)
-	if old != nil {
-		np.seq = old.seq // keep its place among equally specific policies
-		np.lastAcquire.Store(old.lastAcquire.Load())
-		old.mu.Lock()
-		held := old.takeLocked()
-		old.next = np
-		old.mu.Unlock()
-		if sa != nil {
-			if len(held) > 0 {
-				jobs = append(jobs, flushJob{sa, held})
-			}
-		} else {
-			for _, pk := range held {
-				np.hold(pk, db.cfg.QueueLen)
+	db.mu.Lock()
+	c := db.pols.begin(len(nps))
+	for _, np := range nps {
+		db.seq++
+		np.seq = db.seq
+		var sa *OutSA
+		if np.outChild != 0 {
+			sa = db.out[np.outChild]
+		}
+		np.sa.Store(sa)
+		old := c.tunnel(np.tunnel)
+		if old != nil {
+			np.seq = old.seq // keep its place among equally specific policies
+			np.lastAcquire.Store(old.lastAcquire.Load())
+			old.mu.Lock()
+			held := old.takeLocked()
+			old.next = np
+			old.mu.Unlock()
+			if sa != nil {
+				if len(held) > 0 {
+					jobs = append(jobs, flushJob{sa, held})
+				}
+			} else {
+				for _, pk := range held {
+					np.hold(pk, db.cfg.QueueLen)
+				}
 			}
 		}
+		c.put(np, old)
 	}
-	db.pols.put(np, old)
+	c.commit()
 	db.mu.Unlock()
 	db.runFlush(jobs)
-	return nil
 }
 
 // DeletePolicy removes a tunnel's policy and drops its queue.
 func (db *DB) DeletePolicy(tunnel string) error {
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	old := db.pols.tunnel(tunnel)
-	if old == nil {
+	if db.remove([]string{tunnel}) >= 0 {
 		return fmt.Errorf("sad: policy %q: %w", tunnel, dataplane.ErrNotFound)
 	}
-	db.pols.remove(old)
-	old.mu.Lock()
-	old.takeLocked()
-	old.next = &Policy{} // orphan: late holds land in a queue nobody reads
-	old.mu.Unlock()
 	return nil
+}
+
+// DeletePolicies removes the policies of tunnels as DeletePolicy would one after the other,
+// but as one change (see SetPolicies). If a tunnel has no policy (or is named twice), nothing
+// is removed and the error, which wraps dataplane.ErrNotFound, names it.
+func (db *DB) DeletePolicies(tunnels []string) error {
+	if i := db.remove(tunnels); i >= 0 {
+		return fmt.Errorf("sad: tunnel %d of %d: policy %q: %w", i+1, len(tunnels), tunnels[i], dataplane.ErrNotFound)
+	}
+	return nil
+}
+
+// remove removes the policies of tunnels as one change of the index and drops their queues.
+// If one of them has no policy (or comes again), it removes nothing and returns its index;
+// otherwise -1.
+func (db *DB) remove(tunnels []string) int {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	var named map[string]bool
+	if len(tunnels) > 1 {
+		named = make(map[string]bool, len(tunnels))
+	}
+	for i, t := range tunnels {
+		if db.pols.tunnel(t) == nil || named[t] {
+			return i
+		}
+		if named != nil {
+			named[t] = true
+		}
+	}
+	if len(tunnels) == 0 {
+		return -1
+	}
+	olds := make([]*Policy, len(tunnels))
+	c := db.pols.begin(len(tunnels))
+	for i, t := range tunnels {
+		olds[i] = c.tunnel(t)
+		c.remove(olds[i])
+	}
+	c.commit()
+	for _, old := range olds {
+		old.mu.Lock()
+		old.takeLocked()
+		old.next = &Policy{} // orphan: late holds land in a queue nobody reads
+		old.mu.Unlock()
+	}
+	return -1
 }
 
 // Policy returns the installed policy of a tunnel.
@@ -450,7 +508,7 @@ func (db *DB) Policy(tunnel string) (*Policy, bool) {
 func (db *DB) Policies() []*Policy {
 	var out []*Policy
 	db.pols.each(func(p *Policy) { out = append(out, p) })
-	sort.Slice(out, func(i, j int) bool { return out[i].cfg.Tunnel < out[j].cfg.Tunnel })
+	sort.Slice(out, func(i, j int) bool { return out[i].tunnel < out[j].tunnel })
 	return out
 }
 
@@ -479,10 +537,10 @@ func (db *DB) Route(pkt []byte, now int64, t *Tally) (*OutSA, Drop) {
 	if dropped {
 		t.Drop(DropQueueFull)
 	}
-	if p.cfg.Trap {
+	if p.trap {
 		if ok, sup := p.acquire(now); ok {
 			db.events.emit(dataplane.Event{
-				Kind: dataplane.EventAcquire, Time: time.Unix(0, now), Tunnel: p.cfg.Tunnel, Dir: dataplane.Out,
+				Kind: dataplane.EventAcquire, Time: time.Unix(0, now), Tunnel: p.tunnel, Dir: dataplane.Out,
 				Src: netip.AddrPortFrom(f.Src, f.SrcPort), Dst: netip.AddrPortFrom(f.Dst, f.DstPort),
 				Suppressed: sup,
 			}, false)

@@ -4,27 +4,30 @@ import (
 	"cmp"
 	"encoding/binary"
 	"hash/maphash"
-	"net/netip"
 	"slices"
 	"sync/atomic"
-
-	"github.com/vigil-ipsec/vigil/dataplane"
 )
 
 // policyIndex finds the policy of an outbound packet and the policy of a tunnel. It is an
-// immutable snapshot behind an atomic pointer, as before, but made of persistent maps (pmap):
-// SetPolicy and DeletePolicy (under DB.mu) build the next snapshot by changing only the
-// entries of the one tunnel, which copies O(log n) trie nodes per entry instead of rebuilding
-// the table, and publish it with one pointer swap. The packet path reads a snapshot without a
-// lock and without allocating, and sees a change entirely or not at all.
+// immutable snapshot behind an atomic pointer, made of persistent maps (pmap). A change
+// (indexChange, under DB.mu) works on a private copy of the snapshot: it changes only the
+// entries of the tunnels it installs or removes, which copies O(log n) trie nodes per entry
+// instead of rebuilding the table, and publishes the result with one pointer swap. A change
+// may cover one tunnel (SetPolicy, DeletePolicy) or many (SetPolicies, DeletePolicies, used at
+// start-up, reload and shutdown); a batch copies each trie node at most once, writing the
+// nodes it made in place afterwards (pmapBatch), and is published once. The packet path
+// reads a snapshot without a lock and without allocating, and sees a change, whole batches
+// included, entirely or not at all.
 //
 // Outbound lookup is a longest-prefix match on the destination over the RemoteTS address
 // ranges. Each range is split into its minimal set of CIDR prefixes (RangePrefixes); a policy
-// is filed under every prefix of its remote selectors. A lookup probes one key per prefix
-// length in use (a typical configuration uses a handful), longest first; a probe walks the
-// trie's O(log n) levels (3 or 4 with 100,000 prefixes). In each bucket found it checks the
-// local selectors of the policies filed there, and their remote selectors only where these
-// limit protocol or ports (the prefix already implies the remote address).
+// is filed under every prefix of its remote selectors. (The policy does not keep that list:
+// it is computed again from the selectors when the policy is replaced or removed.) A lookup
+// probes one key per prefix length in use (a typical configuration uses a handful), longest
+// first; a probe walks the trie's O(log n) levels (3 or 4 with 100,000 prefixes). In each
+// bucket found it checks the local selectors of the policies filed there, and their remote
+// selectors only where these limit protocol or ports (the prefix already implies the remote
+// address).
 //
 // Precedence, when several policies match a packet (unchanged from the index this replaced,
 // which rebuilt the whole table on every change):
@@ -35,7 +38,8 @@ import (
 //     protocol or ports do not fit the packet still lends its length to its policy when
 //     another selector of the same policy matches the packet.
 //  2. Among policies with the same length, the one installed first wins (SetPolicy on an
-//     existing tunnel keeps the tunnel's place).
+//     existing tunnel keeps the tunnel's place; in a batch, policies are installed in the
+//     batch's order).
 //
 // Local selectors, protocols and ports only filter: a policy that fails them is passed over
 // and a shorter prefix may still match. A lookup therefore costs one probe per prefix length
@@ -49,7 +53,7 @@ type policyIndex struct {
 	seed maphash.Seed
 
 	// Writer state (DB.mu).
-	byChild  map[uint64][]*Policy // by Policy.OutChild (normally one each), sorted by seq
+	byChild  map[uint64][]*Policy // by Policy.outChild (normally one each), sorted by seq
 	lenCount [2][129]int          // prefixes in use per family (0: IPv4) and length
 }
 
@@ -99,6 +103,26 @@ func bucketOf(ps []*Policy) bucket {
 	return bucket{ps[0], &more}
 }
 
+// with returns b with old (if not nil) removed and np added in seq order. A bucket of one
+// policy (most of them) changes without allocating.
+func (b bucket) with(np, old *Policy) bucket {
+	if b.more == nil && (b.first == nil || b.first == old || b.first == np) {
+		return bucket{first: np}
+	}
+	return bucketOf(withPolicy(b.list(), np, old))
+}
+
+// without returns b without p.
+func (b bucket) without(p *Policy) bucket {
+	if b.more == nil {
+		if b.first == p {
+			return bucket{}
+		}
+		return b
+	}
+	return bucketOf(without(b.list(), p))
+}
+
 func hashPfx(seed maphash.Seed, k pfxKey) uint64 {
 	var b [18]byte
 	binary.LittleEndian.PutUint64(b[0:], k.hi)
@@ -140,26 +164,17 @@ func v6Key(u u128, bits uint8) pfxKey {
 	return pfxKey{hi: u.hi & mh, lo: u.lo & ml, bits: bits, v6: true}
 }
 
-func addr4(a netip.Addr) uint32 {
-	b := a.As4()
-	return binary.BigEndian.Uint32(b[:])
-}
-
-// remoteKeys returns the distinct prefixes a policy with these remote selectors is filed
-// under, sorted by cmpPfx.
-func remoteKeys(sels []dataplane.Selector) []pfxKey {
-	var keys []pfxKey
-	for _, s := range sels {
-		for _, pf := range RangePrefixes(s.StartAddr, s.EndAddr) {
-			if pf.Addr().Is4() {
-				keys = append(keys, v4Key(addr4(pf.Addr()), uint8(pf.Bits())))
-			} else {
-				keys = append(keys, v6Key(addrU128(pf.Addr()), uint8(pf.Bits())))
-			}
+// appendPrefixKeys appends the prefixes that exactly cover s's address range (see
+// RangePrefixes), without allocating when keys has room.
+func appendPrefixKeys(keys []pfxKey, s *sel) []pfxKey {
+	eachRangePrefix(s.start, s.end, !s.v6, func(a u128, bits int) {
+		if !s.v6 {
+			keys = append(keys, v4Key(uint32(a.lo), uint8(bits)))
+		} else {
+			keys = append(keys, v6Key(a, uint8(bits)))
 		}
-	}
-	slices.SortFunc(keys, cmpPfx)
-	return slices.Compact(keys)
+	})
+	return keys
 }
 
 func cmpPfx(a, b pfxKey) int {
@@ -178,20 +193,24 @@ func cmpPfx(a, b pfxKey) int {
 }
 
 // lookup returns the policy of an outbound flow, or nil (see policyIndex for precedence).
-func (x *policyIndex) lookup(f *Flow) *Policy {
-	s := x.snap.Load()
+func (x *policyIndex) lookup(f *Flow) *Policy { return x.lookupIn(x.snap.Load(), f) }
+
+// lookupIn is lookup in snapshot s.
+func (x *policyIndex) lookupIn(s *indexSnap, f *Flow) *Policy {
+	src := addrU128(f.Src) // for the local selectors of the policies found
 	if f.Dst.Is4() {
-		a := addr4(f.Dst)
+		a := f.Dst.As4()
+		d := binary.BigEndian.Uint32(a[:])
 		for _, l := range s.v4Lens {
-			if p := x.match(s, v4Key(a, l), f); p != nil {
+			if p := x.match(s, v4Key(d, l), f, src); p != nil {
 				return p
 			}
 		}
 		return nil
 	}
-	u := addrU128(f.Dst)
+	d := addrU128(f.Dst)
 	for _, l := range s.v6Lens {
-		if p := x.match(s, v6Key(u, l), f); p != nil {
+		if p := x.match(s, v6Key(d, l), f, src); p != nil {
 			return p
 		}
 	}
@@ -199,19 +218,19 @@ func (x *policyIndex) lookup(f *Flow) *Policy {
 }
 
 // match returns the first policy filed under k that matches f.
-func (x *policyIndex) match(s *indexSnap, k pfxKey, f *Flow) *Policy {
+func (x *policyIndex) match(s *indexSnap, k pfxKey, f *Flow, src u128) *Policy {
 	b, ok := s.prefixes.get(hashPfx(x.seed, k), k)
 	if !ok {
 		return nil
 	}
-	if b.first.matchFiled(f) {
+	if b.first.matchFiled(f, src) {
 		return b.first
 	}
 	if b.more == nil {
 		return nil
 	}
 	for _, p := range *b.more {
-		if p.matchFiled(f) {
+		if p.matchFiled(f, src) {
 			return p
 		}
 	}
@@ -219,8 +238,11 @@ func (x *policyIndex) match(s *indexSnap, k pfxKey, f *Flow) *Policy {
 }
 
 // tunnel returns the policy of a tunnel (lock-free).
-func (x *policyIndex) tunnel(name string) *Policy {
-	p, _ := x.snap.Load().tunnels.get(maphash.String(x.seed, name), name)
+func (x *policyIndex) tunnel(name string) *Policy { return x.tunnelIn(x.snap.Load(), name) }
+
+// tunnelIn is tunnel in snapshot s.
+func (x *policyIndex) tunnelIn(s *indexSnap, name string) *Policy {
+	p, _ := s.tunnels.get(maphash.String(x.seed, name), name)
 	return p
 }
 
@@ -229,55 +251,97 @@ func (x *policyIndex) each(f func(*Policy)) {
 	x.snap.Load().tunnels.each(func(_ string, p *Policy) { f(p) })
 }
 
+// indexChange is a change of the index in the making (DB.mu held from begin to commit): a
+// private copy of the snapshot that put and remove modify, published by commit. Trie arrays
+// are copied at most once per change, however many policies it covers (pmapBatch).
+type indexChange struct {
+	x    *policyIndex
+	s    indexSnap
+	pfx  *pmapBatch[pfxKey, bucket]
+	tun  *pmapBatch[string, *Policy]
+	lens bool     // the set of prefix lengths in use changed
+	keys []pfxKey // scratch
+	old  []pfxKey // scratch
+}
+
+// begin starts a change of the index. policies is how many policies it will put or remove:
+// with one, a map gets a batch only if the policy changes more than one of its keys.
+func (x *policyIndex) begin(policies int) *indexChange {
+	c := &indexChange{x: x, s: *x.snap.Load()}
+	if policies > 1 {
+		c.pfx, c.tun = &pmapBatch[pfxKey, bucket]{}, &pmapBatch[string, *Policy]{}
+	}
+	return c
+}
+
+// batchFor makes sure a change of n prefixes has a batch if n > 1.
+func (c *indexChange) batchFor(n int) {
+	if c.pfx == nil && n > 1 {
+		c.pfx = &pmapBatch[pfxKey, bucket]{}
+	}
+}
+
+// tunnel returns the policy of a tunnel in the index being made.
+func (c *indexChange) tunnel(name string) *Policy { return c.x.tunnelIn(&c.s, name) }
+
+// commit publishes the change. c must not be used afterwards.
+func (c *indexChange) commit() {
+	if c.lens {
+		c.s.v4Lens, c.s.v6Lens = c.x.lensInUse()
+	}
+	c.s.prefixes = c.pfx.seal(c.s.prefixes)
+	c.s.tunnels = c.tun.seal(c.s.tunnels)
+	s := c.s
+	c.x.snap.Store(&s)
+	*c = indexChange{}
+}
+
 // put files np, replacing old (the tunnel's previous policy, which has np's seq) if not nil.
-func (x *policyIndex) put(np, old *Policy) {
-	s := *x.snap.Load()
-	n := len(np.keys) // prefixes to change
+func (c *indexChange) put(np, old *Policy) {
+	x, s := c.x, &c.s
+	c.keys = np.keys(c.keys)
+	n := len(c.keys)
+	c.old = c.old[:0]
 	if old != nil {
-		for _, k := range old.keys {
-			if !hasKey(np.keys, k) {
+		c.old = old.keys(c.old)
+		for _, k := range c.old {
+			if !hasKey(c.keys, k) {
 				n++
 			}
 		}
 	}
-	pb := newBatch(n)
-	lens := false
-	for _, k := range np.keys {
+	c.batchFor(n)
+	for _, k := range c.keys {
 		h := hashPfx(x.seed, k)
 		b, ok := s.prefixes.get(h, k)
 		if !ok {
-			lens = x.countLen(k, 1) || lens
+			c.lens = x.countLen(k, 1) || c.lens
 		}
-		s.prefixes = s.prefixes.with(pb, h, k, bucketOf(withPolicy(b.list(), np, old)))
+		s.prefixes = s.prefixes.with(c.pfx, h, k, b.with(np, old))
 	}
 	if old != nil {
-		lens = x.unfile(&s, pb, old, np.keys) || lens
+		c.unfile(old, c.old, c.keys)
 	}
-	s.tunnels = s.tunnels.with(nil, maphash.String(x.seed, np.cfg.Tunnel), np.cfg.Tunnel, np)
-	if lens {
-		s.v4Lens, s.v6Lens = x.lensInUse()
-	}
-	x.snap.Store(&s)
-	if old != nil && old.cfg.OutChild != 0 {
-		x.byChild[old.cfg.OutChild] = without(x.byChild[old.cfg.OutChild], old)
-		if len(x.byChild[old.cfg.OutChild]) == 0 {
-			delete(x.byChild, old.cfg.OutChild)
+	s.tunnels = s.tunnels.with(c.tun, maphash.String(x.seed, np.tunnel), np.tunnel, np)
+	if old != nil && old.outChild != 0 {
+		x.byChild[old.outChild] = without(x.byChild[old.outChild], old)
+		if len(x.byChild[old.outChild]) == 0 {
+			delete(x.byChild, old.outChild)
 		}
 	}
-	if id := np.cfg.OutChild; id != 0 {
+	if id := np.outChild; id != 0 {
 		x.byChild[id] = withPolicy(x.byChild[id], np, nil)
 	}
 }
 
 // remove unfiles p, the current policy of its tunnel.
-func (x *policyIndex) remove(p *Policy) {
-	s := *x.snap.Load()
-	if x.unfile(&s, newBatch(len(p.keys)), p, nil) {
-		s.v4Lens, s.v6Lens = x.lensInUse()
-	}
-	s.tunnels = s.tunnels.without(nil, maphash.String(x.seed, p.cfg.Tunnel), p.cfg.Tunnel)
-	x.snap.Store(&s)
-	if id := p.cfg.OutChild; id != 0 {
+func (c *indexChange) remove(p *Policy) {
+	x := c.x
+	c.old = p.keys(c.old)
+	c.batchFor(len(c.old))
+	c.unfile(p, c.old, nil)
+	c.s.tunnels = c.s.tunnels.without(c.tun, maphash.String(x.seed, p.tunnel), p.tunnel)
+	if id := p.outChild; id != 0 {
 		if x.byChild[id] = without(x.byChild[id], p); len(x.byChild[id]) == 0 {
 			delete(x.byChild, id)
 		}
@@ -290,31 +354,22 @@ func hasKey(keys []pfxKey, k pfxKey) bool {
 	return ok
 }
 
-// newBatch returns a batch for a change of n prefixes: none for one (nothing to share).
-func newBatch(n int) *pmapBatch[pfxKey, bucket] {
-	if n <= 1 {
-		return nil
-	}
-	return &pmapBatch[pfxKey, bucket]{}
-}
-
-// unfile removes p from its prefixes in s except those in keep (sorted), and reports whether
-// the set of prefix lengths in use changed.
-func (x *policyIndex) unfile(s *indexSnap, pb *pmapBatch[pfxKey, bucket], p *Policy, keep []pfxKey) (lens bool) {
-	for _, k := range p.keys {
+// unfile removes p from its prefixes keys except those in keep (sorted).
+func (c *indexChange) unfile(p *Policy, keys, keep []pfxKey) {
+	x, s := c.x, &c.s
+	for _, k := range keys {
 		if hasKey(keep, k) {
 			continue
 		}
 		h := hashPfx(x.seed, k)
 		b, _ := s.prefixes.get(h, k)
-		if ps := without(b.list(), p); len(ps) > 0 {
-			s.prefixes = s.prefixes.with(pb, h, k, bucketOf(ps))
+		if b = b.without(p); b.first != nil {
+			s.prefixes = s.prefixes.with(c.pfx, h, k, b)
 			continue
 		}
-		s.prefixes = s.prefixes.without(pb, h, k)
-		lens = x.countLen(k, -1) || lens
+		s.prefixes = s.prefixes.without(c.pfx, h, k)
+		c.lens = x.countLen(k, -1) || c.lens
 	}
-	return lens
 }
 
 // countLen counts a prefix in or out and reports whether its length came into use or went

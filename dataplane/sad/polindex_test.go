@@ -178,7 +178,7 @@ func diffCheck(t testing.TB, db *DB, ref *refIndex, f Flow) {
 	t.Helper()
 	got := ""
 	if p := db.pols.lookup(&f); p != nil {
-		got = p.cfg.Tunnel
+		got = p.tunnel
 	}
 	if want := ref.lookup(&f); got != want {
 		t.Fatalf("%v:%d -> %v:%d proto %d ports %v: index says %q, reference %q",
@@ -192,14 +192,16 @@ func checkIndexState(t testing.TB, db *DB, ref *refIndex) {
 	t.Helper()
 	x := &db.pols
 	s := x.snap.Load()
+	checkSealed(t, &s.prefixes.root)
+	checkSealed(t, &s.tunnels.root)
 	if s.tunnels.len() != len(ref.pols) {
 		t.Fatalf("%d tunnels indexed, want %d", s.tunnels.len(), len(ref.pols))
 	}
 	children := map[uint64]int{}
 	for name, rp := range ref.pols {
 		p := x.tunnel(name)
-		if p == nil || p.seq == 0 || p.cfg.OutChild != rp.cfg.OutChild ||
-			!slices.Equal(p.cfg.LocalTS, rp.cfg.LocalTS) || !slices.Equal(p.cfg.RemoteTS, rp.cfg.RemoteTS) {
+		if p == nil || p.seq == 0 || p.outChild != rp.cfg.OutChild || p.tunnel != name ||
+			!slices.Equal(p.Config().LocalTS, rp.cfg.LocalTS) || !slices.Equal(p.Config().RemoteTS, rp.cfg.RemoteTS) {
 			t.Fatalf("tunnel %q: indexed %+v, want %+v", name, p, rp.cfg)
 		}
 		if rp.cfg.OutChild != 0 {
@@ -214,7 +216,7 @@ func checkIndexState(t testing.TB, db *DB, ref *refIndex) {
 			t.Fatalf("child %d: %d policies, want %d", id, len(ps), children[id])
 		}
 		for i, p := range ps {
-			if p.cfg.OutChild != id || x.tunnel(p.cfg.Tunnel) != p || i > 0 && ps[i-1].seq >= p.seq {
+			if p.outChild != id || x.tunnel(p.tunnel) != p || i > 0 && ps[i-1].seq >= p.seq {
 				t.Fatalf("child %d: list %d wrong", id, i)
 			}
 		}
@@ -226,7 +228,7 @@ func checkIndexState(t testing.TB, db *DB, ref *refIndex) {
 			t.Fatalf("empty bucket %+v kept", k)
 		}
 		for i, p := range ps {
-			if x.tunnel(p.cfg.Tunnel) != p || i > 0 && ps[i-1].seq >= p.seq {
+			if x.tunnel(p.tunnel) != p || i > 0 && ps[i-1].seq >= p.seq {
 				t.Fatalf("bucket %+v: entry %d stale or out of order", k, i)
 			}
 		}
@@ -313,7 +315,7 @@ func TestPolicyIndexPrecedence(t *testing.T) {
 	route := func(dst string, proto uint8, port uint16) string {
 		f := Flow{Src: netip.MustParseAddr("10.1.0.1"), Dst: netip.MustParseAddr(dst), Proto: proto, DstPort: port, HasPorts: true}
 		if p := db.pols.lookup(&f); p != nil {
-			return p.cfg.Tunnel
+			return p.tunnel
 		}
 		return ""
 	}
@@ -357,7 +359,8 @@ func TestPolicyIndexPrecedence(t *testing.T) {
 	}
 }
 
-// FuzzPolicyIndex runs a program of SetPolicy, DeletePolicy and lookups decoded from the
+// FuzzPolicyIndex runs a program of SetPolicy, SetPolicies (batches of up to three policies,
+// which may name a tunnel twice), DeletePolicy, DeletePolicies and lookups decoded from the
 // input against the index and the reference. Addresses come from 10.0.0.0/24 (IPv4) and
 // 2001:db8::/120 (IPv6), eight tunnel names, so that programs overlap and replace a lot.
 func FuzzPolicyIndex(f *testing.F) {
@@ -374,23 +377,54 @@ func FuzzPolicyIndex(f *testing.F) {
 		ref := newRef()
 		for len(in.b) > 0 {
 			name := fmt.Sprint("t", in.next()%8)
-			switch in.next() % 4 {
-			case 0, 1:
+			policy := func(name string) dataplane.Policy {
 				p := dataplane.Policy{Tunnel: name, LocalTS: []dataplane.Selector{in.selector()}}
 				for range 1 + in.next()%3 {
 					p.RemoteTS = append(p.RemoteTS, in.selector())
 				}
+				return p
+			}
+			switch op := in.next() % 6; op {
+			case 0:
+				p := policy(name)
 				if err := db.SetPolicy(p); err != nil {
 					t.Fatal(err)
 				}
 				ref.set(p)
-			case 2:
-				err := db.DeletePolicy(name)
-				if _, ok := ref.pols[name]; ok != (err == nil) {
-					t.Fatalf("DeletePolicy(%s): %v, reference has it: %v", name, err, ok)
+			case 1:
+				ps := []dataplane.Policy{policy(name)}
+				for range in.next() % 3 {
+					ps = append(ps, policy(fmt.Sprint("t", in.next()%8)))
 				}
-				delete(ref.pols, name)
-			case 3:
+				if err := db.SetPolicies(ps); err != nil {
+					t.Fatal(err)
+				}
+				for _, p := range ps {
+					ref.set(p)
+				}
+			case 2, 4:
+				names := []string{name}
+				if op == 4 {
+					names = append(names, fmt.Sprint("t", in.next()%8))
+				}
+				_, ok := ref.pols[name]
+				var err error
+				if op == 2 {
+					err = db.DeletePolicy(name)
+				} else {
+					_, ok2 := ref.pols[names[1]]
+					ok = ok && ok2 && names[1] != name
+					err = db.DeletePolicies(names)
+				}
+				if ok != (err == nil) {
+					t.Fatalf("deleting %q: %v, reference has them: %v", names, err, ok)
+				}
+				if ok {
+					for _, n := range names {
+						delete(ref.pols, n)
+					}
+				}
+			case 3, 5:
 				fl := Flow{Proto: []uint8{ProtoTCP, ProtoUDP, ProtoICMP}[in.next()%3], HasPorts: in.next()%2 == 0}
 				v6 := in.next()%2 == 1
 				fl.Src, fl.Dst = in.addr(v6), in.addr(v6)
@@ -504,7 +538,7 @@ func TestPolicyReplaceNeverMissing(t *testing.T) {
 		wg.Go(func() {
 			for i := 0; !stop.Load(); i++ {
 				f := Flow{Src: netip.MustParseAddr("10.1.0.1"), Dst: netip.AddrFrom4([4]byte{10, 2, 0, byte(i*7 + w)}), Proto: ProtoUDP}
-				if p := db.pols.lookup(&f); p == nil || p.cfg.Tunnel != "a" {
+				if p := db.pols.lookup(&f); p == nil || p.tunnel != "a" {
 					missed <- fmt.Sprintf("%v: %v", f.Dst, p)
 					return
 				}

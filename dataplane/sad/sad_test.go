@@ -166,7 +166,7 @@ func TestPolicyLookup(t *testing.T) {
 		p := db.pols.lookup(&f)
 		got := ""
 		if p != nil {
-			got = p.cfg.Tunnel
+			got = p.tunnel
 		}
 		if got != tc.want {
 			t.Errorf("%d: %v->%v: got %q want %q", i, f.Src, f.Dst, got, tc.want)

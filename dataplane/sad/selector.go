@@ -1,30 +1,60 @@
 package sad
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"math/bits"
 	"net/netip"
 
 	"github.com/vigil-ipsec/vigil/dataplane"
 )
 
-// matchSrc reports whether s covers the flow's source side.
-func matchSel(s *dataplane.Selector, a netip.Addr, proto uint8, port uint16, hasPorts bool) bool {
-	if s.Proto != 0 && s.Proto != proto {
+// sel is a traffic selector as the packet path compares it: the address range as 128-bit
+// integers (IPv4 in its IPv4-mapped form, told apart by the family flag), 40 bytes where a
+// dataplane.Selector takes 64. A flow's source address is converted once per lookup (see
+// policyIndex.lookupIn), after which a comparison is two integer compares instead of
+// netip.Addr.Compare's family, address and zone checks.
+type sel struct {
+	start, end         u128
+	startPort, endPort uint16
+	proto              uint8
+	v6                 bool
+}
+
+func selOf(s dataplane.Selector) sel {
+	return sel{start: addrU128(s.StartAddr), end: addrU128(s.EndAddr), startPort: s.StartPort, endPort: s.EndPort,
+		proto: s.Proto, v6: s.StartAddr.Is6()}
+}
+
+// selector returns the selector s was made from (checkSelector refuses zones, so nothing
+// is lost).
+func (s *sel) selector() dataplane.Selector {
+	return dataplane.Selector{Proto: s.proto, StartAddr: s.start.addr(!s.v6), EndAddr: s.end.addr(!s.v6),
+		StartPort: s.startPort, EndPort: s.endPort}
+}
+
+// allPorts reports whether s covers every protocol and port.
+func (s *sel) allPorts() bool { return s.proto == 0 && s.startPort == 0 && s.endPort == 0xffff }
+
+// match reports whether s covers (a, proto, port) of an address of family v6.
+func (s *sel) match(a u128, v6 bool, proto uint8, port uint16, hasPorts bool) bool {
+	if s.proto != 0 && s.proto != proto {
 		return false
 	}
-	if a.Less(s.StartAddr) || s.EndAddr.Less(a) {
+	if s.v6 != v6 || a.less(s.start) || s.end.less(a) {
 		return false
 	}
-	if s.StartPort == 0 && s.EndPort == 0xffff {
+	if s.startPort == 0 && s.endPort == 0xffff {
 		return true
 	}
-	return hasPorts && port >= s.StartPort && port <= s.EndPort
+	return hasPorts && port >= s.startPort && port <= s.endPort
 }
 
 // matchAny reports whether any selector of sels covers (a, proto, port).
-func matchAny(sels []dataplane.Selector, a netip.Addr, proto uint8, port uint16, hasPorts bool) bool {
+func matchAny(sels []sel, a u128, v6 bool, proto uint8, port uint16, hasPorts bool) bool {
 	for i := range sels {
-		if matchSel(&sels[i], a, proto, port, hasPorts) {
+		if sels[i].match(a, v6, proto, port, hasPorts) {
 			return true
 		}
 	}
@@ -34,16 +64,16 @@ func matchAny(sels []dataplane.Selector, a netip.Addr, proto uint8, port uint16,
 // checkSelector validates one selector.
 func checkSelector(s dataplane.Selector) error {
 	if !s.StartAddr.IsValid() || !s.EndAddr.IsValid() {
-		return fmt.Errorf("sad: selector with invalid address")
+		return errors.New("selector with invalid address")
 	}
 	if s.StartAddr.Is4() != s.EndAddr.Is4() || s.StartAddr.Zone() != "" || s.EndAddr.Zone() != "" {
-		return fmt.Errorf("sad: selector %v-%v mixes address families or has a zone", s.StartAddr, s.EndAddr)
+		return fmt.Errorf("selector %v-%v mixes address families or has a zone", s.StartAddr, s.EndAddr)
 	}
 	if s.EndAddr.Less(s.StartAddr) {
-		return fmt.Errorf("sad: selector range %v-%v is empty", s.StartAddr, s.EndAddr)
+		return fmt.Errorf("selector range %v-%v is empty", s.StartAddr, s.EndAddr)
 	}
 	if s.EndPort < s.StartPort {
-		return fmt.Errorf("sad: selector port range %d-%d is empty", s.StartPort, s.EndPort)
+		return fmt.Errorf("selector port range %d-%d is empty", s.StartPort, s.EndPort)
 	}
 	return nil
 }
@@ -51,14 +81,15 @@ func checkSelector(s dataplane.Selector) error {
 // u128 is an IPv4 or IPv6 address as a 128-bit integer.
 type u128 struct{ hi, lo uint64 }
 
+// addrU128 returns a as a 128-bit integer (IPv4 as IPv4-mapped; zero for the zero Addr).
+// IPv4 goes through As4, which costs the packet path less than As16.
 func addrU128(a netip.Addr) u128 {
+	if a.Is4() {
+		b := a.As4()
+		return u128{0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:]))}
+	}
 	b := a.As16()
-	return u128{be64(b[0:8]), be64(b[8:16])}
-}
-
-func be64(b []byte) uint64 {
-	return uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 | uint64(b[3])<<32 |
-		uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7])
+	return u128{binary.BigEndian.Uint64(b[0:8]), binary.BigEndian.Uint64(b[8:16])}
 }
 
 func (u u128) addr(is4 bool) netip.Addr {
@@ -96,17 +127,10 @@ func (u u128) isZero() bool { return u.hi == 0 && u.lo == 0 }
 
 // trailingZeros counts trailing zero bits (128 for zero).
 func (u u128) trailingZeros() int {
-	for i := range 64 {
-		if u.lo&(1<<i) != 0 {
-			return i
-		}
+	if u.lo != 0 {
+		return bits.TrailingZeros64(u.lo)
 	}
-	for i := range 64 {
-		if u.hi&(1<<i) != 0 {
-			return 64 + i
-		}
-	}
-	return 128
+	return 64 + bits.TrailingZeros64(u.hi)
 }
 
 func pow2(n int) u128 {
@@ -119,16 +143,25 @@ func pow2(n int) u128 {
 // RangePrefixes returns the smallest list of prefixes exactly covering [start, end]
 // (at most 2*bits entries). start and end must be of the same family with start <= end.
 func RangePrefixes(start, end netip.Addr) []netip.Prefix {
-	is4 := start.Is4()
-	bits := 128
-	if is4 {
-		bits = 32
-	}
-	a, b := addrU128(start), addrU128(end)
 	var out []netip.Prefix
+	is4 := start.Is4()
+	eachRangePrefix(addrU128(start), addrU128(end), is4, func(a u128, bits int) {
+		p, _ := a.addr(is4).Prefix(bits)
+		out = append(out, p)
+	})
+	return out
+}
+
+// eachRangePrefix calls f with the address and length of each prefix of RangePrefixes(a, b),
+// in order. a and b are IPv4-mapped if is4.
+func eachRangePrefix(a, b u128, is4 bool, f func(a u128, bits int)) {
+	width := 128
+	if is4 {
+		width = 32
+	}
 	for {
 		// Largest aligned block starting at a that does not go past b.
-		host := min(a.trailingZeros(), bits)
+		host := min(a.trailingZeros(), width)
 		for host > 0 {
 			last := a.add(pow2(host).sub1())
 			if !b.less(last) && !last.less(a) { // a <= last <= b (no wrap)
@@ -136,15 +169,14 @@ func RangePrefixes(start, end netip.Addr) []netip.Prefix {
 			}
 			host--
 		}
-		p, _ := a.addr(is4).Prefix(bits - host)
-		out = append(out, p)
+		f(a, width-host)
 		next := a.add(pow2(host).sub1())
 		if !next.less(b) { // next >= b: done
-			return out
+			return
 		}
 		a = next.add(u128{0, 1})
 		if a.isZero() {
-			return out
+			return
 		}
 	}
 }
