@@ -137,15 +137,16 @@ func (t Tunnel) swan() swan.Conf {
 	}
 }
 
-// SwanA is the connection in side A's swanctl.conf. It is initiated over VICI, not by a
-// start_action, and retries until it is up (keyingtries = 0), as vigild's start_action
-// "start" does.
-func (t Tunnel) SwanA() swan.Conf {
+// SwanA is the connection in side A's swanctl.conf, with the given start_action ("start":
+// initiated as soon as it is loaded). It retries until it is up (keyingtries = 0), as
+// vigild's start_action "start" does.
+func (t Tunnel) SwanA(startAction string) swan.Conf {
 	c := t.swan()
 	c.LocalAddr, c.RemoteAddr = t.AAddr.String(), netns.GwBWAN.String()
 	c.LocalID, c.RemoteID = t.AID, t.BID
 	c.LocalTS, c.RemoteTS = []string{t.ANet.String()}, []string{t.BNet.String()}
 	c.ExtraConnOptions = map[string]string{"keyingtries": "0"}
+	c.StartAction = startAction
 	return c
 }
 
@@ -169,11 +170,11 @@ func VigilConfs(ts []Tunnel, startAction string) (a, b vigiltest.Conf) {
 	return a, b
 }
 
-// SwanConfs returns the strongSwan connections of side A and side B.
-func SwanConfs(ts []Tunnel) (a, b []swan.Conf) {
+// SwanConfs returns the strongSwan connections of side A (with startAction) and side B.
+func SwanConfs(ts []Tunnel, startAction string) (a, b []swan.Conf) {
 	a, b = make([]swan.Conf, len(ts)), make([]swan.Conf, len(ts))
 	for i, t := range ts {
-		a[i], b[i] = t.SwanA(), t.SwanB()
+		a[i], b[i] = t.SwanA(startAction), t.SwanB()
 	}
 	return a, b
 }

@@ -112,10 +112,10 @@ func TestSwanConfs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, b := SwanConfs(ts)
+	a, b := SwanConfs(ts, "start")
 	for i := range ts {
 		if a[i].LocalAddr != b[i].RemoteAddr || a[i].RemoteAddr != b[i].LocalAddr || a[i].LocalID != b[i].RemoteID ||
-			a[i].PSK != b[i].PSK || a[i].LocalTS[0] != b[i].RemoteTS[0] || a[i].StartAction != "" ||
+			a[i].PSK != b[i].PSK || a[i].LocalTS[0] != b[i].RemoteTS[0] || a[i].StartAction != "start" || b[i].StartAction != "" ||
 			a[i].ExtraConnOptions["keyingtries"] != "0" || !a[i].Encap {
 			t.Errorf("connection %d does not pair: %v / %v", i, a[i], b[i])
 		}

@@ -153,14 +153,6 @@ func parseStats(m *vici.Message) (Stats, error) {
 	return s, nil
 }
 
-// InitiateNoWait asks charon to initiate the CHILD_SA config child (and its IKE SA) and
-// returns as soon as the request is queued (VICI timeout -1), without waiting for the
-// result.
-func (c *Charon) InitiateNoWait(ctx context.Context, child string) error {
-	_, err := c.callCtx(ctx, "initiate", map[string]string{"child": child, "timeout": "-1"})
-	return err
-}
-
 // CountSAs lists all SAs and counts the ESTABLISHED IKE SAs and their INSTALLED CHILD_SAs.
 // With many SAs this is slow (every SA is serialised): call it once, not in a loop.
 func (c *Charon) CountSAs(ctx context.Context) (ike, children int, err error) {
@@ -192,4 +184,14 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// Exited is closed when charon has exited.
+func (c *Charon) Exited() <-chan struct{} {
+	if ch := c.ns.Exited(c.cmd); ch != nil {
+		return ch
+	}
+	done := make(chan struct{})
+	close(done)
+	return done
 }
