@@ -144,3 +144,27 @@ func TestPollInterval(t *testing.T) {
 		t.Errorf("prefixes do not line up: %q, %q", v, s)
 	}
 }
+
+// TestMakefileScaleRuns: the scale commands of `make bench-readme` parse, and their -readme
+// files have the sections' markers.
+func TestMakefileScaleRuns(t *testing.T) {
+	t.Chdir(filepath.Join("..", "..")) // the Makefile's commands run in the repository root
+	mk, err := os.ReadFile("Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := 0
+	for _, line := range strings.Split(string(mk), "\n") {
+		args := strings.Fields(line)
+		if !strings.HasPrefix(line, "\t") || len(args) == 0 || args[0] != "bench/scale.sh" {
+			continue
+		}
+		runs++
+		if o, err := parseFlags(args[1:]); err != nil || !o.readme.Enabled() {
+			t.Errorf("%q: %v (writes a README: %v)", line, err, o.readme.Enabled())
+		}
+	}
+	if runs == 0 {
+		t.Fatal("no bench/scale.sh command in the Makefile")
+	}
+}
