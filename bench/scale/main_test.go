@@ -74,6 +74,10 @@ func TestResultLine(t *testing.T) {
 	if got := e.line(); got != "scale n=5 peers=2 vigil:      error: vigild exited" {
 		t.Errorf("error line: %q", got)
 	}
+	l := result{sys: sysSwan, n: 100000, peers: 1, took: 301 * time.Second, load: 301 * time.Second, note: "timeout loading B"}
+	if got := l.line(); got != "scale n=100000 peers=1 strongswan: 0/100000 up after 301 s (timeout loading B)  idle B 0 B (0 B/tunnel)  load B 301 s" {
+		t.Errorf("load timeout line: %q", got)
+	}
 	if got := skippedLine(sysSwan, 100000, 1, 10000); got != "scale n=100000 peers=1 strongswan: skipped (did not bring n=10000 up)" {
 		t.Errorf("skipped line: %q", got)
 	}

@@ -24,6 +24,9 @@ type result struct {
 	idleB, baseA, rssA, rssB int64
 	// cpu is the CPU time A and B used during the setup (A's from its start).
 	cpu time.Duration
+	// note says why a run that ended without error is incomplete; "" means the timeout of
+	// bringing the tunnels up.
+	note string
 	// err is set when the run failed (not for a timeout).
 	err error
 }
@@ -75,7 +78,11 @@ func (r result) line() string {
 		fmt.Fprintf(&b, " %d/%d up in %s = %.0f tunnels/s", r.up, r.n, secs(r.took), r.rate())
 	} else {
 		fmt.Fprintf(&b, " %d/%d up after %s", r.up, r.n, secs(r.took))
-		if r.err == nil {
+		switch {
+		case r.err != nil:
+		case r.note != "":
+			fmt.Fprintf(&b, " (%s)", r.note)
+		default:
 			b.WriteString(" (timeout)")
 		}
 	}

@@ -78,7 +78,7 @@ func (b *bench) strongswan(cl *rig.Cleanup, tp *netns.Topo, dir string, plan []s
 	ctx, n := b.ctx, len(plan)
 	ca, cb := scaleplan.SwanConfs(plan, "start")
 	bulk := func(conns []swan.Conf) swan.BulkConf {
-		return swan.BulkConf{Conns: conns, Charon: charonOptions(n, b.o.timeout), LogLevel: swanLogLevel, LoadTimeout: b.o.timeout}
+		return swan.BulkConf{Conns: conns, Charon: charonOptions(n, b.o.timeout), LogLevel: swanLogLevel}
 	}
 	// kernel-libipsec installs a tunnel's route (and with it the CHILD_SA) only with a local
 	// address inside the local subnet as the source: each gateway gets one per tunnel.
@@ -97,11 +97,20 @@ func (b *bench) strongswan(cl *rig.Cleanup, tp *netns.Topo, dir string, plan []s
 	}
 	fmt.Fprintf(os.Stderr, "# strongswan n=%d: %d local addresses added to each gateway in %s\n", n, n, secs(time.Since(t)))
 
-	sb, loadB, err := rig.StartCharonBulk(cl, tp.GwB, filepath.Join(dir, "b"), bulk(cb))
+	sb, err := rig.StartCharonBulk(cl, tp.GwB, filepath.Join(dir, "b"), bulk(cb))
 	if err != nil {
 		return err
 	}
-	r.load = loadB
+	bctx, cancel := context.WithTimeout(ctx, b.o.timeout)
+	r.load, err = sb.LoadAll(bctx)
+	cancel()
+	if err != nil {
+		if bctx.Err() != nil && ctx.Err() == nil {
+			r.took, r.note = r.load, "timeout loading B"
+			return nil
+		}
+		return swanFailed(err, nil, sb)
+	}
 	if r.idleB, err = rig.RSS(sb.PID()); err != nil {
 		return err
 	}
@@ -114,11 +123,21 @@ func (b *bench) strongswan(cl *rig.Cleanup, tp *netns.Topo, dir string, plan []s
 	}
 
 	t0 := time.Now()
-	sa, loadA, err := rig.StartCharonBulk(cl, tp.GwA, filepath.Join(dir, "a"), bulk(ca))
+	sa, err := rig.StartCharonBulk(cl, tp.GwA, filepath.Join(dir, "a"), bulk(ca))
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "# strongswan n=%d: swanctl --load-all took %s on B, %s on A (while initiating)\n", n, secs(loadB), secs(loadA))
+	actx, stopLoad := context.WithDeadline(ctx, t0.Add(b.o.timeout))
+	defer stopLoad()
+	type loaded struct {
+		took time.Duration
+		err  error
+	}
+	loadA := make(chan loaded, 1)
+	go func() {
+		d, err := sa.LoadAll(actx)
+		loadA <- loaded{d, err}
+	}()
 	what := fmt.Sprintf("strongswan n=%d", n)
 	r.up, r.took, err = waitUp(ctx, what, t0, t0.Add(b.o.timeout), n, sa.Exited(), func(ctx context.Context) (int, error) {
 		s, err := sa.Stats(ctx)
@@ -137,9 +156,19 @@ func (b *bench) strongswan(cl *rig.Cleanup, tp *netns.Topo, dir string, plan []s
 		return err
 	}
 	if r.up < n {
+		stopLoad()
+		if l := <-loadA; l.err != nil {
+			fmt.Fprintf(os.Stderr, "# %s: swanctl --load-all on A did not finish: %s\n", what, oneLine(l.err))
+		}
 		fmt.Fprintf(os.Stderr, "# %s: timeout; last lines of A's log:\n%s\n", what, rig.Tail(sa.Log(), logTail))
 		return nil
 	}
+	// Every connection is up, so every one was loaded: swanctl only has to report it.
+	l := <-loadA
+	if l.err != nil {
+		return swanFailed(fmt.Errorf("loading A: %w", l.err), sa, sb)
+	}
+	fmt.Fprintf(os.Stderr, "# %s: swanctl --load-all took %s on B, %s on A (while initiating)\n", what, secs(r.load), secs(l.took))
 	// Every IKE SA must carry its CHILD_SA: list them all once (slow for many SAs).
 	lctx, cancel := context.WithTimeout(ctx, b.o.timeout)
 	defer cancel()
@@ -161,5 +190,13 @@ func (b *bench) strongswan(cl *rig.Cleanup, tp *netns.Topo, dir string, plan []s
 
 // swanFailed adds the tails of both charons' logs to err.
 func swanFailed(err error, sa, sb *swan.Charon) error {
-	return fmt.Errorf("%w\n--- charon A ---\n%s\n--- charon B ---\n%s", err, rig.Tail(sa.Log(), logTail), rig.Tail(sb.Log(), logTail))
+	for _, c := range []struct {
+		name string
+		c    *swan.Charon
+	}{{"A", sa}, {"B", sb}} {
+		if c.c != nil {
+			err = fmt.Errorf("%w\n--- charon %s ---\n%s", err, c.name, rig.Tail(c.c.Log(), logTail))
+		}
+	}
+	return err
 }

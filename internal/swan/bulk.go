@@ -24,45 +24,45 @@ type BulkConf struct {
 	// each SA's establishment, like vigild at info level). Start uses 2 for ike, cfg, chd
 	// and knl, which writes dozens of lines per SA.
 	LogLevel int
-	// LoadTimeout bounds `swanctl --load-all`; 0 means 30 s.
-	LoadTimeout time.Duration
 }
 
-// StartBulk is Start for many connections: it writes strongswan.conf (with bc.Charon) and
-// one swanctl.conf holding every connection and secret, starts charon without subscribing
-// to SA events (their cost grows with the number of SAs and would be charged to charon),
-// and loads the file with swanctl. It returns how long the load took. WaitFor and
-// TimeToEstablish do not work on the result; use Stats and CountSAs.
-func StartBulk(ns *netns.NS, dir string, bc BulkConf) (*Charon, time.Duration, error) {
+// StartBulk is Start for many connections, without loading them: it writes strongswan.conf
+// (with bc.Charon) and one swanctl.conf holding every connection and secret, and starts
+// charon without subscribing to SA events (their cost grows with the number of SAs and
+// would be charged to charon). Load them with LoadAll. WaitFor and TimeToEstablish do not
+// work on the result; use Stats and CountSAs.
+func StartBulk(ns *netns.NS, dir string, bc BulkConf) (*Charon, error) {
 	if err := checkPlace(ns, dir); err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	if len(bc.Conns) == 0 {
-		return nil, 0, errors.New("swan: StartBulk without connections")
+		return nil, errors.New("swan: StartBulk without connections")
 	}
 	swconf, err := bulkSwanctlConf(bc.Conns)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	ssconf, err := bulkStrongswanConf(dir, bc)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	c, err := launch(ns, dir, ssconf, swconf, false)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	timeout := bc.LoadTimeout
-	if timeout <= 0 {
-		timeout = cmdTimeout
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
+	c.bulkConns = len(bc.Conns)
+	return c, nil
+}
+
+// LoadAll loads the connections of a charon started by StartBulk with `swanctl --load-all`,
+// bounded by ctx, and returns how long that took. Connections with start_action "start" are
+// initiated as they are loaded.
+func (c *Charon) LoadAll(ctx context.Context) (time.Duration, error) {
 	start := time.Now()
-	if err := c.loadConf(ctx, len(bc.Conns)); err != nil {
-		return nil, 0, c.startFailed(err)
+	if err := c.loadConf(ctx, c.bulkConns); err != nil {
+		return time.Since(start), err
 	}
-	return c, time.Since(start), nil
+	return time.Since(start), nil
 }
 
 // bulkSwanctlConf renders one swanctl.conf with all of conns.

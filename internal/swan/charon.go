@@ -43,6 +43,8 @@ type Charon struct {
 	cmd    *exec.Cmd
 	killed bool // Kill9 ended it on purpose
 
+	bulkConns int // connections in the swanctl.conf StartBulk wrote
+
 	ctl    *vici.Session // initiate, terminate, rekey
 	query  *vici.Session // list-sas
 	events *vici.Session // SA events, fanned out by hub

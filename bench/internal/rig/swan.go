@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/vigil-ipsec/vigil/internal/netns"
 	"github.com/vigil-ipsec/vigil/internal/swan"
@@ -69,13 +68,13 @@ func Established(sas []swan.IKESA, name string) bool {
 	return n == 1
 }
 
-// StartCharonBulk starts charon with many connections (swan.StartBulk) in ns with its files
-// in dir, registers its stop on cl and returns how long loading the connections took.
-func StartCharonBulk(cl *Cleanup, ns *netns.NS, dir string, bc swan.BulkConf) (*swan.Charon, time.Duration, error) {
-	c, load, err := swan.StartBulk(ns, dir, bc)
+// StartCharonBulk starts charon with many connections, not yet loaded (swan.StartBulk), in
+// ns with its files in dir and registers its stop on cl.
+func StartCharonBulk(cl *Cleanup, ns *netns.NS, dir string, bc swan.BulkConf) (*swan.Charon, error) {
+	c, err := swan.StartBulk(ns, dir, bc)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	cl.Push("charon in "+ns.Name, c.Stop)
-	return c, load, nil
+	return c, nil
 }
