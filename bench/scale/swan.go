@@ -181,7 +181,6 @@ func (b *bench) strongswan(cl *rig.Cleanup, tp *netns.Topo, dir string, plan []s
 			err = fmt.Errorf("charon %s: %d established IKE SAs with %d installed CHILD_SAs, want %d of each", side.name, ike, children, n)
 		}
 		if err != nil {
-			r.up = 0 // not a complete result
 			return swanFailed(err, sa, sb)
 		}
 	}
