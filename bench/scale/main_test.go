@@ -61,8 +61,8 @@ func TestResultLine(t *testing.T) {
 
 	s := result{sys: sysSwan, n: 10000, peers: 1, up: 2345, took: 300 * time.Second, load: 12 * time.Second,
 		idleB: 300 * mib, baseA: 300 * mib, rssA: 300*mib + 2345*20480, rssB: 300*mib + 2345*10240, cpu: 500 * time.Second}
-	want = "scale n=10000 peers=1 strongswan: 2345/10000 up after 300 s (timeout)  RSS/tunnel A 20.0 KiB B 10.0 KiB" +
-		"  idle B 300.0 MiB (30.7 KiB/tunnel)  CPU 213.22 ms/tunnel  load B 12.0 s"
+	want = "scale n=10000 peers=1 strongswan: 2345/10000 up after 300 s (timeout)  RSS growth A 45.8 MiB B 22.9 MiB" +
+		"  idle B 300.0 MiB (30.7 KiB/tunnel)  CPU 500 s  load B 12.0 s"
 	if got := s.line(); got != want {
 		t.Errorf("line:\n got %s\nwant %s", got, want)
 	}

@@ -86,13 +86,21 @@ func (r result) line() string {
 			b.WriteString(" (timeout)")
 		}
 	}
-	if r.up > 0 {
+	// Per-tunnel figures only for complete runs: a few tunnels up would carry the cost of
+	// all the attempts. An incomplete run shows the totals.
+	switch {
+	case r.complete():
 		a, bb := r.rssPerTunnel()
 		fmt.Fprintf(&b, "  RSS/tunnel A %s B %s", size(a), size(bb))
+	case r.rssA != 0 || r.rssB != 0:
+		fmt.Fprintf(&b, "  RSS growth A %s B %s", size(float64(r.rssA-r.baseA)), size(float64(r.rssB-r.idleB)))
 	}
 	fmt.Fprintf(&b, "  idle B %s (%s/tunnel)", size(float64(r.idleB)), size(float64(r.idleB)/float64(r.n)))
-	if r.up > 0 {
+	switch {
+	case r.complete():
 		fmt.Fprintf(&b, "  CPU %.2f ms/tunnel", float64(r.cpuPerTunnel())/float64(time.Millisecond))
+	case r.cpu > 0:
+		fmt.Fprintf(&b, "  CPU %s", secs(r.cpu))
 	}
 	fmt.Fprintf(&b, "  load B %s", secs(r.load))
 	if r.err != nil {
