@@ -35,7 +35,7 @@ fuzz:
 # bench-readme: run the benchmark programs and write each one's result block between the
 # <!-- bench:NAME:begin --> and <!-- bench:NAME:end --> lines of README.md and bench/README.md
 # (package bench/internal/readme), so that no figure in them is typed by hand. Needs root and
-# an otherwise idle machine; takes about 35 minutes. The two recovery runs measure disjoint
+# an otherwise idle machine; takes about 55 minutes. The two recovery runs measure disjoint
 # scenarios: the peer-side faults for the Benchmarks section, the heal lines for "How recovery
 # works". Commit the changed files afterwards.
 bench-readme:
@@ -44,3 +44,5 @@ bench-readme:
 	bench/setup.sh -readme README.md -readme bench/README.md -section setup
 	bench/recovery.sh -only silent-child-loss,peer-restart,silent-child-loss-v1,peer-restart-v1 -readme README.md -readme bench/README.md -section recovery
 	bench/recovery.sh -only child-lost-here,restart-here,restart-here-nodpd -readme README.md -section recovery-heal
+	bench/scale.sh -n 1000,10000 -readme bench/README.md -section scale
+	bench/scale.sh -n 1000,10000 -peers 1000 -readme bench/README.md -section scale-peers

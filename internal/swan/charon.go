@@ -43,6 +43,8 @@ type Charon struct {
 	cmd    *exec.Cmd
 	killed bool // Kill9 ended it on purpose
 
+	bulkConns int // connections in the swanctl.conf StartBulk wrote
+
 	ctl    *vici.Session // initiate, terminate, rekey
 	query  *vici.Session // list-sas
 	events *vici.Session // SA events, fanned out by hub
@@ -55,19 +57,12 @@ type Charon struct {
 // Start writes dir/strongswan.conf and dir/swanctl/swanctl.conf for conf,
 // starts charon inside ns with a private mount namespace (a private /run
 // from dir/run, so the fixed /var/run/charon.pid cannot collide between
-// instances), waits for its VICI socket dir/charon.vici and loads the
-// connection and PSK with swanctl. charon logs to dir/charon.log. dir must
-// be absolute; it is created if missing. Call Stop when done.
+// instances), waits for its VICI socket and loads the connection and PSK
+// with swanctl. charon logs to dir/charon.log. dir must be absolute; it is
+// created if missing. Call Stop when done.
 func Start(ns *netns.NS, dir string, conf Conf) (*Charon, error) {
-	if ns == nil {
-		return nil, errors.New("swan: nil namespace")
-	}
-	if !filepath.IsAbs(dir) {
-		return nil, fmt.Errorf("swan: directory %q is not absolute", dir)
-	}
-	sock := filepath.Join(dir, viciSocketFile)
-	if len(sock) > maxSocketPath {
-		return nil, fmt.Errorf("swan: VICI socket path %q longer than %d bytes", sock, maxSocketPath)
+	if err := checkPlace(ns, dir); err != nil {
+		return nil, err
 	}
 	swconf, err := conf.swanctlConf()
 	if err != nil {
@@ -77,6 +72,38 @@ func Start(ns *netns.NS, dir string, conf Conf) (*Charon, error) {
 	if err != nil {
 		return nil, err
 	}
+	c, err := launch(ns, dir, ssconf, swconf, true)
+	if err != nil {
+		return nil, err
+	}
+	c.conf = conf
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	if err := c.loadConf(ctx, 1); err != nil {
+		return nil, c.startFailed(err)
+	}
+	return c, nil
+}
+
+// checkPlace checks Start's namespace and directory arguments.
+func checkPlace(ns *netns.NS, dir string) error {
+	if ns == nil {
+		return errors.New("swan: nil namespace")
+	}
+	if !filepath.IsAbs(dir) {
+		return fmt.Errorf("swan: directory %q is not absolute", dir)
+	}
+	if sock := filepath.Join(dir, viciSocketFile); len(sock) > maxSocketPath {
+		return fmt.Errorf("swan: VICI socket path %q longer than %d bytes", sock, maxSocketPath)
+	}
+	return nil
+}
+
+// launch writes strongswan.conf (ssconf) and swanctl.conf (swconf) into dir,
+// starts charon and connects to its VICI socket, subscribing to the SA events
+// if events is set (see connect). Nothing is loaded yet.
+func launch(ns *netns.NS, dir, ssconf, swconf string, events bool) (*Charon, error) {
+	sock := filepath.Join(dir, viciSocketFile)
 	for _, d := range []string{dir, filepath.Join(dir, runDirName), filepath.Join(dir, swanctlDirName)} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("swan: %w", err)
@@ -113,11 +140,8 @@ func Start(ns *netns.NS, dir string, conf Conf) (*Charon, error) {
 	if err := ns.StartCmd(cmd); err != nil {
 		return nil, fmt.Errorf("swan: start charon: %w", err)
 	}
-	c := &Charon{ns: ns, dir: dir, conf: conf, cmd: cmd}
-	if err := c.connect(); err != nil {
-		return nil, c.startFailed(err)
-	}
-	if err := c.loadConf(); err != nil {
+	c := &Charon{ns: ns, dir: dir, cmd: cmd}
+	if err := c.connect(events); err != nil {
 		return nil, c.startFailed(err)
 	}
 	return c, nil
@@ -129,8 +153,10 @@ func (c *Charon) startFailed(err error) error {
 	return fmt.Errorf("%w\n--- charon log (%s) ---\n%s", err, c.dir, c.Log())
 }
 
-// connect waits (bounded) for the VICI socket and opens the sessions.
-func (c *Charon) connect() error {
+// connect waits (bounded) for the VICI socket and opens the sessions. Without
+// events, no SA events are subscribed (charon then need not serialise one for
+// every SA change) and WaitFor and TimeToEstablish fail.
+func (c *Charon) connect(events bool) error {
 	sock := c.socket()
 	deadline := time.NewTimer(startTimeout)
 	defer deadline.Stop()
@@ -156,6 +182,11 @@ func (c *Charon) connect() error {
 		return fmt.Errorf("swan: VICI: %w", err)
 	}
 	c.query = q
+	if !events {
+		c.hub = newEventHub()
+		c.hub.closed = true // subscribe fails: there is no event session
+		return nil
+	}
 	// Subscribe now, while no SA exists and no SA event can race the
 	// registration (see saEvents).
 	ev, err := vici.NewSession(vici.WithSocketPath(sock))
@@ -173,16 +204,15 @@ func (c *Charon) connect() error {
 	return nil
 }
 
-// loadConf loads swanctl.conf into the daemon.
-func (c *Charon) loadConf() error {
-	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-	defer cancel()
+// loadConf loads swanctl.conf into the daemon and checks that swanctl
+// reports want connections loaded.
+func (c *Charon) loadConf(ctx context.Context, want int) error {
 	out, err := c.Swanctl(ctx, "--load-all", "--noprompt", "--file", filepath.Join(c.dir, swanctlDirName, swanctlConfFile))
 	if err != nil {
 		return err
 	}
-	if !strings.Contains(string(out), "successfully loaded 1 connections") {
-		return fmt.Errorf("swan: swanctl did not load the connection: %s", out)
+	if !strings.Contains(string(out), fmt.Sprintf("successfully loaded %d connections", want)) {
+		return fmt.Errorf("swan: swanctl did not load %d connections: %s", want, lastLines(string(out), 5))
 	}
 	return nil
 }

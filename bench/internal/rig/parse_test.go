@@ -172,3 +172,22 @@ func TestTail(t *testing.T) {
 		}
 	}
 }
+
+func TestParseVmRSS(t *testing.T) {
+	status := "Name:\tvigild\nVmPeak:\t 1300000 kB\nVmRSS:\t   21840 kB\nRssAnon:\t   10000 kB\n"
+	if got, err := parseVmRSS([]byte(status)); err != nil || got != 21840*1024 {
+		t.Fatalf("parseVmRSS = %d, %v; want %d", got, err, 21840*1024)
+	}
+	for name, in := range map[string]string{
+		"no line":   "Name:\tkthreadd\nState:\tS (sleeping)\n",
+		"no unit":   "VmRSS:\t 12\n",
+		"bad unit":  "VmRSS:\t 12 MB\n",
+		"negative":  "VmRSS:\t -12 kB\n",
+		"not a int": "VmRSS:\t 1.5 kB\n",
+		"huge":      "VmRSS:\t 99999999999999999 kB\n",
+	} {
+		if got, err := parseVmRSS([]byte(in)); err == nil {
+			t.Errorf("%s: parseVmRSS = %d, want an error", name, got)
+		}
+	}
+}

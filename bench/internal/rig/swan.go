@@ -67,3 +67,14 @@ func Established(sas []swan.IKESA, name string) bool {
 	}
 	return n == 1
 }
+
+// StartCharonBulk starts charon with many connections, not yet loaded (swan.StartBulk), in
+// ns with its files in dir and registers its stop on cl.
+func StartCharonBulk(cl *Cleanup, ns *netns.NS, dir string, bc swan.BulkConf) (*swan.Charon, error) {
+	c, err := swan.StartBulk(ns, dir, bc)
+	if err != nil {
+		return nil, err
+	}
+	cl.Push("charon in "+ns.Name, c.Stop)
+	return c, nil
+}

@@ -28,22 +28,53 @@ type Vigil struct {
 // StartVigil writes conf to dir/vigil.toml (TUN device tun) and starts bin in ns with it,
 // registering its stop on cl. It returns once the control API answers.
 func StartVigil(ctx context.Context, cl *Cleanup, ns *netns.NS, bin, dir, tun string, conf vigiltest.Conf) (*Vigil, error) {
+	f, err := WriteVigilConf(dir, tun, conf)
+	if err != nil {
+		return nil, err
+	}
+	return LaunchVigil(ctx, cl, ns, bin, f, VigilOptions{})
+}
+
+// VigilFiles are where a vigild's configuration and control socket are.
+type VigilFiles struct {
+	Dir, Config, Socket string
+}
+
+// WriteVigilConf creates dir and writes conf to dir/vigil.toml, with the control socket
+// dir/vigil.sock and TUN device tun.
+func WriteVigilConf(dir, tun string, conf vigiltest.Conf) (VigilFiles, error) {
+	f := VigilFiles{Dir: dir, Config: filepath.Join(dir, "vigil.toml"), Socket: filepath.Join(dir, "vigil.sock")}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
+		return f, err
 	}
-	sock := filepath.Join(dir, "vigil.sock")
-	cfg := filepath.Join(dir, "vigil.toml")
-	if err := os.WriteFile(cfg, []byte(conf.TOML(sock, tun)), 0o600); err != nil {
-		return nil, err
-	}
-	logPath := filepath.Join(dir, "vigild.log")
-	p, err := StartProc(ns, logPath, nil, bin, "--config", cfg, "--log-format", "json", "--log-level", "info")
+	return f, os.WriteFile(f.Config, []byte(conf.TOML(f.Socket, tun)), 0o600)
+}
+
+// VigilOptions are LaunchVigil's less common settings.
+type VigilOptions struct {
+	// Args are extra vigild arguments, e.g. --debug-addr.
+	Args []string
+	// Ready bounds the wait for the control API; 0 means 10 s. A daemon with many tunnels
+	// needs longer: it answers once its configuration is loaded.
+	Ready time.Duration
+}
+
+// LaunchVigil starts bin in ns with the configuration f.Config (JSON logs at level info to
+// f.Dir/vigild.log), registering its stop on cl. It returns once the control API answers.
+func LaunchVigil(ctx context.Context, cl *Cleanup, ns *netns.NS, bin string, f VigilFiles, o VigilOptions) (*Vigil, error) {
+	logPath := filepath.Join(f.Dir, "vigild.log")
+	args := append([]string{bin, "--config", f.Config, "--log-format", "json", "--log-level", "info"}, o.Args...)
+	p, err := StartProc(ns, logPath, nil, args...)
 	if err != nil {
 		return nil, err
 	}
 	cl.Push("vigild in "+ns.Name, p.Stop)
-	v := &Vigil{Proc: p, Client: client.New(sock), LogPath: logPath}
-	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	v := &Vigil{Proc: p, Client: client.New(f.Socket), LogPath: logPath}
+	ready := o.Ready
+	if ready <= 0 {
+		ready = 10 * time.Second
+	}
+	sctx, cancel := context.WithTimeout(ctx, ready)
 	defer cancel()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
@@ -53,9 +84,9 @@ func StartVigil(ctx context.Context, cl *Cleanup, ns *netns.NS, bin, dir, tun st
 		}
 		select {
 		case <-p.Exited():
-			return nil, fmt.Errorf("vigild in %s exited at start:\n%s", ns.Name, v.Log())
+			return nil, fmt.Errorf("vigild in %s exited at start:\n%s", ns.Name, Tail(v.Log(), 40))
 		case <-sctx.Done():
-			return nil, fmt.Errorf("vigild in %s did not answer: %w\n%s", ns.Name, sctx.Err(), v.Log())
+			return nil, fmt.Errorf("vigild in %s did not answer: %w\n%s", ns.Name, sctx.Err(), Tail(v.Log(), 40))
 		case <-tick.C:
 		}
 	}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/vigil-ipsec/vigil/api"
+	"github.com/vigil-ipsec/vigil/bench/internal/rig"
+	"github.com/vigil-ipsec/vigil/internal/netns"
+	"github.com/vigil-ipsec/vigil/internal/scaleplan"
+)
+
+const (
+	// debugAddr is where vigild serves pprof with -profile, on each namespace's loopback.
+	debugAddr = "127.0.0.1:6060"
+	// settleTimeout bounds the wait for B to count the tunnels A already counts up.
+	settleTimeout = 30 * time.Second
+	// leftoverTimeout bounds the wait for half-open IKE SAs to expire (vigild's half-open
+	// timeout is 30 s).
+	leftoverTimeout = 45 * time.Second
+	// logTail is how many lines of each daemon's log an error shows.
+	logTail = 30
+)
+
+// vigil measures Vigil↔Vigil: B (every tunnel start_action "none") is launched and its idle
+// RSS read, then A (every tunnel start_action "start") is launched and its status polled
+// until TunnelsUp reaches n. The time runs from A's launch, so it includes A loading its
+// configuration.
+func (b *bench) vigil(cl *rig.Cleanup, tp *netns.Topo, dir string, plan []scaleplan.Tunnel, r *result) error {
+	ctx, n := b.ctx, len(plan)
+	ca, cb := scaleplan.VigilConfs(plan, "start")
+	fa, err := rig.WriteVigilConf(filepath.Join(dir, "a"), "vgs-a", ca)
+	if err != nil {
+		return err
+	}
+	fb, err := rig.WriteVigilConf(filepath.Join(dir, "b"), "vgs-b", cb)
+	if err != nil {
+		return err
+	}
+	opts := rig.VigilOptions{Ready: b.o.timeout}
+	if b.o.profile != "" {
+		opts.Args = []string{"--debug-addr", debugAddr}
+	}
+
+	start := time.Now()
+	vb, err := rig.LaunchVigil(ctx, cl, tp.GwB, b.vigild, fb, opts)
+	if err != nil {
+		return err
+	}
+	r.load = time.Since(start)
+	if r.idleB, err = rig.RSS(vb.PID()); err != nil {
+		return err
+	}
+	// A initiates as soon as it runs: its RSS before any tunnel is up is not observable, so
+	// B's idle figure (the same configuration size) stands in for it.
+	r.baseA = r.idleB
+	cpuB, err := rig.StartCPU(vb.PID())
+	if err != nil {
+		return err
+	}
+	prof := b.newVigilProfiles(tp, n)
+	defer prof.stop(ctx) // on failure; on success they end when all are up
+	prof.start("b")
+
+	t0 := time.Now()
+	va, err := rig.LaunchVigil(ctx, cl, tp.GwA, b.vigild, fa, opts)
+	if err != nil {
+		return err
+	}
+	prof.start("a")
+	what := fmt.Sprintf("vigil n=%d", n)
+	r.up, r.took, err = waitUp(ctx, what, t0, t0.Add(b.o.timeout), n, va.Exited(), func(ctx context.Context) (int, error) {
+		s, err := va.Client.Status(ctx)
+		return s.TunnelsUp, err
+	})
+	// CPU and memory at the moment all were seen up (or at the timeout).
+	cpuA, cerr := rig.CPUTime(va.PID())
+	usedB, berr := cpuB.Stop()
+	if err = errors.Join(err, cerr, berr); err != nil {
+		return vigilFailed(err, va, vb)
+	}
+	r.cpu = cpuA + usedB[0]
+	if r.rssA, err = rig.RSS(va.PID()); err != nil {
+		return err
+	}
+	if r.up < n {
+		fmt.Fprintf(os.Stderr, "# %s: timeout; last lines of A's log:\n%s\n", what, rig.Tail(va.Log(), logTail))
+		r.rssB, _ = rig.RSS(vb.PID())
+		return nil
+	}
+	if err := settle(ctx, n, vb); err != nil {
+		return vigilFailed(err, va, vb)
+	}
+	if r.rssB, err = rig.RSS(vb.PID()); err != nil {
+		return err
+	}
+	prof.stop(ctx)
+	prof.heap(ctx)
+	for _, v := range []*rig.Vigil{va, vb} {
+		if err := checkCounts(ctx, v, n); err != nil {
+			return vigilFailed(err, va, vb)
+		}
+	}
+	return nil
+}
+
+// settle waits until B, too, reports n tunnels up (it installs each Child SA before A does,
+// so this normally holds at once).
+func settle(ctx context.Context, n int, vb *rig.Vigil) error {
+	t0 := time.Now()
+	up, _, err := waitUp(ctx, "vigil B", t0, t0.Add(settleTimeout), n, vb.Exited(), func(ctx context.Context) (int, error) {
+		s, err := vb.Client.Status(ctx)
+		return s.TunnelsUp, err
+	})
+	if err == nil && up != n {
+		err = fmt.Errorf("B reports %d of %d tunnels up %v after A reported all", up, n, settleTimeout)
+	}
+	return err
+}
+
+// checkCounts waits (up to leftoverTimeout) until v holds exactly n IKE SAs and n Child SAs:
+// one of each per tunnel. Right when all tunnels are up a responder may still hold half-open
+// IKE SAs of initiations the initiator gave up on; they expire after 30 s.
+func checkCounts(ctx context.Context, v *rig.Vigil, n int) error {
+	t0 := time.Now()
+	tick := time.NewTicker(pollInterval(n))
+	defer tick.Stop()
+	var last api.Status
+	for {
+		s, err := v.Client.Status(ctx)
+		if err != nil {
+			return err
+		}
+		if s.TunnelsUp == n && s.IKESAs == n && s.ChildSAs == n {
+			if extra := last.IKESAs - n; extra > 0 {
+				fmt.Fprintf(os.Stderr, "# vigild in %s: %d IKE SAs more than tunnels when all were up, gone after %s\n", v.NS.Name, extra, secs(time.Since(t0)))
+			}
+			return nil
+		}
+		if last.Version == "" {
+			last = s
+		}
+		if time.Since(t0) > leftoverTimeout {
+			return fmt.Errorf("vigild in %s: %s, want %d of each (at first %s)", v.NS.Name, counts(s), n, counts(last))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+func counts(s api.Status) string {
+	return fmt.Sprintf("%d tunnels up, %d IKE SAs, %d Child SAs", s.TunnelsUp, s.IKESAs, s.ChildSAs)
+}
+
+// vigilFailed adds the tails of both daemons' logs to err.
+func vigilFailed(err error, va, vb *rig.Vigil) error {
+	return fmt.Errorf("%w\n--- vigild A ---\n%s\n--- vigild B ---\n%s", err, rig.Tail(va.Log(), logTail), rig.Tail(vb.Log(), logTail))
+}
