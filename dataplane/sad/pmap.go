@@ -19,8 +19,8 @@ import (
 // The fan-out is a trade: a change copies the arrays of children on its path, which costs
 // (through the garbage collector) about as much as the change itself, and a lookup reads one
 // slot per level. 32 keeps both low: 3 or 4 levels for 100,000 keys, about 6 KiB copied for
-// the policy index's prefixes. A batch (pmapBatch) copies each array at most once, however
-// many of its changes pass through it.
+// the policy index's prefixes. A batch (pmapBatch) copies each array of the map it starts
+// from at most once, however many of its changes pass through it.
 //
 // Memory: a map of n keys holds n entry slots and, for the subtries, about n/3 more slots
 // (100,000 random hashes fill 1,024 arrays of 32 slots at the third level and about 26,000
