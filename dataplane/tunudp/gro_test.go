@@ -193,7 +193,12 @@ func (c *fakeConn) ReadBatch(ms []ipv4.Message, _ int) (int, error) {
 		return 0, net.ErrClosed
 	}
 	b := c.batches[0]
-	c.batches = c.batches[1:]
+	if len(b) > len(ms) { // like recvmmsg: the rest waits for the next read
+		c.batches[0] = b[len(ms):]
+		b = b[:len(ms)]
+	} else {
+		c.batches = c.batches[1:]
+	}
 	for i, m := range b {
 		ms[i].N = copy(ms[i].Buffers[0], m.data)
 		ms[i].NN = 0
@@ -314,5 +319,35 @@ func TestReceiveGRO(t *testing.T) {
 	}
 	if n := s.groMsgs.Load(); n != 5 {
 		t.Errorf("%d GRO messages counted, want 5", n)
+	}
+}
+
+// TestReceiverGrows: a receiver starts with one message buffer and doubles its batch while
+// reads fill it, up to its maximum, without losing a message on the way.
+func TestReceiverGrows(t *testing.T) {
+	var got []string
+	d := &Dataplane{log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		h: func(_, _ netip.AddrPort, msg []byte) { got = append(got, string(msg)) }}
+	var batch []fakeMsg
+	for i := range 40 {
+		batch = append(batch, fakeMsg{data: []byte(fmt.Sprintf("ike-%02d", i))})
+	}
+	s := &sock{kind: kindIKE, local: netip.MustParseAddrPort("192.0.2.2:500"), v4: true, bc: &fakeConn{batches: [][]fakeMsg{batch}}}
+	r := newReceiver(d, s)
+	if len(r.msgs) != 1 {
+		t.Fatalf("a new receiver has %d buffers, want 1", len(r.msgs))
+	}
+	db, err := sad.New(sad.Config{Provider: espsa.Provider{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	d.db, d.stats = db, db.Stats()
+	r.run()
+	if len(got) != 40 || got[0] != "ike-00" || got[39] != "ike-39" {
+		t.Fatalf("%d messages delivered (%v)", len(got), got)
+	}
+	if len(r.msgs) != ikeBatch {
+		t.Fatalf("batch of %d after 40 messages, want the maximum %d", len(r.msgs), ikeBatch)
 	}
 }

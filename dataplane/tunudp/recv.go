@@ -32,23 +32,33 @@ type receiver struct {
 	used  int      // spare[:used] hold packets queued in out
 	out   [][]byte // inner packets for the next TUN write, each with tunWriteOffset headroom
 	t     sad.Tally
+	max   int // the batch's largest size
 }
 
+// A receiver starts with one message buffer (64 KiB: a GRO message) and doubles its batch,
+// up to espBatch (ikeBatch for IKE), whenever a read fills the whole batch. A gateway with
+// 1,000 local addresses has three sockets on each, and most of them carry little: a full
+// batch per socket from the start would hold 8.5 MiB per address.
 func newReceiver(d *Dataplane, s *sock) *receiver {
-	n := espBatch
+	r := &receiver{d: d, s: s, max: espBatch}
 	if s.kind == kindIKE {
-		n = ikeBatch
+		r.max = ikeBatch
 	}
-	r := &receiver{d: d, s: s, msgs: make([]ipv4.Message, n), bufs: make([][]byte, n),
-		out: make([][]byte, 0, n)}
-	for i := range r.msgs {
-		r.bufs[i] = make([]byte, recvBufSize)
-		r.msgs[i].Buffers = [][]byte{r.bufs[i]}
-		if s.gro {
-			r.msgs[i].OOB = make([]byte, groOOBSize)
-		}
-	}
+	r.grow(1)
 	return r
+}
+
+// grow makes the batch n messages long (at the loop's top: no buffer is in use).
+func (r *receiver) grow(n int) {
+	for len(r.msgs) < n {
+		buf := make([]byte, recvBufSize)
+		m := ipv4.Message{Buffers: [][]byte{buf}}
+		if r.s.gro {
+			m.OOB = make([]byte, groOOBSize)
+		}
+		r.bufs = append(r.bufs, buf)
+		r.msgs = append(r.msgs, m)
+	}
 }
 
 // recvLoop receives datagrams on one socket: IKE goes to the handler, ESP is opened and the
@@ -105,6 +115,9 @@ func (r *receiver) run() {
 			r.s.groMsgs.Add(uint64(merged))
 		}
 		r.d.stats.Add(&r.t)
+		if k == len(r.msgs) && k < r.max {
+			r.grow(min(2*k, r.max))
+		}
 	}
 }
 
