@@ -44,5 +44,5 @@ bench-readme:
 	bench/setup.sh -readme README.md -readme bench/README.md -section setup
 	bench/recovery.sh -only silent-child-loss,peer-restart,silent-child-loss-v1,peer-restart-v1 -readme README.md -readme bench/README.md -section recovery
 	bench/recovery.sh -only child-lost-here,restart-here,restart-here-nodpd -readme README.md -section recovery-heal
-	bench/scale.sh -n 1000,10000 -readme bench/README.md -section scale
+	bench/scale.sh -n 1000,10000,100000 -readme README.md -readme bench/README.md -section scale
 	bench/scale.sh -n 1000,10000 -peers 1000 -readme bench/README.md -section scale-peers
