@@ -272,12 +272,19 @@ func TestShutdownWithIdleConnection(t *testing.T) {
 	defer c.Close()
 	time.Sleep(50 * time.Millisecond) // let the server accept it (no event to await from outside)
 	cancel()
+	quickShutdown(t, done)
+}
+
+// quickShutdown waits for ServeListener to return nil, well before the 5 s drain a silent
+// connection would cost.
+func quickShutdown(t *testing.T, done chan error) {
+	t.Helper()
 	select {
 	case err := <-done:
 		if err != nil {
 			t.Errorf("ServeListener after cancel = %v, want nil", err)
 		}
-	case <-time.After(4 * time.Second): // below the 5 s drain the silent connection used to cost
+	case <-time.After(4 * time.Second):
 		t.Fatal("shutdown waited for a connection that never sent a request")
 	}
 }
@@ -310,14 +317,7 @@ func TestShutdownWithSilentConnectionsInBacklog(t *testing.T) {
 		}
 		conns = append(conns, c)
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("ServeListener after cancel = %v, want nil", err)
-		}
-	case <-time.After(4 * time.Second): // below the 5 s drain a silent connection would cost
-		t.Fatal("shutdown waited for a connection that never sent a request")
-	}
+	quickShutdown(t, done)
 }
 
 func TestServeSocket(t *testing.T) {

@@ -1,11 +1,8 @@
 package esp
 
 import (
-	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/binary"
 	"encoding/hex"
-	"hash"
 	"strings"
 	"testing"
 
@@ -115,14 +112,4 @@ func rawSeal(s *SA, seq uint64, pt []byte) []byte {
 		s.cbcSeal(st.cbc, out, len(pt), seq, nil)
 	}
 	return out
-}
-
-func cbcHash(integ uint16) func() hash.Hash {
-	switch integ {
-	case crypto.IntegHMACSHA384192:
-		return sha512.New384
-	case crypto.IntegHMACSHA512256:
-		return sha512.New
-	}
-	return sha256.New
 }
