@@ -257,14 +257,9 @@ func TestFollowEndsOnShutdown(t *testing.T) {
 // hold the shutdown up (http.Server.Shutdown alone would wait shutdownTimeout, 5 s, for it;
 // vigild then seemed to ignore SIGTERM).
 func TestShutdownWithIdleConnection(t *testing.T) {
-	_, sock, cancel, done := serveFake(t)
+	sock, cancel, done := servingFake(t)
 	defer cancel()
-	// One request, so the server is surely serving, then a connection that stays silent.
-	resp, err := unixClient(sock).Get("http://vigild/v1/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	// A connection that stays silent.
 	c, err := net.Dial("unix", sock)
 	if err != nil {
 		t.Fatal(err)
@@ -273,6 +268,19 @@ func TestShutdownWithIdleConnection(t *testing.T) {
 	time.Sleep(50 * time.Millisecond) // let the server accept it (no event to await from outside)
 	cancel()
 	quickShutdown(t, done)
+}
+
+// servingFake is serveFake after one answered request: the server is surely serving.
+func servingFake(t *testing.T) (string, context.CancelFunc, chan error) {
+	t.Helper()
+	_, sock, cancel, done := serveFake(t)
+	resp, err := unixClient(sock).Get("http://vigild/v1/status")
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return sock, cancel, done
 }
 
 // quickShutdown waits for ServeListener to return nil, well before the 5 s drain a silent
@@ -292,13 +300,8 @@ func quickShutdown(t *testing.T, done chan error) {
 // TestShutdownWithSilentConnectionsInBacklog: connections that the server accepts only after
 // the shutdown began (they were still in the listen backlog) do not hold it up either.
 func TestShutdownWithSilentConnectionsInBacklog(t *testing.T) {
-	_, sock, cancel, done := serveFake(t)
+	sock, cancel, done := servingFake(t)
 	defer cancel()
-	resp, err := unixClient(sock).Get("http://vigild/v1/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
 	// Dialled right before and while the shutdown runs: some are accepted before it, some
 	// after it began, some never.
 	var conns []net.Conn

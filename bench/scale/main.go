@@ -114,14 +114,9 @@ func benchAll(ctx context.Context, cl *rig.Cleanup, o options) int {
 	if err := netns.Available(); err != nil {
 		return fail(err)
 	}
-	work, err := os.MkdirTemp("", "vgs-scale-")
+	work, err := rig.WorkDir(cl, "vgs-scale-", o.keep)
 	if err != nil {
 		return fail(err)
-	}
-	if o.keep {
-		fmt.Fprintln(os.Stderr, "# working directory:", work)
-	} else {
-		cl.Push("working directory", func() error { return os.RemoveAll(work) })
 	}
 	if o.profile != "" {
 		if err := os.MkdirAll(o.profile, 0o755); err != nil {

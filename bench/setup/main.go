@@ -83,14 +83,9 @@ func bench(ctx context.Context, cl *rig.Cleanup, o options) int {
 	if err := netns.Available(); err != nil {
 		return fail(err)
 	}
-	work, err := os.MkdirTemp("", "vgb-setup-")
+	work, err := rig.WorkDir(cl, "vgb-setup-", o.keep)
 	if err != nil {
 		return fail(err)
-	}
-	if o.keep {
-		fmt.Fprintln(os.Stderr, "# working directory:", work)
-	} else {
-		cl.Push("working directory", func() error { return os.RemoveAll(work) })
 	}
 	var vigild string
 	if slices.Contains(o.systems, sysVigil) {

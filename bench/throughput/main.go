@@ -98,14 +98,9 @@ func bench(ctx context.Context, cl *rig.Cleanup, o options) int {
 			return fail(fmt.Errorf("%s not found (Debian: apt-get install iperf3 iproute2 wireguard-tools): %w", b, err))
 		}
 	}
-	work, err := os.MkdirTemp("", "vgb-throughput-")
+	work, err := rig.WorkDir(cl, "vgb-throughput-", o.keep)
 	if err != nil {
 		return fail(err)
-	}
-	if o.keep {
-		fmt.Fprintln(os.Stderr, "# working directory:", work)
-	} else {
-		cl.Push("working directory", func() error { return os.RemoveAll(work) })
 	}
 	var vigild, wgBin string
 	if slices.ContainsFunc(o.systems, func(s string) bool { return strings.HasPrefix(s, "vigil") }) {

@@ -41,3 +41,18 @@ func (c *Cleanup) Run() {
 		}
 	}
 }
+
+// WorkDir makes a temporary working directory named prefix*: removed by cl, or kept (and its
+// path printed on stderr) with keep, for looking at the configurations and logs afterwards.
+func WorkDir(cl *Cleanup, prefix string, keep bool) (string, error) {
+	work, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", err
+	}
+	if keep {
+		fmt.Fprintln(os.Stderr, "# working directory:", work)
+	} else {
+		cl.Push("working directory", func() error { return os.RemoveAll(work) })
+	}
+	return work, nil
+}
