@@ -3,6 +3,7 @@ package sad
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -130,6 +131,22 @@ func (p *Policy) eachRemote(f func(*sel)) {
 			f(&p.more.remote[i])
 		}
 	}
+}
+
+// RemotePrefixes appends to buf the distinct prefixes that exactly cover the policy's remote
+// selectors (what RangePrefixes gives for each), in selector order: the routes it needs.
+func (p *Policy) RemotePrefixes(buf []netip.Prefix) []netip.Prefix {
+	first := len(buf)
+	p.eachRemote(func(s *sel) {
+		is4 := !s.v6
+		eachRangePrefix(s.start, s.end, is4, func(a u128, bits int) {
+			pf, _ := a.addr(is4).Prefix(bits)
+			if !slices.Contains(buf[first:], pf) {
+				buf = append(buf, pf)
+			}
+		})
+	})
+	return buf
 }
 
 // keys returns the distinct prefixes the policy is filed under, sorted by cmpPfx.

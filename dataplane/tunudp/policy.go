@@ -25,14 +25,36 @@ func (d *Dataplane) SetPolicies(ps []dataplane.Policy) error {
 	if d.closed {
 		return ErrClosed
 	}
+	// The routes a tunnel had are those of its installed policy (the database keeps them;
+	// nothing else does): read them before the batch replaces it.
+	var old [][]netip.Prefix
+	for _, p := range ps {
+		var pfs []netip.Prefix
+		if op, ok := d.db.Policy(p.Tunnel); ok {
+			pfs = op.RemotePrefixes(nil)
+		}
+		old = append(old, pfs)
+	}
 	if err := d.db.SetPolicies(ps); err != nil {
 		return err
 	}
 	var ops []routeOp
+	var batch map[string][]netip.Prefix // a tunnel's routes so far in this batch
+	if len(ps) > 1 {
+		batch = make(map[string][]netip.Prefix, len(ps))
+	}
 	wait := false
-	for _, p := range ps {
+	for i, p := range ps {
+		prev, want := old[i], policyPrefixes(p)
+		if batch != nil {
+			// A tunnel named twice in one batch: its earlier entry is what the later replaces.
+			if pfs, ok := batch[p.Tunnel]; ok {
+				prev = pfs
+			}
+			batch[p.Tunnel] = want
+		}
 		n := len(ops)
-		ops = d.policyRoutes(ops, p)
+		ops = d.policyRoutes(ops, prev, want, p.LocalTS)
 		wait = wait || (p.OutChild != 0 && len(ops) > n)
 	}
 	if d.rt != nil && len(ops) > 0 {
@@ -44,35 +66,38 @@ func (d *Dataplane) SetPolicies(ps []dataplane.Policy) error {
 	return nil
 }
 
-// policyRoutes updates the route references for p's remote selectors and appends the
-// route changes that follow. d.mu is held.
-func (d *Dataplane) policyRoutes(ops []routeOp, p dataplane.Policy) []routeOp {
-	var want []netip.Prefix
-	seen := map[netip.Prefix]bool{}
+// policyPrefixes returns the distinct prefixes that cover p's remote selectors: the routes
+// it needs.
+func policyPrefixes(p dataplane.Policy) []netip.Prefix {
+	var out []netip.Prefix
 	for _, s := range p.RemoteTS {
 		for _, pf := range sad.RangePrefixes(s.StartAddr, s.EndAddr) {
-			if !seen[pf] {
-				seen[pf] = true
-				want = append(want, pf)
+			if !slices.Contains(out, pf) {
+				out = append(out, pf)
 			}
 		}
 	}
-	old := d.polRoutes[p.Tunnel]
+	return out
+}
+
+// policyRoutes moves a tunnel's route references from the prefixes old to want and appends
+// the route changes that follow (new routes get a preferred source address from local). d.mu
+// is held.
+func (d *Dataplane) policyRoutes(ops []routeOp, old, want []netip.Prefix, local []dataplane.Selector) []routeOp {
 	for _, pf := range want {
-		if contains(old, pf) {
+		if slices.Contains(old, pf) {
 			continue
 		}
 		d.routes[pf]++
 		if d.routes[pf] == 1 {
-			ops = append(ops, routeOp{add: true, dst: pf, local: p.LocalTS})
+			ops = append(ops, routeOp{add: true, dst: pf, local: local})
 		}
 	}
 	for _, pf := range old {
-		if !seen[pf] {
+		if !slices.Contains(want, pf) {
 			ops = append(ops, d.unrefRoute(pf)...)
 		}
 	}
-	d.polRoutes[p.Tunnel] = want
 	return ops
 }
 
@@ -86,6 +111,16 @@ func (d *Dataplane) DeletePolicy(tunnel string) error {
 func (d *Dataplane) DeletePolicies(tunnels []string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	// The routes the tunnels had are those of their installed policies: read them before
+	// they go. (A batch naming a tunnel without a policy, or one twice, changes nothing.)
+	var old []netip.Prefix
+	if !d.closed {
+		for _, t := range tunnels {
+			if p, ok := d.db.Policy(t); ok {
+				old = p.RemotePrefixes(old)
+			}
+		}
+	}
 	if err := d.db.DeletePolicies(tunnels); err != nil {
 		return err
 	}
@@ -93,11 +128,8 @@ func (d *Dataplane) DeletePolicies(tunnels []string) error {
 		return nil
 	}
 	var ops []routeOp
-	for _, t := range tunnels {
-		for _, pf := range d.polRoutes[t] {
-			ops = append(ops, d.unrefRoute(pf)...)
-		}
-		delete(d.polRoutes, t)
+	for _, pf := range old {
+		ops = append(ops, d.unrefRoute(pf)...)
 	}
 	if d.rt != nil && len(ops) > 0 {
 		d.rt.enqueue(ops...)
@@ -127,15 +159,6 @@ func (d *Dataplane) syncRoutes() {
 	if d.rt != nil && !d.closed {
 		d.rt.sync()
 	}
-}
-
-func contains(l []netip.Prefix, p netip.Prefix) bool {
-	for _, x := range l {
-		if x == p {
-			return true
-		}
-	}
-	return false
 }
 
 // hostAddrs lists this host's addresses (in the calling thread's namespace).

@@ -52,18 +52,20 @@ type router struct {
 	log      *slog.Logger
 	tunIndex int
 
-	fd        int                         // NETLINK_ROUTE socket
-	installed map[netip.Prefix]netip.Addr // routes in the kernel, with their source address
-	addrs     []netip.Addr                // this host's addresses, read at addrsAt
-	addrsAt   time.Time
-	seq       uint32
-	out, in   []byte // requests sent, answers read
+	fd int // NETLINK_ROUTE socket
+	// failed: routes whose addition the kernel refused, so that their removal is not sent
+	// (the dataplane counts the references of every route; the router keeps only this).
+	failed  map[netip.Prefix]struct{}
+	addrs   []netip.Addr // this host's addresses, read at addrsAt
+	addrsAt time.Time
+	seq     uint32
+	out, in []byte // requests sent, answers read
 }
 
 // startRouter starts the router in namespace ns for the TUN device tunIndex.
 func startRouter(ns *netnsHandle, tunIndex int, log *slog.Logger) (*router, error) {
 	r := &router{wake: make(chan struct{}, 1), stopped: make(chan struct{}), log: log,
-		tunIndex: tunIndex, installed: map[netip.Prefix]netip.Addr{}, in: make([]byte, 1<<16)}
+		tunIndex: tunIndex, failed: map[netip.Prefix]struct{}{}, in: make([]byte, 1<<16)}
 	started := make(chan error, 1)
 	go func() {
 		defer close(r.stopped)
@@ -114,8 +116,8 @@ func (r *router) sync() {
 	<-done
 }
 
-// stop applies what is queued, removes every route the router installed and ends it.
-// Nothing may be queued after.
+// stop applies what is queued and ends the router. The dataplane queues the removal of its
+// routes first. Nothing may be queued after.
 func (r *router) stop() {
 	r.mu.Lock()
 	r.closing = true
@@ -139,19 +141,10 @@ func (r *router) run() {
 			r.apply(ops[:n])
 			ops = ops[n:]
 		}
+		ops = nil // do not keep the batch's array while idle
 		if closing {
-			break
+			return
 		}
-	}
-	// Closed: take every route out again.
-	var dels []routeOp
-	for dst := range r.installed {
-		dels = append(dels, routeOp{dst: dst})
-	}
-	for len(dels) > 0 {
-		n := min(len(dels), maxRouteBatch)
-		r.apply(dels[:n])
-		dels = dels[n:]
 	}
 }
 
@@ -172,19 +165,16 @@ func (r *router) apply(batch []routeOp) {
 		if op.done != nil {
 			continue
 		}
-		var src netip.Addr
+		var src netip.Addr // a removal needs none: the kernel matches on the rest
 		if op.add {
 			v4, v6 := pickSource(op.local, r.addrs)
 			src = v4
 			if op.dst.Addr().Is6() {
 				src = v6
 			}
-		} else {
-			s, ok := r.installed[op.dst]
-			if !ok {
-				continue // its add failed
-			}
-			src = s
+		} else if _, failed := r.failed[op.dst]; failed {
+			delete(r.failed, op.dst) // its addition failed: nothing to remove
+			continue
 		}
 		r.seq++
 		msg = appendRouteMsg(msg, r.seq, op.add, r.tunIndex, op.dst, src)
@@ -204,11 +194,10 @@ func (r *router) apply(batch []routeOp) {
 			if err != nil {
 				r.log.Warn("route change failed", "op", opName(p.op.add), "dst", p.op.dst, "dev", r.tunIndex, "err", err)
 			}
-			switch {
-			case p.op.add && err == nil:
-				r.installed[p.op.dst] = p.src
-			case !p.op.add:
-				delete(r.installed, p.op.dst)
+			if p.op.add && err != nil {
+				r.failed[p.op.dst] = struct{}{}
+			} else if p.op.add {
+				delete(r.failed, p.op.dst)
 			}
 		}
 	}

@@ -38,11 +38,10 @@ type Dataplane struct {
 
 	socks atomic.Pointer[sockSet]
 
-	mu        sync.Mutex                // guards the fields below and serialises Listen and route changes
-	routes    map[netip.Prefix]int32    // routes the policies need, with their number of users
-	polRoutes map[string][]netip.Prefix // by tunnel
-	rt        *router                   // applies the route changes (nil in unit tests)
-	closed    bool
+	mu     sync.Mutex             // guards the fields below and serialises Listen and route changes
+	routes map[netip.Prefix]int32 // routes the policies need, with their number of users
+	rt     *router                // applies the route changes (nil in unit tests)
+	closed bool
 
 	wg sync.WaitGroup
 
@@ -64,7 +63,7 @@ func Open(cfg Config, h dataplane.IKEHandler) (*Dataplane, error) {
 		return nil, err
 	}
 	d := &Dataplane{cfg: cfg, log: cfg.Logger, h: h, ns: ns,
-		routes: map[netip.Prefix]int32{}, polRoutes: map[string][]netip.Prefix{}, failed: make(chan error, 1)}
+		routes: map[netip.Prefix]int32{}, failed: make(chan error, 1)}
 	d.socks.Store(&sockSet{ike: map[netip.Addr]*sock{}, natt: map[netip.Addr]*sock{}, raw: map[netip.Addr]*sock{}})
 	d.db, err = sad.New(sad.Config{Provider: espsa.Provider{}, UnknownSPI: cfg.UnknownSPI,
 		QueueLen: cfg.QueueLen, Flush: d.flush})
@@ -300,8 +299,15 @@ func (d *Dataplane) Close() error {
 	d.closed = true
 	var errs []error
 	rt := d.rt
+	if rt != nil {
+		// Take out every route still referenced (the router then stops).
+		dels := make([]routeOp, 0, len(d.routes))
+		for pf := range d.routes {
+			dels = append(dels, routeOp{dst: pf})
+		}
+		rt.enqueue(dels...)
+	}
 	clear(d.routes)
-	clear(d.polRoutes)
 	d.mu.Unlock()
 	if rt != nil {
 		rt.stop() // removes the routes

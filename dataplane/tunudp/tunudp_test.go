@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -485,5 +487,69 @@ func TestManyRoutes(t *testing.T) {
 	out, err = s.tp.GwA.Run(context.Background(), "ip", "-4", "route", "show", "proto", "0x56")
 	if err != nil || len(bytes.TrimSpace(out)) != 0 {
 		t.Fatalf("routes left after Close: %d lines, %v", bytes.Count(out, []byte("\n")), err)
+	}
+}
+
+// TestRoutesShared: a route needed by two tunnels stays until both let go of it; replacing a
+// policy moves its routes; a tunnel named twice in one batch ends with the routes of its last
+// entry. The dataplane keeps no list of a tunnel's routes: it reads them from the installed
+// policy, so these are the cases where that could go wrong.
+func TestRoutesShared(t *testing.T) {
+	s := newSite(t, dataplane.EncapUDP, nil, false)
+	routes := func() string {
+		t.Helper()
+		s.a.syncRoutes()
+		out, err := s.tp.GwA.Run(context.Background(), "ip", "-4", "route", "show", "dev", "vgdp0", "proto", "0x56")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dsts []string
+		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			if f := strings.Fields(l); len(f) > 0 {
+				dsts = append(dsts, f[0])
+			}
+		}
+		slices.Sort(dsts)
+		return strings.Join(dsts, " ")
+	}
+	pol := func(tunnel string, remote ...string) dataplane.Policy {
+		p := dataplane.Policy{Tunnel: tunnel, LocalTS: []dataplane.Selector{prefixSel(netns.NetA)}}
+		for _, r := range remote {
+			p.RemoteTS = append(p.RemoteTS, prefixSel(netip.MustParsePrefix(r)))
+		}
+		return p
+	}
+	if err := s.a.DeletePolicy("t"); err != nil { // the site's own policy
+		t.Fatal(err)
+	}
+	if err := s.a.SetPolicies([]dataplane.Policy{pol("x", "10.9.1.0/24"), pol("y", "10.9.1.0/24", "10.9.2.0/24")}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := routes(), "10.9.1.0/24 10.9.2.0/24"; got != want {
+		t.Fatalf("routes %q, want %q", got, want)
+	}
+	if err := s.a.DeletePolicy("x"); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := routes(), "10.9.1.0/24 10.9.2.0/24"; got != want {
+		t.Fatalf("after deleting x (y still needs both): routes %q, want %q", got, want)
+	}
+	if err := s.a.SetPolicy(pol("y", "10.9.3.0/24")); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := routes(), "10.9.3.0/24"; got != want {
+		t.Fatalf("after replacing y: routes %q, want %q", got, want)
+	}
+	if err := s.a.SetPolicies([]dataplane.Policy{pol("z", "10.9.4.0/24"), pol("z", "10.9.5.0/24")}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := routes(), "10.9.3.0/24 10.9.5.0/24"; got != want {
+		t.Fatalf("after z twice in one batch: routes %q, want %q", got, want)
+	}
+	if err := s.a.DeletePolicies([]string{"y", "z"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := routes(); got != "" {
+		t.Fatalf("after deleting all: routes %q", got)
 	}
 }
