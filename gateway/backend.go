@@ -64,7 +64,7 @@ func (g *Gateway) apiTunnel(t *ike.Tunnel) api.Tunnel {
 		out.IKESAs = 1
 		out.ChildSAs = len(t.IKE.Children())
 	}
-	if ts := g.tstate[c.Name]; ts != nil {
+	if ts := g.tstate[c.Name]; ts != nil && ts.tunnelRun != nil {
 		out.LastEvent = ts.lastEvent
 	}
 	return out

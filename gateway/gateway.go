@@ -66,6 +66,18 @@ type Gateway struct {
 
 // tunnelState is the gateway's per-tunnel bookkeeping (loop-owned).
 type tunnelState struct {
+	// The tunnel's settings (from its configuration) and whether it is taken down on purpose.
+	childProbe time.Duration
+	healDelay  time.Duration // heal_delay
+	heal       bool          // heal: repair when this side lost its state
+	manualDown bool
+	// What the tunnel does at run time: allocated when it first does something (see state),
+	// so that a configured tunnel that never starts costs only the fields above.
+	*tunnelRun
+}
+
+// tunnelRun is a tunnel's run-time state in the gateway.
+type tunnelRun struct {
 	outageStart time.Time // detection of the current outage; zero if none
 	outageCause string
 	recovering  bool // a replacement Child SA or IKE SA is being negotiated
@@ -78,19 +90,25 @@ type tunnelState struct {
 	// EventActive (nothing goes out), with only a long backstop timer armed.
 	probeIdle, dpdIdle bool
 	lastEvent          string
-	manualDown         bool
-	childProbe         time.Duration
 	everUp             bool
 	probeSince         time.Time // last inbound before the probe in flight; zero if none
 	probeCause         string
 	dpdSince           time.Time
 	lastAuthFail       time.Time // last "failed auth-failed" event of a peer's IKE SA
 
-	heal            bool          // heal: repair when this side lost its state
-	healDelay       time.Duration // heal_delay
-	healTimer       *ike.Timer    // a lost Child SA waiting for the peer's replacement
-	lastRestartHeal time.Time     // last IKE SA started by a restart heal
-	peerDeleted     time.Time     // when the peer last deleted the tunnel's Child SA
+	healTimer       *ike.Timer // a lost Child SA waiting for the peer's replacement
+	lastRestartHeal time.Time  // last IKE SA started by a restart heal
+	peerDeleted     time.Time  // when the peer last deleted the tunnel's Child SA
+}
+
+// state returns the gateway's record of a configured tunnel, with its run-time part (which it
+// allocates on first use), or nil if no tunnel has that name.
+func (g *Gateway) state(name string) *tunnelState {
+	ts := g.tstate[name]
+	if ts != nil && ts.tunnelRun == nil {
+		ts.tunnelRun = new(tunnelRun)
+	}
+	return ts
 }
 
 // New builds a gateway from a validated configuration. Nothing runs until Run.
@@ -112,7 +130,8 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		g.lt = logthrottle.New(0, 0)
 	}
 	if g.load == nil {
-		g.load = func() (*config.Config, error) { return config.Load(cfg.File) }
+		file := cfg.File // not cfg: it holds every tunnel of the file
+		g.load = func() (*config.Config, error) { return config.Load(file) }
 	}
 	// The dataplane first: the engine sends through it. Received IKE messages reach the
 	// engine through in, which is attached to the engine once it is built.
@@ -137,9 +156,11 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	g.dp, g.engine, g.timers = dp, eng, eng.NewTimerGroup()
 	tcs := make([]*ike.TunnelConfig, len(cfg.Tunnels))
 	cts := make([]*config.Tunnel, len(cfg.Tunnels))
+	slab := make([]ike.TunnelConfig, len(cfg.Tunnels)) // one allocation: see register
 	for i := range cfg.Tunnels {
 		ct := &cfg.Tunnels[i]
-		tcs[i], cts[i] = tunnelConfig(gl, ct), ct
+		slab[i] = tunnelConfig(gl, ct)
+		tcs[i], cts[i] = &slab[i], ct
 		if a := tcs[i].Local.Addr(); i == 0 || a != tcs[i-1].Local.Addr() {
 			if err := dp.Listen(a); err != nil {
 				dp.Close()
@@ -148,6 +169,9 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		}
 	}
 	g.register(tcs, cts)
+	// From here the engine's configuration of each tunnel is its record (reload compares with
+	// it): the file's tunnels are not kept.
+	g.cfg = withoutTunnels(cfg)
 	return g, nil
 }
 
@@ -161,10 +185,17 @@ func unprotectedRate(c config.InvalidSPI) float64 {
 
 // register adds checked tunnels to the engine and the gateway's bookkeeping (before Run, or
 // on the loop); it cannot fail.
+//
+// The tunnels' records live as long as the tunnels and are allocated in one slab per call, not
+// one by one among the garbage of start-up or reload: 100,000 records scattered over
+// half-empty pages of the heap cost as much memory again.
 func (g *Gateway) register(tcs []*ike.TunnelConfig, cts []*config.Tunnel) {
 	g.engine.AddTunnels(tcs)
-	for _, ct := range cts {
-		g.tstate[ct.Name] = &tunnelState{childProbe: ct.ChildProbe, heal: ct.Heal, healDelay: ct.HealDelay}
+	slab := make([]tunnelState, len(cts))
+	for i, ct := range cts {
+		ts := &slab[i]
+		ts.childProbe, ts.heal, ts.healDelay = ct.ChildProbe, ct.Heal, ct.HealDelay
+		g.tstate[ct.Name] = ts
 	}
 }
 
@@ -285,7 +316,7 @@ func (g *Gateway) closedIfDone() {
 // scheduleReconnect re-initiates a tunnel after a failure, with exponential back-off from
 // 0 up to 30 s (loop only).
 func (g *Gateway) scheduleReconnect(t *ike.Tunnel) {
-	ts := g.tstate[t.Cfg.Name]
+	ts := g.state(t.Cfg.Name)
 	if ts == nil || ts.manualDown || t.Cfg.StartAction != ike.StartStart || g.ctx == nil || g.ctx.Err() != nil || g.engine.Tunnel(t.Cfg.Name) != t {
 		return
 	}
@@ -324,7 +355,7 @@ func (g *Gateway) tunnelDown(name string) error {
 			err = notFound("tunnel %q", name)
 			return
 		}
-		ts := g.tstate[name]
+		ts := g.state(name)
 		ts.manualDown = true
 		ts.retryTimer.Stop()
 		if t.IKE != nil {

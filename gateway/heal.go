@@ -45,7 +45,7 @@ const peerDeleteQuiet = 5 * time.Second
 // whose traffic the ESP carries), if its IKE SA is established and it has no Child SA now.
 func (g *Gateway) healChildLost(peer netip.Addr, spi uint32) {
 	if t := g.engine.TunnelOfGoneSPI(peer, spi); t != nil {
-		ts := g.tstate[t.Cfg.Name]
+		ts := g.state(t.Cfg.Name)
 		if ts == nil || !ts.heal || ts.manualDown || ts.healTimer != nil || ts.recovering || t.Child != nil ||
 			t.IKE == nil || t.IKE.State != ike.IKEEstablished {
 			return
@@ -96,7 +96,7 @@ func (g *Gateway) healRestart(peer netip.Addr, why string) {
 	}
 	g.restartHealAt[peer] = now
 	for _, t := range tunnels {
-		ts := g.tstate[t.Cfg.Name]
+		ts := g.state(t.Cfg.Name)
 		if ts == nil || !ts.heal || ts.manualDown || t.IKE != nil || t.Cfg.Remote.Addr() != peer ||
 			(!ts.lastRestartHeal.IsZero() && now.Sub(ts.lastRestartHeal) < restartHealInterval) {
 			continue

@@ -40,7 +40,7 @@ func (g *Gateway) IKEDown(sa *ike.IKESA, err error) {
 		// peer's address with a spoofed IKE_SA_INIT. It must not touch the tunnel (its
 		// reconnect schedule, its timeline); an authentication failure is logged, throttled.
 		if errors.Is(err, ike.ErrAuthFailed) {
-			if ts := g.tstate[name]; ts != nil && time.Since(ts.lastAuthFail) >= authFailInterval {
+			if ts := g.state(name); ts != nil && time.Since(ts.lastAuthFail) >= authFailInterval {
 				ts.lastAuthFail = time.Now()
 				g.event(name, "failed", "auth-failed", sa.Remote.Addr().String(), 0, nil, "IKE SA not established: "+errText(err), 0)
 			}
@@ -66,7 +66,7 @@ func (g *Gateway) IKEDown(sa *ike.IKESA, err error) {
 	if t.IKE != nil || g.engine.Tunnel(name) != t {
 		return // replaced (rekey, INITIAL_CONTACT, reload) – nothing to do
 	}
-	ts := g.tstate[name]
+	ts := g.state(name)
 	if ts == nil {
 		return
 	}
@@ -92,7 +92,7 @@ func (g *Gateway) IKEDown(sa *ike.IKESA, err error) {
 
 func (g *Gateway) ChildUp(c, old *ike.ChildSA) {
 	t := c.Tunnel
-	ts := g.tstate[t.Cfg.Name]
+	ts := g.state(t.Cfg.Name)
 	if ts == nil {
 		return
 	}
@@ -120,14 +120,14 @@ func (g *Gateway) ChildDown(c *ike.ChildSA, err error) {
 		return // an SA replaced by a rekey going away: the rekey event said it all
 	}
 	if errors.Is(err, ike.ErrPeerDeleted) {
-		if ts := g.tstate[t.Cfg.Name]; ts != nil {
+		if ts := g.state(t.Cfg.Name); ts != nil {
 			ts.peerDeleted = time.Now()
 		}
 		g.event(t.Cfg.Name, "delete", "peer-delete", c.IKE.Remote.Addr().String(), api.SPI(c.SPIIn), nil,
 			fmt.Sprintf("peer deleted Child SA in 0x%08x out 0x%08x", c.SPIIn, c.SPIOut), 0)
 		// The peer removed the tunnel's only Child SA: keep the tunnel up per start action.
 		if t.Child == nil && t.IKE != nil && t.IKE.State == ike.IKEEstablished && t.Cfg.StartAction == ike.StartStart {
-			if ts := g.tstate[t.Cfg.Name]; ts != nil && !ts.manualDown {
+			if ts := g.state(t.Cfg.Name); ts != nil && !ts.manualDown {
 				g.engine.CreateChild(t, nil)
 			}
 		}

@@ -90,7 +90,7 @@ func (g *Gateway) startQueued() {
 		p.head++
 		delete(p.waiting, q.name)
 		t := g.engine.Tunnel(q.name)
-		ts := g.tstate[q.name]
+		ts := g.state(q.name)
 		if t == nil || t.IKE != nil || ts == nil || ts.manualDown {
 			continue // removed, up meanwhile (the peer initiated), or taken down
 		}

@@ -111,7 +111,7 @@ func (g *Gateway) receivedUnprotected(remote netip.AddrPort, t ike.Hint, spi uin
 		return
 	}
 	name := sa.Tunnel.Cfg.Name
-	ts := g.tstate[name]
+	ts := g.state(name)
 	now := time.Now()
 	interval := sa.Tunnel.Cfg.DPDDelay
 	if interval <= 0 {
@@ -131,7 +131,7 @@ func (g *Gateway) receivedUnprotected(remote netip.AddrPort, t ike.Hint, spi uin
 // replaceChild has the engine replace c (ike/recovery.go): a new Child SA, else a new IKE SA.
 func (g *Gateway) replaceChild(c *ike.ChildSA, cause string, detected time.Time) {
 	t := c.Tunnel
-	ts := g.tstate[t.Cfg.Name]
+	ts := g.state(t.Cfg.Name)
 	if ts == nil || c.State == ike.ChildDeleted {
 		return
 	}
@@ -156,7 +156,7 @@ func (g *Gateway) replaceChild(c *ike.ChildSA, cause string, detected time.Time)
 
 // armProbe (re)starts the Child SA probe timer of c's tunnel.
 func (g *Gateway) armProbe(c *ike.ChildSA) {
-	ts := g.tstate[c.Tunnel.Cfg.Name]
+	ts := g.state(c.Tunnel.Cfg.Name)
 	if ts == nil || ts.childProbe <= 0 {
 		return
 	}
@@ -179,7 +179,7 @@ func (g *Gateway) checkChild(c *ike.ChildSA) {
 		g.armProbe(c)
 		return
 	}
-	ts := g.tstate[t.Cfg.Name]
+	ts := g.state(t.Cfg.Name)
 	in, _ := g.dp.SAStats(dataplane.InSA(c.SPIIn))
 	out, _ := g.dp.SAStats(dataplane.OutSA(c.ID, c.SPIOut))
 	now := time.Now()
@@ -218,7 +218,7 @@ const idleProbeBackstop = 5 * time.Minute
 
 // armProbeIn re-arms the probe timer of c's tunnel to fire after d.
 func (g *Gateway) armProbeIn(c *ike.ChildSA, d time.Duration) {
-	ts := g.tstate[c.Tunnel.Cfg.Name]
+	ts := g.state(c.Tunnel.Cfg.Name)
 	ts.probeIdle = false
 	ts.probeTimer.Stop()
 	ts.probeTimer = g.timers.After(d, func() { g.checkChild(c) })
@@ -226,7 +226,7 @@ func (g *Gateway) armProbeIn(c *ike.ChildSA, d time.Duration) {
 
 // probeChild rekeys c to find out whether the peer still has it; at most once per child_probe.
 func (g *Gateway) probeChild(c *ike.ChildSA, cause string, since time.Time) {
-	ts := g.tstate[c.Tunnel.Cfg.Name]
+	ts := g.state(c.Tunnel.Cfg.Name)
 	now := time.Now()
 	interval := max(ts.childProbe, time.Second)
 	if ts.recovering || now.Sub(ts.lastProbe) < interval || c.State != ike.ChildInstalled {
@@ -243,7 +243,7 @@ func (g *Gateway) probeChild(c *ike.ChildSA, cause string, since time.Time) {
 // rekeyFailed handles any failed rekey of c (a probe or a scheduled rekey): an error answer
 // such as CHILD_SA_NOT_FOUND means the peer lost it, so it is replaced.
 func (g *Gateway) rekeyFailed(c *ike.ChildSA, err error) {
-	ts := g.tstate[c.Tunnel.Cfg.Name]
+	ts := g.state(c.Tunnel.Cfg.Name)
 	if ts == nil {
 		return
 	}
@@ -285,7 +285,7 @@ func (g *Gateway) dpdDue(sa *ike.IKESA) time.Duration {
 		}
 	}
 	now := time.Now()
-	ts := g.tstate[t.Cfg.Name]
+	ts := g.state(t.Cfg.Name)
 	if ts != nil {
 		ts.dpdIdle = false
 	}
@@ -303,7 +303,7 @@ func (g *Gateway) dpdDue(sa *ike.IKESA) time.Duration {
 	}
 	g.event(t.Cfg.Name, "detect", "dpd", sa.Remote.Addr().String(), 0, nil,
 		fmt.Sprintf("outbound traffic but nothing from the peer for %v: liveness check", now.Sub(lastIn).Round(time.Millisecond)), 0)
-	if ts := g.tstate[t.Cfg.Name]; ts != nil {
+	if ts := g.state(t.Cfg.Name); ts != nil {
 		ts.dpdSince = lastIn
 	}
 	g.engine.Liveness(sa, nil)
@@ -372,7 +372,7 @@ func (g *Gateway) dpEvent(ev dataplane.Event) {
 		if c == nil || c.State != ike.ChildInstalled {
 			return
 		}
-		ts := g.tstate[c.Tunnel.Cfg.Name]
+		ts := g.state(c.Tunnel.Cfg.Name)
 		if ts == nil {
 			return
 		}
@@ -392,7 +392,7 @@ func (g *Gateway) dpEvent(ev dataplane.Event) {
 			// the rekey did not happen in time, e.g. the sequence numbers ran out), unless the
 			// operator took it down. Like a replacement, the new one is requested before the
 			// old one is deleted, so that the peer does not re-create it on its own as well.
-			if ts := g.tstate[t.Cfg.Name]; ts != nil && !ts.manualDown && c.State == ike.ChildInstalled && (t.Child == c || t.Active() == c) {
+			if ts := g.state(t.Cfg.Name); ts != nil && !ts.manualDown && c.State == ike.ChildInstalled && (t.Child == c || t.Active() == c) {
 				g.log.Info("re-creating the expired Child SA", "tunnel", t.Cfg.Name)
 				g.engine.CreateChild(t, nil)
 			}
@@ -422,7 +422,7 @@ func ptr[T any](v T) *T { return &v }
 // event records a timeline entry.
 func (g *Gateway) event(tunnel, kind, cause, peer string, spi api.SPI, protected *bool, msg string, outageMS float64) {
 	ev := g.events.add(api.Event{Time: time.Now(), Tunnel: tunnel, Kind: kind, Cause: cause, Peer: peer, SPI: spi, Protected: protected, Message: msg, OutageMS: outageMS})
-	if ts := g.tstate[tunnel]; ts != nil {
+	if ts := g.state(tunnel); ts != nil {
 		ts.lastEvent = kind + ": " + msg
 	}
 	g.log.Log(nil, slog.LevelDebug, "event", "tunnel", tunnel, "kind", kind, "cause", cause, "seq", ev.Seq)

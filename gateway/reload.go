@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"reflect"
+	"slices"
 
 	"github.com/vigil-ipsec/vigil/api"
 	"github.com/vigil-ipsec/vigil/config"
@@ -64,19 +66,21 @@ func (g *Gateway) planReload() (*reloadPlan, error) {
 		g.log.Warn("reload: [global] settings changed; they take effect only after a restart of vigild")
 	}
 	p := &reloadPlan{tcs: map[string]*ike.TunnelConfig{}}
-	p.added, p.removed, p.changed, p.unchanged = config.Diff(old, newCfg)
 	// Keep the running [global]: the engine, dataplane and limiters were built from it.
-	cfg := *newCfg
-	cfg.Global = old.Global
-	p.cfg = &cfg
+	p.cfg = newCfg
+	p.cfg.Global = old.Global
+	// The running tunnels are compared with what the file now says they should be (the
+	// gateway keeps no copy of the file's tunnels: the engine's configuration is the record).
+	next := make([]ike.TunnelConfig, len(newCfg.Tunnels))
+	for i := range newCfg.Tunnels {
+		next[i] = tunnelConfig(old.Global, &newCfg.Tunnels[i])
+	}
+	g.engine.Call(func() { p.added, p.removed, p.changed, p.unchanged = g.diff(newCfg, next, p.tcs) })
 
 	fail := func(ct *config.Tunnel, err error) error {
 		return &config.Error{File: newCfg.File, Line: ct.Line, Msg: err.Error()}
 	}
 	setUp := append(append([]string(nil), p.changed...), p.added...)
-	for _, name := range setUp {
-		p.tcs[name] = tunnelConfig(old.Global, newCfg.Tunnel(name))
-	}
 	// Only a configuration that config accepted makes the dataplane listen on new addresses.
 	var errs []error
 	listened := map[netip.Addr]bool{}
@@ -100,8 +104,12 @@ func (g *Gateway) planReload() (*reloadPlan, error) {
 func (g *Gateway) applyReload(p *reloadPlan) {
 	gone := append(append([]string(nil), p.removed...), p.changed...)
 	for _, name := range gone {
-		if ts := g.tstate[name]; ts != nil {
-			ts.manualDown = true
+		ts := g.tstate[name]
+		if ts == nil {
+			continue
+		}
+		ts.manualDown = true
+		if ts.tunnelRun != nil {
 			ts.retryTimer.Stop()
 			ts.probeTimer.Stop()
 			ts.healTimer.Stop()
@@ -111,9 +119,6 @@ func (g *Gateway) applyReload(p *reloadPlan) {
 	for _, name := range gone {
 		delete(g.tstate, name)
 	}
-	g.cfgMu.Lock()
-	g.cfg = p.cfg
-	g.cfgMu.Unlock()
 	setUp := append(append([]string(nil), p.changed...), p.added...)
 	tcs := make([]*ike.TunnelConfig, len(setUp))
 	cts := make([]*config.Tunnel, len(setUp))
@@ -121,6 +126,9 @@ func (g *Gateway) applyReload(p *reloadPlan) {
 		tcs[i], cts[i] = p.tcs[name], p.cfg.Tunnel(name)
 	}
 	g.register(tcs, cts)
+	g.cfgMu.Lock()
+	g.cfg = withoutTunnels(p.cfg)
+	g.cfgMu.Unlock()
 	for _, name := range setUp {
 		if t := g.engine.Tunnel(name); t != nil && t.Cfg.StartAction == ike.StartStart {
 			g.initiate(name, "reload")
@@ -128,4 +136,40 @@ func (g *Gateway) applyReload(p *reloadPlan) {
 	}
 	g.event("", "reload", "", "", 0, nil, fmt.Sprintf("configuration reloaded: %d added, %d removed, %d changed, %d unchanged",
 		len(p.added), len(p.removed), len(p.changed), len(p.unchanged)), 0)
+}
+
+// diff compares the running tunnels with a configuration (loop only): next[i] is what
+// newCfg.Tunnels[i] makes of the engine's configuration. A tunnel is unchanged when the engine's
+// configuration and the gateway's settings of it equal what the file gives now (so a rewording
+// that means the same, such as a proposal written differently or the default port written out,
+// changes nothing). added, changed and unchanged follow the file's order, removed is sorted by
+// name. The configurations of the added and changed tunnels go into setUp.
+func (g *Gateway) diff(newCfg *config.Config, next []ike.TunnelConfig, setUp map[string]*ike.TunnelConfig) (added, removed, changed, unchanged []string) {
+	for i := range newCfg.Tunnels {
+		ct := &newCfg.Tunnels[i]
+		t, ts := g.engine.Tunnel(ct.Name), g.state(ct.Name)
+		switch {
+		case t == nil || ts == nil:
+			added = append(added, ct.Name)
+			setUp[ct.Name] = &next[i]
+		case reflect.DeepEqual(*t.Cfg, next[i]) && ts.childProbe == ct.ChildProbe && ts.heal == ct.Heal && ts.healDelay == ct.HealDelay:
+			unchanged = append(unchanged, ct.Name)
+		default:
+			changed = append(changed, ct.Name)
+			setUp[ct.Name] = &next[i]
+		}
+	}
+	for name := range g.engine.Tunnels() {
+		if newCfg.Tunnel(name) == nil {
+			removed = append(removed, name)
+		}
+	}
+	slices.Sort(removed)
+	return added, removed, changed, unchanged
+}
+
+// withoutTunnels is c without its tunnels: what the gateway keeps of a configuration once the
+// engine has the tunnels.
+func withoutTunnels(c *config.Config) *config.Config {
+	return &config.Config{File: c.File, Global: c.Global}
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"errors"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -121,8 +122,11 @@ func TestReloadFailureKeepsEverything(t *testing.T) {
 	if _, ok := after.tunnels["gone"]; ok || after.tunnels["new1"] == nil || after.tunnels["edit"] == before.tunnels["edit"] {
 		t.Errorf("reload not applied: tunnels %v", after.tunnels)
 	}
-	if after.cfg.Tunnel("new1") == nil || after.cfg.Tunnel("gone") != nil {
-		t.Error("running configuration not replaced")
+	if after.cfg == before.cfg || len(after.cfg.Tunnels) != 0 {
+		t.Errorf("running configuration not replaced, or it keeps the file's tunnels (%d)", len(after.cfg.Tunnels))
+	}
+	if c := after.tunnels["edit"].Cfg; c.DPDDelay != 20*time.Second || c.Remote.Addr() != netip.MustParseAddr("192.0.2.51") {
+		t.Errorf("changed tunnel runs with %+v", c)
 	}
 }
 
@@ -195,5 +199,40 @@ func TestReloadSerialised(t *testing.T) {
 	}
 	if s := snapshot(a.Gateway); len(s.tunnels) != 2 || len(s.tstate) != 2 {
 		t.Errorf("engine has %d tunnels, %d states; want 2", len(s.tunnels), len(s.tstate))
+	}
+}
+
+// TestReloadComparesWithRunning: a reload compares the file with the running tunnels (the
+// gateway keeps no copy of the file's): what the engine runs and the gateway's own settings
+// (child_probe, heal) count, and wording that means the same does not.
+func TestReloadComparesWithRunning(t *testing.T) {
+	n := memory.NewNetwork()
+	base := tunnelTOML("same", addrA, "192.0.2.50", 1, "none") +
+		tunnelTOML("port", addrA, "192.0.2.51", 2, "none") +
+		tunnelTOML("probe", addrA, "192.0.2.52", 3, "none") +
+		tunnelTOML("heal", addrA, "192.0.2.53", 4, "none") +
+		tunnelTOML("zz", addrA, "192.0.2.54", 5, "none") +
+		tunnelTOML("aa", addrA, "192.0.2.55", 6, "none")
+	a := startGateway(t, n, parseConf(t, base))
+	a.next.Store(parseConf(t, tunnelTOML("same", addrA, "192.0.2.50", 1, "none")+
+		tunnelTOML("port", addrA, "192.0.2.51", 2, "none", "remote_port = 500")+ // the default, written out
+		tunnelTOML("probe", addrA, "192.0.2.52", 3, "none", `child_probe = "7s"`)+
+		tunnelTOML("heal", addrA, "192.0.2.53", 4, "none", "heal = false")))
+	res, err := a.Reload()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := api.ReloadResult{Removed: []string{"aa", "zz"}, Changed: []string{"probe", "heal"}, Unchanged: []string{"same", "port"}}
+	if len(res.Added) != 0 || !slices.Equal(res.Removed, want.Removed) ||
+		!slices.Equal(res.Changed, want.Changed) || !slices.Equal(res.Unchanged, want.Unchanged) {
+		t.Errorf("reload = %+v, want %+v", res, want)
+	}
+	// The same file again: nothing left to change.
+	res, err = a.Reload()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Added)+len(res.Removed)+len(res.Changed) != 0 || len(res.Unchanged) != 4 {
+		t.Errorf("second reload = %+v, want 4 unchanged", res)
 	}
 }

@@ -9,7 +9,7 @@ import (
 
 // tunnelConfig converts a validated configuration tunnel into the engine's form. The
 // proposals are the ones config parsed; the engine shares them and only reads them.
-func tunnelConfig(g config.Global, t *config.Tunnel) *ike.TunnelConfig {
+func tunnelConfig(g config.Global, t *config.Tunnel) ike.TunnelConfig {
 	lp, rp := t.LocalPort, t.RemotePort
 	if lp == 0 {
 		lp = g.IKEPort
@@ -17,7 +17,7 @@ func tunnelConfig(g config.Global, t *config.Tunnel) *ike.TunnelConfig {
 	if rp == 0 {
 		rp = g.IKEPort
 	}
-	c := &ike.TunnelConfig{
+	c := ike.TunnelConfig{
 		Name:             t.Name,
 		Version:          t.Version,
 		Local:            netip.AddrPortFrom(t.LocalAddr, uint16(lp)),

@@ -349,8 +349,10 @@ func (e *Engine) AddTunnels(cs []*TunnelConfig) []*Tunnel {
 	now := time.Now()
 	ts := make([]*Tunnel, len(cs))
 	ps := make([]dataplane.Policy, 0, len(cs))
+	slab := make([]Tunnel, len(cs)) // one allocation for records that live as long as the tunnels
 	for i, c := range cs {
-		t := &Tunnel{Cfg: c, Since: now}
+		t := &slab[i]
+		*t = Tunnel{Cfg: c, Since: now}
 		ts[i] = t
 		e.tunnels[c.Name] = t
 		e.indexTunnel(t)

@@ -136,11 +136,15 @@ func run(args []string) int {
 	// Building 100,000 tunnels leaves more garbage than the tunnels themselves hold: give it
 	// back to the system rather than carry it as RSS until the heap grows into it. The
 	// collection runs beside the daemon, which starts serving meanwhile.
+	// The gateway holds the tunnels now; this function keeps only the rest (a copy of 100,000
+	// tunnels' configuration would outlive start-up otherwise).
+	tunnels := len(cfg.Tunnels)
+	cfg = &config.Config{File: cfg.File, Global: cfg.Global}
 	debug.SetGCPercent(gcPercent)
 	go debug.FreeOSMemory()
 	srv := api.NewServer(gw, log)
 
-	err = serve(cfg, log, gw, srv, ln, *debugAddr)
+	err = serve(cfg, tunnels, log, gw, srv, ln, *debugAddr)
 	if err != nil {
 		sdNotify("STATUS=" + strings.ReplaceAll("failed: "+err.Error(), "\n", "; "))
 	}
@@ -162,7 +166,7 @@ func run(args []string) int {
 //   - the SIGHUP handler and the metrics and pprof servers stop when aux ends, which is only
 //     after the gateway has finished its shutdown, so metrics stay readable while it deletes
 //     the SAs.
-func serve(cfg *config.Config, log *slog.Logger, gw *gateway.Gateway, srv *api.Server, ln net.Listener, debugAddr string) error {
+func serve(cfg *config.Config, tunnels int, log *slog.Logger, gw *gateway.Gateway, srv *api.Server, ln net.Listener, debugAddr string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	aux, stopAux := context.WithCancel(context.Background())
@@ -204,7 +208,7 @@ func serve(cfg *config.Config, log *slog.Logger, gw *gateway.Gateway, srv *api.S
 	go func() { apiDone <- srv.ServeListener(ctx, ln) }() // ends when ctx does, or on an error
 	gwDone := make(chan error, 1)
 	go func() { gwDone <- gw.Run(ctx) }() // ends when ctx does, or when the dataplane fails
-	log.Info("vigild started", "version", gateway.Version, "config", cfg.File, "tunnels", len(cfg.Tunnels), "pid", os.Getpid())
+	log.Info("vigild started", "version", gateway.Version, "config", cfg.File, "tunnels", tunnels, "pid", os.Getpid())
 	sdNotify("READY=1")
 
 	// Whichever stops first stops the other; both are waited for.

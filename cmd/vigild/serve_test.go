@@ -70,7 +70,7 @@ func TestServeLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	served := make(chan error, 1)
-	go func() { served <- serve(cfg, log, gw, api.NewServer(gw, log), ln, "") }()
+	go func() { served <- serve(cfg, len(cfg.Tunnels), log, gw, api.NewServer(gw, log), ln, "") }()
 
 	// The first answer also means serve has installed its signal handlers.
 	c := client.New(sock)
