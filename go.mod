@@ -3,6 +3,7 @@ module github.com/vigil-ipsec/vigil
 go 1.26.8
 
 require (
+	filippo.io/edwards25519 v1.2.0
 	github.com/pelletier/go-toml/v2 v2.4.3
 	github.com/prometheus/client_golang v1.25.0
 	github.com/spf13/cobra v1.10.2

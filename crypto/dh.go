@@ -41,8 +41,10 @@ func newDHWithPrivate(group uint16, priv []byte) (DH, error) {
 	switch group {
 	case DHMODP2048:
 		return modpFromPrivate(priv)
-	case DHECP256, DHECP384, DHCurve25519:
+	case DHECP256, DHECP384:
 		return ecdhFromPrivate(group, priv)
+	case DHCurve25519:
+		return x25519FromPrivate(priv)
 	}
 	return nil, fmt.Errorf("crypto: unsupported Diffie-Hellman group %d", group)
 }
@@ -65,13 +67,18 @@ func KELen(group uint16) int {
 
 var cryptoRand io.Reader = rand.Reader
 
-// WipeDH zeroes d's private key where Go allows it: the MODP private exponent is cleared (a
-// later SharedSecret fails). Keys of crypto/ecdh (ECP and Curve25519 groups) cannot be zeroed:
-// ecdh.PrivateKey offers no way to, and keeps its bytes internally; they are only dropped with d
-// and left to the garbage collector.
+// WipeDH zeroes d's private key where Go allows it: the MODP private exponent and the 32
+// Curve25519 private bytes are cleared, and a later SharedSecret fails. Keys of crypto/ecdh
+// (the ECP groups) cannot be zeroed: ecdh.PrivateKey offers no way to, and keeps its bytes
+// internally; they are only dropped with d and left to the garbage collector.
 func WipeDH(d DH) {
-	if m, ok := d.(*modpDH); ok && m.x != nil {
-		clear(m.x.Bits())
-		m.x.SetInt64(0)
+	switch k := d.(type) {
+	case *modpDH:
+		if k.x != nil {
+			clear(k.x.Bits())
+			k.x.SetInt64(0)
+		}
+	case *x25519DH:
+		k.wipe()
 	}
 }

@@ -2,17 +2,16 @@ package crypto
 
 import (
 	"crypto/ecdh"
-	"errors"
 	"fmt"
 	"io"
 )
 
-// ecdhDH implements ECP-256/384 (RFC 5903) and Curve25519 (RFC 8031) with
-// crypto/ecdh.
+// ecdhDH implements ECP-256/384 (RFC 5903) with crypto/ecdh. Curve25519 has its own type
+// (x25519DH).
 type ecdhDH struct {
 	group uint16
 	priv  *ecdh.PrivateKey
-	pub   []byte // IKE encoding
+	pub   []byte // IKE encoding: x || y without the 0x04 prefix (RFC 5903)
 }
 
 func curveFor(group uint16) ecdh.Curve {
@@ -21,8 +20,6 @@ func curveFor(group uint16) ecdh.Curve {
 		return ecdh.P256()
 	case DHECP384:
 		return ecdh.P384()
-	case DHCurve25519:
-		return ecdh.X25519()
 	}
 	return nil
 }
@@ -35,8 +32,6 @@ func newECP(group uint16, rand io.Reader) (DH, error) {
 	return wrapECDH(group, priv), nil
 }
 
-func newX25519(rand io.Reader) (DH, error) { return newECP(DHCurve25519, rand) }
-
 func ecdhFromPrivate(group uint16, priv []byte) (DH, error) {
 	k, err := curveFor(group).NewPrivateKey(priv)
 	if err != nil {
@@ -46,29 +41,21 @@ func ecdhFromPrivate(group uint16, priv []byte) (DH, error) {
 }
 
 func wrapECDH(group uint16, priv *ecdh.PrivateKey) *ecdhDH {
-	pub := priv.PublicKey().Bytes()
-	if group != DHCurve25519 {
-		pub = pub[1:] // RFC 5903: x || y without the 0x04 prefix
-	}
-	return &ecdhDH{group: group, priv: priv, pub: pub}
+	return &ecdhDH{group: group, priv: priv, pub: priv.PublicKey().Bytes()[1:]}
 }
 
 func (d *ecdhDH) Group() uint16     { return d.group }
 func (d *ecdhDH) PublicKey() []byte { return append([]byte(nil), d.pub...) }
 
 // SharedSecret checks the peer's value is a valid point of the right size
-// and returns the x coordinate (ECP) or the X25519 output; all-zero X25519
-// results (low-order peer points) are rejected per RFC 8031.
+// and returns its x coordinate.
 func (d *ecdhDH) SharedSecret(peer []byte) ([]byte, error) {
 	if len(peer) != KELen(d.group) {
 		return nil, fmt.Errorf("crypto: %s public value has %d bytes, want %d", dhName(d.group), len(peer), KELen(d.group))
 	}
-	enc := peer
-	if d.group != DHCurve25519 {
-		enc = make([]byte, 1+len(peer))
-		enc[0] = 4
-		copy(enc[1:], peer)
-	}
+	enc := make([]byte, 1+len(peer))
+	enc[0] = 4
+	copy(enc[1:], peer)
 	pk, err := d.priv.Curve().NewPublicKey(enc)
 	if err != nil {
 		return nil, fmt.Errorf("crypto: invalid %s public value", dhName(d.group))
@@ -76,9 +63,6 @@ func (d *ecdhDH) SharedSecret(peer []byte) ([]byte, error) {
 	z, err := d.priv.ECDH(pk)
 	if err != nil {
 		return nil, fmt.Errorf("crypto: %s key agreement failed", dhName(d.group))
-	}
-	if d.group == DHCurve25519 && allZero(z) {
-		return nil, errors.New("crypto: x25519 shared secret is all zero")
 	}
 	return z, nil
 }

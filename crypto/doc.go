@@ -16,8 +16,9 @@
 // The algorithm IDs (ids.go) are the one definition shared by the IKE
 // engine, the configuration and the ESP data path.
 //
-// Dependencies: the standard library and golang.org/x/crypto only
-// (deps_test.go keeps it so). What speaks a protocol's wire format lives with
+// Dependencies: the standard library, golang.org/x/crypto and
+// filippo.io/edwards25519 (Curve25519's field arithmetic and fixed-base tables)
+// only (deps_test.go keeps it so). What speaks a protocol's wire format lives with
 // the protocol: IKEv2 SA payload proposals in ikev2/proposal, IKEv1
 // transforms in ike; the SK ciphers satisfy wire.SKCipher through this
 // package's own SKCipher interface.
