@@ -157,9 +157,10 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	tcs := make([]*ike.TunnelConfig, len(cfg.Tunnels))
 	cts := make([]*config.Tunnel, len(cfg.Tunnels))
 	slab := make([]ike.TunnelConfig, len(cfg.Tunnels)) // one allocation: see register
+	var a arena
 	for i := range cfg.Tunnels {
 		ct := &cfg.Tunnels[i]
-		slab[i] = tunnelConfig(gl, ct)
+		slab[i] = tunnelConfig(gl, ct, &a)
 		tcs[i], cts[i] = &slab[i], ct
 		if a := tcs[i].Local.Addr(); i == 0 || a != tcs[i-1].Local.Addr() {
 			if err := dp.Listen(a); err != nil {
@@ -195,7 +196,7 @@ func (g *Gateway) register(tcs []*ike.TunnelConfig, cts []*config.Tunnel) {
 	for i, ct := range cts {
 		ts := &slab[i]
 		ts.childProbe, ts.heal, ts.healDelay = ct.ChildProbe, ct.Heal, ct.HealDelay
-		g.tstate[ct.Name] = ts
+		g.tstate[tcs[i].Name] = ts // the engine's copy of the name: the file's is dropped
 	}
 }
 

@@ -73,7 +73,7 @@ func (g *Gateway) planReload() (*reloadPlan, error) {
 	// gateway keeps no copy of the file's tunnels: the engine's configuration is the record).
 	next := make([]ike.TunnelConfig, len(newCfg.Tunnels))
 	for i := range newCfg.Tunnels {
-		next[i] = tunnelConfig(old.Global, &newCfg.Tunnels[i])
+		next[i] = tunnelConfig(old.Global, &newCfg.Tunnels[i], nil)
 	}
 	g.engine.Call(func() { p.added, p.removed, p.changed, p.unchanged = g.diff(newCfg, next, p.tcs) })
 

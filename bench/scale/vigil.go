@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/vigil-ipsec/vigil/api"
@@ -52,6 +53,11 @@ func (b *bench) vigil(cl *rig.Cleanup, tp *netns.Topo, dir string, plan []scalep
 		return err
 	}
 	r.load = time.Since(start)
+	// Idle memory is read once the daemon has settled: it returns start-up's garbage to the
+	// system a few seconds after it answers, and logs that.
+	if err := waitSettled(ctx, vb); err != nil {
+		return err
+	}
 	if r.idleB, err = rig.RSS(vb.PID()); err != nil {
 		return err
 	}
@@ -162,4 +168,23 @@ func counts(s api.Status) string {
 // vigilFailed adds the tails of both daemons' logs to err.
 func vigilFailed(err error, va, vb *rig.Vigil) error {
 	return fmt.Errorf("%w\n--- vigild A ---\n%s\n--- vigild B ---\n%s", err, rig.Tail(va.Log(), logTail), rig.Tail(vb.Log(), logTail))
+}
+
+// settledMsg is what vigild logs once it has returned start-up's memory (cmd/vigild: settle).
+const settledMsg = "start-up settled"
+
+// waitSettled waits (up to a minute) until v logs that start-up has settled.
+func waitSettled(ctx context.Context, v *rig.Vigil) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for !strings.Contains(v.Log(), settledMsg) {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("vigild did not log %q: %w", settledMsg, ctx.Err())
+		case <-tick.C:
+		}
+	}
+	return nil
 }

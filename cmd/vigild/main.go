@@ -20,6 +20,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	rpprof "runtime/pprof"
 	"strings"
@@ -141,7 +142,7 @@ func run(args []string) int {
 	tunnels := len(cfg.Tunnels)
 	cfg = &config.Config{File: cfg.File, Global: cfg.Global}
 	debug.SetGCPercent(gcPercent)
-	go debug.FreeOSMemory()
+	go settle(log)
 	srv := api.NewServer(gw, log)
 
 	err = serve(cfg, tunnels, log, gw, srv, ln, *debugAddr)
@@ -295,4 +296,22 @@ func loopbackOnly(addr string) bool {
 		return false
 	}
 	return ip.Unmap().IsLoopback()
+}
+
+// settleDelay: how long after start-up the daemon returns memory to the system a second time.
+// The first return comes as soon as the gateway is built (the configuration's garbage); by the
+// second, the routes are in and the first negotiations under way.
+const settleDelay = 5 * time.Second
+
+// settle returns the garbage of start-up to the system, once at once and once after
+// settleDelay (a heap of 100,000 tunnels does not collect again for a long while when idle, and
+// would carry it as RSS until then), and logs the live heap: "start-up settled" is the moment
+// an idle daemon's memory can be read.
+func settle(log *slog.Logger) {
+	debug.FreeOSMemory()
+	time.Sleep(settleDelay)
+	debug.FreeOSMemory()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	log.Info("start-up settled: memory returned to the system", "heap_live_mib", m.HeapAlloc>>20, "heap_pages_mib", m.HeapInuse>>20)
 }
