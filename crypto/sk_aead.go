@@ -73,6 +73,13 @@ func ReleaseSK(c any) {
 	}
 }
 
+// SKHoldsState reports whether an SK cipher holds built cipher state (an AEAD's key schedule
+// and tables) rather than only its keys. For tests and memory accounting.
+func SKHoldsState(c any) bool {
+	a, ok := c.(*aeadSK)
+	return ok && a.aead.Load() != nil
+}
+
 // cipher returns the AEAD, building it on first use. Racing first uses build
 // one each and all use the one installed first; every copy is the same.
 func (c *aeadSK) cipher() cipher.AEAD {

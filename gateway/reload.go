@@ -147,7 +147,7 @@ func (g *Gateway) applyReload(p *reloadPlan) {
 func (g *Gateway) diff(newCfg *config.Config, next []ike.TunnelConfig, setUp map[string]*ike.TunnelConfig) (added, removed, changed, unchanged []string) {
 	for i := range newCfg.Tunnels {
 		ct := &newCfg.Tunnels[i]
-		t, ts := g.engine.Tunnel(ct.Name), g.state(ct.Name)
+		t, ts := g.engine.Tunnel(ct.Name), g.tstate[ct.Name] // settings only: no run-time part is made
 		switch {
 		case t == nil || ts == nil:
 			added = append(added, ct.Name)

@@ -7,6 +7,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/vigil-ipsec/vigil/crypto"
 	"github.com/vigil-ipsec/vigil/dataplane"
 	"github.com/vigil-ipsec/vigil/ike"
 	"github.com/vigil-ipsec/vigil/ike/iketest"
@@ -401,4 +402,42 @@ func TestPeerInitiatesWhileOurInitIsUnanswered(t *testing.T) {
 		}
 		iketest.CheckChildPair(t, a, b)
 	})
+}
+
+// TestQuietIKESAHoldsNoCipherState: an established IKE SA's SK ciphers hold only their keys,
+// on both sides, after the handshake and after each later exchange (100,000 quiet IKE SAs
+// would otherwise hold some kilobytes of AES-GCM tables each).
+func TestQuietIKESAHoldsNoCipherState(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b, _ := iketest.NewPair(t, iketest.PairOpts{Protocols: protos, IKEA: "aes128gcm16-prfsha256-x25519"})
+		a.E.Do(func() { a.E.Initiate(a.T) })
+		a.Wait(t, "child-up")
+		b.Wait(t, "child-up")
+		held := func(when string) {
+			t.Helper()
+			for _, p := range []*iketest.Node{a, b} {
+				p.E.Call(func() {
+					s := v2of(p.T.IKE)
+					if crypto.SKHoldsState(s.in) || crypto.SKHoldsState(s.out) {
+						t.Errorf("%s: %s's IKE SA holds SK cipher state (in %v, out %v)", when, name(p, a),
+							crypto.SKHoldsState(s.in), crypto.SKHoldsState(s.out))
+					}
+				})
+			}
+		}
+		held("after IKE_AUTH")
+		done := make(chan error, 1)
+		a.E.Do(func() { a.E.Liveness(a.T.IKE, func(err error) { done <- err }) })
+		if err := <-done; err != nil {
+			t.Fatalf("liveness check: %v", err)
+		}
+		held("after a liveness check")
+	})
+}
+
+func name(p, a *iketest.Node) string {
+	if p == a {
+		return "initiator"
+	}
+	return "responder"
 }

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/vigil-ipsec/vigil/crypto"
 	"github.com/vigil-ipsec/vigil/ike"
 	"github.com/vigil-ipsec/vigil/ikev2/wire"
 )
@@ -64,7 +65,7 @@ func (e *engine) sendRequest(sa *ike.IKESA, r *request) {
 	if r.raw == nil {
 		r.msgID = v2of(sa).nextMsgID
 		v2of(sa).nextMsgID++
-		r.raw = wire.AppendEncrypted(nil, header(sa, r.exch, r.msgID, false), r.build(), v2of(sa).out)
+		r.raw = seal(sa, header(sa, r.exch, r.msgID, false), r.build())
 	}
 	v2of(sa).pending = r
 	r.retry = e.StartRetransmission(r.budget)
@@ -125,7 +126,7 @@ func (e *engine) handleProtected(sa *ike.IKESA, local, remote netip.AddrPort, h 
 		if r == nil || h.MessageID != r.msgID || r.exch != h.Exchange {
 			return
 		}
-		m, err := wire.OpenEncrypted(msg, v2of(sa).in)
+		m, err := open(sa, msg)
 		if err != nil {
 			e.unprotectedHint(remote, msg)
 			e.Counters().Malformed++
@@ -143,7 +144,7 @@ func (e *engine) handleProtected(sa *ike.IKESA, local, remote netip.AddrPort, h 
 	switch {
 	case h.MessageID == v2of(sa).peerMsgID:
 	case h.MessageID+1 == v2of(sa).peerMsgID && v2of(sa).lastRespOK:
-		if _, err := wire.OpenEncrypted(msg, v2of(sa).in); err == nil {
+		if _, err := open(sa, msg); err == nil {
 			e.Counters().ResponsesResent++
 			e.Dataplane().SendIKE(local, remote, v2of(sa).lastResp)
 		}
@@ -160,7 +161,7 @@ func (e *engine) handleProtected(sa *ike.IKESA, local, remote netip.AddrPort, h 
 		e.Log().Debug("dropping request not allowed in this IKE SA state", "ike", sa.String(), "state", sa.State, "exchange", h.Exchange)
 		return
 	}
-	m, err := wire.OpenEncrypted(msg, v2of(sa).in)
+	m, err := open(sa, msg)
 	if err != nil {
 		e.Counters().Malformed++
 		e.Log().Debug("dropping request that fails to decrypt", "ike", sa.String(), "err", err)
@@ -170,7 +171,7 @@ func (e *engine) handleProtected(sa *ike.IKESA, local, remote netip.AddrPort, h 
 	sa.SetLastInbound(time.Now())
 	e.PeerMoved(sa, local, remote)
 	resp, after := e.handleRequest(sa, h, m)
-	raw := wire.AppendEncrypted(nil, header(sa, h.Exchange, h.MessageID, true), resp, v2of(sa).out)
+	raw := seal(sa, header(sa, h.Exchange, h.MessageID, true), resp)
 	v2of(sa).lastResp, v2of(sa).lastRespOK = raw, true
 	// Answer where the request came from (RFC 7296 2.11), whether or not the SA follows it.
 	if err := e.Dataplane().SendIKE(local, remote, raw); err != nil {
@@ -217,4 +218,25 @@ func notifyError(m *wire.Message) wire.NotifyType {
 		}
 	}
 	return 0
+}
+
+// seal encrypts and protects a message of sa (its SK payload holds payloads). Once the IKE SA
+// is established, messages are rare (DPD, rekeys, deletes): the SK cipher's state (for AES-GCM
+// some kilobytes of tables) is built for each message and dropped after it rather than held by
+// each of 100,000 quiet IKE SAs.
+func seal(sa *ike.IKESA, h wire.Header, payloads []wire.Payload) []byte {
+	raw := wire.AppendEncrypted(nil, h, payloads, v2of(sa).out)
+	if sa.State == ike.IKEEstablished {
+		crypto.ReleaseSK(v2of(sa).out)
+	}
+	return raw
+}
+
+// open checks and decrypts a protected message of sa (see seal for the cipher state).
+func open(sa *ike.IKESA, msg []byte) (*wire.Message, error) {
+	m, err := wire.OpenEncrypted(msg, v2of(sa).in)
+	if sa.State == ike.IKEEstablished {
+		crypto.ReleaseSK(v2of(sa).in)
+	}
+	return m, err
 }
