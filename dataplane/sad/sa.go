@@ -42,7 +42,7 @@ func (s *saCore) init(db *DB, c dataplane.SAConfig, cr Crypto) {
 	s.cfg, s.crypto, s.db = c, cr, db
 	s.softBytes, s.hardBytes = lim(c.SoftBytes), lim(c.HardBytes)
 	s.softPackets, s.hardPackets = lim(c.SoftPackets), lim(c.HardPackets)
-	s.remote.Store(&c.Remote)
+	s.remote.Store(&s.cfg.Remote) // s.cfg never changes; &c.Remote would put a second copy of c on the heap
 }
 
 // setRemote changes the outer remote address (DB.UpdateRemote, db.mu held).
