@@ -409,13 +409,18 @@ func (db *DB) install(nps []*Policy) {
 	}
 	var jobs []flushJob
 	db.mu.Lock()
+	if len(nps) == 1 && db.switchInPlace(nps[0], &jobs) {
+		db.mu.Unlock()
+		db.runFlush(jobs)
+		return
+	}
 	c := db.pols.begin(len(nps))
 	for _, np := range nps {
 		db.seq++
 		np.seq = db.seq
 		var sa *OutSA
-		if np.outChild != 0 {
-			sa = db.out[np.outChild]
+		if id := np.outChild.Load(); id != 0 {
+			sa = db.out[id]
 		}
 		np.sa.Store(sa)
 		old := c.tunnel(np.tunnel)
@@ -441,6 +446,43 @@ func (db *DB) install(nps []*Policy) {
 	c.commit()
 	db.mu.Unlock()
 	db.runFlush(jobs)
+}
+
+// switchInPlace applies np to its tunnel's installed policy in place when the two differ only
+// in their outbound SA: the Child SA of a tunnel coming up, rekeyed or gone. Every tunnel does
+// that at least once, and a copy of the index for it would cost some kilobytes of garbage per
+// tunnel (the index is persistent: a change copies its path). The packet path sees the new SA
+// at once; packets the policy held go to it (into jobs). It reports false, changing nothing,
+// when np must be installed as a new policy. db.mu is held.
+func (db *DB) switchInPlace(np *Policy, jobs *[]flushJob) bool {
+	old := db.pols.tunnel(np.tunnel)
+	if old == nil || !old.sameFiling(np) {
+		return false
+	}
+	db.seq++ // as install counts every policy (the replaced one keeps its place)
+	prev, id := old.outChild.Load(), np.outChild.Load()
+	if prev != id {
+		db.pols.unfileChild(old, prev)
+		if id != 0 {
+			db.pols.byChild[id] = withPolicy(db.pols.byChild[id], old, nil)
+		}
+		old.outChild.Store(id)
+	}
+	var sa *OutSA
+	if id != 0 {
+		sa = db.out[id]
+	}
+	old.mu.Lock()
+	old.sa.Store(sa) // hold (under old.mu) sees it, or queued before and is taken here
+	var held [][]byte
+	if sa != nil {
+		held = old.takeLocked()
+	}
+	old.mu.Unlock()
+	if len(held) > 0 {
+		*jobs = append(*jobs, flushJob{sa, held})
+	}
+	return true
 }
 
 // DeletePolicy removes a tunnel's policy and drops its queue.

@@ -34,7 +34,7 @@ type Policy struct {
 
 	seq      uint64 // installation order, breaks ties between equally specific policies
 	tunnel   string
-	outChild uint64
+	outChild atomic.Uint64 // written under DB.mu (switched in place by DB.switchInPlace)
 
 	lastAcquire   atomic.Int64 // unix nanos of the last EventAcquire
 	acqSuppressed atomic.Uint64
@@ -58,7 +58,7 @@ type holdQueue struct {
 
 // Config returns a copy of the policy as installed.
 func (p *Policy) Config() dataplane.Policy {
-	c := dataplane.Policy{Tunnel: p.tunnel, OutChild: p.outChild, Trap: p.trap,
+	c := dataplane.Policy{Tunnel: p.tunnel, OutChild: p.outChild.Load(), Trap: p.trap,
 		LocalTS: []dataplane.Selector{p.local0.selector()}, RemoteTS: []dataplane.Selector{p.remote0.selector()}}
 	if p.more != nil {
 		for i := range p.more.local {
@@ -97,8 +97,9 @@ func newPolicy(cfg *dataplane.Policy) (*Policy, error) {
 	if err := checkPolicy(cfg); err != nil {
 		return nil, err
 	}
-	p := &Policy{tunnel: cfg.Tunnel, outChild: cfg.OutChild, trap: cfg.Trap,
+	p := &Policy{tunnel: cfg.Tunnel, trap: cfg.Trap,
 		local0: selOf(cfg.LocalTS[0]), remote0: selOf(cfg.RemoteTS[0])}
+	p.outChild.Store(cfg.OutChild)
 	if len(cfg.LocalTS) > 1 || len(cfg.RemoteTS) > 1 {
 		p.more = &extraSels{local: sels(cfg.LocalTS[1:]), remote: sels(cfg.RemoteTS[1:])}
 	}
@@ -121,6 +122,15 @@ func sels(ss []dataplane.Selector) []sel {
 		out[i] = selOf(s)
 	}
 	return out
+}
+
+// sameFiling reports whether p and o are filed alike and match the same packets: the same
+// selectors and trap setting (they may differ in their outbound SA).
+func (p *Policy) sameFiling(o *Policy) bool {
+	if p.trap != o.trap || p.local0 != o.local0 || p.remote0 != o.remote0 || (p.more == nil) != (o.more == nil) {
+		return false
+	}
+	return p.more == nil || slices.Equal(p.more.local, o.more.local) && slices.Equal(p.more.remote, o.more.remote)
 }
 
 // eachRemote calls f for every remote selector.

@@ -323,13 +323,10 @@ func (c *indexChange) put(np, old *Policy) {
 		c.unfile(old, c.old, c.keys)
 	}
 	s.tunnels = s.tunnels.with(c.tun, maphash.String(x.seed, np.tunnel), np.tunnel, np)
-	if old != nil && old.outChild != 0 {
-		x.byChild[old.outChild] = without(x.byChild[old.outChild], old)
-		if len(x.byChild[old.outChild]) == 0 {
-			delete(x.byChild, old.outChild)
-		}
+	if old != nil {
+		x.unfileChild(old, old.outChild.Load())
 	}
-	if id := np.outChild; id != 0 {
+	if id := np.outChild.Load(); id != 0 {
 		x.byChild[id] = withPolicy(x.byChild[id], np, nil)
 	}
 }
@@ -341,10 +338,17 @@ func (c *indexChange) remove(p *Policy) {
 	c.batchFor(len(c.old))
 	c.unfile(p, c.old, nil)
 	c.s.tunnels = c.s.tunnels.without(c.tun, maphash.String(x.seed, p.tunnel), p.tunnel)
-	if id := p.outChild; id != 0 {
-		if x.byChild[id] = without(x.byChild[id], p); len(x.byChild[id]) == 0 {
-			delete(x.byChild, id)
-		}
+	x.unfileChild(p, p.outChild.Load())
+}
+
+// unfileChild removes p from the policies of outbound Child SA id (none if id is 0). DB.mu
+// is held.
+func (x *policyIndex) unfileChild(p *Policy, id uint64) {
+	if id == 0 {
+		return
+	}
+	if x.byChild[id] = without(x.byChild[id], p); len(x.byChild[id]) == 0 {
+		delete(x.byChild, id)
 	}
 }
 

@@ -200,7 +200,7 @@ func checkIndexState(t testing.TB, db *DB, ref *refIndex) {
 	children := map[uint64]int{}
 	for name, rp := range ref.pols {
 		p := x.tunnel(name)
-		if p == nil || p.seq == 0 || p.outChild != rp.cfg.OutChild || p.tunnel != name ||
+		if p == nil || p.seq == 0 || p.outChild.Load() != rp.cfg.OutChild || p.tunnel != name ||
 			!slices.Equal(p.Config().LocalTS, rp.cfg.LocalTS) || !slices.Equal(p.Config().RemoteTS, rp.cfg.RemoteTS) {
 			t.Fatalf("tunnel %q: indexed %+v, want %+v", name, p, rp.cfg)
 		}
@@ -216,7 +216,7 @@ func checkIndexState(t testing.TB, db *DB, ref *refIndex) {
 			t.Fatalf("child %d: %d policies, want %d", id, len(ps), children[id])
 		}
 		for i, p := range ps {
-			if p.outChild != id || x.tunnel(p.tunnel) != p || i > 0 && ps[i-1].seq >= p.seq {
+			if p.outChild.Load() != id || x.tunnel(p.tunnel) != p || i > 0 && ps[i-1].seq >= p.seq {
 				t.Fatalf("child %d: list %d wrong", id, i)
 			}
 		}
