@@ -193,6 +193,9 @@ func unprotectedRate(c config.InvalidSPI) float64 {
 func (g *Gateway) register(tcs []*ike.TunnelConfig, cts []*config.Tunnel) {
 	g.engine.AddTunnels(tcs)
 	slab := make([]tunnelState, len(cts))
+	if len(g.tstate) == 0 && len(cts) > 1024 {
+		g.tstate = make(map[string]*tunnelState, len(cts)) // start-up: sized once, not grown
+	}
 	for i, ct := range cts {
 		ts := &slab[i]
 		ts.childProbe, ts.heal, ts.healDelay = ct.ChildProbe, ct.Heal, ct.HealDelay

@@ -350,6 +350,11 @@ func (e *Engine) AddTunnels(cs []*TunnelConfig) []*Tunnel {
 	ts := make([]*Tunnel, len(cs))
 	ps := make([]dataplane.Policy, 0, len(cs))
 	slab := make([]Tunnel, len(cs)) // one allocation for records that live as long as the tunnels
+	if len(e.tunnels) == 0 && len(cs) > 1024 {
+		// The first, large batch (start-up): size the maps once rather than grow them by
+		// doubling, rehashing each time.
+		e.tunnels, e.byPeerID = make(map[string]*Tunnel, len(cs)), make(map[peerID][]*Tunnel, len(cs))
+	}
 	for i, c := range cs {
 		t := &slab[i]
 		*t = Tunnel{Cfg: c, Since: now}
