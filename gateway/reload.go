@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"reflect"
 	"slices"
 
 	"github.com/vigil-ipsec/vigil/api"
@@ -152,7 +151,7 @@ func (g *Gateway) diff(newCfg *config.Config, next []ike.TunnelConfig, setUp map
 		case t == nil || ts == nil:
 			added = append(added, ct.Name)
 			setUp[ct.Name] = &next[i]
-		case reflect.DeepEqual(*t.Cfg, next[i]) && ts.childProbe == ct.ChildProbe && ts.heal == ct.Heal && ts.healDelay == ct.HealDelay:
+		case t.Cfg.Equal(&next[i]) && ts.childProbe == ct.ChildProbe && ts.heal == ct.Heal && ts.healDelay == ct.HealDelay:
 			unchanged = append(unchanged, ct.Name)
 		default:
 			changed = append(changed, ct.Name)

@@ -1,7 +1,10 @@
 package ike
 
 import (
+	"bytes"
+	"crypto/subtle"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/vigil-ipsec/vigil/crypto"
@@ -127,3 +130,34 @@ func Selectors(ps []netip.Prefix) []Selector {
 
 // Removed reports whether the tunnel was deleted from the configuration.
 func (t *Tunnel) Removed() bool { return t.removed }
+
+// Equal reports whether c and o configure a tunnel alike, field by field (a reload keeps a
+// tunnel whose configuration is Equal to the running one). It is what reflect.DeepEqual says,
+// at a fraction of the cost for 100,000 tunnels: proposals shared by many tunnels compare
+// by identity first.
+func (c *TunnelConfig) Equal(o *TunnelConfig) bool {
+	return c.Name == o.Name && c.Version == o.Version && c.Local == o.Local && c.Remote == o.Remote &&
+		c.LocalID.Type == o.LocalID.Type && bytes.Equal(c.LocalID.Data, o.LocalID.Data) &&
+		c.RemoteID.Type == o.RemoteID.Type && bytes.Equal(c.RemoteID.Data, o.RemoteID.Data) &&
+		subtle.ConstantTimeCompare(c.PSK, o.PSK) == 1 && (len(c.PSK) == 0) == (len(o.PSK) == 0) &&
+		slices.Equal(c.LocalTS, o.LocalTS) && slices.Equal(c.RemoteTS, o.RemoteTS) &&
+		sameProposals(c.IKEProposals, o.IKEProposals) && sameProposals(c.ESPProposals, o.ESPProposals) &&
+		c.IKELifetime == o.IKELifetime && c.ChildLifetime == o.ChildLifetime &&
+		c.ChildLifeBytes == o.ChildLifeBytes && c.ChildLifePackets == o.ChildLifePackets &&
+		c.StartAction == o.StartAction && c.Encap == o.Encap &&
+		c.DPDDelay == o.DPDDelay && c.DPDTimeout == o.DPDTimeout && c.ReplayWindow == o.ReplayWindow
+}
+
+// sameProposals compares proposal lists: the same list (as config shares them), or equal ones.
+func sameProposals(a, b []crypto.Proposal) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 0 || &a[0] == &b[0] {
+		return true
+	}
+	return slices.EqualFunc(a, b, func(x, y crypto.Proposal) bool {
+		return slices.Equal(x.Encr, y.Encr) && slices.Equal(x.PRF, y.PRF) && slices.Equal(x.Integ, y.Integ) &&
+			slices.Equal(x.DH, y.DH) && slices.Equal(x.ESN, y.ESN)
+	})
+}
