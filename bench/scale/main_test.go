@@ -54,9 +54,14 @@ func TestResultLine(t *testing.T) {
 	r := result{sys: sysVigil, n: 10000, peers: 1, up: 10000, took: 3210 * time.Millisecond, load: 450 * time.Millisecond,
 		idleB: 21 * mib, baseA: 21 * mib, rssA: 21*mib + 10000*8090, rssB: 21*mib + 10000*7782, cpu: 6100 * time.Millisecond}
 	want := "scale n=10000 peers=1 vigil:      10000/10000 up in 3.21 s = 3115 tunnels/s  RSS/tunnel A 7.9 KiB B 7.6 KiB" +
-		"  idle B 21.0 MiB (2.2 KiB/tunnel)  CPU 0.61 ms/tunnel  load B 0.45 s"
+		" (all up: A 98.2 MiB B 95.2 MiB)  idle B 21.0 MiB (2.2 KiB/tunnel)  CPU 0.61 ms/tunnel  load B 0.45 s"
 	if got := r.line(); got != want {
 		t.Errorf("line:\n got %s\nwant %s", got, want)
+	}
+	r.reload = reloadResult{took: 85 * time.Millisecond, kept: 49, sample: 50, back: 1200 * time.Millisecond}
+	want += "  reload B (1 tunnel changed) 85 ms, 49/50 others kept their SAs, changed one up again in 1.20 s"
+	if got := r.line(); got != want {
+		t.Errorf("line with reload:\n got %s\nwant %s", got, want)
 	}
 
 	s := result{sys: sysSwan, n: 10000, peers: 1, up: 2345, took: 300 * time.Second, load: 12 * time.Second,

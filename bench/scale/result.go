@@ -24,6 +24,8 @@ type result struct {
 	idleB, baseA, rssA, rssB int64
 	// cpu is the CPU time A and B used during the setup (A's from its start).
 	cpu time.Duration
+	// reload: Vigil only, B's reload changing one tunnel once all were up.
+	reload reloadResult
 	// note says why a run that ended without error is incomplete; "" means the timeout of
 	// bringing the tunnels up.
 	note string
@@ -91,7 +93,7 @@ func (r result) line() string {
 	switch {
 	case r.complete():
 		a, bb := r.rssPerTunnel()
-		fmt.Fprintf(&b, "  RSS/tunnel A %s B %s", size(a), size(bb))
+		fmt.Fprintf(&b, "  RSS/tunnel A %s B %s (all up: A %s B %s)", size(a), size(bb), size(float64(r.rssA)), size(float64(r.rssB)))
 	case r.rssA != 0 || r.rssB != 0:
 		fmt.Fprintf(&b, "  RSS growth A %s B %s", size(float64(r.rssA-r.baseA)), size(float64(r.rssB-r.idleB)))
 	}
@@ -103,6 +105,10 @@ func (r result) line() string {
 		fmt.Fprintf(&b, "  CPU %s", secs(r.cpu))
 	}
 	fmt.Fprintf(&b, "  load B %s", secs(r.load))
+	if rr := r.reload; rr.sample > 0 {
+		fmt.Fprintf(&b, "  reload B (1 tunnel changed) %s, %d/%d others kept their SAs, changed one up again in %s",
+			ms(rr.took), rr.kept, rr.sample, secs(rr.back))
+	}
 	if r.err != nil {
 		fmt.Fprintf(&b, "  error: %s", oneLine(r.err))
 	}
@@ -164,6 +170,9 @@ func secs(d time.Duration) string {
 		return fmt.Sprintf("%.0f s", s)
 	}
 }
+
+// ms formats d in milliseconds, e.g. "85 ms", "1240 ms".
+func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
 
 // size formats a byte count in binary units with one decimal, e.g. "7.9 KiB", "21.3 MiB";
 // negative counts (memory returned to the system) keep their sign.

@@ -111,6 +111,9 @@ func (b *bench) vigil(cl *rig.Cleanup, tp *netns.Topo, dir string, plan []scalep
 			return vigilFailed(err, va, vb)
 		}
 	}
+	if r.reload, err = measureReload(ctx, vb, fb, cb, n); err != nil {
+		return vigilFailed(fmt.Errorf("reload of one tunnel: %w", err), va, vb)
+	}
 	return nil
 }
 

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/vigil-ipsec/vigil/api"
+	"github.com/vigil-ipsec/vigil/bench/internal/rig"
+	"github.com/vigil-ipsec/vigil/internal/vigiltest"
+)
+
+// reloadSample is how many other tunnels' SAs are compared before and after the reload.
+const reloadSample = 50
+
+// reloadBackTimeout bounds the wait for the changed tunnel to come up again.
+const reloadBackTimeout = time.Minute
+
+// reloadResult is the measurement of a reload of B that changes one of its n tunnels.
+type reloadResult struct {
+	took         time.Duration // the reload call, as the operator waits for it
+	kept, sample int           // sampled other tunnels whose IKE and Child SA SPIs stayed
+	back         time.Duration // until the changed tunnel was up again (A reconnects)
+}
+
+// measureReload changes one tunnel of B's configuration (its dpd_delay), reloads B and checks
+// what issue #12 asks: the reload reports that one tunnel changed and the others unchanged,
+// the others keep their SAs (a sample's SPIs are compared), and the changed one comes back.
+func measureReload(ctx context.Context, vb *rig.Vigil, fb rig.VigilFiles, cb vigiltest.Conf, n int) (reloadResult, error) {
+	var rr reloadResult
+	k := n / 2
+	changed := cb.Tunnels[k].Name
+	var names []string
+	for i := 0; i < n && len(names) < reloadSample; i += max(1, n/reloadSample) {
+		if i != k {
+			names = append(names, cb.Tunnels[i].Name)
+		}
+	}
+	before, err := spis(ctx, vb, append(names, changed))
+	if err != nil {
+		return rr, err
+	}
+	old := before[len(names)]
+	cb.Tunnels = slices.Clone(cb.Tunnels)
+	cb.Tunnels[k].DPDDelay = "17s"
+	if _, err := rig.WriteVigilConf(fb.Dir, "vgs-b", cb); err != nil {
+		return rr, err
+	}
+	t0 := time.Now()
+	res, err := vb.Client.Reload(ctx)
+	rr.took = time.Since(t0)
+	if err != nil {
+		return rr, fmt.Errorf("reload: %w", err)
+	}
+	if !slices.Equal(res.Changed, []string{changed}) || len(res.Added)+len(res.Removed) != 0 || len(res.Unchanged) != n-1 {
+		return rr, fmt.Errorf("reload changed %v, added %v, removed %v, %d unchanged; want only %s changed",
+			res.Changed, res.Added, res.Removed, len(res.Unchanged), changed)
+	}
+	after, err := spis(ctx, vb, names)
+	if err != nil {
+		return rr, err
+	}
+	rr.sample = len(names)
+	for i := range names {
+		if before[i] != "" && before[i] == after[i] {
+			rr.kept++
+		}
+	}
+	t1 := time.Now()
+	for {
+		sas, err := vb.Client.SAs(ctx, changed)
+		if err != nil {
+			return rr, err
+		}
+		if len(sas) > 0 && len(sas[0].Children) > 0 && spiString(sas) != old { // new SAs, not the old ones
+			rr.back = time.Since(t1)
+			return rr, nil
+		}
+		if time.Since(t1) > reloadBackTimeout {
+			return rr, fmt.Errorf("tunnel %s not up again %v after the reload", changed, reloadBackTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			return rr, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// spis returns, for each tunnel, its IKE and Child SAs' SPIs as one string ("" if none).
+func spis(ctx context.Context, v *rig.Vigil, names []string) ([]string, error) {
+	out := make([]string, len(names))
+	for i, name := range names {
+		sas, err := v.Client.SAs(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = spiString(sas)
+	}
+	return out, nil
+}
+
+func spiString(sas []api.IKESA) string {
+	s := ""
+	for _, sa := range sas {
+		s += fmt.Sprintf("%s/%s;", sa.SPIi, sa.SPIr)
+		for _, c := range sa.Children {
+			s += fmt.Sprintf("%v/%v;", c.SPIIn, c.SPIOut)
+		}
+	}
+	return s
+}
