@@ -13,7 +13,7 @@ type Config struct {
 	Global  Global   // [global]
 	Tunnels []Tunnel // [tunnel.NAME] tables, in file order
 
-	byName map[string]int // tunnel name -> index in Tunnels
+	byName nameIndex // tunnel name -> index in Tunnels, when built by Parse
 }
 
 // Tunnel returns the tunnel called name, or nil if there is none.
@@ -21,8 +21,8 @@ func (c *Config) Tunnel(name string) *Tunnel {
 	if c == nil {
 		return nil
 	}
-	if c.byName != nil {
-		if i, ok := c.byName[name]; ok {
+	if c.byName.slots != nil {
+		if i := c.byName.find(c.Tunnels, name); i >= 0 {
 			return &c.Tunnels[i]
 		}
 		return nil
