@@ -438,7 +438,7 @@ func (d *decoder) setDur(dst *time.Duration, v *value, p keyPath) {
 
 func (d *decoder) setChoice(dst *string, v *value, p keyPath, valid []string) {
 	if s, ok := d.choice(v, p, valid); ok {
-		*dst = strings.Clone(s)
+		*dst = s
 	}
 }
 

@@ -99,7 +99,16 @@ type table struct {
 	line        int32
 	first, last int32            // its first and last key (values), 0 when empty
 	n           int32            // number of keys
+	keys        uint64           // keyBit of every key: most lookups of a new key end here
 	index       map[string]int32 // value by key, for tables of more than smallTable keys
+}
+
+// keyBit is one bit of 64 chosen by k, for table.keys.
+func keyBit(k string) uint64 {
+	if k == "" {
+		return 1
+	}
+	return 1 << ((uint(len(k))*7 + uint(k[0]) + uint(k[len(k)-1])) & 63)
 }
 
 const smallTable = 16
@@ -137,6 +146,9 @@ func (tr *tree) lookup(tb *table, k string) int32 {
 	if tb.index != nil {
 		return tb.index[k]
 	}
+	if tb.keys&keyBit(k) == 0 {
+		return 0
+	}
 	for i := tb.first; i != 0; i = tr.vals[i].next {
 		if tr.s(tr.vals[i].key) == k {
 			return i
@@ -149,6 +161,7 @@ func (tr *tree) lookup(tb *table, k string) int32 {
 func (tr *tree) set(t int32, k str, v int32) {
 	tb := &tr.tables[t]
 	tr.vals[v].key = k
+	tb.keys |= keyBit(tr.s(k))
 	if tb.index == nil && tb.n >= smallTable {
 		tb.index = make(map[string]int32, 2*tb.n)
 		for i := tb.first; i != 0; i = tr.vals[i].next {
