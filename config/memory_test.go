@@ -19,7 +19,7 @@ func liveHeap() uint64 {
 
 // maxBytesPerTunnel bounds the live heap a loaded Config holds per tunnel of the scale file
 // (issue #12 allows 2 KiB per idle tunnel for the whole daemon).
-const maxBytesPerTunnel = 700
+const maxBytesPerTunnel = 600
 
 // TestLoadMemory: a Config of 100,000 tunnels in the scale benchmark's shape holds at most
 // maxBytesPerTunnel of live heap per tunnel, index and shared values included.
