@@ -494,12 +494,7 @@ func (d *decoder) config() *Config {
 	if tunnels == nil {
 		return c
 	}
-	c.Tunnels = make([]Tunnel, 0, tunnels.n)
-	d.keys(tunnels, func(name string, v *value) {
-		if t, ok := d.tunnel(name, v, &c.Global); ok {
-			c.Tunnels = append(c.Tunnels, t)
-		}
-	})
+	c.Tunnels = d.tunnels(tunnels, &c.Global)
 	c.byName = newNameIndex(c.Tunnels)
 	d.checkOverlaps(c.Tunnels)
 	return c

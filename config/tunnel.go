@@ -2,8 +2,10 @@ package config
 
 import (
 	"net/netip"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/vigil-ipsec/vigil/crypto"
 )
@@ -73,14 +75,66 @@ var tunnelKeys = []string{
 	tkMobike:           "mobike",
 }
 
-// tunnelKeyIndex maps a tunnel key to its index in tunnelKeys.
-var tunnelKeyIndex = func() map[string]int {
-	m := make(map[string]int, len(tunnelKeys))
-	for i, k := range tunnelKeys {
-		m[k] = i
+// tunnelKey returns the index in tunnelKeys of key k, or -1. A switch (which the compiler
+// turns into a search by length and content) costs less than hashing k for a map, once per
+// key of every tunnel; TestTunnelKeyOf checks it against tunnelKeys.
+func tunnelKeyOf(k string) int {
+	switch k {
+	case "version":
+		return tkVersion
+	case "local_addr":
+		return tkLocalAddr
+	case "remote_addr":
+		return tkRemoteAddr
+	case "local_port":
+		return tkLocalPort
+	case "remote_port":
+		return tkRemotePort
+	case "local_id":
+		return tkLocalID
+	case "remote_id":
+		return tkRemoteID
+	case "psk":
+		return tkPSK
+	case "psk_file":
+		return tkPSKFile
+	case "local_subnets":
+		return tkLocalSubnets
+	case "remote_subnets":
+		return tkRemoteSubnets
+	case "ike_proposals":
+		return tkIKEProposals
+	case "esp_proposals":
+		return tkESPProposals
+	case "ike_lifetime":
+		return tkIKELifetime
+	case "child_lifetime":
+		return tkChildLifetime
+	case "child_life_bytes":
+		return tkChildLifeBytes
+	case "child_life_packets":
+		return tkChildLifePackets
+	case "start_action":
+		return tkStartAction
+	case "encap":
+		return tkEncap
+	case "dpd_delay":
+		return tkDPDDelay
+	case "dpd_timeout":
+		return tkDPDTimeout
+	case "child_probe":
+		return tkChildProbe
+	case "heal":
+		return tkHeal
+	case "heal_delay":
+		return tkHealDelay
+	case "replay_window":
+		return tkReplayWindow
+	case "mobike":
+		return tkMobike
 	}
-	return m
-}()
+	return -1
+}
 
 // tunnelValues are the values of a tunnel's keys, by index in tunnelKeys; nil for keys not set.
 type tunnelValues [numTunnelKeys]*value
@@ -111,6 +165,55 @@ type sharedAddrID struct {
 	id   Identity
 }
 
+// tunnelsPerWorker is the fewest tunnels worth a decoding goroutine of their own.
+const tunnelsPerWorker = 1024
+
+// tunnels decodes the tunnels, the keys of table t, in file order. Many tunnels are decoded
+// on every core: each goroutine takes a run of consecutive tunnels, with a decoder of its own
+// (and so its own list of problems), and the lists are joined in file order. The tunnels and
+// the problems, in their order, are those of one decoder taking the tunnels in turn, which
+// is what a configuration with a psk in a file too open gets: only its first inline psk is
+// reported (see psk), which takes that order.
+func (d *decoder) tunnels(t *table, g *Global) []Tunnel {
+	vals := make([]*value, 0, t.n)
+	d.keys(t, func(_ string, v *value) { vals = append(vals, v) })
+	out := make([]Tunnel, len(vals))
+	ok := make([]bool, len(vals))
+	decode := func(d *decoder, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			out[i], ok[i] = d.tunnel(d.tr.s(vals[i].key), vals[i], g)
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(vals)/tunnelsPerWorker)
+	if workers < 2 || (d.checkMode && tooOpen(d.mode)) {
+		decode(d, 0, len(vals))
+	} else {
+		subs := make([]*decoder, workers)
+		var wg sync.WaitGroup
+		for w := range subs {
+			sub := &decoder{errs: &errList{file: d.errs.file}, dir: d.dir, tr: d.tr, mode: d.mode, checkMode: d.checkMode}
+			subs[w] = sub
+			wg.Go(func() { decode(sub, len(vals)*w/workers, len(vals)*(w+1)/workers) })
+		}
+		wg.Wait()
+		for _, sub := range subs {
+			d.errs.errs = append(d.errs.errs, sub.errs.errs...)
+			d.errs.secrets = append(d.errs.secrets, sub.errs.secrets...)
+		}
+	}
+	n := 0 // keep the tunnels that are tables
+	for i := range out {
+		if ok[i] {
+			if n != i {
+				out[n] = out[i]
+			}
+			n++
+		}
+	}
+	clear(out[n:])
+	return out[:n]
+}
+
 // tunnel decodes [tunnel.NAME]; ok is false when v is not a table.
 func (d *decoder) tunnel(name string, v *value, g *Global) (Tunnel, bool) {
 	at := keyPath{inTunnel: true, tunnel: name}
@@ -124,8 +227,8 @@ func (d *decoder) tunnel(name string, v *value, g *Global) (Tunnel, bool) {
 	tun := defaultTunnel(strings.Clone(name), int(v.line), g)
 	var vals tunnelValues
 	d.keys(t, func(k string, kv *value) {
-		i, known := tunnelKeyIndex[k]
-		if !known {
+		i := tunnelKeyOf(k)
+		if i < 0 {
 			d.unknownKey(kv, at.String(), k, tunnelKeys)
 			return
 		}
