@@ -171,9 +171,9 @@ const tunnelsPerWorker = 1024
 // tunnels decodes the tunnels, the keys of table t, in file order. Many tunnels are decoded
 // on every core: each goroutine takes a run of consecutive tunnels, with a decoder of its own
 // (and so its own list of problems), and the lists are joined in file order. The tunnels and
-// the problems, in their order, are those of one decoder taking the tunnels in turn, which
-// is what a configuration with a psk in a file too open gets: only its first inline psk is
-// reported (see psk), which takes that order.
+// the problems, in their order, are those of one decoder taking the tunnels in turn. A file
+// too open for an inline psk is decoded in one goroutine: only its first inline psk is
+// reported (see psk), and which is first takes that one decoder.
 func (d *decoder) tunnels(t *table, g *Global) []Tunnel {
 	vals := make([]*value, 0, t.n)
 	d.keys(t, func(_ string, v *value) { vals = append(vals, v) })
