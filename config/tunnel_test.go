@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -98,5 +100,20 @@ func TestTunnelKeyOf(t *testing.T) {
 		if got := tunnelKeyOf(k + "x"); got != -1 {
 			t.Errorf("tunnelKeyOf(%q) = %d, want -1", k+"x", got)
 		}
+	}
+}
+
+// TestParallelDecodeOpenFile: a large configuration in a file readable by others reports
+// only its first inline psk, as a small one does, however many goroutines decode it.
+func TestParallelDecodeOpenFile(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	path := filepath.Join(t.TempDir(), "open.toml")
+	if err := os.WriteFile(path, parallelDoc(5*tunnelsPerWorker, false), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path)
+	list := Errors(err)
+	if len(list) != 1 || list[0].Line != 5 || !strings.Contains(list[0].Msg, "tunnel.t0.psk: the configuration file") {
+		t.Errorf("want one refusal of the first inline psk (line 5), got %d problems: %v", len(list), err)
 	}
 }
