@@ -13,7 +13,7 @@ type Config struct {
 	Global  Global   // [global]
 	Tunnels []Tunnel // [tunnel.NAME] tables, in file order
 
-	byName map[string]int // tunnel name -> index in Tunnels
+	byName nameIndex // tunnel name -> index in Tunnels, when built by Parse
 }
 
 // Tunnel returns the tunnel called name, or nil if there is none.
@@ -21,8 +21,8 @@ func (c *Config) Tunnel(name string) *Tunnel {
 	if c == nil {
 		return nil
 	}
-	if c.byName != nil {
-		if i, ok := c.byName[name]; ok {
+	if c.byName.slots != nil {
+		if i := c.byName.find(c.Tunnels, name); i >= 0 {
 			return &c.Tunnels[i]
 		}
 		return nil
@@ -71,6 +71,10 @@ type InvalidSPI struct {
 }
 
 // Tunnel is one [tunnel.NAME] table: a peer and the traffic it protects.
+//
+// A configuration may hold 100,000 tunnels, so a Tunnel is kept small: the booleans share a
+// word, and tunnels of one Config share equal slices (parsed proposals, identities, subnet
+// lists). Like the whole Config, a Tunnel is read-only once loaded.
 type Tunnel struct {
 	Name string // the table key
 	Line int    // line of the table header in the file
@@ -105,8 +109,8 @@ type Tunnel struct {
 	DPDDelay     time.Duration // dpd_delay: idle time before a liveness check; 0 disables
 	DPDTimeout   time.Duration // dpd_timeout: time without answer before the peer is declared dead
 	ChildProbe   time.Duration // child_probe: Child SA probe interval; 0 disables
-	Heal         bool          // heal: repair the tunnel when this side lost its state
 	HealDelay    time.Duration // heal_delay: how long the peer may take to replace a Child SA we lost
 	ReplayWindow int           // replay_window: ESP anti-replay window in packets; 0 or less than 1024 means 1024 (the minimum)
+	Heal         bool          // heal: repair the tunnel when this side lost its state
 	Mobike       bool          // mobike: reserved, currently ignored
 }

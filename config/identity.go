@@ -141,10 +141,8 @@ func textIdentity(typ uint8, v string, allowSpace bool) (Identity, error) {
 	if v == "" {
 		return Identity{}, fmt.Errorf("%s identity is empty", typeName(typ))
 	}
-	for _, r := range v {
-		if !unicode.IsPrint(r) || (!allowSpace && unicode.IsSpace(r)) {
-			return Identity{}, fmt.Errorf("%s identity %q contains a space or control character", typeName(typ), v)
-		}
+	if !printableText(v, allowSpace) {
+		return Identity{}, fmt.Errorf("%s identity %q contains a space or control character", typeName(typ), v)
 	}
 	return Identity{Type: typ, Value: []byte(v)}, nil
 }
@@ -208,10 +206,28 @@ func (id Identity) String() string {
 // printable reports whether b is non-empty valid UTF-8 without control
 // characters (and without spaces unless allowSpace).
 func printable(b []byte, allowSpace bool) bool {
-	if len(b) == 0 || !utf8.Valid(b) {
-		return false
+	return len(b) > 0 && utf8.Valid(b) && printableText(string(b), allowSpace)
+}
+
+// printableText reports whether s has no control characters (and no spaces unless
+// allowSpace), as unicode.IsPrint and unicode.IsSpace define them. ASCII, the common
+// case, is checked without them: its only unprintable characters are the controls, and
+// its only printable space is ' '.
+func printableText(s string, allowSpace bool) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return printableRunes(s[i:], allowSpace)
+		}
+		if c < ' ' || c == 0x7f || (c == ' ' && !allowSpace) {
+			return false
+		}
 	}
-	for _, r := range string(b) {
+	return true
+}
+
+func printableRunes(s string, allowSpace bool) bool {
+	for _, r := range s {
 		if !unicode.IsPrint(r) || (!allowSpace && unicode.IsSpace(r)) {
 			return false
 		}

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 func TestParseIdentity(t *testing.T) {
@@ -99,5 +100,20 @@ func TestIdentityString(t *testing.T) {
 	}
 	if !(Identity{}).IsZero() || AddrIdentity(netip.Addr{}).Type != 0 {
 		t.Error("zero identity")
+	}
+}
+
+// TestPrintableText: the ASCII fast path agrees with unicode.IsPrint and unicode.IsSpace on
+// every character up to U+00FF, alone and after non-ASCII text.
+func TestPrintableText(t *testing.T) {
+	for r := rune(0); r <= 0xff; r++ {
+		for _, allowSpace := range []bool{false, true} {
+			want := unicode.IsPrint(r) && (allowSpace || !unicode.IsSpace(r))
+			for _, s := range []string{string(r), "a" + string(r) + "b", "é" + string(r)} {
+				if got := printableText(s, allowSpace); got != want {
+					t.Errorf("printableText(%q, %v) = %v, want %v", s, allowSpace, got, want)
+				}
+			}
+		}
 	}
 }

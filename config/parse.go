@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -8,7 +9,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -46,12 +46,12 @@ func Parse(filename string, data []byte) (*Config, error) {
 // inline psk in a file accessible by group or others is refused.
 func parse(filename string, data []byte, mode fs.FileMode, checkMode bool) (*Config, error) {
 	errs := &errList{file: filename}
-	root := parseTree(data, errs)
-	if root == nil {
+	tr := parseTree(data, errs)
+	if tr == nil {
 		return nil, errs.err()
 	}
-	d := &decoder{errs: errs, dir: filepath.Dir(filename), root: root, mode: mode, checkMode: checkMode}
-	c := d.config(root)
+	d := &decoder{errs: errs, dir: filepath.Dir(filename), tr: tr, mode: mode, checkMode: checkMode}
+	c := d.config()
 	if !errs.empty() {
 		return nil, errs.err()
 	}
@@ -83,10 +83,14 @@ func readFile(path string, limit int64, regular bool) ([]byte, fs.FileMode, erro
 	if err != nil {
 		return nil, 0, pathErr(err)
 	}
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
+	// Read into a buffer of the file's size: growing one from nothing copies a 27 MB
+	// configuration of 100,000 tunnels three times over.
+	var buf bytes.Buffer
+	buf.Grow(int(min(max(st.Size(), 0), limit)) + bytes.MinRead)
+	if _, err := buf.ReadFrom(io.LimitReader(f, limit+1)); err != nil {
 		return nil, 0, pathErr(err)
 	}
+	b := buf.Bytes()
 	if int64(len(b)) > limit {
 		return nil, 0, fmt.Errorf("larger than %d bytes", limit)
 	}
@@ -115,7 +119,7 @@ func pathErr(err error) error {
 type decoder struct {
 	errs *errList
 	dir  string // directory of the configuration file
-	root *table // the document
+	tr   *tree  // the document
 
 	mode        fs.FileMode // the configuration file's mode, if checkMode
 	checkMode   bool        // refuse an inline psk when mode is too open
@@ -123,7 +127,9 @@ type decoder struct {
 
 	// proposals holds every proposal string parsed so far: tunnels mostly share theirs, and
 	// share the parsed slices too (read-only, like the whole Config).
-	proposals map[proposalKey][]crypto.Proposal
+	proposals map[proposalKey]parsedProposals
+
+	shared // values the previous tunnel decoded, for the next to share
 }
 
 type proposalKey struct {
@@ -131,34 +137,82 @@ type proposalKey struct {
 	ike bool
 }
 
-// parseProposals parses s once per decode (see decoder.proposals).
-func (d *decoder) parseProposals(s string, ike bool) ([]crypto.Proposal, error) {
-	k := proposalKey{s, ike}
-	if p, ok := d.proposals[k]; ok {
-		return p, nil
-	}
-	p, err := parseProposals(s, ike)
-	if err != nil {
-		return nil, err
-	}
-	if d.proposals == nil {
-		d.proposals = map[proposalKey][]crypto.Proposal{}
-	}
-	d.proposals[k] = p
-	return p, nil
+// parsedProposals is a proposal string, held by the Config (not by the document), and its
+// parsed form.
+type parsedProposals struct {
+	text   string
+	parsed []crypto.Proposal
 }
 
-// field is a key a table accepts and how to decode its value; path is the
-// full key path, for messages.
+// parseProposals parses s once per decode (see decoder.proposals). It returns s as the
+// Config keeps it, and parsed.
+func (d *decoder) parseProposals(s string, ike bool) (text string, parsed []crypto.Proposal, err error) {
+	if p, ok := d.proposals[proposalKey{s, ike}]; ok {
+		return p.text, p.parsed, nil
+	}
+	parsed, err = parseProposals(s, ike)
+	if err != nil {
+		return "", nil, err
+	}
+	if d.proposals == nil {
+		d.proposals = map[proposalKey]parsedProposals{}
+	}
+	s = strings.Clone(s) // s is part of the document, which the Config must not keep
+	d.proposals[proposalKey{s, ike}] = parsedProposals{s, parsed}
+	return s, parsed, nil
+}
+
+// keyPath names a key in messages: "global.socket", "tunnel.a.psk",
+// "tunnel.a.remote_subnets[1]". Decoders pass it by value and format it only for a message,
+// so that a valid tunnel costs no path strings.
+type keyPath struct {
+	table    string // path of the key's table ("" for the root); unused in a tunnel
+	tunnel   string // the tunnel's name, if inTunnel
+	inTunnel bool
+	key      string // "" for the table itself
+	elem     int    // 1 + index of an array element; 0 for none
+}
+
+// String formats the path.
+func (p keyPath) String() string {
+	s := p.table
+	if p.inTunnel {
+		s = tunnelPath(p.tunnel)
+	}
+	s = join(s, p.key)
+	if p.elem > 0 {
+		s += "[" + strconv.Itoa(p.elem-1) + "]"
+	}
+	return s
+}
+
+// with returns the path of key k of p's table.
+func (p keyPath) with(k string) keyPath {
+	p.key = k
+	return p
+}
+
+// tunnelPath is the key path of the tunnel called name.
+func tunnelPath(name string) string {
+	if !isBareKey(name) {
+		return "tunnel." + strconv.Quote(name)
+	}
+	return "tunnel." + name
+}
+
+// field is a key a table accepts and how to decode its value.
 type field struct {
 	name string
-	set  func(v *value, path string)
+	set  func(v *value, p keyPath)
 }
 
 // join appends a key to a path.
 func join(path, key string) string {
 	if path == "" {
 		return key
+	}
+	if key == "" {
+		return path
 	}
 	return path + "." + key
 }
@@ -180,27 +234,38 @@ func (d *decoder) has(path string) bool {
 // lookup walks path down the tree: the line of the value at path and true, or the line of
 // the deepest table on the way (0 for the root) and false.
 func (d *decoder) lookup(path string) (int, bool) {
-	t, line := d.root, 0
+	t, line := &d.tr.tables[0], 0
 	for t != nil {
 		k, rest, more := strings.Cut(path, ".")
-		v := t.get(k)
+		v := d.get(t, k)
 		if v == nil {
 			return line, false
 		}
 		if !more {
-			return v.line, true
+			return int(v.line), true
 		}
-		line, path, t = v.line, rest, v.tbl
+		line, path, t = int(v.line), rest, nil
+		if v.kind == kindTable {
+			t = &d.tr.tables[v.sub]
+		}
 	}
 	return line, false
+}
+
+// get returns the value of key k in t, or nil.
+func (d *decoder) get(t *table, k string) *value { return d.tr.val(d.tr.lookup(t, k)) }
+
+// keys calls fn with each key of t and its value, in file order.
+func (d *decoder) keys(t *table, fn func(k string, v *value)) {
+	for v := d.tr.val(t.first); v != nil; v = d.tr.val(v.next) {
+		fn(d.tr.s(v.key), v)
+	}
 }
 
 // fields decodes every key of t (at path) with fs, in file order; keys fs
 // does not know are reported.
 func (d *decoder) fields(t *table, path string, fs []field) {
-	for i, k := range t.order {
-		v := t.vals[i]
-		p := join(path, k)
+	d.keys(t, func(k string, v *value) {
 		var f *field
 		for i := range fs {
 			if fs[i].name == k {
@@ -213,190 +278,213 @@ func (d *decoder) fields(t *table, path string, fs []field) {
 			for i := range fs {
 				names[i] = fs[i].name
 			}
-			if path == "" {
-				d.errs.add(v.line, "unknown top-level key %q%s", k, suggest(k, names))
-			} else {
-				d.errs.add(v.line, "%s: unknown key %q%s", path, k, suggest(k, names))
-			}
-			continue
+			d.unknownKey(v, path, k, names)
+			return
 		}
 		if f.set != nil {
-			f.set(v, p)
+			f.set(v, keyPath{table: path, key: k})
 		}
+	})
+}
+
+// unknownKey reports key k, set to v in the table at path, that is none of names.
+func (d *decoder) unknownKey(v *value, path, k string, names []string) {
+	if path == "" {
+		d.errs.add(int(v.line), "unknown top-level key %q%s", k, suggest(k, names))
+	} else {
+		d.errs.add(int(v.line), "%s: unknown key %q%s", path, k, suggest(k, names))
 	}
 }
 
 // typeErr reports a value of the wrong type.
-func (d *decoder) typeErr(v *value, path, want string) {
-	d.errs.add(v.line, "%s: expected %s, got %s", path, want, v.kind)
+func (d *decoder) typeErr(v *value, p keyPath, want string) {
+	d.errs.add(int(v.line), "%s: expected %s, got %s", p, want, v.kind)
 }
 
-func (d *decoder) str(v *value, path string) (string, bool) {
+// text returns the text of v. It is part of the document: clone what the Config keeps.
+func (d *decoder) text(v *value) string { return d.tr.s(v.text) }
+
+func (d *decoder) str(v *value, p keyPath) (string, bool) {
 	if v.kind != kindString {
-		d.typeErr(v, path, "a string")
+		d.typeErr(v, p, "a string")
 		return "", false
 	}
-	return v.text, true
+	return d.text(v), true
 }
 
-func (d *decoder) integer(v *value, path string, lo, hi int64) (int64, bool) {
+func (d *decoder) integer(v *value, p keyPath, lo, hi int64) (int64, bool) {
 	if v.kind != kindInteger {
-		d.typeErr(v, path, "an integer")
+		d.typeErr(v, p, "an integer")
 		return 0, false
 	}
-	n, err := strconv.ParseInt(v.text, 0, 64)
+	n, err := strconv.ParseInt(d.text(v), 0, 64)
 	if err != nil {
-		d.errs.add(v.line, "%s: invalid integer %s", path, v.text)
+		d.errs.add(int(v.line), "%s: invalid integer %s", p, d.text(v))
 		return 0, false
 	}
 	if n < lo || n > hi {
-		d.errs.add(v.line, "%s: %d is out of range (%d to %d)", path, n, lo, hi)
+		d.errs.add(int(v.line), "%s: %d is out of range (%d to %d)", p, n, lo, hi)
 		return 0, false
 	}
 	return n, true
 }
 
-func (d *decoder) float(v *value, path string) (float64, bool) {
+func (d *decoder) float(v *value, p keyPath) (float64, bool) {
 	switch v.kind {
 	case kindInteger:
-		n, ok := d.integer(v, path, math.MinInt64, math.MaxInt64)
+		n, ok := d.integer(v, p, math.MinInt64, math.MaxInt64)
 		return float64(n), ok
 	case kindFloat:
-		f, err := strconv.ParseFloat(strings.ReplaceAll(v.text, "_", ""), 64)
+		f, err := strconv.ParseFloat(strings.ReplaceAll(d.text(v), "_", ""), 64)
 		if err != nil {
-			d.errs.add(v.line, "%s: invalid number %s", path, v.text)
+			d.errs.add(int(v.line), "%s: invalid number %s", p, d.text(v))
 			return 0, false
 		}
 		return f, true
 	}
-	d.typeErr(v, path, "a number")
+	d.typeErr(v, p, "a number")
 	return 0, false
 }
 
-func (d *decoder) boolean(v *value, path string) (bool, bool) {
+func (d *decoder) boolean(v *value, p keyPath) (bool, bool) {
 	if v.kind != kindBool {
-		d.typeErr(v, path, "a boolean (true or false)")
+		d.typeErr(v, p, "a boolean (true or false)")
 		return false, false
 	}
-	return v.text == "true", true
+	return d.text(v) == "true", true
 }
 
 // duration accepts Go duration strings ("500ms", "1h30m", "0"); negative
 // values are refused.
-func (d *decoder) duration(v *value, path string) (time.Duration, bool) {
+func (d *decoder) duration(v *value, p keyPath) (time.Duration, bool) {
 	if v.kind != kindString {
-		d.typeErr(v, path, `a duration string such as "10s"`)
+		d.typeErr(v, p, `a duration string such as "10s"`)
 		return 0, false
 	}
-	dur, err := time.ParseDuration(v.text)
+	s := d.text(v)
+	dur, err := time.ParseDuration(s)
 	if err != nil {
-		d.errs.add(v.line, "%s: invalid duration %q (examples: \"500ms\", \"30s\", \"4h\")", path, v.text)
+		d.errs.add(int(v.line), "%s: invalid duration %q (examples: \"500ms\", \"30s\", \"4h\")", p, s)
 		return 0, false
 	}
 	if dur < 0 {
-		d.errs.add(v.line, "%s: duration %s must not be negative", path, v.text)
+		d.errs.add(int(v.line), "%s: duration %s must not be negative", p, s)
 		return 0, false
 	}
 	return dur, true
 }
 
-func (d *decoder) choice(v *value, path string, valid []string) (string, bool) {
-	s, ok := d.str(v, path)
+// choice returns the element of valid that v is (so that the Config does not keep the
+// document's copy).
+func (d *decoder) choice(v *value, p keyPath, valid []string) (string, bool) {
+	s, ok := d.str(v, p)
 	if !ok {
 		return "", false
 	}
 	for _, c := range valid {
 		if s == c {
-			return s, true
+			return c, true
 		}
 	}
-	d.errs.add(v.line, "%s: invalid value %q (valid: %s)%s", path, s, strings.Join(valid, ", "), suggest(s, valid))
+	d.errs.add(int(v.line), "%s: invalid value %q (valid: %s)%s", p, s, strings.Join(valid, ", "), suggest(s, valid))
 	return "", false
 }
 
-func (d *decoder) table(v *value, path string) (*table, bool) {
+func (d *decoder) table(v *value, p keyPath) (*table, bool) {
 	if v.kind != kindTable {
-		d.typeErr(v, path, "a table")
+		d.typeErr(v, p, "a table")
 		return nil, false
 	}
-	return v.tbl, true
+	return &d.tr.tables[v.sub], true
 }
 
-// Field decoders storing into dst when the value is valid.
+// Setters storing a valid value into dst; strings are cloned out of the document.
 
-func (d *decoder) strTo(dst *string) func(*value, string) {
-	return func(v *value, p string) {
-		if s, ok := d.str(v, p); ok {
-			*dst = s
-		}
+func (d *decoder) setStr(dst *string, v *value, p keyPath) {
+	if s, ok := d.str(v, p); ok {
+		*dst = strings.Clone(s)
 	}
 }
 
-func (d *decoder) intTo(dst *int, lo, hi int64) func(*value, string) {
-	return func(v *value, p string) {
-		if n, ok := d.integer(v, p, lo, hi); ok {
-			*dst = int(n)
-		}
+func (d *decoder) setInt(dst *int, v *value, p keyPath, lo, hi int64) {
+	if n, ok := d.integer(v, p, lo, hi); ok {
+		*dst = int(n)
 	}
 }
 
-func (d *decoder) uintTo(dst *uint64) func(*value, string) {
-	return func(v *value, p string) {
-		if n, ok := d.integer(v, p, 0, math.MaxInt64); ok {
-			*dst = uint64(n)
-		}
+func (d *decoder) setUint(dst *uint64, v *value, p keyPath) {
+	if n, ok := d.integer(v, p, 0, math.MaxInt64); ok {
+		*dst = uint64(n)
 	}
 }
 
-func (d *decoder) floatTo(dst *float64) func(*value, string) {
-	return func(v *value, p string) {
-		if f, ok := d.float(v, p); ok {
-			*dst = f
-		}
+func (d *decoder) setFloat(dst *float64, v *value, p keyPath) {
+	if f, ok := d.float(v, p); ok {
+		*dst = f
 	}
 }
 
-func (d *decoder) boolTo(dst *bool) func(*value, string) {
-	return func(v *value, p string) {
-		if b, ok := d.boolean(v, p); ok {
-			*dst = b
-		}
+func (d *decoder) setBool(dst *bool, v *value, p keyPath) {
+	if b, ok := d.boolean(v, p); ok {
+		*dst = b
 	}
 }
 
-func (d *decoder) durTo(dst *time.Duration) func(*value, string) {
-	return func(v *value, p string) {
-		if t, ok := d.duration(v, p); ok {
-			*dst = t
-		}
+func (d *decoder) setDur(dst *time.Duration, v *value, p keyPath) {
+	if t, ok := d.duration(v, p); ok {
+		*dst = t
 	}
 }
 
-func (d *decoder) choiceTo(dst *string, valid []string) func(*value, string) {
-	return func(v *value, p string) {
-		if s, ok := d.choice(v, p, valid); ok {
-			*dst = s
-		}
+func (d *decoder) setChoice(dst *string, v *value, p keyPath, valid []string) {
+	if s, ok := d.choice(v, p, valid); ok {
+		*dst = s
 	}
 }
 
-func (d *decoder) tableTo(fn func(t *table, path string)) func(*value, string) {
-	return func(v *value, p string) {
+// The same as field decoders, for the tables decoded once per file.
+
+func (d *decoder) strTo(dst *string) func(*value, keyPath) {
+	return func(v *value, p keyPath) { d.setStr(dst, v, p) }
+}
+
+func (d *decoder) intTo(dst *int, lo, hi int64) func(*value, keyPath) {
+	return func(v *value, p keyPath) { d.setInt(dst, v, p, lo, hi) }
+}
+
+func (d *decoder) floatTo(dst *float64) func(*value, keyPath) {
+	return func(v *value, p keyPath) { d.setFloat(dst, v, p) }
+}
+
+func (d *decoder) boolTo(dst *bool) func(*value, keyPath) {
+	return func(v *value, p keyPath) { d.setBool(dst, v, p) }
+}
+
+func (d *decoder) durTo(dst *time.Duration) func(*value, keyPath) {
+	return func(v *value, p keyPath) { d.setDur(dst, v, p) }
+}
+
+func (d *decoder) choiceTo(dst *string, valid []string) func(*value, keyPath) {
+	return func(v *value, p keyPath) { d.setChoice(dst, v, p, valid) }
+}
+
+func (d *decoder) tableTo(fn func(t *table, path string)) func(*value, keyPath) {
+	return func(v *value, p keyPath) {
 		if t, ok := d.table(v, p); ok {
-			fn(t, p)
+			fn(t, p.String())
 		}
 	}
 }
 
 // config decodes the whole document.
-func (d *decoder) config(root *table) *Config {
-	c := &Config{Global: DefaultGlobal(), byName: make(map[string]int)}
+func (d *decoder) config() *Config {
+	c := &Config{Global: DefaultGlobal()}
 	var tunnels *table
-	d.fields(root, "", []field{
+	d.fields(&d.tr.tables[0], "", []field{
 		{"global", d.tableTo(func(t *table, p string) { d.global(t, p, &c.Global) })},
-		{"tunnel", func(v *value, p string) {
+		{"tunnel", func(v *value, p keyPath) {
 			if v.kind == kindArrayOfTables {
-				d.errs.add(v.line, "tunnel: use [tunnel.NAME] tables, not [[tunnel]]")
+				d.errs.add(int(v.line), "tunnel: use [tunnel.NAME] tables, not [[tunnel]]")
 				return
 			}
 			tunnels, _ = d.table(v, p)
@@ -406,15 +494,8 @@ func (d *decoder) config(root *table) *Config {
 	if tunnels == nil {
 		return c
 	}
-	c.Tunnels = make([]Tunnel, 0, len(tunnels.order))
-	for i, name := range tunnels.order {
-		t, ok := d.tunnel(name, tunnels.vals[i], &c.Global)
-		if !ok {
-			continue
-		}
-		c.byName[name] = len(c.Tunnels)
-		c.Tunnels = append(c.Tunnels, t)
-	}
+	c.Tunnels = d.tunnels(tunnels, &c.Global)
+	c.byName = newNameIndex(c.Tunnels)
 	d.checkOverlaps(c.Tunnels)
 	return c
 }
@@ -451,68 +532,4 @@ func (d *decoder) global(t *table, path string, g *Global) {
 			})
 		})},
 	})
-}
-
-// tunnel decodes [tunnel.NAME]; ok is false when v is not a table.
-func (d *decoder) tunnel(name string, v *value, g *Global) (Tunnel, bool) {
-	path := "tunnel." + name
-	if !isBareKey(name) {
-		path = "tunnel." + strconv.Quote(name)
-	}
-	t, ok := d.table(v, path)
-	if !ok {
-		return Tunnel{}, false
-	}
-	if !validName(name) {
-		d.errs.add(v.line, "tunnel name %q: use 1 to %d letters, digits, '-' or '_'", name, maxNameLen)
-	}
-	tun := defaultTunnel(name, v.line, g)
-	d.fields(t, path, []field{
-		{"version", d.intTo(&tun.Version, 1, 2)},
-		{"local_addr", d.addrTo(&tun.LocalAddr)},
-		{"remote_addr", d.addrTo(&tun.RemoteAddr)},
-		{"local_port", d.intTo(&tun.LocalPort, 1, 65535)},
-		{"remote_port", d.intTo(&tun.RemotePort, 1, 65535)},
-		{"local_id", d.identityTo(&tun.LocalID)},
-		{"remote_id", d.identityTo(&tun.RemoteID)},
-		{"psk", nil}, // handled below, together with psk_file
-		{"psk_file", nil},
-		{"local_subnets", d.prefixesTo(&tun.LocalTS)},
-		{"remote_subnets", d.prefixesTo(&tun.RemoteTS)},
-		{"ike_proposals", d.proposalsTo(&tun.IKEProposals, &tun.IKEParsed, true)},
-		{"esp_proposals", d.proposalsTo(&tun.ESPProposals, &tun.ESPParsed, false)},
-		{"ike_lifetime", d.durTo(&tun.IKELifetime)},
-		{"child_lifetime", d.durTo(&tun.ChildLifetime)},
-		{"child_life_bytes", d.uintTo(&tun.ChildLifeBytes)},
-		{"child_life_packets", d.uintTo(&tun.ChildLifePackets)},
-		{"start_action", d.choiceTo(&tun.StartAction, startActions)},
-		{"encap", d.choiceTo(&tun.Encap, encaps)},
-		{"dpd_delay", d.durTo(&tun.DPDDelay)},
-		{"dpd_timeout", d.durTo(&tun.DPDTimeout)},
-		{"child_probe", d.durTo(&tun.ChildProbe)},
-		{"heal", d.boolTo(&tun.Heal)},
-		{"heal_delay", d.durTo(&tun.HealDelay)},
-		{"replay_window", d.intTo(&tun.ReplayWindow, 0, maxReplayWindow)},
-		{"mobike", d.boolTo(&tun.Mobike)},
-	})
-	tun.PSK = d.psk(t, path)
-	if tun.Version == 1 {
-		d.ikev1Proposals(t, &tun, path)
-	}
-	d.checkTunnel(&tun, t, path)
-	return tun, true
-}
-
-// ikev1Proposals applies the IKEv1 default for ike_proposals (IKEv1 phase 1 has no AEAD
-// ciphers) and rejects AEAD ones that were given explicitly.
-func (d *decoder) ikev1Proposals(t *table, tun *Tunnel, path string) {
-	kv := t.get("ike_proposals")
-	if kv == nil {
-		tun.IKEProposals = DefaultIKEv1Proposals
-		tun.IKEParsed = mustParseProposals(DefaultIKEv1Proposals, true)
-		return
-	}
-	if i := slices.IndexFunc(tun.IKEParsed, crypto.Proposal.AEAD); i >= 0 {
-		d.errs.add(kv.line, "%s.ike_proposals: IKEv1 phase 1 has no AEAD ciphers (%q); use e.g. %q", path, tun.IKEParsed[i].String(), DefaultIKEv1Proposals)
-	}
 }

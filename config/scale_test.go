@@ -2,8 +2,12 @@ package config
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // manyTunnels renders n tunnels to n distinct peers with distinct subnets.
@@ -38,4 +42,54 @@ func BenchmarkParse10kTunnels(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// writeScaleConfig writes, into dir, a configuration of n tunnels laid out like the scale
+// benchmark's (bench/scale): one peer, an FQDN identity pair and an inline psk per tunnel,
+// a /27 on each side. It returns the file's path; the file has mode 0600, as Load demands
+// of a file holding a psk.
+func writeScaleConfig(tb testing.TB, dir string, n int) string {
+	tb.Helper()
+	var b strings.Builder
+	b.WriteString("[global]\nsocket = \"/tmp/scale/a.sock\"\ntun_name = \"vsa\"\nmetrics_addr = \"\"\nlog_level = \"info\"\n")
+	for i := 0; i < n; i++ {
+		l, r := 10<<24|i*32, 10<<24|128<<16|i*32
+		fmt.Fprintf(&b, "\n[tunnel.t%d]\nlocal_addr = \"192.0.2.1\"\nremote_addr = \"192.0.2.2\"\n"+
+			"local_id = \"fqdn:a%d.example\"\nremote_id = \"fqdn:b%d.example\"\npsk = \"scale-test-psk-%08d-xxxxxxxx\"\n"+
+			"local_subnets = [\"%d.%d.%d.%d/27\"]\nremote_subnets = [\"%d.%d.%d.%d/27\"]\nstart_action = \"start\"\n",
+			i, i, i, i, l>>24, l>>16&255, l>>8&255, l&255, r>>24, r>>16&255, r>>8&255, r&255)
+	}
+	path := filepath.Join(dir, "scale.toml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+// BenchmarkLoad100k measures Load of 100,000 tunnels (issue #12: the daemon must start in
+// under 2 s with that many).
+// Besides wall time it reports the CPU time of the process per op (cpu-ns/op), which other
+// work on the machine disturbs less.
+func BenchmarkLoad100k(b *testing.B) {
+	path := writeScaleConfig(b, b.TempDir(), 100000)
+	cpu0 := cpuTime(b)
+	for b.Loop() {
+		c, err := Load(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(c.Tunnels) != 100000 {
+			b.Fatalf("%d tunnels", len(c.Tunnels))
+		}
+	}
+	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
+}
+
+// cpuTime returns the user and system CPU time of the process.
+func cpuTime(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -1,8 +1,8 @@
 package config
 
 import (
+	"bytes"
 	"errors"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -12,10 +12,16 @@ import (
 
 // The configuration is first read into a small TOML document tree that
 // remembers the line of every key, table and array element; the schema is
-// then decoded from the tree (see decode.go). go-toml's unstable parser
+// then decoded from the tree (see parse.go). go-toml's unstable parser
 // provides the syntax and the positions; duplicate keys and tables are
 // detected here so that they get clear messages, and go-toml's decoder checks
 // each number and date/time literal (see checkLiteral).
+//
+// A file of 100,000 tunnels has a million keys, so the tree is built for that: its values and
+// tables live in two flat slices and refer to each other, and to their text in the document,
+// by index. It holds no pointers but the few indexes of large tables, which spares the
+// garbage collector from scanning it, and grows by doubling rather than by one allocation
+// per key.
 
 // kind is the type of a TOML value.
 type kind uint8
@@ -54,13 +60,23 @@ func (k kind) String() string {
 	return "an unknown value"
 }
 
-// value is one TOML value and the line where it was set.
+// str is a string of the document by position, src[off:off+n]; a negative off stands for
+// escaped[-off-1], a string the parser had to unescape into a copy of its own.
+type str struct{ off, n int32 }
+
+// value is one TOML value and the line where it was set. Index 0 of tree.vals is no value,
+// so that 0 can mean "none" in next, sub and last.
 type value struct {
+	key  str   // its key, when it is in a table
+	text str   // string content, or the literal for numbers, booleans, dates
+	next int32 // the next key of its table, or the next element of its array
+	line int32
 	kind kind
-	line int
-	text string   // string content, or the literal for numbers, booleans, dates
-	arr  []*value // array elements, or the tables of an array of tables
-	tbl  *table   // for kindTable
+	// sub is the table of a kindTable (index in tree.tables), and the first element of a
+	// kindArray or kindArrayOfTables.
+	sub  int32
+	last int32 // last element of an array
+	n    int32 // number of elements of an array
 }
 
 // origin records how a table came to exist, which decides whether it may
@@ -75,74 +91,140 @@ const (
 	originArray                  // element of an array of tables
 )
 
-// table is a TOML table with its keys in file order. A table of a few keys (a tunnel's)
-// is searched in order; a large one (the tunnels) gets a map once it grows past smallTable.
+// table is a TOML table: its keys are values linked in file order. A table of a few keys (a
+// tunnel's) is searched in order; a large one (the tunnels) gets a map once it grows past
+// smallTable.
 type table struct {
-	origin origin
-	line   int
-	order  []string       // keys in file order
-	vals   []*value       // their values
-	index  map[string]int // position by key, for tables of more than smallTable keys
+	origin      origin
+	line        int32
+	first, last int32            // its first and last key (values), 0 when empty
+	n           int32            // number of keys
+	keys        uint64           // keyBit of every key: most lookups of a new key end here
+	index       map[string]int32 // value by key, for tables of more than smallTable keys
+}
+
+// keyBit is one bit of 64 chosen by k, for table.keys.
+func keyBit(k string) uint64 {
+	if k == "" {
+		return 1
+	}
+	return 1 << ((uint(len(k))*7 + uint(k[0]) + uint(k[len(k)-1])) & 63)
 }
 
 const smallTable = 16
 
-func newTable(o origin, line int) *table { return &table{origin: o, line: line} }
-
-// get returns the value of key k, or nil.
-func (t *table) get(k string) *value {
-	if t.index != nil {
-		if i, ok := t.index[k]; ok {
-			return t.vals[i]
-		}
-		return nil
-	}
-	for i, o := range t.order {
-		if o == k {
-			return t.vals[i]
-		}
-	}
-	return nil
+// tree is a parsed document. tables[0] is the root.
+type tree struct {
+	src     string   // the document
+	escaped []string // strings that are not verbatim in src, see str
+	vals    []value
+	tables  []table
 }
 
-func (t *table) set(k string, v *value) {
-	if t.index == nil && len(t.order) >= smallTable {
-		t.index = make(map[string]int, 2*len(t.order))
-		for i, o := range t.order {
-			t.index[o] = i
+// s returns the string x stands for.
+func (tr *tree) s(x str) string {
+	if x.off < 0 {
+		return tr.escaped[-x.off-1]
+	}
+	return tr.src[x.off : x.off+x.n]
+}
+
+// val returns value i, or nil for 0. Pointers are only taken once the tree is complete:
+// adding values moves them.
+func (tr *tree) val(i int32) *value {
+	if i == 0 {
+		return nil
+	}
+	return &tr.vals[i]
+}
+
+// get returns the value of key k in table t, or 0.
+func (tr *tree) get(t int32, k string) int32 { return tr.lookup(&tr.tables[t], k) }
+
+// lookup returns the value of key k in table tb, or 0.
+func (tr *tree) lookup(tb *table, k string) int32 {
+	if tb.index != nil {
+		return tb.index[k]
+	}
+	if tb.keys&keyBit(k) == 0 {
+		return 0
+	}
+	for i := tb.first; i != 0; i = tr.vals[i].next {
+		if tr.s(tr.vals[i].key) == k {
+			return i
 		}
 	}
-	if t.index != nil {
-		t.index[k] = len(t.order)
+	return 0
+}
+
+// set adds value v under key k, which t does not have yet, to table t.
+func (tr *tree) set(t int32, k str, v int32) {
+	tb := &tr.tables[t]
+	tr.vals[v].key = k
+	tb.keys |= keyBit(tr.s(k))
+	if tb.index == nil && tb.n >= smallTable {
+		tb.index = make(map[string]int32, 2*tb.n)
+		for i := tb.first; i != 0; i = tr.vals[i].next {
+			tb.index[tr.s(tr.vals[i].key)] = i
+		}
 	}
-	t.order = append(t.order, k)
-	t.vals = append(t.vals, v)
+	if tb.index != nil {
+		tb.index[tr.s(k)] = v
+	}
+	if tb.last == 0 {
+		tb.first = v
+	} else {
+		tr.vals[tb.last].next = v
+	}
+	tb.last = v
+	tb.n++
+}
+
+// addValue appends v and returns its index.
+func (tr *tree) addValue(v value) int32 {
+	tr.vals = append(tr.vals, v)
+	return int32(len(tr.vals) - 1)
+}
+
+// addTable appends an empty table and returns its index.
+func (tr *tree) addTable(o origin, line int) int32 {
+	tr.tables = append(tr.tables, table{origin: o, line: int32(line)})
+	return int32(len(tr.tables) - 1)
+}
+
+// names returns parts as strings, for messages.
+func (tr *tree) names(parts []str) []string {
+	out := make([]string, len(parts))
+	for i, p := range parts {
+		out[i] = tr.s(p)
+	}
+	return out
 }
 
 // builder turns the parser's expressions into a tree.
 type builder struct {
-	data     []byte
-	newlines []int // offsets of '\n' in data
-	errs     *errList
-	p        unstable.Parser
-	root     *table
-	cur      *table   // table receiving key/values
-	curPath  []string // its key path
+	tr      *tree
+	data    []byte
+	errs    *errList
+	p       unstable.Parser
+	cur     int32 // table receiving key/values
+	curPath []str // its key path
 	// badLiteral: a number or date/time breaks TOML's rules (see checkLiteral).
 	badLiteral bool
+	// lineOff and lineNo: byte offset lineOff is on line lineNo. Positions are asked for in
+	// file order, so lines are counted from the last one asked for.
+	lineOff, lineNo int
 }
 
 // parseTree parses data into a tree, recording problems in errs. It
 // returns nil after a syntax error.
-func parseTree(data []byte, errs *errList) *table {
+func parseTree(data []byte, errs *errList) *tree {
 	data = data[:len(data):len(data)] // make offsets computable from capacities
-	b := &builder{data: data, errs: errs, root: newTable(originHeader, 1)}
-	for i, c := range data {
-		if c == '\n' {
-			b.newlines = append(b.newlines, i)
-		}
-	}
-	b.cur = b.root
+	// A tunnel takes about ten keys in some 270 bytes.
+	est := len(data)/24 + 16
+	tr := &tree{src: string(data), vals: make([]value, 1, est), tables: make([]table, 0, est/10)}
+	b := &builder{tr: tr, data: data, errs: errs, lineNo: 1}
+	tr.addTable(originHeader, 1) // the root
 	b.p.Reset(data)
 	for b.p.NextExpression() {
 		e := b.p.Expression()
@@ -160,15 +242,19 @@ func parseTree(data []byte, errs *errList) *table {
 	if b.badLiteral {
 		return nil
 	}
-	return b.root
+	return tr
 }
 
 // checkLiteral records an error at line if text, a number or date/time literal as the
 // parser delimited it, breaks a TOML rule the parser leaves to the decoder (digits and
 // underscores, ranges, impossible dates). go-toml's decoder checks it, alone: run on the
 // whole document, its table tracking costs O(n²) in the number of tables (10,000 tunnels
-// took 1.5 s), while each literal costs O(1).
+// took 1.5 s), while each literal costs O(1). Plain decimal integers, the common case, are
+// valid by construction and skip the decoder.
 func (b *builder) checkLiteral(text []byte, line int) {
+	if plainInteger(text) {
+		return
+	}
 	doc := make([]byte, 0, len(text)+4)
 	doc = append(append(doc, "v = "...), text...)
 	var m map[string]any
@@ -176,6 +262,20 @@ func (b *builder) checkLiteral(text []byte, line int) {
 		b.errs.add(line, "invalid TOML: %s", strings.TrimPrefix(err.Error(), "toml: "))
 		b.badLiteral = true
 	}
+}
+
+// plainInteger reports whether text is a decimal integer without sign, underscores or
+// leading zeros and short enough to fit an int64: always valid TOML.
+func plainInteger(text []byte) bool {
+	if len(text) == 0 || len(text) > 18 || (text[0] == '0' && len(text) > 1) {
+		return false
+	}
+	for _, c := range text {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // syntaxError records a parser error at its line.
@@ -188,9 +288,16 @@ func (b *builder) syntaxError(err error) {
 	b.errs.add(line, "TOML syntax error: %s", strings.TrimPrefix(err.Error(), "toml: "))
 }
 
+var newline = []byte{'\n'}
+
 // lineAt returns the 1-based line of byte offset off.
 func (b *builder) lineAt(off int) int {
-	return sort.SearchInts(b.newlines, off) + 1
+	if off < b.lineOff {
+		b.lineOff, b.lineNo = 0, 1
+	}
+	b.lineNo += bytes.Count(b.data[b.lineOff:off], newline)
+	b.lineOff = off
+	return b.lineNo
 }
 
 // lineOfSlice returns the line where h, a sub-slice of the data, starts;
@@ -212,9 +319,27 @@ func (b *builder) nodeLine(n *unstable.Node, def int) int {
 	return b.lineAt(int(n.Raw.Offset))
 }
 
-// keyParts returns the parts of a (dotted) key and the line of its start.
-func (b *builder) keyParts(n *unstable.Node) ([]string, int) {
-	var parts []string
+// str returns d, a string the parser produced, as a str: by position when d is a
+// sub-slice of the data (no escapes), else as a copy.
+func (b *builder) str(d []byte) str {
+	if len(d) == 0 {
+		return str{}
+	}
+	if off := cap(b.data) - cap(d); off >= 0 && off+len(d) <= len(b.data) && &b.data[off] == &d[0] {
+		return str{int32(off), int32(len(d))}
+	}
+	return b.escaped(string(d))
+}
+
+// escaped stores s among the strings not verbatim in the document.
+func (b *builder) escaped(s string) str {
+	b.tr.escaped = append(b.tr.escaped, s)
+	return str{-int32(len(b.tr.escaped)), int32(len(s))}
+}
+
+// keyParts appends the parts of a (dotted) key to parts and returns them with the line of
+// its start.
+func (b *builder) keyParts(n *unstable.Node, parts []str) ([]str, int) {
 	line := 0
 	it := n.Key()
 	for it.Next() {
@@ -222,77 +347,89 @@ func (b *builder) keyParts(n *unstable.Node) ([]string, int) {
 		if line == 0 {
 			line = b.nodeLine(k, 0)
 		}
-		parts = append(parts, string(k.Data))
+		parts = append(parts, b.str(k.Data))
 	}
 	return parts, line
 }
 
 // header handles [a.b] and [[a.b]].
 func (b *builder) header(e *unstable.Node) {
-	parts, line := b.keyParts(e)
+	tr := b.tr
+	parts, line := b.keyParts(e, b.curPath[:0])
+	b.curPath = parts
 	isArray := e.Kind == unstable.ArrayTable
 	// On error, the following key/values go to a table nobody reads.
-	b.cur, b.curPath = newTable(originHeader, line), parts
+	sink := func() { b.cur = tr.addTable(originHeader, line) }
 	if len(parts) == 0 {
+		sink()
 		return
 	}
-	t := b.root
+	t := int32(0)
 	for i, k := range parts[:len(parts)-1] {
-		v := t.get(k)
-		switch {
-		case v == nil:
-			nt := newTable(originImplicit, line)
-			t.set(k, &value{kind: kindTable, line: line, tbl: nt})
+		vi := tr.get(t, tr.s(k))
+		switch v := tr.vals[vi]; {
+		case vi == 0:
+			nt := tr.addTable(originImplicit, line)
+			tr.set(t, k, tr.addValue(value{kind: kindTable, line: int32(line), sub: nt}))
 			t = nt
-		case v.kind == kindTable && v.tbl.origin != originInline:
-			t = v.tbl
-		case v.kind == kindArrayOfTables && len(v.arr) > 0:
-			t = v.arr[len(v.arr)-1].tbl
+		case v.kind == kindTable && tr.tables[v.sub].origin != originInline:
+			t = v.sub
+		case v.kind == kindArrayOfTables && v.n > 0:
+			t = tr.vals[v.last].sub
 		default:
 			b.errs.add(line, "cannot define table [%s]: %s is already %s (line %d)",
-				joinKey(parts), joinKey(parts[:i+1]), describe(v), v.line)
+				joinKey(tr.names(parts)), joinKey(tr.names(parts[:i+1])), b.describe(&v), v.line)
+			sink()
 			return
 		}
 	}
 	last := parts[len(parts)-1]
-	v := t.get(last)
+	vi := tr.get(t, tr.s(last))
+	v := tr.vals[vi]
 	if isArray {
-		nt := newTable(originArray, line)
-		elem := &value{kind: kindTable, line: line, tbl: nt}
+		nt := tr.addTable(originArray, line)
+		elem := tr.addValue(value{kind: kindTable, line: int32(line), sub: nt})
 		switch {
-		case v == nil:
-			t.set(last, &value{kind: kindArrayOfTables, line: line, arr: []*value{elem}})
+		case vi == 0:
+			tr.set(t, last, tr.addValue(value{kind: kindArrayOfTables, line: int32(line), sub: elem, last: elem, n: 1}))
 		case v.kind == kindArrayOfTables:
-			v.arr = append(v.arr, elem)
+			tr.vals[v.last].next = elem
+			tr.vals[vi].last = elem
+			tr.vals[vi].n++
 		default:
 			b.errs.add(line, "cannot define array of tables [[%s]]: %s is already %s (line %d)",
-				joinKey(parts), joinKey(parts), describe(v), v.line)
+				joinKey(tr.names(parts)), joinKey(tr.names(parts)), b.describe(&v), v.line)
+			sink()
 			return
 		}
 		b.cur = nt
 		return
 	}
 	switch {
-	case v == nil:
-		nt := newTable(originHeader, line)
-		t.set(last, &value{kind: kindTable, line: line, tbl: nt})
+	case vi == 0:
+		nt := tr.addTable(originHeader, line)
+		tr.set(t, last, tr.addValue(value{kind: kindTable, line: int32(line), sub: nt}))
 		b.cur = nt
-	case v.kind == kindTable && v.tbl.origin == originImplicit:
-		v.tbl.origin, v.tbl.line, v.line = originHeader, line, line
-		b.cur = v.tbl
-	case len(parts) == 2 && parts[0] == "tunnel" && v.kind == kindTable:
-		b.errs.add(line, "duplicate tunnel %q: already defined at line %d", last, v.line)
-	case v.kind == kindTable && v.tbl.origin == originHeader:
-		b.errs.add(line, "table [%s] is defined twice (first at line %d)", joinKey(parts), v.line)
+	case v.kind == kindTable && tr.tables[v.sub].origin == originImplicit:
+		tb := &tr.tables[v.sub]
+		tb.origin, tb.line, tr.vals[vi].line = originHeader, int32(line), int32(line)
+		b.cur = v.sub
+	case len(parts) == 2 && tr.s(parts[0]) == "tunnel" && v.kind == kindTable:
+		b.errs.add(line, "duplicate tunnel %q: already defined at line %d", tr.s(last), v.line)
+		sink()
+	case v.kind == kindTable && tr.tables[v.sub].origin == originHeader:
+		b.errs.add(line, "table [%s] is defined twice (first at line %d)", joinKey(tr.names(parts)), v.line)
+		sink()
 	default:
-		b.errs.add(line, "cannot define table [%s]: it is already %s (line %d)", joinKey(parts), describe(v), v.line)
+		b.errs.add(line, "cannot define table [%s]: it is already %s (line %d)", joinKey(tr.names(parts)), b.describe(&v), v.line)
+		sink()
 	}
 }
 
 // describe names what v is, for messages about conflicting definitions.
-func describe(v *value) string {
+func (b *builder) describe(v *value) string {
 	if v.kind == kindTable {
-		switch v.tbl.origin {
+		switch b.tr.tables[v.sub].origin {
 		case originDotted:
 			return "a table defined by dotted keys"
 		case originInline:
@@ -302,76 +439,105 @@ func describe(v *value) string {
 	return v.kind.String()
 }
 
-// keyValue stores "key = value" (key possibly dotted) into t, whose path
+// isContainer reports whether n holds values that may need a key path in messages.
+func isContainer(n *unstable.Node) bool {
+	return n.Kind == unstable.Array || n.Kind == unstable.InlineTable
+}
+
+// keyValue stores "key = value" (key possibly dotted) into table t, whose path
 // is path.
-func (b *builder) keyValue(t *table, path []string, e *unstable.Node) {
-	parts, line := b.keyParts(e)
+func (b *builder) keyValue(t int32, path []str, e *unstable.Node) {
+	tr := b.tr
+	var buf [4]str
+	parts, line := b.keyParts(e, buf[:0])
 	if len(parts) == 0 {
 		return
 	}
-	full := append(append([]string(nil), path...), parts...)
+	full := func() []string { return tr.names(append(append([]str(nil), path...), parts...)) }
 	for i, k := range parts[:len(parts)-1] {
-		v := t.get(k)
-		switch {
-		case v == nil:
-			nt := newTable(originDotted, line)
-			t.set(k, &value{kind: kindTable, line: line, tbl: nt})
+		vi := tr.get(t, tr.s(k))
+		switch v := tr.vals[vi]; {
+		case vi == 0:
+			nt := tr.addTable(originDotted, line)
+			tr.set(t, k, tr.addValue(value{kind: kindTable, line: int32(line), sub: nt}))
 			t = nt
-		case v.kind == kindTable && v.tbl.origin == originDotted:
-			t = v.tbl
+		case v.kind == kindTable && tr.tables[v.sub].origin == originDotted:
+			t = v.sub
 		default:
+			f := full()
 			b.errs.add(line, "cannot set %s: %s is already %s (line %d)",
-				joinKey(full), joinKey(full[:len(path)+i+1]), describe(v), v.line)
+				joinKey(f), joinKey(f[:len(path)+i+1]), b.describe(&v), v.line)
 			return
 		}
 	}
 	last := parts[len(parts)-1]
-	if prev := t.get(last); prev != nil {
-		b.errs.add(line, "duplicate key %s (first set at line %d)", joinKey(full), prev.line)
+	if prev := tr.get(t, tr.s(last)); prev != 0 {
+		b.errs.add(line, "duplicate key %s (first set at line %d)", joinKey(full()), tr.vals[prev].line)
 		return
 	}
-	t.set(last, b.value(e.Value(), line, full))
+	vn := e.Value()
+	var vpath []str // only containers need their path
+	if isContainer(vn) {
+		vpath = append(append(make([]str, 0, len(path)+len(parts)), path...), parts...)
+	}
+	tr.set(t, last, b.value(vn, line, vpath))
 }
 
-// value converts a value node; line is used when the node has no position
-// of its own.
-func (b *builder) value(n *unstable.Node, line int, path []string) *value {
+// value converts a value node and returns its index; line is used when the node has no
+// position of its own. path is the value's key path when it is a container.
+func (b *builder) value(n *unstable.Node, line int, path []str) int32 {
+	tr := b.tr
+	v := value{line: int32(line)}
 	switch n.Kind {
 	case unstable.String:
-		return &value{kind: kindString, line: line, text: string(n.Data)}
+		v.kind = kindString
 	case unstable.Integer:
 		b.checkLiteral(n.Data, line)
-		return &value{kind: kindInteger, line: line, text: string(n.Data)}
+		v.kind = kindInteger
 	case unstable.Float:
 		b.checkLiteral(n.Data, line)
-		return &value{kind: kindFloat, line: line, text: string(n.Data)}
+		v.kind = kindFloat
 	case unstable.Bool:
-		return &value{kind: kindBool, line: line, text: string(n.Data)}
+		v.kind = kindBool
 	case unstable.LocalDate, unstable.LocalTime, unstable.LocalDateTime, unstable.DateTime:
 		b.checkLiteral(n.Data, line)
-		return &value{kind: kindDatetime, line: line, text: string(n.Data)}
+		v.kind = kindDatetime
 	case unstable.Array:
-		v := &value{kind: kindArray, line: line}
+		v.kind = kindArray
 		it := n.Children()
-		for i := 0; it.Next(); i++ {
+		for it.Next() {
 			c := it.Node()
 			if c.Kind == unstable.Comment {
 				continue
 			}
-			v.arr = append(v.arr, b.value(c, b.nodeLine(c, line), append(path[:len(path):len(path)], strconv.Itoa(len(v.arr)))))
+			var cpath []str
+			if isContainer(c) {
+				cpath = append(path[:len(path):len(path)], b.escaped(strconv.Itoa(int(v.n))))
+			}
+			ei := b.value(c, b.nodeLine(c, line), cpath)
+			if v.last == 0 {
+				v.sub = ei
+			} else {
+				tr.vals[v.last].next = ei
+			}
+			v.last = ei
+			v.n++
 		}
-		return v
+		return tr.addValue(v)
 	case unstable.InlineTable:
-		nt := newTable(originInline, line)
+		nt := tr.addTable(originInline, line)
 		it := n.Children()
 		for it.Next() {
 			if c := it.Node(); c.Kind == unstable.KeyValue {
 				b.keyValue(nt, path, c)
 			}
 		}
-		return &value{kind: kindTable, line: line, tbl: nt}
+		return tr.addValue(value{kind: kindTable, line: int32(line), sub: nt})
+	default:
+		return tr.addValue(v)
 	}
-	return &value{line: line}
+	v.text = b.str(n.Data)
+	return tr.addValue(v)
 }
 
 // joinKey formats a key path, quoting parts that are not bare keys.

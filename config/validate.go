@@ -23,9 +23,6 @@ var parseProposals = crypto.ParseProposals
 // mustParseProposals parses one of this package's default proposal lists,
 // which the tests prove valid.
 func mustParseProposals(s string, ike bool) []crypto.Proposal {
-	if p, ok := defaultProposals[proposalKey{s, ike}]; ok {
-		return p
-	}
 	p, err := crypto.ParseProposals(s, ike)
 	if err != nil {
 		panic("config: default proposals " + s + ": " + err.Error())
@@ -33,18 +30,12 @@ func mustParseProposals(s string, ike bool) []crypto.Proposal {
 	return p
 }
 
-// defaultProposals are the default proposal strings parsed once.
-var defaultProposals = map[proposalKey][]crypto.Proposal{}
-
-func init() {
-	for _, k := range []proposalKey{{DefaultIKEProposals, true}, {DefaultESPProposals, false}, {DefaultIKEv1Proposals, true}} {
-		p, err := crypto.ParseProposals(k.s, k.ike)
-		if err != nil {
-			panic("config: default proposals " + k.s + ": " + err.Error())
-		}
-		defaultProposals[k] = p
-	}
-}
+// The default proposal strings parsed once, shared by every tunnel that uses them.
+var (
+	defaultIKEParsed   = mustParseProposals(DefaultIKEProposals, true)
+	defaultESPParsed   = mustParseProposals(DefaultESPProposals, false)
+	defaultIKEv1Parsed = mustParseProposals(DefaultIKEv1Proposals, true)
+)
 
 // Limits of the numeric settings.
 const (
@@ -63,73 +54,23 @@ func validName(name string) bool {
 	return len(name) <= maxNameLen && isBareKey(name)
 }
 
-// addrTo decodes an IP address (no zone, not unspecified or multicast);
+// setAddr decodes an IP address (no zone, not unspecified or multicast);
 // IPv4-mapped IPv6 addresses are stored as IPv4.
-func (d *decoder) addrTo(dst *netip.Addr) func(*value, string) {
-	return func(v *value, p string) {
-		s, ok := d.str(v, p)
-		if !ok {
-			return
-		}
-		a, err := netip.ParseAddr(s)
-		switch {
-		case err != nil:
-			d.errs.add(v.line, "%s: %q is not an IP address", p, s)
-		case a.Zone() != "":
-			d.errs.add(v.line, "%s: %q: zones are not supported", p, s)
-		case a.IsUnspecified() || a.IsMulticast():
-			d.errs.add(v.line, "%s: %s is not a unicast address", p, s)
-		default:
-			*dst = a.Unmap()
-		}
+func (d *decoder) setAddr(dst *netip.Addr, v *value, p keyPath) {
+	s, ok := d.str(v, p)
+	if !ok {
+		return
 	}
-}
-
-// identityTo decodes an identity (see ParseIdentity).
-func (d *decoder) identityTo(dst *Identity) func(*value, string) {
-	return func(v *value, p string) {
-		s, ok := d.str(v, p)
-		if !ok {
-			return
-		}
-		id, err := ParseIdentity(s)
-		if err != nil {
-			d.errs.add(v.line, "%s: %v", p, err)
-			return
-		}
-		*dst = id
-	}
-}
-
-// prefixesTo decodes a non-empty array of CIDR prefixes; a bare address
-// stands for a single host. dst is only set when every element is valid.
-func (d *decoder) prefixesTo(dst *[]netip.Prefix) func(*value, string) {
-	return func(v *value, p string) {
-		if v.kind != kindArray {
-			d.typeErr(v, p, `an array of subnets such as ["10.0.0.0/8"]`)
-			return
-		}
-		if len(v.arr) == 0 {
-			d.errs.add(v.line, "%s: must list at least one subnet", p)
-			return
-		}
-		out := make([]netip.Prefix, 0, len(v.arr))
-		for i, e := range v.arr {
-			ep := fmt.Sprintf("%s[%d]", p, i)
-			s, ok := d.str(e, ep)
-			if !ok {
-				continue
-			}
-			pfx, err := parsePrefix(s)
-			if err != nil {
-				d.errs.add(e.line, "%s: %v", ep, err)
-				continue
-			}
-			out = append(out, pfx)
-		}
-		if len(out) == len(v.arr) {
-			*dst = out
-		}
+	a, err := netip.ParseAddr(s)
+	switch {
+	case err != nil:
+		d.errs.add(int(v.line), "%s: %q is not an IP address", p, s)
+	case a.Zone() != "":
+		d.errs.add(int(v.line), "%s: %q: zones are not supported", p, s)
+	case a.IsUnspecified() || a.IsMulticast():
+		d.errs.add(int(v.line), "%s: %s is not a unicast address", p, s)
+	default:
+		*dst = a.Unmap()
 	}
 }
 
@@ -153,65 +94,63 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	return pfx, nil
 }
 
-// proposalsTo decodes a proposal list into its text (dst) and its parsed
+// setProposals decodes a proposal list into its text (dst) and its parsed
 // form (parsed); neither is set if it is invalid.
-func (d *decoder) proposalsTo(dst *string, parsed *[]crypto.Proposal, ike bool) func(*value, string) {
-	return func(v *value, p string) {
-		s, ok := d.str(v, p)
-		if !ok {
-			return
-		}
-		if strings.TrimSpace(s) == "" {
-			d.errs.add(v.line, "%s: must not be empty", p)
-			return
-		}
-		props, err := d.parseProposals(s, ike)
-		if err != nil {
-			d.errs.add(v.line, "%s: %v", p, err)
-			return
-		}
-		*dst, *parsed = s, props
+func (d *decoder) setProposals(dst *string, parsed *[]crypto.Proposal, ike bool, v *value, p keyPath) {
+	s, ok := d.str(v, p)
+	if !ok {
+		return
 	}
+	if strings.TrimSpace(s) == "" {
+		d.errs.add(int(v.line), "%s: must not be empty", p)
+		return
+	}
+	text, props, err := d.parseProposals(s, ike)
+	if err != nil {
+		d.errs.add(int(v.line), "%s: %v", p, err)
+		return
+	}
+	*dst, *parsed = text, props
 }
 
-// psk returns the tunnel's pre-shared key from psk or psk_file, exactly one
-// of which must be set. Messages never include the key.
-func (d *decoder) psk(t *table, path string) Secret {
-	pv, fv := t.get("psk"), t.get("psk_file")
+// psk returns the tunnel's pre-shared key from psk (pv) or psk_file (fv), exactly one
+// of which must be set; t is the tunnel's table, at its path. Messages never include the key.
+func (d *decoder) psk(t *table, pv, fv *value, at keyPath) Secret {
 	switch {
 	case pv != nil && fv != nil:
-		d.errs.add(max(pv.line, fv.line), "%s: psk and psk_file are mutually exclusive; set only one", path)
+		d.errs.add(int(max(pv.line, fv.line)), "%s: psk and psk_file are mutually exclusive; set only one", at)
 		if pv.kind == kindString {
-			d.errs.secrets = append(d.errs.secrets, []byte(pv.text))
+			d.errs.secrets = append(d.errs.secrets, []byte(d.text(pv)))
 		}
 		return nil
 	case pv == nil && fv == nil:
-		d.errs.add(t.line, "%s: missing pre-shared key: set psk or psk_file", path)
+		d.errs.add(int(t.line), "%s: missing pre-shared key: set psk or psk_file", at)
 		return nil
 	case pv != nil:
 		if pv.kind != kindString {
-			d.typeErr(pv, path+".psk", "a string")
+			d.typeErr(pv, at.with("psk"), "a string")
 			return nil
 		}
-		key := []byte(pv.text)
+		key := []byte(d.text(pv))
 		d.errs.secrets = append(d.errs.secrets, key)
 		if d.checkMode && tooOpen(d.mode) && !d.modeRefused {
 			d.modeRefused = true
-			d.errs.add(pv.line, "%s.psk: the configuration file %s %s; or move the key to a psk_file of mode 0600", path, d.errs.file, modeAdvice(d.errs.file, d.mode))
+			d.errs.add(int(pv.line), "%s: the configuration file %s %s; or move the key to a psk_file of mode 0600", at.with("psk"), d.errs.file, modeAdvice(d.errs.file, d.mode))
 			return nil
 		}
 		if len(key) < minPSKLen {
-			d.errs.add(pv.line, "%s.psk: the pre-shared key must be at least %d bytes long", path, minPSKLen)
+			d.errs.add(int(pv.line), "%s: the pre-shared key must be at least %d bytes long", at.with("psk"), minPSKLen)
 			return nil
 		}
 		return Secret(key)
 	}
-	name, ok := d.str(fv, path+".psk_file")
+	fp := at.with("psk_file")
+	name, ok := d.str(fv, fp)
 	if !ok {
 		return nil
 	}
 	if name == "" {
-		d.errs.add(fv.line, "%s.psk_file: must not be empty", path)
+		d.errs.add(int(fv.line), "%s: must not be empty", fp)
 		return nil
 	}
 	if !filepath.IsAbs(name) {
@@ -219,20 +158,23 @@ func (d *decoder) psk(t *table, path string) Secret {
 	}
 	key, mode, err := readFile(name, maxPSKFileSize, true)
 	if err != nil {
-		d.errs.add(fv.line, "%s.psk_file: cannot read %q: %v", path, name, err)
+		d.errs.add(int(fv.line), "%s: cannot read %q: %v", fp, name, err)
 		return nil
 	}
 	if tooOpen(mode) {
 		clear(key)
-		d.errs.add(fv.line, "%s.psk_file: %q %s", path, name, modeAdvice(name, mode))
+		d.errs.add(int(fv.line), "%s: %q %s", fp, name, modeAdvice(name, mode))
 		return nil
 	}
+	buf := key
 	if b, ok := bytes.CutSuffix(key, []byte("\n")); ok {
 		key, _ = bytes.CutSuffix(b, []byte("\r"))
 	}
+	key = bytes.Clone(key) // the tunnel keeps the key, not the read buffer around it
+	clear(buf)
 	d.errs.secrets = append(d.errs.secrets, key)
 	if len(key) < minPSKLen {
-		d.errs.add(fv.line, "%s.psk_file: the pre-shared key in %q must be at least %d bytes long", path, name, minPSKLen)
+		d.errs.add(int(fv.line), "%s: the pre-shared key in %q must be at least %d bytes long", fp, name, minPSKLen)
 		return nil
 	}
 	return Secret(key)
@@ -278,33 +220,33 @@ func (d *decoder) checkGlobal(g *Global) {
 	}
 }
 
-// checkTunnel checks required keys and relations within one tunnel (table tbl), and
-// fills in the default identities.
-func (d *decoder) checkTunnel(t *Tunnel, tbl *table, path string) {
-	line := func(k string) int {
-		if v := tbl.get(k); v != nil {
-			return v.line
+// checkTunnel checks required keys and relations within one tunnel (its keys' values vals,
+// at its path), and fills in the default identities.
+func (d *decoder) checkTunnel(t *Tunnel, vals *tunnelValues, at keyPath) {
+	line := func(k int) int {
+		if v := vals[k]; v != nil {
+			return int(v.line)
 		}
 		return t.Line
 	}
-	for _, k := range []string{"local_addr", "remote_addr", "local_subnets", "remote_subnets"} {
-		if tbl.get(k) == nil {
-			d.errs.add(t.Line, "%s: missing required key %q", path, k)
+	for _, k := range []int{tkLocalAddr, tkRemoteAddr, tkLocalSubnets, tkRemoteSubnets} {
+		if vals[k] == nil {
+			d.errs.add(t.Line, "%s: missing required key %q", at, tunnelKeys[k])
 		}
 	}
 	if t.LocalAddr.IsValid() && t.RemoteAddr.IsValid() && t.LocalAddr.Is4() != t.RemoteAddr.Is4() {
-		d.errs.add(max(line("local_addr"), line("remote_addr")),
+		d.errs.add(max(line(tkLocalAddr), line(tkRemoteAddr)),
 			"%s: local_addr %s is %s but remote_addr %s is %s; they must be of the same address family",
-			path, t.LocalAddr, family(t.LocalAddr), t.RemoteAddr, family(t.RemoteAddr))
+			at, t.LocalAddr, family(t.LocalAddr), t.RemoteAddr, family(t.RemoteAddr))
 	}
-	if tbl.get("local_id") == nil && t.LocalAddr.IsValid() {
-		t.LocalID = AddrIdentity(t.LocalAddr)
+	if vals[tkLocalID] == nil && t.LocalAddr.IsValid() {
+		t.LocalID = d.addrIdentity(local, t.LocalAddr)
 	}
-	if tbl.get("remote_id") == nil && t.RemoteAddr.IsValid() {
-		t.RemoteID = AddrIdentity(t.RemoteAddr)
+	if vals[tkRemoteID] == nil && t.RemoteAddr.IsValid() {
+		t.RemoteID = d.addrIdentity(remote, t.RemoteAddr)
 	}
 	if t.DPDDelay > 0 && t.DPDTimeout <= 0 {
-		d.errs.add(line("dpd_timeout"), "%s.dpd_timeout: must be positive when dpd_delay is set (use dpd_delay = \"0s\" to disable liveness checks)", path)
+		d.errs.add(line(tkDPDTimeout), "%s.dpd_timeout: must be positive when dpd_delay is set (use dpd_delay = \"0s\" to disable liveness checks)", at)
 	}
 }
 

@@ -1,0 +1,56 @@
+package config
+
+import (
+	"hash/maphash"
+	"math/bits"
+)
+
+// nameIndex finds a tunnel of Config.Tunnels by name: an open-addressing hash table of
+// indexes, 4 bytes a slot and 4/3 slots a tunnel (some 5 bytes a tunnel, where a
+// map[string]int costs about 50). Names are compared with the tunnels' own, so the index
+// holds no strings.
+type nameIndex struct {
+	seed  maphash.Seed
+	slots []int32 // 1 + index in Tunnels; 0 for an empty slot
+}
+
+// newNameIndex indexes tunnels, whose names are distinct.
+func newNameIndex(tunnels []Tunnel) nameIndex {
+	x := nameIndex{seed: maphash.MakeSeed(), slots: make([]int32, len(tunnels)*4/3+1)}
+	for i := range tunnels {
+		h := x.home(tunnels[i].Name)
+		for x.slots[h] != 0 {
+			h = x.nextSlot(h)
+		}
+		x.slots[h] = int32(i + 1)
+	}
+	return x
+}
+
+// home is the first slot probed for name.
+func (x *nameIndex) home(name string) int {
+	hi, _ := bits.Mul64(maphash.String(x.seed, name), uint64(len(x.slots)))
+	return int(hi)
+}
+
+// nextSlot is the slot probed after h.
+func (x *nameIndex) nextSlot(h int) int {
+	if h++; h == len(x.slots) {
+		return 0
+	}
+	return h
+}
+
+// find returns the index in tunnels of the tunnel called name, or -1. tunnels are the ones
+// x was built from.
+func (x *nameIndex) find(tunnels []Tunnel, name string) int {
+	if len(x.slots) == 0 {
+		return -1
+	}
+	for h := x.home(name); x.slots[h] != 0; h = x.nextSlot(h) {
+		if i := int(x.slots[h] - 1); i < len(tunnels) && tunnels[i].Name == name {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,89 @@
+package config
+
+import (
+	"net/netip"
+	"runtime"
+	"strings"
+	"testing"
+	"unsafe"
+)
+
+// liveHeap returns the bytes of live heap after a full collection.
+func liveHeap() uint64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// maxBytesPerTunnel bounds the live heap a loaded Config holds per tunnel of the scale file
+// (issue #12 allows 2 KiB per idle tunnel for the whole daemon).
+const maxBytesPerTunnel = 600
+
+// TestLoadMemory: a Config of 100,000 tunnels in the scale benchmark's shape holds at most
+// maxBytesPerTunnel of live heap per tunnel, index and shared values included.
+func TestLoadMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads 100,000 tunnels")
+	}
+	const n = 100_000
+	path := writeScaleConfig(t, t.TempDir(), n)
+	before := liveHeap()
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := liveHeap()
+	per := float64(int64(after)-int64(before)) / n
+	t.Logf("%d tunnels: %.0f bytes of live heap per tunnel (Tunnel struct %d bytes)", n, per, unsafe.Sizeof(Tunnel{}))
+	if tun := c.Tunnel("t77777"); tun == nil || tun.RemoteTS[0] != netip.MustParsePrefix("10.165.250.32/27") {
+		t.Fatalf("tunnel t77777 lost or wrong: %+v", tun)
+	}
+	runtime.KeepAlive(c)
+	if per > maxBytesPerTunnel {
+		t.Errorf("%.0f bytes per tunnel, more than %d", per, maxBytesPerTunnel)
+	}
+}
+
+// TestConfigKeepsNoDocument: the strings of a Config are its own, not parts of the document
+// (the decoder reads strings out of a copy of it), so a Config does not keep the file's
+// text alive. Every string-valued setting is set, in a document padded with a large comment.
+func TestConfigKeepsNoDocument(t *testing.T) {
+	const pad = 8 << 20
+	const settings = `
+[global]
+socket = "/tmp/v.sock"
+log_level = "debug"
+log_format = "json"
+metrics_addr = "127.0.0.1:9000"
+tun_name = "vpn1"
+[tunnel.site-b]
+local_addr = "2001:db8::1"
+remote_addr = "2001:db8::2"
+local_id = "fqdn:a.example"
+remote_id = "email:b@example.org"
+psk = "a very long pre-shared key"
+local_subnets = ["10.1.0.0/16"]
+remote_subnets = ["10.2.0.0/16"]
+ike_proposals = "aes256-sha256-modp2048"
+esp_proposals = "aes256gcm16"
+start_action = "trap"
+encap = "udp"
+`
+	before := liveHeap()
+	data := []byte("# " + strings.Repeat("x", pad) + settings)
+	c, err := Parse("keep.toml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = nil
+	grown := int64(liveHeap()) - int64(before)
+	if c.Global.TUNName != "vpn1" || c.Tunnel("site-b").IKEProposals != "aes256-sha256-modp2048" {
+		t.Fatalf("config not as written: %+v", c)
+	}
+	runtime.KeepAlive(c)
+	if grown > pad/4 {
+		t.Errorf("a parsed Config holds %d bytes of live heap: it keeps the %d-byte document", grown, pad)
+	}
+}
