@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/vigil-ipsec/vigil/dataplane"
 )
@@ -413,7 +414,9 @@ func TestSwitchInPlace(t *testing.T) {
 	local := []dataplane.Selector{rng("10.1.0.0", "10.1.0.255")}
 	pol := func(i int, child uint64) dataplane.Policy {
 		r := fmt.Sprintf("10.%d.%d.", 64+i>>8, i&255)
-		return dataplane.Policy{Tunnel: fmt.Sprint("t", i), LocalTS: local, RemoteTS: []dataplane.Selector{rng(r+"0", r+"255")}, OutChild: child}
+		// As the engine does: a tunnel without Child SA traps (start_action start or trap).
+		return dataplane.Policy{Tunnel: fmt.Sprint("t", i), LocalTS: local, RemoteTS: []dataplane.Selector{rng(r+"0", r+"255")},
+			OutChild: child, Trap: child == 0}
 	}
 	var ps []dataplane.Policy
 	for i := range 10000 {
@@ -443,14 +446,24 @@ func TestSwitchInPlace(t *testing.T) {
 	if sa, d := db.Route(pkt, 1, &tl); d != DropNone || sa == nil || sa.Config().ChildID != 7 {
 		t.Fatalf("after the switch: %v %v, want SA of child 7", sa, d)
 	}
-	if p, _ := db.Policy("t7"); p.Config().OutChild != 7 {
-		t.Errorf("policy says child %d, want 7", p.Config().OutChild)
+	if p, _ := db.Policy("t7"); p.Config().OutChild != 7 || p.Config().Trap {
+		t.Errorf("policy says child %d, trap %v; want 7, false", p.Config().OutChild, p.Config().Trap)
 	}
 	if err := db.SetPolicy(pol(7, 0)); err != nil {
 		t.Fatal(err)
 	}
-	if _, d := db.Route(pkt, 1, &tl); d != DropHeld {
+	if _, d := db.Route(pkt, 3e9, &tl); d != DropHeld {
 		t.Fatalf("switched back: %v, want held", d)
+	}
+	// The policy traps again: this packet raises an acquire (the events of the first held
+	// packet, at time 1, come first).
+	for acquired := false; !acquired; {
+		select {
+		case ev := <-db.Events():
+			acquired = ev.Kind == dataplane.EventAcquire && ev.Tunnel == "t7" && ev.Time.UnixNano() == 3e9
+		case <-time.After(5 * time.Second):
+			t.Fatal("no acquire: the policy switched back to hold does not trap")
+		}
 	}
 	n := 0
 	allocs := testing.AllocsPerRun(100, func() {

@@ -449,7 +449,7 @@ func (db *DB) install(nps []*Policy) {
 }
 
 // switchInPlace applies np to its tunnel's installed policy in place when the two differ only
-// in their outbound SA: the Child SA of a tunnel coming up, rekeyed or gone. Every tunnel does
+// in their outbound SA and trap setting: the Child SA of a tunnel coming up, rekeyed or gone. Every tunnel does
 // that at least once, and a copy of the index for it would cost some kilobytes of garbage per
 // tunnel (the index is persistent: a change copies its path). The packet path sees the new SA
 // at once; packets the policy held go to it (into jobs). It reports false, changing nothing,
@@ -472,6 +472,7 @@ func (db *DB) switchInPlace(np *Policy, jobs *[]flushJob) bool {
 	if id != 0 {
 		sa = db.out[id]
 	}
+	old.trap.Store(np.trap.Load())
 	old.mu.Lock()
 	old.sa.Store(sa) // hold (under old.mu) sees it, or queued before and is taken here
 	var held [][]byte
@@ -579,7 +580,7 @@ func (db *DB) Route(pkt []byte, now int64, t *Tally) (*OutSA, Drop) {
 	if dropped {
 		t.Drop(DropQueueFull)
 	}
-	if p.trap {
+	if p.trap.Load() {
 		if ok, sup := p.acquire(now); ok {
 			db.events.emit(dataplane.Event{
 				Kind: dataplane.EventAcquire, Time: time.Unix(0, now), Tunnel: p.tunnel, Dir: dataplane.Out,

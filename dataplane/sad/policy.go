@@ -27,7 +27,7 @@ type Policy struct {
 	// remoteAny: every remote selector covers all protocols and ports, so a packet found under
 	// one of the policy's prefixes (which contain its destination) matches the remote side.
 	remoteAny bool
-	trap      bool
+	trap      atomic.Bool // switched in place with the outbound SA (DB.switchInPlace)
 	local0    sel        // the first local selector
 	remote0   sel        // the first remote selector
 	more      *extraSels // the other selectors; nil with one of each side
@@ -58,7 +58,7 @@ type holdQueue struct {
 
 // Config returns a copy of the policy as installed.
 func (p *Policy) Config() dataplane.Policy {
-	c := dataplane.Policy{Tunnel: p.tunnel, OutChild: p.outChild.Load(), Trap: p.trap,
+	c := dataplane.Policy{Tunnel: p.tunnel, OutChild: p.outChild.Load(), Trap: p.trap.Load(),
 		LocalTS: []dataplane.Selector{p.local0.selector()}, RemoteTS: []dataplane.Selector{p.remote0.selector()}}
 	if p.more != nil {
 		for i := range p.more.local {
@@ -97,9 +97,9 @@ func newPolicy(cfg *dataplane.Policy) (*Policy, error) {
 	if err := checkPolicy(cfg); err != nil {
 		return nil, err
 	}
-	p := &Policy{tunnel: cfg.Tunnel, trap: cfg.Trap,
-		local0: selOf(cfg.LocalTS[0]), remote0: selOf(cfg.RemoteTS[0])}
+	p := &Policy{tunnel: cfg.Tunnel, local0: selOf(cfg.LocalTS[0]), remote0: selOf(cfg.RemoteTS[0])}
 	p.outChild.Store(cfg.OutChild)
+	p.trap.Store(cfg.Trap)
 	if len(cfg.LocalTS) > 1 || len(cfg.RemoteTS) > 1 {
 		p.more = &extraSels{local: sels(cfg.LocalTS[1:]), remote: sels(cfg.RemoteTS[1:])}
 	}
@@ -125,9 +125,9 @@ func sels(ss []dataplane.Selector) []sel {
 }
 
 // sameFiling reports whether p and o are filed alike and match the same packets: the same
-// selectors and trap setting (they may differ in their outbound SA).
+// selectors (they may differ in their outbound SA and trap setting).
 func (p *Policy) sameFiling(o *Policy) bool {
-	if p.trap != o.trap || p.local0 != o.local0 || p.remote0 != o.remote0 || (p.more == nil) != (o.more == nil) {
+	if p.local0 != o.local0 || p.remote0 != o.remote0 || (p.more == nil) != (o.more == nil) {
 		return false
 	}
 	return p.more == nil || slices.Equal(p.more.local, o.more.local) && slices.Equal(p.more.remote, o.more.remote)
