@@ -28,9 +28,9 @@ type Policy struct {
 	// one of the policy's prefixes (which contain its destination) matches the remote side.
 	remoteAny bool
 	trap      atomic.Bool // switched in place with the outbound SA (DB.switchInPlace)
-	local0    sel        // the first local selector
-	remote0   sel        // the first remote selector
-	more      *extraSels // the other selectors; nil with one of each side
+	local0    sel         // the first local selector
+	remote0   sel         // the first remote selector
+	more      *extraSels  // the other selectors; nil with one of each side
 
 	seq      uint64 // installation order, breaks ties between equally specific policies
 	tunnel   string
