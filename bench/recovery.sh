@@ -7,5 +7,5 @@ set -eu
 cd "$(dirname "$0")/.."
 bin="${XDG_CACHE_HOME:-$HOME/.cache}/vigil-bench/bin"
 mkdir -p "$bin"
-go build -o "$bin/vigil-bench-recovery" ./bench/recovery
+go build -buildvcs=auto -o "$bin/vigil-bench-recovery" ./bench/recovery
 exec "$bin/vigil-bench-recovery" "$@"
