@@ -10,13 +10,20 @@ import (
 )
 
 // wantStatus checks the totals of g's Status (kept by the engine as things change, not
-// counted per call) against what the run should have left.
+// counted per call) against what the run should have left, and the aggregate metrics against
+// Status: both come from the same totals.
 func wantStatus(t *testing.T, step string, g *testGateway, tunnels, up, ikeSAs, childSAs int) {
 	t.Helper()
 	s := g.Status()
 	if s.Tunnels != tunnels || s.TunnelsUp != up || s.IKESAs != ikeSAs || s.ChildSAs != childSAs {
 		t.Errorf("%s: status has %d tunnels, %d up, %d IKE SAs, %d Child SAs; want %d, %d, %d, %d",
 			step, s.Tunnels, s.TunnelsUp, s.IKESAs, s.ChildSAs, tunnels, up, ikeSAs, childSAs)
+	}
+	if m := metric(t, g, "vigil_tunnels_up"); m != float64(s.TunnelsUp) {
+		t.Errorf("%s: vigil_tunnels_up %v, status %d", step, m, s.TunnelsUp)
+	}
+	if m := metric(t, g, "vigil_sas", "kind", "ike", "state", "established"); s.IKESAs == 1 && m != 1 {
+		t.Errorf("%s: vigil_sas{ike,established} %v, want the one IKE SA", step, m)
 	}
 	checkCounts(t, g.Gateway)
 }
