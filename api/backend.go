@@ -13,16 +13,19 @@ type Backend interface {
 	TunnelDown(name string) error
 	// SAs lists IKE SAs with their Child SAs; tunnel "" means all tunnels.
 	SAs(tunnel string) []IKESA
-	// ChildSA finds a Child SA by its inbound or outbound SPI.
-	ChildSA(spi SPI) (ChildSA, error)
+	// ChildSA finds a Child SA by its inbound or outbound SPI, among the Child SAs of tunnel
+	// unless it is "". Peers choose the outbound SPIs, so two may coincide: an SPI that names
+	// several Child SAs is ErrConflict, with a message that lists them and says how to pick
+	// one (the tunnel, or the inbound SPI). The same holds for DeleteChildSA and RekeyChildSA.
+	ChildSA(spi SPI, tunnel string) (ChildSA, error)
 	// DeleteChildSA removes the Child SA with that SPI (either direction), telling the peer if
 	// notify is set.
-	DeleteChildSA(spi SPI, notify bool) (DeleteResult, error)
+	DeleteChildSA(spi SPI, tunnel string, notify bool) (DeleteResult, error)
 	// RekeyChildSA starts a make-before-break rekey of the Child SA with that SPI (either
 	// direction): the new Child SA is installed before the old one is deleted. It returns once
 	// the rekey is under way (ErrNotFound for an unknown SPI, ErrConflict if the SA cannot be
 	// rekeyed now, e.g. a rekey is already running).
-	RekeyChildSA(spi SPI) error
+	RekeyChildSA(spi SPI, tunnel string) error
 	// RekeyIKESA starts a rekey of the tunnel's IKE SA and returns once it is under way
 	// (ErrNotFound for an unknown tunnel, ErrConflict if it has no established IKE SA).
 	RekeyIKESA(tunnel string) error

@@ -133,7 +133,7 @@ func (s *Server) handleChildSA(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	c, err := s.b.ChildSA(spi)
+	c, err := s.b.ChildSA(spi, r.URL.Query().Get("tunnel"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -155,7 +155,7 @@ func (s *Server) handleDeleteChildSA(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	res, err := s.b.DeleteChildSA(spi, notify)
+	res, err := s.b.DeleteChildSA(spi, r.URL.Query().Get("tunnel"), notify)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -171,7 +171,7 @@ func (s *Server) handleRekeyChildSA(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.b.RekeyChildSA(spi); err != nil {
+	if err := s.b.RekeyChildSA(spi, r.URL.Query().Get("tunnel")); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

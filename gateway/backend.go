@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -30,19 +31,12 @@ func (g *Gateway) Status() api.Status {
 	g.cfgMu.Lock()
 	s.ConfigFile = g.cfg.File
 	g.cfgMu.Unlock()
-	// After a failure the loop stops while the API may still answer: report what we can.
-	g.callIfRunning(func() {
-		for _, t := range g.engine.Tunnels() {
-			s.Tunnels++
-			if t.State() == ike.TunnelUp {
-				s.TunnelsUp++
-			}
-		}
-		for _, sa := range g.engine.IKESAs() {
-			s.IKESAs++
-			s.ChildSAs += len(sa.Children())
-		}
-	})
+	// After a failure the loop stops while the API may still answer: report what we can. The
+	// engine keeps the totals as things change: no walk over 100,000 tunnels on the loop.
+	var n ike.Counts
+	if g.callIfRunning(func() { n = g.engine.Counts() }) {
+		s.Tunnels, s.TunnelsUp, s.IKESAs, s.ChildSAs = n.Tunnels, n.TunnelsUp, n.IKESAs(), n.ChildSAs()
+	}
 	return s
 }
 
@@ -167,12 +161,12 @@ func (g *Gateway) SAs(tunnel string) []api.IKESA {
 	return out
 }
 
-func (g *Gateway) ChildSA(spi api.SPI) (api.ChildSA, error) {
+func (g *Gateway) ChildSA(spi api.SPI, tunnel string) (api.ChildSA, error) {
 	var out api.ChildSA
 	var err error
 	g.engine.Call(func() {
 		var c *ike.ChildSA
-		if c, err = g.findChild(spi); err != nil {
+		if c, err = g.findChild(spi, tunnel); err != nil {
 			return
 		}
 		out = g.apiChild(c)
@@ -180,15 +174,16 @@ func (g *Gateway) ChildSA(spi api.SPI) (api.ChildSA, error) {
 	return out, err
 }
 
-// DeleteChildSA removes the Child SA with that SPI (either direction). With notify the peer
-// gets a Delete and the tunnel is re-established per its start action; without, the SA is
-// dropped silently and nothing else happens (this is how a peer that lost an SA is simulated).
-func (g *Gateway) DeleteChildSA(spi api.SPI, notify bool) (api.DeleteResult, error) {
+// DeleteChildSA removes the Child SA with that SPI (either direction; of that tunnel unless
+// tunnel is ""). With notify the peer gets a Delete and the tunnel is re-established per its
+// start action; without, the SA is dropped silently and nothing else happens (this is how a
+// peer that lost an SA is simulated).
+func (g *Gateway) DeleteChildSA(spi api.SPI, tunnel string, notify bool) (api.DeleteResult, error) {
 	var res api.DeleteResult
 	var err error
 	g.engine.Call(func() {
 		var c *ike.ChildSA
-		if c, err = g.findChild(spi); err != nil {
+		if c, err = g.findChild(spi, tunnel); err != nil {
 			return
 		}
 		t := c.Tunnel
@@ -223,12 +218,13 @@ func (g *Gateway) SetLogLevel(level string) error {
 	return nil
 }
 
-// RekeyChildSA rekeys the Child SA with that SPI (either direction), make-before-break.
-func (g *Gateway) RekeyChildSA(spi api.SPI) error {
+// RekeyChildSA rekeys the Child SA with that SPI (either direction; of that tunnel unless
+// tunnel is ""), make-before-break.
+func (g *Gateway) RekeyChildSA(spi api.SPI, tunnel string) error {
 	var err error
 	g.engine.Call(func() {
 		var c *ike.ChildSA
-		if c, err = g.findChild(spi); err != nil {
+		if c, err = g.findChild(spi, tunnel); err != nil {
 			return
 		}
 		if c.State != ike.ChildInstalled || c.IKE.State != ike.IKEEstablished {
@@ -268,12 +264,68 @@ func algorithms(sa *ike.IKESA) string {
 	return sa.Algorithms()
 }
 
-// findChild looks a Child SA up by either direction's SPI (loop only).
-func (g *Gateway) findChild(spi api.SPI) (*ike.ChildSA, error) {
-	if c := g.engine.FindChild(uint32(spi)); c != nil {
-		return c, nil
+// findChild looks a Child SA up by either direction's SPI, among the Child SAs of tunnel
+// unless it is "" (loop only). Outbound SPIs are the peers' choice, so one SPI may name
+// several Child SAs: then the operator is told which, and how to pick one, rather than one
+// being picked for them.
+func (g *Gateway) findChild(spi api.SPI, tunnel string) (*ike.ChildSA, error) {
+	if tunnel != "" && g.engine.Tunnel(tunnel) == nil {
+		return nil, notFound("no tunnel %q", tunnel)
 	}
-	return nil, notFound("no Child SA with SPI 0x%08x (inbound or outbound)", uint32(spi))
+	return pickChild(uint32(spi), tunnel, g.engine.FindChildren(uint32(spi)))
+}
+
+// pickChild picks the Child SA of tunnel (any if "") among those an SPI names.
+func pickChild(spi uint32, tunnel string, cs []*ike.ChildSA) (*ike.ChildSA, error) {
+	var found []*ike.ChildSA
+	for _, c := range cs {
+		if tunnel == "" || c.Tunnel.Cfg.Name == tunnel {
+			found = append(found, c)
+		}
+	}
+	switch {
+	case len(found) == 1:
+		return found[0], nil
+	case len(found) == 0 && tunnel != "":
+		return nil, notFound("tunnel %s has no Child SA with SPI 0x%08x (inbound or outbound)", tunnel, spi)
+	case len(found) == 0:
+		return nil, notFound("no Child SA with SPI 0x%08x (inbound or outbound)", spi)
+	}
+	return nil, ambiguousSPI(spi, tunnel, found)
+}
+
+// maxAmbiguousListed bounds the Child SAs an ambiguity error lists.
+const maxAmbiguousListed = 8
+
+// ambiguousSPI is the error for an SPI that names several Child SAs: it lists them (by tunnel
+// name) with what tells them apart, and says how to name one.
+func ambiguousSPI(spi uint32, tunnel string, cs []*ike.ChildSA) error {
+	slices.SortFunc(cs, func(a, b *ike.ChildSA) int {
+		if c := strings.Compare(a.Tunnel.Cfg.Name, b.Tunnel.Cfg.Name); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	var b strings.Builder
+	for i, c := range cs {
+		if i == maxAmbiguousListed {
+			fmt.Fprintf(&b, ", and %d more", len(cs)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if c.SPIIn == spi {
+			fmt.Fprintf(&b, "tunnel %s (inbound, peer %s)", c.Tunnel.Cfg.Name, c.IKE.Remote.Addr())
+		} else {
+			fmt.Fprintf(&b, "tunnel %s (outbound, peer %s, inbound SPI 0x%08x)", c.Tunnel.Cfg.Name, c.IKE.Remote.Addr(), c.SPIIn)
+		}
+	}
+	how := "name its tunnel (vigil: --tunnel NAME; API: ?tunnel=NAME) or give its inbound SPI"
+	if tunnel != "" {
+		how = "give its inbound SPI"
+	}
+	return fmt.Errorf("%w: SPI 0x%08x is ambiguous: it names %d Child SAs: %s; to pick one, %s", api.ErrConflict, spi, len(cs), b.String(), how)
 }
 
 func ikeVersion(v int) int {

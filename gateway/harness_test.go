@@ -100,12 +100,27 @@ func startGateway(t *testing.T, n *memory.Network, cfg *config.Config, bad ...st
 		t.Fatal(err)
 	}
 	tg.Gateway = g
+	g.engine.VerifyCounts() // after every event; checkCounts reports a difference at the end
 	ctx, cancel := context.WithCancel(context.Background())
 	tg.stop = cancel
 	done := make(chan struct{})
 	go func() { g.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() { checkCounts(t, g) }) // first, while the gateway runs
 	return tg
+}
+
+// checkCounts fails the test if the engine's totals, which Status and the metrics report,
+// differ from a recount over every tunnel and SA, now or (VerifyCounts) after any event.
+func checkCounts(t testing.TB, g *Gateway) {
+	t.Helper()
+	var err error
+	if !g.callIfRunning(func() { err = g.engine.CheckCounts() }) {
+		err = g.engine.CheckCounts() // the loop has ended: nothing else touches the engine
+	}
+	if err != nil {
+		t.Error(err)
+	}
 }
 
 // childSPIs returns the SPIs of a tunnel's Child SA, waiting up to 5 s for one.

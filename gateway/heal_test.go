@@ -68,7 +68,7 @@ func TestHealChildLostHere(t *testing.T) {
 				t.Fatalf("IKE version %d, want %q", got, v)
 			}
 		})
-		if _, err := b.DeleteChildSA(api.SPI(in0), false); err != nil {
+		if _, err := b.DeleteChildSA(api.SPI(in0), "", false); err != nil {
 			t.Fatal(err)
 		}
 		sendUntil(t, a, 5*time.Second, func() bool { return hasEvent(b.Gateway, "ab", "recovered", "child-lost-here") })
@@ -103,7 +103,7 @@ func TestHealChildLostHereDisabled(t *testing.T) {
 	b := startGateway(t, n, parseConf(t, noInvalidSPI+mirrorTOML("ab", addrB, addrA, 1)+"heal = false\nheal_delay = \"100ms\"\n"))
 	a := startGateway(t, n, parseConf(t, tunnelTOML("ab", addrA, addrB, 1, "start", `child_probe = "0s"`)))
 	in0, _ := childSPIs(t, b.Gateway, "ab")
-	b.DeleteChildSA(api.SPI(in0), false)
+	b.DeleteChildSA(api.SPI(in0), "", false)
 	pkt := udp4("10.1.1.5", "10.1.2.5")
 	for range 25 {
 		mem(a).Inject(pkt)
@@ -230,7 +230,7 @@ func TestHealVigilPeerReplacesFirst(t *testing.T) {
 	b := startGateway(t, n, parseConf(t, mirrorTOML("ab", addrB, addrA, 1)))
 	a := startGateway(t, n, parseConf(t, tunnelTOML("ab", addrA, addrB, 1, "start", `child_probe = "0s"`)))
 	in0, _ := childSPIs(t, b.Gateway, "ab")
-	b.DeleteChildSA(api.SPI(in0), false)
+	b.DeleteChildSA(api.SPI(in0), "", false)
 	sendUntil(t, a, 5*time.Second, func() bool { return hasEvent(b.Gateway, "ab", "recovered", "child-lost-here") })
 	if hasEvent(b.Gateway, "ab", "action", "child-lost-here") {
 		t.Error("B created the Child SA although the peer replaced it")
@@ -247,7 +247,7 @@ func TestHealOnlyForGoneSPI(t *testing.T) {
 	b := startGateway(t, n, parseConf(t, noInvalidSPI+mirrorTOML("ab", addrB, addrA, 1)+"heal_delay = \"100ms\"\n"))
 	a := startGateway(t, n, parseConf(t, tunnelTOML("ab", addrA, addrB, 1, "start", `child_probe = "0s"`)))
 	in0, _ := childSPIs(t, b.Gateway, "ab")
-	b.DeleteChildSA(api.SPI(in0), false)
+	b.DeleteChildSA(api.SPI(in0), "", false)
 	esp := make([]byte, 64)
 	for i := range 50 {
 		binary.BigEndian.PutUint32(esp, uint32(0x10000+i))

@@ -1,7 +1,10 @@
 package gateway
 
 import (
+	"iter"
 	"net/http"
+	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -26,6 +29,8 @@ type Metrics struct {
 	exchange           *prometheus.HistogramVec
 	ikeUp              prometheus.Counter
 	dataplaneHealthy   prometheus.Gauge
+
+	lastScrape atomic.Pointer[scrapeStats] // how the last scrape used the engine loop
 }
 
 func newMetrics(g *Gateway) *Metrics {
@@ -50,88 +55,174 @@ func newMetrics(g *Gateway) *Metrics {
 }
 
 var (
-	descTunnelUp  = prometheus.NewDesc("vigil_tunnel_up", "1 if the tunnel has an established Child SA.", []string{"tunnel"}, nil)
-	descBytes     = prometheus.NewDesc("vigil_tunnel_bytes_total", "Bytes through the tunnel's current Child SA.", []string{"tunnel", "direction"}, nil)
-	descPackets   = prometheus.NewDesc("vigil_tunnel_packets_total", "Packets through the tunnel's current Child SA.", []string{"tunnel", "direction"}, nil)
-	descReplay    = prometheus.NewDesc("vigil_esp_replay_drops_total", "Inbound ESP packets dropped as replays (current Child SA).", []string{"tunnel"}, nil)
-	descAuthFail  = prometheus.NewDesc("vigil_esp_auth_failures_total", "Inbound ESP packets failing the integrity check (current Child SA).", []string{"tunnel"}, nil)
-	descSAs       = prometheus.NewDesc("vigil_sas", "SAs by kind and state.", []string{"kind", "state"}, nil)
-	descRetrans   = prometheus.NewDesc("vigil_ike_retransmissions_total", "IKE requests retransmitted.", nil, nil)
-	descTimeouts  = prometheus.NewDesc("vigil_ike_exchange_timeouts_total", "IKE exchanges that exhausted their retransmissions.", nil, nil)
-	descAuthFails = prometheus.NewDesc("vigil_ike_auth_failures_total", "IKE authentication failures.", nil, nil)
-	descMalformed = prometheus.NewDesc("vigil_ike_malformed_total", "IKE messages dropped as malformed or failing integrity checks.", nil, nil)
-	descInternal  = prometheus.NewDesc("vigil_internal_errors_total", "Messages or events whose handling failed with an internal error (the SA concerned was torn down; the daemon kept running).", nil, nil)
-	descRejected  = prometheus.NewDesc("vigil_ike_rejected_total", "IKE messages refused for security reasons, by reason.", []string{"reason"}, nil)
+	descTunnelUp   = prometheus.NewDesc("vigil_tunnel_up", "1 if the tunnel has an established Child SA.", []string{"tunnel"}, nil)
+	descBytes      = prometheus.NewDesc("vigil_tunnel_bytes_total", "Bytes through the tunnel's current Child SA.", []string{"tunnel", "direction"}, nil)
+	descPackets    = prometheus.NewDesc("vigil_tunnel_packets_total", "Packets through the tunnel's current Child SA.", []string{"tunnel", "direction"}, nil)
+	descReplay     = prometheus.NewDesc("vigil_esp_replay_drops_total", "Inbound ESP packets dropped as replays (current Child SA).", []string{"tunnel"}, nil)
+	descAuthFail   = prometheus.NewDesc("vigil_esp_auth_failures_total", "Inbound ESP packets failing the integrity check (current Child SA).", []string{"tunnel"}, nil)
+	descTunnels    = prometheus.NewDesc("vigil_tunnels", "Configured tunnels.", nil, nil)
+	descTunnelsUp  = prometheus.NewDesc("vigil_tunnels_up", "Tunnels with an established Child SA.", nil, nil)
+	descSAs        = prometheus.NewDesc("vigil_sas", "SAs by kind and state.", []string{"kind", "state"}, nil)
+	descRetrans    = prometheus.NewDesc("vigil_ike_retransmissions_total", "IKE requests retransmitted.", nil, nil)
+	descTimeouts   = prometheus.NewDesc("vigil_ike_exchange_timeouts_total", "IKE exchanges that exhausted their retransmissions.", nil, nil)
+	descAuthFails  = prometheus.NewDesc("vigil_ike_auth_failures_total", "IKE authentication failures.", nil, nil)
+	descMalformed  = prometheus.NewDesc("vigil_ike_malformed_total", "IKE messages dropped as malformed or failing integrity checks.", nil, nil)
+	descInternal   = prometheus.NewDesc("vigil_internal_errors_total", "Messages or events whose handling failed with an internal error (the SA concerned was torn down; the daemon kept running).", nil, nil)
+	descRejected   = prometheus.NewDesc("vigil_ike_rejected_total", "IKE messages refused for security reasons, by reason.", []string{"reason"}, nil)
+	describedDescs = []*prometheus.Desc{descReplay, descAuthFail, descTunnelUp, descBytes, descPackets, descTunnels, descTunnelsUp, descSAs,
+		descRetrans, descTimeouts, descAuthFails, descMalformed, descInternal, descRejected}
+)
+
+// The SA states reported by vigil_sas, with zeros: a series that vanishes when its count
+// drops to zero would leave a stale last value in Prometheus.
+var (
+	ikeStates   = []ike.IKEState{ike.IKEInitSent, ike.IKEHalfOpen, ike.IKEAuthSent, ike.IKEEstablished, ike.IKEDeleting}
+	childStates = []ike.ChildState{ike.ChildInstalled, ike.ChildRekeying, ike.ChildRekeyed, ike.ChildDeleting}
 )
 
 // Describe implements prometheus.Collector for the gauges read at scrape time.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descReplay, descAuthFail, descTunnelUp, descBytes, descPackets, descSAs, descRetrans, descTimeouts, descAuthFails, descMalformed, descInternal, descRejected} {
+	for _, d := range describedDescs {
 		ch <- d
 	}
 }
 
-// Collect reads tunnel state on the engine loop.
+// scrapeSlice is how many tunnels one turn of a scrape reads on the engine loop. The
+// per-tunnel series take a walk over every tunnel (100,000 of them make 700,000 series); in
+// turns of this many the loop is never held for long, and IKE messages and timers queued
+// meanwhile run between the turns.
+const scrapeSlice = 1000
+
+// tunnelRow is what a scrape reads of one tunnel on the loop.
+type tunnelRow struct {
+	name                 string
+	up                   float64
+	bin, bout, pin, pout uint64
+	replay, authFail     uint64
+}
+
+// scrapeStats describe the last scrape's use of the engine loop (debug log, tests).
+type scrapeStats struct {
+	tunnels, turns int
+	longest        time.Duration // the longest single hold of the loop
+	total          time.Duration // all turns together
+}
+
+// Collect reads the totals (kept by the engine as things change) in one short turn on the
+// engine loop, then the tunnels in turns of scrapeSlice, emitting each turn's series before
+// the next.
 func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	g := m.gw
 	if g == nil {
 		return
 	}
-	type row struct {
-		name                 string
-		up                   float64
-		bin, bout, pin, pout uint64
-		replay, authFail     uint64
+	var sc scrapeStats
+	hold := func(f func()) bool {
+		return g.callIfRunning(func() {
+			t0 := time.Now()
+			f()
+			d := time.Since(t0)
+			sc.longest, sc.total, sc.turns = max(sc.longest, d), sc.total+d, sc.turns+1
+		})
 	}
-	var rows []row
-	sas := map[[2]string]int{}
+	var n ike.Counts
 	var st ike.Stats
-	g.callIfRunning(func() {
-		st = g.engine.Stats()
-		for name, t := range g.engine.Tunnels() {
-			r := row{name: name}
-			if t.State() == ike.TunnelUp {
-				r.up = 1
-			}
-			if c := t.Child; c != nil {
-				in, _ := g.dp.SAStats(dataplane.InSA(c.SPIIn))
-				out, _ := g.dp.SAStats(dataplane.OutSA(c.ID, c.SPIOut))
-				r.bin, r.pin, r.bout, r.pout = in.Bytes, in.Packets, out.Bytes, out.Packets
-				r.replay, r.authFail = in.ReplayDrops, in.AuthFails
-			}
-			rows = append(rows, r)
-		}
-		for _, sa := range g.engine.IKESAs() {
-			sas[[2]string{"ike", sa.State.String()}]++
-			for _, c := range sa.Children() {
-				sas[[2]string{"child", c.State.String()}]++
-			}
-		}
-	})
-	for _, r := range rows {
-		ch <- prometheus.MustNewConstMetric(descTunnelUp, prometheus.GaugeValue, r.up, r.name)
-		ch <- prometheus.MustNewConstMetric(descBytes, prometheus.CounterValue, float64(r.bin), r.name, "in")
-		ch <- prometheus.MustNewConstMetric(descBytes, prometheus.CounterValue, float64(r.bout), r.name, "out")
-		ch <- prometheus.MustNewConstMetric(descPackets, prometheus.CounterValue, float64(r.pin), r.name, "in")
-		ch <- prometheus.MustNewConstMetric(descPackets, prometheus.CounterValue, float64(r.pout), r.name, "out")
-		ch <- prometheus.MustNewConstMetric(descReplay, prometheus.CounterValue, float64(r.replay), r.name)
-		ch <- prometheus.MustNewConstMetric(descAuthFail, prometheus.CounterValue, float64(r.authFail), r.name)
+	var next func() ([]tunnelRow, bool)
+	var stop func()
+	if !hold(func() {
+		n, st = g.engine.Counts(), g.engine.Stats()
+		next, stop = iter.Pull(m.tunnelTurns(g.engine.Tunnels()))
+	}) {
+		return // the loop stopped: the gateway is shutting down
 	}
-	for k, n := range sas {
-		ch <- prometheus.MustNewConstMetric(descSAs, prometheus.GaugeValue, float64(n), k[0], k[1])
+	m.collectTotals(ch, n, st)
+	for {
+		var rows []tunnelRow
+		more := false
+		// Done, or the loop stopped: then no turn is in the middle of the walk, and nothing
+		// changes the tunnels any more (stop may run here).
+		if !hold(func() { rows, more = next() }) || !more {
+			break
+		}
+		for _, r := range rows {
+			emitTunnel(ch, r)
+		}
+		sc.tunnels += len(rows)
+	}
+	stop()
+	m.lastScrape.Store(&sc)
+	g.log.Debug("metrics scraped", "tunnels", sc.tunnels, "loop_turns", sc.turns, "longest_loop_hold", sc.longest, "loop_time", sc.total)
+}
+
+// tunnelTurns walks the tunnels (the engine's map), yielding the rows of scrapeSlice of them
+// at a time; the caller pulls each turn on the engine loop and must be done with the rows
+// before it pulls the next. Between turns the walk waits in yield, as a range loop whose
+// body changes the map: tunnels added or removed meanwhile are reported or not, none twice,
+// and every other tunnel once.
+func (m *Metrics) tunnelTurns(tunnels map[string]*ike.Tunnel) iter.Seq[[]tunnelRow] {
+	return func(yield func([]tunnelRow) bool) {
+		rows := make([]tunnelRow, 0, scrapeSlice)
+		for name, t := range tunnels {
+			if rows = append(rows, m.tunnelRow(name, t)); len(rows) == scrapeSlice {
+				if !yield(rows) {
+					return
+				}
+				rows = rows[:0]
+			}
+		}
+		if len(rows) > 0 {
+			yield(rows)
+		}
+	}
+}
+
+// tunnelRow reads one tunnel (loop only).
+func (m *Metrics) tunnelRow(name string, t *ike.Tunnel) tunnelRow {
+	r := tunnelRow{name: name}
+	if t.State() == ike.TunnelUp {
+		r.up = 1
+	}
+	if c := t.Child; c != nil {
+		in, _ := m.gw.dp.SAStats(dataplane.InSA(c.SPIIn))
+		out, _ := m.gw.dp.SAStats(dataplane.OutSA(c.ID, c.SPIOut))
+		r.bin, r.pin, r.bout, r.pout = in.Bytes, in.Packets, out.Bytes, out.Packets
+		r.replay, r.authFail = in.ReplayDrops, in.AuthFails
+	}
+	return r
+}
+
+func emitTunnel(ch chan<- prometheus.Metric, r tunnelRow) {
+	ch <- prometheus.MustNewConstMetric(descTunnelUp, prometheus.GaugeValue, r.up, r.name)
+	ch <- prometheus.MustNewConstMetric(descBytes, prometheus.CounterValue, float64(r.bin), r.name, "in")
+	ch <- prometheus.MustNewConstMetric(descBytes, prometheus.CounterValue, float64(r.bout), r.name, "out")
+	ch <- prometheus.MustNewConstMetric(descPackets, prometheus.CounterValue, float64(r.pin), r.name, "in")
+	ch <- prometheus.MustNewConstMetric(descPackets, prometheus.CounterValue, float64(r.pout), r.name, "out")
+	ch <- prometheus.MustNewConstMetric(descReplay, prometheus.CounterValue, float64(r.replay), r.name)
+	ch <- prometheus.MustNewConstMetric(descAuthFail, prometheus.CounterValue, float64(r.authFail), r.name)
+}
+
+// collectTotals emits the aggregate series: the engine's totals and protocol counters.
+func (m *Metrics) collectTotals(ch chan<- prometheus.Metric, n ike.Counts, st ike.Stats) {
+	ch <- prometheus.MustNewConstMetric(descTunnels, prometheus.GaugeValue, float64(n.Tunnels))
+	ch <- prometheus.MustNewConstMetric(descTunnelsUp, prometheus.GaugeValue, float64(n.TunnelsUp))
+	for _, s := range ikeStates {
+		ch <- prometheus.MustNewConstMetric(descSAs, prometheus.GaugeValue, float64(n.IKE[s]), "ike", s.String())
+	}
+	for _, s := range childStates {
+		ch <- prometheus.MustNewConstMetric(descSAs, prometheus.GaugeValue, float64(n.Child[s]), "child", s.String())
 	}
 	ch <- prometheus.MustNewConstMetric(descRetrans, prometheus.CounterValue, float64(st.Retransmits))
 	ch <- prometheus.MustNewConstMetric(descTimeouts, prometheus.CounterValue, float64(st.ExchangeTimeouts))
 	ch <- prometheus.MustNewConstMetric(descAuthFails, prometheus.CounterValue, float64(st.AuthFailures))
 	ch <- prometheus.MustNewConstMetric(descMalformed, prometheus.CounterValue, float64(st.Malformed))
 	ch <- prometheus.MustNewConstMetric(descInternal, prometheus.CounterValue, float64(st.InternalErrors))
-	for reason, n := range map[string]uint64{
+	for reason, v := range map[string]uint64{
 		"state":            st.Rejected,
 		"address-change":   st.AddressChangesRefused,
 		"half-open-limit":  st.HalfOpenRefused,
 		"unprotected-rate": st.UnprotectedDropped,
 	} {
-		ch <- prometheus.MustNewConstMetric(descRejected, prometheus.CounterValue, float64(n), reason)
+		ch <- prometheus.MustNewConstMetric(descRejected, prometheus.CounterValue, float64(v), reason)
 	}
 }
 

@@ -44,7 +44,7 @@ func TestRecoverySilentChildLossVigilPeer(t *testing.T) {
 	inFakeTime(t, func(t *testing.T, v int) {
 		l := startLink(t, v, linkConf{})
 		s := l.steady()
-		if _, err := l.b.DeleteChildSA(api.SPI(s.out), false); err != nil {
+		if _, err := l.b.DeleteChildSA(api.SPI(s.out), "", false); err != nil {
 			t.Fatal(err)
 		}
 		outage := l.recovered(s.at, 5*time.Second)
@@ -84,7 +84,7 @@ func TestRecoverySilentChildLossQuietPeer(t *testing.T) {
 	inFakeTime(t, func(t *testing.T, v int) {
 		l := startLink(t, v, linkConf{bGlobal: noInvalidSPI, b: []string{"heal = false"}})
 		s := l.steady()
-		if _, err := l.b.DeleteChildSA(api.SPI(s.out), false); err != nil {
+		if _, err := l.b.DeleteChildSA(api.SPI(s.out), "", false); err != nil {
 			t.Fatal(err)
 		}
 		exchanges := 2 * childExchange(v) // probe answered with an error, then the replacement
@@ -121,7 +121,7 @@ func TestRecoverySilentChildLossAfterIdle(t *testing.T) {
 		time.Sleep(10*time.Minute + 1500*time.Millisecond) // off the probe's old 3 s grid
 		_, out := l.agree()
 		seqA := lastSeq(l.a)
-		if _, err := l.b.DeleteChildSA(api.SPI(out), false); err != nil {
+		if _, err := l.b.DeleteChildSA(api.SPI(out), "", false); err != nil {
 			t.Fatal(err)
 		}
 		t0 := time.Now()
@@ -197,7 +197,7 @@ func TestRecoveryChildLostHere(t *testing.T) {
 	inFakeTime(t, func(t *testing.T, v int) {
 		l := startLink(t, v, linkConf{bGlobal: noInvalidSPI, a: []string{`child_probe = "0s"`, `dpd_delay = "0s"`}})
 		s := l.steady()
-		if _, err := l.b.DeleteChildSA(api.SPI(s.out), false); err != nil {
+		if _, err := l.b.DeleteChildSA(api.SPI(s.out), "", false); err != nil {
 			t.Fatal(err)
 		}
 		outage := l.recovered(s.at, 5*time.Second)

@@ -57,10 +57,11 @@ type ChildSA struct {
 	NonceI, NonceR []byte // nonces of the creating exchange (collision resolution)
 	rekeyTimer     *Timer
 	RekeyedBy      *ChildSA
-	Replaces       *ChildSA // the SA this one rekeyed (responder: switch outbound when it is deleted)
-	outActive      bool     // the policy points at SPIOut
-	Collision      bool     // the peer rekeyed this SA while our rekey of it was in flight
-	PeerRekey      *ChildSA // the SA created by the peer's colliding rekey
+	Replaces       *ChildSA   // the SA this one rekeyed (responder: switch outbound when it is deleted)
+	outActive      bool       // the policy points at SPIOut
+	Collision      bool       // the peer rekeyed this SA while our rekey of it was in flight
+	countedAs      ChildState // the state c is counted in (counts.go); 0 while not counted
+	PeerRekey      *ChildSA   // the SA created by the peer's colliding rekey
 
 	// keys were handed to the dataplane (which keeps its own copy); wiped on removal.
 	keys crypto.ChildKeys

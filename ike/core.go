@@ -47,8 +47,11 @@ func (e *Engine) NewIKESA(version int, t *Tunnel, initiator bool, local, remote 
 		Created: time.Now(), children: map[uint64]*ChildSA{}}
 }
 
-// AddIKE indexes sa by the SPI we chose.
-func (e *Engine) AddIKE(sa *IKESA) { e.ikeSAs[sa.OurSPI()] = sa }
+// AddIKE indexes sa by the SPI we chose, and counts it.
+func (e *Engine) AddIKE(sa *IKESA) {
+	e.ikeSAs[sa.OurSPI()] = sa
+	e.countIKE(sa)
+}
 
 // HalfOpen finds the half-open responder SA a repeated first message belongs to.
 func (e *Engine) HalfOpen(k HalfOpenKey) *IKESA { return e.halfOpen[k] }

@@ -114,6 +114,8 @@ type Engine struct {
 	nHalf    int
 	children map[uint32]*ChildSA // by inbound SPI
 	outSPIs  map[outKey]*ChildSA // by (peer address, outbound SPI)
+	outBySPI outIndex            // by outbound SPI alone (operator path; control.go)
+	counts   counts              // totals for operators (counts.go)
 
 	childByID map[uint64]*ChildSA // installed Child SAs by ID (the dataplane's key of outbound SAs)
 	timers    timerHeap           // armed timers (timers.go)
@@ -187,6 +189,7 @@ func New(cfg Config, dp dataplane.Dataplane, hooks Hooks, log *slog.Logger, prot
 		gone:        map[uint32]goneChild{},
 		childByID:   map[uint64]*ChildSA{},
 	}
+	e.hooks = countingHooks{Hooks: hooks, e: e}
 	for _, mk := range protocols {
 		p := mk(e)
 		e.protos[p.Version()] = p
@@ -215,6 +218,9 @@ func (e *Engine) Run(ctx context.Context) {
 				continue
 			}
 			e.run(func() { e.dataplaneEvent(ev) })
+		}
+		if e.counts.verify {
+			e.verifyCounts()
 		}
 	}
 }

@@ -63,6 +63,10 @@ type IKESA struct {
 	NATRemote bool // the peer is behind a NAT
 	Floated   bool // IKE moved to port 4500
 
+	// counted: in the engine's counts (counts.go), in state countedAs.
+	counted   bool
+	countedAs IKEState
+
 	children map[uint64]*ChildSA
 	proto    SAProtocol // the exchanges of the SA's IKE version
 

@@ -46,6 +46,7 @@ func (e *Engine) indexTunnel(t *Tunnel) {
 // unindexTunnel removes t from the indexes (RemoveTunnel), moving the last tunnel of each
 // list into its slot.
 func (e *Engine) unindexTunnel(t *Tunnel) {
+	e.uncountTunnel(t)
 	a := t.Cfg.Remote.Addr()
 	if p := e.peers[a]; p != nil {
 		p.tunnels = swapRemove(p.tunnels, t.peerPos, func(m *Tunnel) { m.peerPos = t.peerPos })
@@ -123,9 +124,11 @@ func (e *Engine) peerVersion(addr netip.Addr) int {
 	return 2
 }
 
-// SetIKEState moves sa to state st, keeping the index of established IKE SAs (loop only).
-// Every change of an IKE SA's state goes through here.
+// SetIKEState moves sa to state st, keeping the index of established IKE SAs and the counts
+// (loop only). Every change of an IKE SA's state goes through here.
 func (e *Engine) SetIKEState(sa *IKESA, st IKEState) {
+	e.recountIKE(sa, st)
+	defer e.noteTunnel(sa.Tunnel)
 	if sa.State == st {
 		return
 	}

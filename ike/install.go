@@ -83,9 +83,11 @@ func (e *Engine) InstallChild(c *ChildSA, k crypto.ChildKeys) error {
 	e.childByID[c.ID] = c
 	delete(e.spiReserved, c.SPIIn)
 	e.outSPIs[outKey{sa.Remote.Addr(), c.SPIOut}] = c
+	e.outBySPI.add(c)
 	c.IKE.children[c.ID] = c
 	c.State = ChildInstalled
 	c.Created = time.Now()
+	e.countChild(c)
 	return nil
 }
 
@@ -164,6 +166,7 @@ func (e *Engine) SwitchOutbound(c *ChildSA) {
 	}
 	t.active = c
 	c.outActive = true
+	e.noteTunnel(t)
 	if err := e.dp.SetPolicy(dataplane.Policy{Tunnel: t.Cfg.Name, LocalTS: c.LocalTS, RemoteTS: c.RemoteTS, OutChild: c.ID}); err != nil {
 		e.log.Warn("setting policy failed", "tunnel", t.Cfg.Name, "err", err)
 	}
@@ -194,6 +197,7 @@ func (e *Engine) RemoveChild(c *ChildSA, err error) {
 		return
 	}
 	c.State = ChildDeleted
+	e.uncountChild(c)
 	if c.rekeyTimer != nil {
 		c.rekeyTimer.Stop()
 	}
@@ -205,6 +209,7 @@ func (e *Engine) RemoveChild(c *ChildSA, err error) {
 	if e.outSPIs[k] == c {
 		delete(e.outSPIs, k)
 	}
+	e.outBySPI.remove(c)
 	delete(c.IKE.children, c.ID)
 	if e.childByID[c.ID] == c {
 		delete(e.childByID, c.ID)

@@ -57,6 +57,7 @@ func (e *Engine) RekeyChildWithin(c *ChildSA, budget time.Duration, done func(*C
 		done(nil, fmt.Errorf("child SA %08x cannot be rekeyed in state %v", c.SPIIn, c.State))
 		return
 	}
+	e.unsettle(c) // the protocol marks it rekeying, and back if the rekey fails
 	sa.proto.RekeyChild(c, budget, done)
 }
 
@@ -75,6 +76,7 @@ func (e *Engine) DeleteChild(c *ChildSA, notify bool, done func(error)) {
 		done(nil)
 		return
 	}
+	e.unsettle(c) // the protocol marks it deleting
 	c.IKE.proto.DeleteChild(c, done)
 }
 

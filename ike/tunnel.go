@@ -99,7 +99,8 @@ type Tunnel struct {
 	active *ChildSA
 	Since  time.Time
 
-	removed bool // deleted from the configuration
+	removed   bool // deleted from the configuration
+	countedUp bool // counted in the engine's tunnels up (counts.go)
 
 	// The engine's indexes (index.go): the identities as keys, and the tunnel's slots in the
 	// lists of its peer and of its peer and remote identity.

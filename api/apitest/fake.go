@@ -185,61 +185,78 @@ func (f *Fake) SAs(tunnel string) []api.IKESA {
 	return out
 }
 
-// ChildSA implements api.Backend.
-func (f *Fake) ChildSA(spi api.SPI) (api.ChildSA, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, sa := range f.IKESAList {
-		for _, c := range sa.Children {
-			if c.SPIIn == spi || c.SPIOut == spi {
-				return c, nil
+// findChild returns the position of the Child SA with spi (either direction), of tunnel
+// unless it is "": ErrNotFound if there is none, ErrConflict if there are several (the
+// gateway's message lists them; the fake's only counts them). Call with f.mu held.
+func (f *Fake) findChild(spi api.SPI, tunnel string) (i, j int, err error) {
+	if tunnel != "" {
+		if _, err := f.tunnel(tunnel); err != nil {
+			return 0, 0, err
+		}
+	}
+	n := 0
+	for si, sa := range f.IKESAList {
+		for ci, c := range sa.Children {
+			if (c.SPIIn == spi || c.SPIOut == spi) && (tunnel == "" || c.Tunnel == tunnel) {
+				i, j = si, ci
+				n++
 			}
 		}
 	}
-	return api.ChildSA{}, fmt.Errorf("no Child SA with spi %s: %w", spi, api.ErrNotFound)
+	switch {
+	case n == 0:
+		return 0, 0, fmt.Errorf("no Child SA with spi %s: %w", spi, api.ErrNotFound)
+	case n > 1:
+		return 0, 0, fmt.Errorf("%w: SPI %s is ambiguous: it names %d Child SAs", api.ErrConflict, spi, n)
+	}
+	return i, j, nil
+}
+
+// ChildSA implements api.Backend.
+func (f *Fake) ChildSA(spi api.SPI, tunnel string) (api.ChildSA, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i, j, err := f.findChild(spi, tunnel)
+	if err != nil {
+		return api.ChildSA{}, err
+	}
+	return f.IKESAList[i].Children[j], nil
 }
 
 // DeleteChildSA implements api.Backend; the tunnel's start action "start" is reported as a
 // "restart" action.
-func (f *Fake) DeleteChildSA(spi api.SPI, notify bool) (api.DeleteResult, error) {
+func (f *Fake) DeleteChildSA(spi api.SPI, tunnel string, notify bool) (api.DeleteResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for i := range f.IKESAList {
-		sa := &f.IKESAList[i]
-		for j, c := range sa.Children {
-			if c.SPIIn != spi && c.SPIOut != spi {
-				continue
-			}
-			sa.Children = slices.Delete(sa.Children, j, j+1)
-			f.Calls = append(f.Calls, fmt.Sprintf("delete %s notify=%t", spi, notify))
-			action := "none"
-			if t, err := f.tunnel(c.Tunnel); err == nil && t.StartAction == "start" {
-				action = "restart"
-			}
-			return api.DeleteResult{Tunnel: c.Tunnel, SPIIn: c.SPIIn, SPIOut: c.SPIOut, Notified: notify, Action: action}, nil
-		}
+	i, j, err := f.findChild(spi, tunnel)
+	if err != nil {
+		return api.DeleteResult{}, err
 	}
-	return api.DeleteResult{}, fmt.Errorf("no Child SA with spi %s: %w", spi, api.ErrNotFound)
+	sa := &f.IKESAList[i]
+	c := sa.Children[j]
+	sa.Children = slices.Delete(sa.Children, j, j+1)
+	f.Calls = append(f.Calls, fmt.Sprintf("delete %s notify=%t", spi, notify))
+	action := "none"
+	if t, err := f.tunnel(c.Tunnel); err == nil && t.StartAction == "start" {
+		action = "restart"
+	}
+	return api.DeleteResult{Tunnel: c.Tunnel, SPIIn: c.SPIIn, SPIOut: c.SPIOut, Notified: notify, Action: action}, nil
 }
 
 // RekeyChildSA implements api.Backend: a Child SA that is not "installed" (any case) is a
 // conflict. The fake's SAs are left as they are.
-func (f *Fake) RekeyChildSA(spi api.SPI) error {
+func (f *Fake) RekeyChildSA(spi api.SPI, tunnel string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, sa := range f.IKESAList {
-		for _, c := range sa.Children {
-			if c.SPIIn != spi && c.SPIOut != spi {
-				continue
-			}
-			if !strings.EqualFold(c.State, "installed") {
-				return fmt.Errorf("Child SA %s is %s, not installed: %w", spi, c.State, api.ErrConflict)
-			}
-			f.Calls = append(f.Calls, "rekey-child "+spi.String())
-			return nil
-		}
+	i, j, err := f.findChild(spi, tunnel)
+	if err != nil {
+		return err
 	}
-	return fmt.Errorf("no Child SA with spi %s: %w", spi, api.ErrNotFound)
+	if c := f.IKESAList[i].Children[j]; !strings.EqualFold(c.State, "installed") {
+		return fmt.Errorf("Child SA %s is %s, not installed: %w", spi, c.State, api.ErrConflict)
+	}
+	f.Calls = append(f.Calls, "rekey-child "+spi.String())
+	return nil
 }
 
 // RekeyIKESA implements api.Backend: a tunnel without an "established" (any case) IKE SA is a

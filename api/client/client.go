@@ -101,16 +101,31 @@ func (c *Client) SAs(ctx context.Context, tunnel string) ([]api.IKESA, error) {
 	return sas, c.call(ctx, http.MethodGet, "/sas", tunnelQuery(tunnel), nil, &sas)
 }
 
-// ChildSA finds a Child SA by its inbound or outbound SPI.
+// ChildSA finds a Child SA by its inbound or outbound SPI. An SPI that names several Child SAs
+// (peers choose the outbound SPIs, so two may coincide) is an api.ErrConflict whose message
+// lists them: ChildSAIn picks one by its tunnel.
 func (c *Client) ChildSA(ctx context.Context, spi api.SPI) (api.ChildSA, error) {
+	return c.ChildSAIn(ctx, "", spi)
+}
+
+// ChildSAIn is ChildSA among the Child SAs of one tunnel ("" means all).
+func (c *Client) ChildSAIn(ctx context.Context, tunnel string, spi api.SPI) (api.ChildSA, error) {
 	var sa api.ChildSA
-	return sa, c.call(ctx, http.MethodGet, "/sas/child/"+spi.String(), nil, nil, &sa)
+	return sa, c.call(ctx, http.MethodGet, "/sas/child/"+spi.String(), tunnelQuery(tunnel), nil, &sa)
 }
 
 // DeleteChildSA deletes the Child SA with that SPI, sending the peer a Delete if notify is set.
 func (c *Client) DeleteChildSA(ctx context.Context, spi api.SPI, notify bool) (api.DeleteResult, error) {
+	return c.DeleteChildSAIn(ctx, "", spi, notify)
+}
+
+// DeleteChildSAIn is DeleteChildSA among the Child SAs of one tunnel ("" means all).
+func (c *Client) DeleteChildSAIn(ctx context.Context, tunnel string, spi api.SPI, notify bool) (api.DeleteResult, error) {
 	var res api.DeleteResult
 	q := url.Values{"notify": {strconv.FormatBool(notify)}}
+	if tunnel != "" {
+		q.Set("tunnel", tunnel)
+	}
 	return res, c.call(ctx, http.MethodDelete, "/sas/child/"+spi.String(), q, nil, &res)
 }
 
@@ -118,7 +133,12 @@ func (c *Client) DeleteChildSA(ctx context.Context, spi api.SPI, notify bool) (a
 // direction). It returns once the daemon has accepted the request; the outcome shows in the
 // events.
 func (c *Client) RekeyChildSA(ctx context.Context, spi api.SPI) error {
-	return c.call(ctx, http.MethodPost, "/sas/child/"+spi.String()+"/rekey", nil, nil, nil)
+	return c.RekeyChildSAIn(ctx, "", spi)
+}
+
+// RekeyChildSAIn is RekeyChildSA among the Child SAs of one tunnel ("" means all).
+func (c *Client) RekeyChildSAIn(ctx context.Context, tunnel string, spi api.SPI) error {
+	return c.call(ctx, http.MethodPost, "/sas/child/"+spi.String()+"/rekey", tunnelQuery(tunnel), nil, nil)
 }
 
 // RekeyIKESA starts a rekey of the tunnel's IKE SA. It returns once the daemon has accepted the

@@ -307,3 +307,38 @@ func TestFollowEventsUnreachable(t *testing.T) {
 		t.Errorf("FollowEvents without daemon = %v, want *DaemonUnreachableError", err)
 	}
 }
+
+// TestChildSAInTunnel: an SPI that names Child SAs of two tunnels (peers choose the outbound
+// SPIs) is a conflict; the ...In methods send the tunnel that picks one.
+func TestChildSAInTunnel(t *testing.T) {
+	fake := apitest.NewFake()
+	fake.IKESAList = append(fake.IKESAList, api.IKESA{ID: 8, Tunnel: "site-b", State: "ESTABLISHED",
+		Children: []api.ChildSA{{ID: 20, Tunnel: "site-b", IKESA: 8, SPIIn: 0xc2000001, SPIOut: 0x0badf00d, State: "INSTALLED"}}})
+	c := client.New(apitest.Serve(t, fake))
+	t.Cleanup(c.Close)
+	ctx := context.Background()
+
+	if _, err := c.ChildSA(ctx, 0x0badf00d); !errors.Is(err, api.ErrConflict) || !strings.Contains(err.Error(), "ambiguous") {
+		t.Errorf("ChildSA of a shared SPI = %v, want an ambiguity conflict", err)
+	}
+	if err := c.RekeyChildSA(ctx, 0x0badf00d); !errors.Is(err, api.ErrConflict) {
+		t.Errorf("RekeyChildSA of a shared SPI = %v, want a conflict", err)
+	}
+	if ch, err := c.ChildSAIn(ctx, "site-b", 0x0badf00d); err != nil || ch.ID != 20 {
+		t.Errorf("ChildSAIn(site-b) = %+v, %v", ch, err)
+	}
+	if _, err := c.ChildSAIn(ctx, "nope", 0x0badf00d); !errors.Is(err, api.ErrNotFound) {
+		t.Errorf("ChildSAIn(unknown tunnel) = %v, want not found", err)
+	}
+	if err := c.RekeyChildSAIn(ctx, "site-a", 0x0badf00d); err != nil {
+		t.Errorf("RekeyChildSAIn(site-a) = %v", err)
+	}
+	del, err := c.DeleteChildSAIn(ctx, "site-b", 0x0badf00d, true)
+	if err != nil || del.Tunnel != "site-b" || del.SPIIn != 0xc2000001 {
+		t.Errorf("DeleteChildSAIn(site-b) = %+v, %v", del, err)
+	}
+	// Now the SPI names one Child SA again.
+	if ch, err := c.ChildSA(ctx, 0x0badf00d); err != nil || ch.ID != 12 {
+		t.Errorf("ChildSA after the delete = %+v, %v", ch, err)
+	}
+}

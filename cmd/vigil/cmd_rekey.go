@@ -14,8 +14,9 @@ const childInstalled = "installed"
 
 func (a *app) saRekeyCmd() *cobra.Command {
 	var spi spiFlag
+	var tunnel string
 	cmd := &cobra.Command{
-		Use:   "rekey --spi SPI",
+		Use:   "rekey --spi SPI [--tunnel NAME]",
 		Short: "Rekey a Child SA (make-before-break)",
 		Long: "Rekey the Child SA with the given inbound or outbound SPI: a new Child SA is negotiated\n" +
 			"and installed before the old one is deleted, so traffic is not interrupted. The command\n" +
@@ -25,11 +26,11 @@ func (a *app) saRekeyCmd() *cobra.Command {
 			if err := spi.required(cmd); err != nil {
 				return err
 			}
-			c, err := a.client().ChildSA(cmd.Context(), spi.spi) // for the tunnel name
+			c, err := a.client().ChildSAIn(cmd.Context(), tunnel, spi.spi) // for the tunnel name
 			if err != nil {
 				return err
 			}
-			if err := a.client().RekeyChildSA(cmd.Context(), spi.spi); err != nil {
+			if err := a.client().RekeyChildSAIn(cmd.Context(), c.Tunnel, spi.spi); err != nil {
 				return err
 			}
 			_, err = fmt.Fprintf(a.stdout, "rekeying Child SA %s of tunnel %s\n", spi.spi, c.Tunnel)
@@ -37,6 +38,7 @@ func (a *app) saRekeyCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().Var(&spi, "spi", "SPI of either direction: 0x followed by 1-8 hex digits, or decimal")
+	a.addSPITunnelFlag(cmd, &tunnel)
 	return cmd
 }
 

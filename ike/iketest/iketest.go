@@ -388,6 +388,7 @@ func NewPair(t testing.TB, o PairOpts) (*Node, *Node, *Net) {
 		dp := fn.NewDP(netip.MustParseAddr(local))
 		h := NewHooks()
 		e := ike.New(o.Cfg, dp, h, nil, o.Protocols...)
+		e.VerifyCounts() // after every event; CheckCounts reports a difference at the end
 		dp.Attach(e)
 		tc := &ike.TunnelConfig{
 			Name: "t", Version: o.Version, Local: netip.MustParseAddrPort(local + ":500"), Remote: netip.MustParseAddrPort(remote + ":500"),
@@ -403,9 +404,26 @@ func NewPair(t testing.TB, o PairOpts) (*Node, *Node, *Net) {
 	t.Cleanup(cancel)
 	a := mk("192.0.2.1", "192.0.2.2", "10.1.0.0/16", "10.2.0.0/16", o.IKEA, o.ESPA, psk, "a.example", "b.example")
 	b := mk("192.0.2.2", "192.0.2.1", "10.2.0.0/16", "10.1.0.0/16", o.IKEB, o.ESPB, o.PSKB, "b.example", "a.example")
+	// Whatever the test did, the engines' totals must still match a recount (before the
+	// engines stop: cleanups run last registered first).
+	t.Cleanup(func() { CheckCounts(t, a.E); CheckCounts(t, b.E) })
 	go a.E.Run(ctx)
 	go b.E.Run(ctx)
 	return a, b, fn
+}
+
+// CheckCounts fails the test if e's totals (Engine.Counts: tunnels, tunnels up, SAs by state)
+// differ from a recount over every tunnel and SA, now or (Engine.VerifyCounts) after any
+// event. e must be running or have stopped.
+func CheckCounts(t testing.TB, e *ike.Engine) {
+	t.Helper()
+	var err error
+	if e.Call(func() { err = e.CheckCounts() }) != nil {
+		err = e.CheckCounts() // the loop has ended: nothing else touches the engine
+	}
+	if err != nil {
+		t.Error(err)
+	}
 }
 
 // Wait waits for event want on n, failing after a generous deadline.
