@@ -98,8 +98,9 @@ func (g *Gateway) healRestart(peer netip.Addr, why string) {
 	for _, t := range tunnels {
 		ts := g.state(t.Cfg.Name)
 		if ts == nil || !ts.heal || ts.manualDown || t.IKE != nil || t.Cfg.Remote.Addr() != peer ||
-			(!ts.lastRestartHeal.IsZero() && now.Sub(ts.lastRestartHeal) < restartHealInterval) {
-			continue
+			(!ts.lastRestartHeal.IsZero() && now.Sub(ts.lastRestartHeal) < restartHealInterval) ||
+			(!ts.peerDeleted.IsZero() && now.Sub(ts.peerDeleted) < peerDeleteQuiet) {
+			continue // the last condition: the peer just deleted the tunnel (its packets in flight)
 		}
 		ts.lastRestartHeal = now
 		name := t.Cfg.Name

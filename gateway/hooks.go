@@ -53,6 +53,9 @@ func (g *Gateway) IKEDown(sa *ike.IKESA, err error) {
 		cause = "dpd"
 	case errors.Is(err, ike.ErrPeerDeleted):
 		cause = "peer-delete"
+		if ts := g.state(name); ts != nil {
+			ts.peerDeleted = time.Now() // its ESP and IKE in flight are no sign that we lost state
+		}
 	case errors.Is(err, ike.ErrAuthFailed):
 		cause = "auth-failed"
 	}

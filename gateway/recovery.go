@@ -355,6 +355,9 @@ func (g *Gateway) dpEvent(ev dataplane.Event) {
 		if t == nil {
 			return
 		}
+		if ts := g.tstate[ev.Tunnel]; ts != nil && ts.manualDown {
+			return // taken down by the operator: traffic does not bring it back, `tunnel up` does
+		}
 		switch {
 		case t.IKE == nil:
 			g.initiate(ev.Tunnel, "acquire")
