@@ -9,6 +9,7 @@ import (
 
 	"github.com/vigil-ipsec/vigil/dataplane"
 	"github.com/vigil-ipsec/vigil/dataplane/memory"
+	"github.com/vigil-ipsec/vigil/internal/memtest"
 )
 
 // maxConfiguredTunnelHeap bounds the heap a configured tunnel that never started costs the
@@ -27,7 +28,7 @@ func TestConfiguredTunnelMemory(t *testing.T) {
 		t.Skip("builds 20,000 tunnels")
 	}
 	const n = 20000
-	before := liveHeap()
+	before := memtest.LiveHeap()
 	var b strings.Builder
 	for i := range n {
 		fmt.Fprintf(&b, "\n[tunnel.t%d]\nlocal_addr = %q\nremote_addr = %q\nlocal_id = \"fqdn:b%d.example\"\n"+
@@ -45,7 +46,7 @@ func TestConfiguredTunnelMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg = nil // what the daemon does: the gateway holds the tunnels now
-	per := (int64(liveHeap()) - int64(before)) / n
+	per := (int64(memtest.LiveHeap()) - int64(before)) / n
 	t.Logf("%d bytes of heap per configured tunnel", per)
 	if got := len(g.engine.Tunnels()); got != n {
 		t.Fatalf("%d tunnels in the engine, want %d", got, n)
@@ -54,13 +55,4 @@ func TestConfiguredTunnelMemory(t *testing.T) {
 	if per > maxConfiguredTunnelHeap {
 		t.Errorf("%d bytes per configured tunnel, want at most %d", per, maxConfiguredTunnelHeap)
 	}
-}
-
-// liveHeap returns the bytes of live heap objects after a full collection.
-func liveHeap() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }

@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/vigil-ipsec/vigil/dataplane"
+	"github.com/vigil-ipsec/vigil/internal/memtest"
 )
 
 // scalePolicy is tunnel i's policy in the shape of issue #12's scale test: tunnel "t<i>",
@@ -28,14 +29,6 @@ func scalePolicy(i int) dataplane.Policy {
 		LocalTS:  []dataplane.Selector{block(10 << 24)},
 		RemoteTS: []dataplane.Selector{block(10<<24 | 128<<16)},
 	}
-}
-
-func liveHeap() uint64 {
-	var ms runtime.MemStats
-	runtime.GC()
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
 }
 
 // maxBytesPerPolicy is what an idle policy may cost the DB (issue #12 allows 2 KiB per idle
@@ -58,7 +51,7 @@ func TestPolicyMemory(t *testing.T) {
 	for _, batch := range []bool{false, true} {
 		t.Run(fmt.Sprint("batch=", batch), func(t *testing.T) {
 			db := newDB(t, nil)
-			before := liveHeap()
+			before := memtest.LiveHeap()
 			if batch {
 				if err := db.SetPolicies(pols); err != nil {
 					t.Fatal(err)
@@ -70,7 +63,7 @@ func TestPolicyMemory(t *testing.T) {
 					}
 				}
 			}
-			after := liveHeap()
+			after := memtest.LiveHeap()
 			runtime.KeepAlive(pols)
 			per := float64(int64(after)-int64(before)) / n
 			t.Logf("%d idle policies: %.0f bytes of live heap per policy", n, per)
@@ -163,7 +156,7 @@ func TestSAPairMemory(t *testing.T) {
 	db := newDB(t, nil)
 	remote := netip.MustParseAddrPort("192.0.2.2:4500")
 	local := netip.MustParseAddrPort("192.0.2.1:4500")
-	before := liveHeap()
+	before := memtest.LiveHeap()
 	for i := range n {
 		spi := uint32(0x10000 + i)
 		for _, c := range []dataplane.SAConfig{
@@ -175,7 +168,7 @@ func TestSAPairMemory(t *testing.T) {
 			}
 		}
 	}
-	per := float64(int64(liveHeap())-int64(before)) / n
+	per := float64(int64(memtest.LiveHeap())-int64(before)) / n
 	t.Logf("%d SA pairs: %.0f bytes of live heap per pair", n, per)
 	if db.InSA(0x10000+777) == nil || db.OutSA(778) == nil {
 		t.Fatal("SA 777 lost")
