@@ -70,7 +70,10 @@ func run(args []string) int {
 	// Start-up (a configuration of 100,000 tunnels, their indexes and policies) allocates a
 	// lot that it drops at once: collect less often until it is done (see FreeOSMemory below).
 	gcPercent := debug.SetGCPercent(200)
-	cfg, err := config.Load(*cfgPath)
+	// The loader reloads use: it re-reads only the included files that changed since it last
+	// read them, the first time since this load.
+	loader := config.NewLoader(*cfgPath)
+	cfg, err := loader.Load()
 	if err != nil {
 		for _, e := range config.Errors(err) {
 			fmt.Fprintln(os.Stderr, "vigild:", e)
@@ -120,7 +123,7 @@ func run(args []string) int {
 	defer ln.Close()
 
 	gw, err := gateway.New(cfg, gateway.Options{
-		Logger: log, LogLevel: level,
+		Logger: log, LogLevel: level, LoadConfig: loader.Load,
 		OpenDataplane: func(ikeHandler dataplane.IKEHandler) (dataplane.Dataplane, error) {
 			return tunudp.Open(tunudp.Config{
 				TUNName: cfg.Global.TUNName, IKEPort: uint16(cfg.Global.IKEPort), NATTPort: uint16(cfg.Global.NATTPort),
