@@ -197,15 +197,6 @@ func build(filename string, data []byte, mode fs.FileMode, checkMode bool, prev 
 	}
 	results := loadIncluded(files, filename, &c.Global, reuse, readAt)
 
-	// One slice of every file's tunnels, the main file's first.
-	all := c.Tunnels
-	if len(results) > 0 {
-		all = make([]Tunnel, 0, len(c.Tunnels)+tunnelsIn(results))
-		all = append(all, c.Tunnels...)
-		for i := range results {
-			all = append(all, results[i].tunnels...)
-		}
-	}
 	lists := make([]*errList, 1+len(results))
 	lists[0] = errs
 	byFile := map[string]*errList{filename: errs}
@@ -214,10 +205,29 @@ func build(filename string, data []byte, mode fs.FileMode, checkMode bool, prev 
 		byFile[results[i].path] = results[i].errs
 	}
 	at := func(t *Tunnel, format string, args ...any) { byFile[t.File].add(t.Line, format, args...) }
+
+	// One slice of every file's tunnels, the main file's first. When the tunnels have the
+	// shape of the last load's, the checks across tunnels would find nothing, as they did
+	// then; and the last load's slice, if its Config was released, takes the new tunnels in
+	// place of its own (after every problem is known: a failed load changes nothing).
+	var all []Tunnel
 	var byName nameIndex
-	if prev.sameShape(all, len(c.Tunnels), results) {
-		byName = prev.byName // and the checks across tunnels find nothing, as they did then
-	} else {
+	same := prev.sameShape(c.Tunnels, results)
+	inPlace := same && prev.released
+	if same {
+		byName = prev.byName
+	}
+	if !inPlace {
+		all = c.Tunnels
+		if len(results) > 0 {
+			all = make([]Tunnel, 0, len(c.Tunnels)+tunnelsIn(results))
+			all = append(all, c.Tunnels...)
+			for i := range results {
+				all = append(all, results[i].tunnels...)
+			}
+		}
+	}
+	if !same {
 		byName = newNameIndex(all, func(first, later int) {
 			a, b := &all[first], &all[later]
 			at(b, "duplicate tunnel %q: already defined at %s:%d", b.Name, a.File, a.Line)
@@ -227,9 +237,25 @@ func build(filename string, data []byte, mode fs.FileMode, checkMode bool, prev 
 	if err := joinErrors(lists...); err != nil {
 		return nil, nil, err
 	}
+	if inPlace {
+		all = prev.all
+		copy(all, c.Tunnels)
+		off := len(c.Tunnels)
+		for _, r := range results {
+			if !r.reusedAt(off) {
+				copy(all[off:], r.tunnels)
+			}
+			off += len(r.tunnels)
+		}
+	}
 
 	c.Tunnels, c.byName = all, byName
-	next := &fileCache{global: c.Global, all: all, byName: byName, files: make(map[string]*cachedFile, len(results))}
+	next := &fileCache{global: c.Global, files: make(map[string]*cachedFile, len(results))}
+	if len(results) > 0 {
+		// Kept for the next load's sameShape only with included files: a configuration in
+		// one file is read whole every time, and the Loader should not keep its tunnels.
+		next.all, next.byName = all, byName
+	}
 	off := len(c.Tunnels) - tunnelsIn(results)
 	for _, r := range results {
 		c.Includes = append(c.Includes, r.path)
@@ -245,35 +271,37 @@ func build(filename string, data []byte, mode fs.FileMode, checkMode bool, prev 
 	return c, next, nil
 }
 
-// sameShape reports whether all, the tunnels of a load (the main file's mainN first, then
-// those of results), has the names and remote subnets, position by position, of the tunnels
-// of the load that filled c (which may be nil). Then the checks across tunnels, which
-// depend on nothing else, would find what they found then: nothing; and c's name index
-// serves all. Editing a tunnel's other settings, the common reload, so costs no check of
-// 100,000 tunnels.
-func (c *fileCache) sameShape(all []Tunnel, mainN int, results []fileResult) bool {
-	if c == nil || len(all) != len(c.all) {
+// reusedAt reports whether r is a file whose tunnels the cache held at index off of the last
+// load's: the same tunnels at the same place.
+func (r *fileResult) reusedAt(off int) bool { return r.reused && r.entry.off == off }
+
+// sameShape reports whether the tunnels of a load, main's then those of results, have the
+// names and remote subnets, position by position, of the tunnels of the load that filled c
+// (which may be nil). Then the checks across tunnels, which depend on nothing else, would find
+// what they found then: nothing; and c's name index serves the new tunnels. Editing a
+// tunnel's other settings, the common reload, so costs no check of 100,000 tunnels.
+func (c *fileCache) sameShape(main []Tunnel, results []fileResult) bool {
+	if c == nil || len(c.all) != len(main)+tunnelsIn(results) {
 		return false
 	}
-	same := func(lo, hi int) bool {
-		for i := lo; i < hi; i++ {
-			if all[i].Name != c.all[i].Name || !slices.Equal(all[i].RemoteTS, c.all[i].RemoteTS) {
+	same := func(ts []Tunnel, off int) bool {
+		for i := range ts {
+			if o := &c.all[off+i]; ts[i].Name != o.Name || !slices.Equal(ts[i].RemoteTS, o.RemoteTS) {
 				return false
 			}
 		}
 		return true
 	}
-	if !same(0, mainN) {
+	if !same(main, 0) {
 		return false
 	}
-	off := mainN
-	for _, r := range results {
-		n := len(r.tunnels)
-		// A file reused where it was is the same tunnels.
-		if !(r.reused && r.entry.off == off) && !same(off, off+n) {
+	off := len(main)
+	for i := range results {
+		r := &results[i]
+		if !r.reusedAt(off) && !same(r.tunnels, off) {
 			return false
 		}
-		off += n
+		off += len(r.tunnels)
 	}
 	return true
 }

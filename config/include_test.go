@@ -403,3 +403,89 @@ func TestLoaderRacyFile(t *testing.T) {
 		t.Errorf("a file whose psk_file was modified just before it was read was reused: %v", err)
 	}
 }
+
+// TestLoaderRelease: a Config released to its Loader is emptied, and the next load, when its
+// tunnels have the same names and remote subnets in the same places, writes them into the
+// released Config's memory; without a release, or when the shape changed, a load takes new
+// memory and earlier Configs stay as they were. A failed load after a release changes
+// nothing.
+func TestLoaderRelease(t *testing.T) {
+	dir := writeTree(t, t.TempDir(), map[string]string{
+		"vigil.toml": "include = [\"t/*.toml\"]\n" + incTunnel("m", 1),
+		"t/a.toml":   incTunnel("a1", 2) + incTunnel("a2", 3),
+		"t/b.toml":   incTunnel("b1", 4),
+	})
+	a := filepath.Join(dir, "t/a.toml")
+	mtime := old
+	rewrite := func(content string) {
+		mtime = mtime.Add(time.Minute)
+		writeAt(t, a, content, 0o600, mtime)
+	}
+	l := NewLoader(filepath.Join(dir, "vigil.toml"))
+	c1, err := l.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem1, gen1 := &c1.Tunnels[0], gens(c1)
+	l.Release(c1)
+	if len(c1.Tunnels) != 0 || c1.Tunnel("a1") != nil || c1.Loader() != nil {
+		t.Fatalf("released Config still has %d tunnels", len(c1.Tunnels))
+	}
+
+	// An edit of a setting: same shape, written in place.
+	rewrite(incTunnel("a1", 2) + strings.Replace(incTunnel("a2", 3), "local_addr", "dpd_delay = \"20s\"\nlocal_addr", 1))
+	c2, err := l.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &c2.Tunnels[0] != mem1 {
+		t.Error("a load after a release took new memory")
+	}
+	if got := names(c2); !slices.Equal(got, []string{"m", "a1", "a2", "b1"}) {
+		t.Fatalf("tunnels %v", got)
+	}
+	if g := gens(c2); g["b1"] != gen1["b1"] || g["a1"] == gen1["a1"] || c2.Tunnel("a2").DPDDelay != 20*time.Second || c2.Tunnel("a2").File != a {
+		t.Errorf("after the edit: generations %v (were %v), a2 %+v", g, gen1, c2.Tunnel("a2"))
+	}
+
+	// Not released: new memory, and c2 keeps its tunnels.
+	rewrite(incTunnel("a1", 2) + incTunnel("a2", 3))
+	c3, err := l.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &c3.Tunnels[0] == &c2.Tunnels[0] || c2.Tunnel("a2").DPDDelay != 20*time.Second || c3.Tunnel("a2").DPDDelay == 20*time.Second {
+		t.Error("a load wrote into a Config that was not released")
+	}
+
+	// Released, then a failed load: nothing changes; the next load still fills the memory.
+	mem3 := &c3.Tunnels[0]
+	l.Release(c3)
+	rewrite(incTunnel("a1", 2) + incTunnel("a2", 3) + "[global]\n")
+	if _, err := l.Load(); err == nil {
+		t.Fatal("[global] in an included file accepted")
+	}
+	rewrite(incTunnel("a1", 2) + strings.Replace(incTunnel("a2", 3), "local_addr", "heal = false\nlocal_addr", 1))
+	c4, err := l.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &c4.Tunnels[0] != mem3 || c4.Tunnel("a2").Heal || !c4.Tunnel("b1").Equal(c2.Tunnel("b1")) {
+		t.Errorf("after a failed load: in place %v, a2 %+v", &c4.Tunnels[0] == mem3, c4.Tunnel("a2"))
+	}
+
+	// Released, then a tunnel added: another shape, new memory; the checks across files run.
+	l.Release(c4)
+	rewrite(incTunnel("a1", 2) + incTunnel("a2", 3) + strings.Replace(incTunnel("a3", 5), "10.5.2.0/24", "10.4.2.0/25", 1))
+	if _, err := l.Load(); err == nil || !strings.Contains(err.Error(), `tunnel "b1": remote_subnets 10.4.2.0/24 overlaps 10.4.2.0/25 of tunnel "a3" (`+a+":13)") {
+		t.Errorf("overlap across files after a release: %v", err)
+	}
+	rewrite(incTunnel("a1", 2) + incTunnel("a2", 3) + incTunnel("a3", 5))
+	c5, err := l.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(c5); !slices.Equal(got, []string{"m", "a1", "a2", "a3", "b1"}) || c5.Tunnel("b1") == nil {
+		t.Errorf("tunnels %v", got)
+	}
+}

@@ -20,7 +20,9 @@ import (
 // size, would leave every field of its status as it was (git's "racily clean" files).
 //
 // The Configs a Loader returns share their tunnels with it: like every Config, they are
-// read-only. A Loader may be used from several goroutines; its loads run one at a time.
+// read-only. A caller done with a Config may release it (see Release) so that the next Load
+// can reuse its memory. A Loader may be used from several goroutines; its loads run one at a
+// time.
 type Loader struct {
 	path  string
 	mu    sync.Mutex
@@ -49,6 +51,24 @@ func (l *Loader) Load() (*Config, error) {
 	return c, nil
 }
 
+// Release hands back c, a Config this Loader's Load returned, that the caller will not use
+// again: c's Tunnels are emptied (a use after release finds no tunnels, not another load's),
+// and if c is the last Config loaded, the next Load may write its own tunnels into c's memory
+// rather than allocate 45 MB for 100,000 tunnels again, which a reload of one changed tunnel
+// would otherwise spend most of its time on. That happens when the tunnels keep their names
+// and remote subnets, position by position (an edit of other settings).
+func (l *Loader) Release(c *Config) {
+	if c == nil || c.loader != l {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cache != nil && len(c.Tunnels) > 0 && len(l.cache.all) == len(c.Tunnels) && &l.cache.all[0] == &c.Tunnels[0] {
+		l.cache.released = true
+	}
+	c.Tunnels, c.byName, c.loader = nil, nameIndex{}, nil
+}
+
 // racyWindow: a file whose modification time is this close to (or later than) the start of
 // the load that read it is not trusted to be unchanged by its status alone. File systems'
 // clocks tick in 1 to 10 ms on Linux, in 2 s on FAT.
@@ -64,8 +84,13 @@ func newGen() uint64 { return lastGen.Add(1) }
 type fileCache struct {
 	global Global                 // the [global] their tunnels were decoded with
 	files  map[string]*cachedFile // by path, as matched
-	all    []Tunnel               // every tunnel of the load (see sameShape)
-	byName nameIndex              // all's index
+	// With included files: every tunnel of the load, the tunnels of its Config (see
+	// sameShape), and their index.
+	all    []Tunnel
+	byName nameIndex
+	// released: the Config of the load was released (see Loader.Release): the next load
+	// may write its tunnels into all.
+	released bool
 }
 
 // cachedFile is an included file's tunnels and what must not have changed for them to be

@@ -46,6 +46,10 @@ type Gateway struct {
 	metrics *Metrics
 	started time.Time
 	load    func() (*config.Config, error)
+	// release hands a Config that load returned back to its config.Loader once the gateway is
+	// done with it (its memory serves the next load): set when the gateway loads with a
+	// Loader of its own choosing, whose Configs no one else holds.
+	release func(*config.Config)
 	lt      *logthrottle.Throttle // log lines triggered by unauthenticated input
 
 	reloadMu sync.Mutex // serialises Reload (SIGHUP and API)
@@ -140,7 +144,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		if l == nil {
 			l = config.NewLoader(cfg.File)
 		}
-		g.load = l.Load
+		g.load, g.release = l.Load, l.Release
 	}
 	// The dataplane first: the engine sends through it. Received IKE messages reach the
 	// engine through in, which is attached to the engine once it is built.

@@ -122,7 +122,8 @@ func (h *reloadLog) last(t testing.TB) (took, held time.Duration) {
 }
 
 // runLoaded builds a gateway from the configuration whose main file is main, loaded with
-// config.Load, with the default loader, on network n, and runs it until the test ends.
+// config.Load, with the default loader (the Loader of that load), on network n, releases the
+// configuration to the loader and runs the gateway until the test ends.
 func runLoaded(t testing.TB, n *memory.Network, main string) (*Gateway, *reloadLog) {
 	t.Helper()
 	cfg, err := config.Load(main)
@@ -139,6 +140,7 @@ func runLoaded(t testing.TB, n *memory.Network, main string) (*Gateway, *reloadL
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.Loader().Release(cfg) // as vigild does: the gateway holds the tunnels now
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { g.Run(ctx); close(done) }()

@@ -53,6 +53,7 @@ func (g *Gateway) Reload() (api.ReloadResult, error) {
 		g.applyReload(p)
 		applied = time.Since(t0)
 	})
+	g.done(p.cfg)
 	// How long the reload took, and how long of that it held the engine loop (which then
 	// handles no IKE message and no timer): with 100,000 tunnels, both matter.
 	g.log.Info("configuration reloaded", "added", p.added, "removed", p.removed, "changed", p.changed, "unchanged", len(p.unchanged),
@@ -111,9 +112,18 @@ func (g *Gateway) planReload() (*reloadPlan, error) {
 		}
 	}
 	if len(errs) > 0 {
+		g.done(newCfg)
 		return nil, errors.Join(errs...)
 	}
 	return p, nil
+}
+
+// done hands a configuration the gateway loaded back to its loader, once the engine has what
+// it needs of it (the engine's configurations share no memory with a Config's tunnels).
+func (g *Gateway) done(c *config.Config) {
+	if g.release != nil {
+		g.release(c)
+	}
 }
 
 // applyReload switches to a checked plan (loop only); nothing in it can fail.
