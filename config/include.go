@@ -1,7 +1,9 @@
 package config
 
 import (
+	"errors"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -74,6 +76,19 @@ func includedFiles(main string, pats []includePattern, errs *errList) []string {
 		if err != nil {
 			errs.add(ip.line, "include[%d]: malformed pattern %q: %v", ip.elem, ip.pattern, err)
 			continue
+		}
+		// Glob takes a directory it cannot read for one without matches: a reload would then
+		// remove every tunnel of the files there. A missing directory is a directory of no
+		// tunnels; one that cannot be read is an error.
+		if dir := filepath.Dir(pat); !strings.ContainsAny(dir, `*?[\`) {
+			f, err := os.Open(dir)
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs.add(ip.line, "include[%d]: %q: cannot read directory %s: %v", ip.elem, ip.pattern, dir, pathErr(err))
+				continue
+			}
+			if err == nil {
+				f.Close()
+			}
 		}
 		slices.Sort(m)
 		for _, f := range m {

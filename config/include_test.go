@@ -489,3 +489,23 @@ func TestLoaderRelease(t *testing.T) {
 		t.Errorf("tunnels %v", got)
 	}
 }
+
+// TestIncludeUnreadableDirectory: a directory of included files that cannot be read is an
+// error, not a directory without tunnels (a reload would remove them all).
+func TestIncludeUnreadableDirectory(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root reads every directory")
+	}
+	dir := writeTree(t, t.TempDir(), map[string]string{
+		"vigil.toml": "include = [\"t/*.toml\"]\n",
+		"t/a.toml":   incTunnel("a1", 1),
+	})
+	if err := os.Chmod(filepath.Join(dir, "t"), 0o300); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chmod(filepath.Join(dir, "t"), 0o700)
+	_, err := Load(filepath.Join(dir, "vigil.toml"))
+	if list := Errors(err); len(list) != 1 || list[0].Line != 1 || !strings.Contains(list[0].Msg, "cannot read directory "+filepath.Join(dir, "t")+": permission denied") {
+		t.Errorf("unreadable directory: %v", err)
+	}
+}

@@ -16,6 +16,6 @@ func statOf(fi fs.FileInfo) (fileStat, bool) {
 		mtime: fi.ModTime().UnixNano(),
 		ctime: st.Ctim.Nano(),
 		ino:   st.Ino,
-		dev:   uint64(st.Dev), //nolint:unconvert // uint32 on some architectures
+		dev:   uint64(st.Dev), // uint32 on some architectures
 	}, true
 }
