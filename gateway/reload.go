@@ -24,7 +24,8 @@ type reloadPlan struct {
 	compared                           time.Duration                // time the comparison held the engine loop
 }
 
-// Reload re-reads the configuration file. It is transactional: the new configuration is
+// Reload re-reads the configuration: the main file, and of the included files those that
+// changed (with the default loader, see config.Loader). It is transactional: the new configuration is
 // parsed and validated in full, the difference to the running one worked out, and everything
 // that can fail checked (listening on the local addresses of added or changed tunnels)
 // before anything changes; then the difference is applied
