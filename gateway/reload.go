@@ -25,11 +25,11 @@ type reloadPlan struct {
 }
 
 // Reload re-reads the configuration: the main file, and of the included files those that
-// changed (with the default loader, see config.Loader). It is transactional: the new configuration is
-// parsed and validated in full, the difference to the running one worked out, and everything
-// that can fail checked (listening on the local addresses of added or changed tunnels)
-// before anything changes; then the difference is applied
-// on the engine loop in one step. On any problem the running configuration is kept whole, the
+// changed (with the default loader, see config.Loader). It is transactional: the new
+// configuration is parsed and validated in full, the difference to the running one worked
+// out, and everything that can fail checked (listening on the local addresses of added or
+// changed tunnels) before anything changes; then the difference is applied on the engine loop
+// in one step. On any problem the running configuration is kept whole, the
 // engine and the gateway untouched, and every problem is reported, with FILE:LINE where the
 // configuration gives one. Unchanged tunnels keep their SAs; changed ones are deleted (with
 // Delete notifies) and set up again; removed ones are deleted; added ones are started per
