@@ -7,13 +7,27 @@ import (
 	"github.com/vigil-ipsec/vigil/crypto"
 )
 
-// Config is a loaded and validated configuration file.
+// Config is a loaded and validated configuration: the main file and the files it includes.
 type Config struct {
-	File    string   // path of the file it was read from
-	Global  Global   // [global]
-	Tunnels []Tunnel // [tunnel.NAME] tables, in file order
+	File     string   // path of the main file
+	Global   Global   // [global]
+	Includes []string // the included files, in the order their tunnels come in Tunnels
+	// Tunnels are the [tunnel.NAME] tables: the main file's in file order, then each included
+	// file's in turn.
+	Tunnels []Tunnel
 
 	byName nameIndex // tunnel name -> index in Tunnels, when built by Parse
+	loader *Loader   // the Loader whose Load returned this Config, if any
+}
+
+// Loader returns the Loader whose Load returned c (Load uses one of its own), or nil for a
+// Config from Parse or built by hand. Loading again with it reads only the included files
+// that changed since.
+func (c *Config) Loader() *Loader {
+	if c == nil {
+		return nil
+	}
+	return c.loader
 }
 
 // Tunnel returns the tunnel called name, or nil if there is none.
@@ -77,7 +91,12 @@ type InvalidSPI struct {
 // lists). Like the whole Config, a Tunnel is read-only once loaded.
 type Tunnel struct {
 	Name string // the table key
-	Line int    // line of the table header in the file
+	File string // the file it is in: the main file or an included one
+	Line int    // line of the table header in File
+	// Gen is the generation of the tunnel's settings: non-zero, new for every parse of its
+	// file, the same for tunnels a Loader reused from an unchanged included file. Two tunnels
+	// of the same Gen and name are the same settings.
+	Gen uint64
 
 	Version    int        // version: IKE version, 2 (or 1)
 	LocalAddr  netip.Addr // local_addr: our IKE address

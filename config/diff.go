@@ -6,8 +6,8 @@ import (
 )
 
 // Equal reports whether t and o configure the same tunnel: every field,
-// including the pre-shared key, is compared except Line. Subnet lists are
-// compared in order.
+// including the pre-shared key, is compared except where the tunnel is written (File, Line)
+// and its generation. Subnet lists are compared in order.
 func (t *Tunnel) Equal(o *Tunnel) bool {
 	if t == nil || o == nil {
 		return t == o

@@ -24,6 +24,17 @@
 //	child_lifetime = "1h"
 //	start_action = "start"
 //
+// The main file may include others, a top-level list of glob patterns relative to its
+// directory, before the first table:
+//
+//	include = ["tunnels.d/*.toml"]
+//
+// Each pattern's matches are read in name order, each file once; a pattern that matches
+// nothing is no error. An included file holds [tunnel.NAME] tables only (no [global], no
+// include of its own); its psk_file paths are relative to its own directory, and it must be
+// mode 0600 or stricter when it holds an inline psk. Tunnel names are unique across all
+// files. A [Loader] loads a configuration again reading only the included files that changed.
+//
 // [Load] and [Parse] check the whole file and report every problem they find,
 // each as an [*Error] carrying the file name and line number; several
 // problems are returned joined with [errors.Join] (see [Errors]). Unknown

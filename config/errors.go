@@ -66,21 +66,33 @@ func (l *errList) add(line int, format string, args ...any) {
 func (l *errList) empty() bool { return len(l.errs) == 0 }
 
 // err returns nil, the only problem, or all problems joined, in line order.
-func (l *errList) err() error {
-	switch len(l.errs) {
+func (l *errList) err() error { return joinErrors(l) }
+
+// sorted returns the problems in line order, scrubbed.
+func (l *errList) sorted() []*Error {
+	sort.SliceStable(l.errs, func(i, j int) bool { return l.errs[i].Line < l.errs[j].Line })
+	for _, e := range l.errs {
+		l.scrub(e)
+	}
+	return l.errs
+}
+
+// joinErrors returns nil, the only problem, or all problems joined: each list's in line
+// order, one list after the other (the main file's, then each included file's).
+func joinErrors(lists ...*errList) error {
+	var all []error
+	for _, l := range lists {
+		for _, e := range l.sorted() {
+			all = append(all, e)
+		}
+	}
+	switch len(all) {
 	case 0:
 		return nil
 	case 1:
-		l.scrub(l.errs[0])
-		return l.errs[0]
+		return all[0]
 	}
-	sort.SliceStable(l.errs, func(i, j int) bool { return l.errs[i].Line < l.errs[j].Line })
-	errs := make([]error, len(l.errs))
-	for i, e := range l.errs {
-		l.scrub(e)
-		errs[i] = e
-	}
-	return errors.Join(errs...)
+	return errors.Join(all...)
 }
 
 // minScrubLen is the shortest secret scrubbed from messages: shorter values

@@ -14,12 +14,19 @@ type nameIndex struct {
 	slots []int32 // 1 + index in Tunnels; 0 for an empty slot
 }
 
-// newNameIndex indexes tunnels, whose names are distinct.
-func newNameIndex(tunnels []Tunnel) nameIndex {
+// newNameIndex indexes tunnels. A name is indexed once: for each later tunnel of the same
+// name, dup is called with the index of the first and of the later one.
+func newNameIndex(tunnels []Tunnel, dup func(first, later int)) nameIndex {
 	x := nameIndex{seed: maphash.MakeSeed(), slots: make([]int32, len(tunnels)*4/3+1)}
+next:
 	for i := range tunnels {
-		h := x.home(tunnels[i].Name)
+		name := tunnels[i].Name
+		h := x.home(name)
 		for x.slots[h] != 0 {
+			if j := int(x.slots[h] - 1); tunnels[j].Name == name {
+				dup(j, i)
+				continue next
+			}
 			h = x.nextSlot(h)
 		}
 		x.slots[h] = int32(i + 1)

@@ -13,7 +13,7 @@ func TestNameIndex(t *testing.T) {
 		for i := range tunnels {
 			tunnels[i].Name = fmt.Sprintf("t%d", i)
 		}
-		x := newNameIndex(tunnels)
+		x := newNameIndex(tunnels, func(first, later int) { t.Fatalf("duplicate %d, %d", first, later) })
 		for i := range tunnels {
 			if got := x.find(tunnels, tunnels[i].Name); got != i {
 				t.Fatalf("%d tunnels: find(%q) = %d", n, tunnels[i].Name, got)
@@ -27,5 +27,27 @@ func TestNameIndex(t *testing.T) {
 				t.Errorf("%d tunnels: find in a shorter slice = %d, want -1", n, got)
 			}
 		}
+	}
+}
+
+// TestNameIndexDuplicates: a name indexed twice is reported once per later tunnel, with the
+// index of the first; lookups find the first.
+func TestNameIndexDuplicates(t *testing.T) {
+	tunnels := make([]Tunnel, 1000)
+	for i := range tunnels {
+		tunnels[i].Name = fmt.Sprintf("t%d", i%600)
+	}
+	var dups [][2]int
+	x := newNameIndex(tunnels, func(first, later int) { dups = append(dups, [2]int{first, later}) })
+	if len(dups) != 400 {
+		t.Fatalf("%d duplicates reported, want 400", len(dups))
+	}
+	for _, d := range dups {
+		if d[0] != d[1]-600 {
+			t.Errorf("duplicate %v: want (later-600, later)", d)
+		}
+	}
+	if got := x.find(tunnels, "t5"); got != 5 {
+		t.Errorf("find(t5) = %d, want 5", got)
 	}
 }

@@ -87,3 +87,41 @@ encap = "udp"
 		t.Errorf("a parsed Config holds %d bytes of live heap: it keeps the %d-byte document", grown, pad)
 	}
 }
+
+// TestLoaderMemory: what a Loader keeps between loads of 100,000 tunnels in 100 included
+// files, once the Config is released: the tunnels of the last load (so that the next reads
+// only the files that changed), at most maxBytesPerTunnel of live heap per tunnel, and nothing
+// of a configuration in one file, which is read whole every time.
+func TestLoaderMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads 100,000 tunnels")
+	}
+	const n = 100_000
+	dir := t.TempDir()
+	main, _ := writeScaleIncludes(t, dir, 100, n/100)
+	one := writeScaleConfig(t, dir, n)
+	before := liveHeap()
+	l, l1 := NewLoader(main), NewLoader(one)
+	for _, l := range []*Loader{l, l1} {
+		c, err := l.Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c.Tunnels) != n {
+			t.Fatalf("%d tunnels", len(c.Tunnels))
+		}
+		l.Release(c)
+	}
+	kept := float64(int64(liveHeap())-int64(before)) / n
+	t.Logf("a Loader keeps %.0f bytes of live heap per tunnel in included files", kept)
+	runtime.KeepAlive(l)
+	runtime.KeepAlive(l1)
+	if kept > maxBytesPerTunnel {
+		t.Errorf("%.0f bytes per tunnel, more than %d", kept, maxBytesPerTunnel)
+	}
+	l1.mu.Lock()
+	defer l1.mu.Unlock()
+	if len(l1.cache.all) != 0 || len(l1.cache.files) != 0 {
+		t.Errorf("a Loader of one file keeps %d tunnels", len(l1.cache.all))
+	}
+}

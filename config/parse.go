@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -20,81 +19,61 @@ import (
 // hundred bytes each, with room for comments.
 const maxConfigSize = 256 << 20
 
-// Load reads and validates the configuration file at path. Relative
-// psk_file paths are resolved against the file's directory.
+// Load reads and validates the configuration file at path and the files it includes (see
+// [Loader]). Relative psk_file paths are resolved against the directory of the file that
+// names them.
 //
 // A file holding an inline psk must not be accessible by group or others
 // (mode 0600 or stricter), nor may any psk_file, as ssh demands of private
 // keys; such files are refused with a message naming the fix.
-func Load(path string) (*Config, error) {
-	data, mode, err := readFile(path, maxConfigSize, false)
-	if err != nil {
-		return nil, &Error{File: path, Msg: "cannot read configuration: " + err.Error()}
-	}
-	return parse(path, data, mode, true)
-}
+func Load(path string) (*Config, error) { return NewLoader(path).Load() }
 
 // Parse validates the configuration in data. filename is used in error
-// messages and to resolve relative psk_file paths. On failure it returns
-// an *Error, or every problem found joined with errors.Join, in line order.
-// Parse does not know the mode of the file data came from; Load checks it.
+// messages and to resolve relative psk_file paths and include patterns. On failure it returns
+// an *Error, or every problem found joined with errors.Join, in line order (the main file's,
+// then each included file's). Parse does not know the mode of the file data came from; Load
+// checks it. Included files Parse reads itself, and checks them as Load does.
 func Parse(filename string, data []byte) (*Config, error) {
-	return parse(filename, data, 0, false)
-}
-
-// parse is Parse; with checkMode, mode is the configuration file's and an
-// inline psk in a file accessible by group or others is refused.
-func parse(filename string, data []byte, mode fs.FileMode, checkMode bool) (*Config, error) {
-	errs := &errList{file: filename}
-	tr := parseTree(data, errs)
-	if tr == nil {
-		return nil, errs.err()
-	}
-	d := &decoder{errs: errs, dir: filepath.Dir(filename), tr: tr, mode: mode, checkMode: checkMode}
-	c := d.config()
-	if !errs.empty() {
-		return nil, errs.err()
-	}
-	c.File = filename
-	return c, nil
+	c, _, err := build(filename, data, 0, false, nil, time.Now())
+	return c, err
 }
 
 // readFile reads at most limit bytes of the file at path and returns them
-// with the file's mode (of the opened file, not of a second lookup). With
-// regular set, anything but a regular file is refused (and never opened, so
+// with the file's status (of the opened file, taken before reading, not of a second lookup).
+// With regular set, anything but a regular file is refused (and never opened, so
 // that a FIFO cannot block the caller). Errors name the problem but not the
 // content.
-func readFile(path string, limit int64, regular bool) ([]byte, fs.FileMode, error) {
+func readFile(path string, limit int64, regular bool) ([]byte, fs.FileInfo, error) {
 	if regular {
 		st, err := os.Stat(path)
 		if err != nil {
-			return nil, 0, pathErr(err)
+			return nil, nil, pathErr(err)
 		}
 		if !st.Mode().IsRegular() {
-			return nil, 0, errors.New("not a regular file")
+			return nil, nil, errors.New("not a regular file")
 		}
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, 0, pathErr(err)
+		return nil, nil, pathErr(err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, 0, pathErr(err)
+		return nil, nil, pathErr(err)
 	}
 	// Read into a buffer of the file's size: growing one from nothing copies a 27 MB
 	// configuration of 100,000 tunnels three times over.
 	var buf bytes.Buffer
 	buf.Grow(int(min(max(st.Size(), 0), limit)) + bytes.MinRead)
 	if _, err := buf.ReadFrom(io.LimitReader(f, limit+1)); err != nil {
-		return nil, 0, pathErr(err)
+		return nil, nil, pathErr(err)
 	}
 	b := buf.Bytes()
 	if int64(len(b)) > limit {
-		return nil, 0, fmt.Errorf("larger than %d bytes", limit)
+		return nil, nil, fmt.Errorf("larger than %d bytes", limit)
 	}
-	return b, st.Mode(), nil
+	return b, st, nil
 }
 
 // tooOpen reports whether a file of this mode, holding key material, is
@@ -124,6 +103,11 @@ type decoder struct {
 	mode        fs.FileMode // the configuration file's mode, if checkMode
 	checkMode   bool        // refuse an inline psk when mode is too open
 	modeRefused bool        // that refusal has been reported
+
+	includes []includePattern // the main file's include list
+	// psks records every psk_file read and its status, when not nil (an included file's
+	// decoder: a Loader reuses the file's tunnels only while these are unchanged too).
+	psks map[string]fileStat
 
 	// proposals holds every proposal string parsed so far: tunnels mostly share theirs, and
 	// share the parsed slices too (read-only, like the whole Config).
@@ -289,9 +273,13 @@ func (d *decoder) fields(t *table, path string, fs []field) {
 
 // unknownKey reports key k, set to v in the table at path, that is none of names.
 func (d *decoder) unknownKey(v *value, path, k string, names []string) {
-	if path == "" {
+	switch {
+	case path == "":
 		d.errs.add(int(v.line), "unknown top-level key %q%s", k, suggest(k, names))
-	} else {
+	case k == "include":
+		// A key after a [table] header belongs to that table.
+		d.errs.add(int(v.line), "%s: unknown key \"include\" (include is a top-level key: put it before the first [table] header)", path)
+	default:
 		d.errs.add(int(v.line), "%s: unknown key %q%s", path, k, suggest(k, names))
 	}
 }
@@ -476,28 +464,32 @@ func (d *decoder) tableTo(fn func(t *table, path string)) func(*value, keyPath) 
 	}
 }
 
-// config decodes the whole document.
+// config decodes the main file: its global settings, include list (into d.includes) and
+// tunnels. The checks across tunnels wait for the included files' (see build).
 func (d *decoder) config() *Config {
 	c := &Config{Global: DefaultGlobal()}
 	var tunnels *table
 	d.fields(&d.tr.tables[0], "", []field{
 		{"global", d.tableTo(func(t *table, p string) { d.global(t, p, &c.Global) })},
-		{"tunnel", func(v *value, p keyPath) {
-			if v.kind == kindArrayOfTables {
-				d.errs.add(int(v.line), "tunnel: use [tunnel.NAME] tables, not [[tunnel]]")
-				return
-			}
-			tunnels, _ = d.table(v, p)
-		}},
+		{"include", d.include},
+		{"tunnel", func(v *value, p keyPath) { tunnels = d.tunnelTable(v, p) }},
 	})
 	d.checkGlobal(&c.Global)
-	if tunnels == nil {
-		return c
+	if tunnels != nil {
+		c.Tunnels = d.tunnels(tunnels, &c.Global)
 	}
-	c.Tunnels = d.tunnels(tunnels, &c.Global)
-	c.byName = newNameIndex(c.Tunnels)
-	d.checkOverlaps(c.Tunnels)
 	return c
+}
+
+// tunnelTable returns the table of the "tunnel" key, set to v, or nil after reporting why it
+// is none.
+func (d *decoder) tunnelTable(v *value, p keyPath) *table {
+	if v.kind == kindArrayOfTables {
+		d.errs.add(int(v.line), "tunnel: use [tunnel.NAME] tables, not [[tunnel]]")
+		return nil
+	}
+	t, _ := d.table(v, p)
+	return t
 }
 
 // global decodes [global].

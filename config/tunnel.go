@@ -1,6 +1,7 @@
 package config
 
 import (
+	"maps"
 	"net/netip"
 	"runtime"
 	"slices"
@@ -192,6 +193,9 @@ func (d *decoder) tunnels(t *table, g *Global) []Tunnel {
 		var wg sync.WaitGroup
 		for w := range subs {
 			sub := &decoder{errs: &errList{file: d.errs.file}, dir: d.dir, tr: d.tr, mode: d.mode, checkMode: d.checkMode}
+			if d.psks != nil {
+				sub.psks = map[string]fileStat{}
+			}
 			subs[w] = sub
 			wg.Go(func() { decode(sub, len(vals)*w/workers, len(vals)*(w+1)/workers) })
 		}
@@ -199,6 +203,7 @@ func (d *decoder) tunnels(t *table, g *Global) []Tunnel {
 		for _, sub := range subs {
 			d.errs.errs = append(d.errs.errs, sub.errs.errs...)
 			d.errs.secrets = append(d.errs.secrets, sub.errs.secrets...)
+			maps.Copy(d.psks, sub.psks)
 		}
 	}
 	n := 0 // keep the tunnels that are tables

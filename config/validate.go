@@ -156,10 +156,16 @@ func (d *decoder) psk(t *table, pv, fv *value, at keyPath) Secret {
 	if !filepath.IsAbs(name) {
 		name = filepath.Join(d.dir, name)
 	}
-	key, mode, err := readFile(name, maxPSKFileSize, true)
+	key, st, err := readFile(name, maxPSKFileSize, true)
 	if err != nil {
 		d.errs.add(int(fv.line), "%s: cannot read %q: %v", fp, name, err)
 		return nil
+	}
+	mode := st.Mode()
+	if d.psks != nil {
+		if fs, ok := statOf(st); ok {
+			d.psks[name] = fs
+		}
 	}
 	if tooOpen(mode) {
 		clear(key)
@@ -261,17 +267,22 @@ func family(a netip.Addr) string {
 // checkOverlaps rejects ambiguous traffic selectors: two tunnels to the same
 // peer whose local×remote subnets overlap, and any two tunnels whose remote
 // subnets overlap (a packet could not be routed to one tunnel). The error
-// is reported at the later tunnel and names the earlier one.
+// is reported, with report, at the later tunnel and names the earlier one. ts are the
+// tunnels of every file of a configuration.
 //
 // It runs in O(n log n) over all remote subnets: sorted by first address (and
 // wider prefixes first), a prefix overlaps an earlier one exactly when it
 // starts inside the widest range seen so far (prefixes nest or are disjoint).
-func (d *decoder) checkOverlaps(ts []Tunnel) {
+func checkOverlaps(ts []Tunnel, report func(at *Tunnel, format string, args ...any)) {
 	type ent struct {
 		p netip.Prefix
 		t int
 	}
-	var es []ent
+	n := 0
+	for i := range ts {
+		n += len(ts[i].RemoteTS)
+	}
+	es := make([]ent, 0, n)
 	for i := range ts {
 		for _, p := range ts[i].RemoteTS {
 			es = append(es, ent{p.Masked(), i})
@@ -294,7 +305,7 @@ func (d *decoder) checkOverlaps(ts []Tunnel) {
 				}
 				if !reported[[2]int{ai, bi}] {
 					reported[[2]int{ai, bi}] = true
-					d.reportOverlap(&ts[ai], &ts[bi])
+					reportOverlap(&ts[ai], &ts[bi], report)
 				}
 			}
 			continue
@@ -303,20 +314,29 @@ func (d *decoder) checkOverlaps(ts []Tunnel) {
 	}
 }
 
-func (d *decoder) reportOverlap(a, b *Tunnel) {
+func reportOverlap(a, b *Tunnel, report func(at *Tunnel, format string, args ...any)) {
 	if a.RemoteAddr.IsValid() && a.RemoteAddr == b.RemoteAddr {
 		if la, lb, ok := overlap(a.LocalTS, b.LocalTS); ok {
 			if ra, rb, ok := overlap(a.RemoteTS, b.RemoteTS); ok {
-				d.errs.add(b.Line, "tunnel %q: traffic selectors %s === %s overlap %s === %s of tunnel %q (line %d) to the same peer %s",
-					b.Name, lb, rb, la, ra, a.Name, a.Line, b.RemoteAddr)
+				report(b, "tunnel %q: traffic selectors %s === %s overlap %s === %s of tunnel %q (%s) to the same peer %s",
+					b.Name, lb, rb, la, ra, a.Name, position(a, b.File), b.RemoteAddr)
 				return
 			}
 		}
 	}
 	if ra, rb, ok := overlap(a.RemoteTS, b.RemoteTS); ok {
-		d.errs.add(b.Line, "tunnel %q: remote_subnets %s overlaps %s of tunnel %q (line %d); routing would be ambiguous",
-			b.Name, rb, ra, a.Name, a.Line)
+		report(b, "tunnel %q: remote_subnets %s overlaps %s of tunnel %q (%s); routing would be ambiguous",
+			b.Name, rb, ra, a.Name, position(a, b.File))
 	}
+}
+
+// position names where t is defined, for a message about a tunnel of file: "line N" in the
+// same file, "FILE:N" in another.
+func position(t *Tunnel, file string) string {
+	if t.File == file {
+		return "line " + strconv.Itoa(t.Line)
+	}
+	return t.File + ":" + strconv.Itoa(t.Line)
 }
 
 // overlap returns the first pair of overlapping prefixes from x and y.

@@ -16,7 +16,8 @@ import (
 
 // load loads an example, failing the test with every problem config.Load reports. Git keeps
 // no file modes but 0644 and 0755, and vigild refuses key files others may read, so the
-// example and its key files are loaded from private (mode 0600) copies, as installed.
+// example, its key files and included files are loaded from private (mode 0600) copies, as
+// installed.
 func load(t *testing.T, name string) *config.Config {
 	t.Helper()
 	dir := t.TempDir()
@@ -24,9 +25,17 @@ func load(t *testing.T, name string) *config.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range append(files, name) {
+	// And the directories of included files (hub.d/ of vigil-hub.toml), whole.
+	included, err := filepath.Glob("*.d/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range append(append(files, name), included...) {
 		data, err := os.ReadFile(f)
 		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(f)), 0o700); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(filepath.Join(dir, f), data, 0o600); err != nil {
@@ -70,6 +79,24 @@ func TestExamplesLoad(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHubIncludes checks that vigil-hub.toml reads its tunnels from hub.d/, each with the key
+// file beside it.
+func TestHubIncludes(t *testing.T) {
+	c := load(t, "vigil-hub.toml")
+	if len(c.Tunnels) != 2 || len(c.Includes) != 2 {
+		t.Fatalf("%d tunnels from %v, want 2 from hub.d/spoke-1.toml and spoke-2.toml", len(c.Tunnels), c.Includes)
+	}
+	for i, name := range []string{"spoke-1", "spoke-2"} {
+		tun := c.Tunnel(name)
+		if tun == nil || tun.File != c.Includes[i] || !strings.HasSuffix(tun.File, filepath.Join("hub.d", name+".toml")) {
+			t.Errorf("tunnel %s: %+v, want it from hub.d/%s.toml", name, tun, name)
+		}
+	}
+	if c.Tunnel("spoke-1").PSK.Equal(c.Tunnel("spoke-2").PSK) {
+		t.Error("the spokes share a pre-shared key")
 	}
 }
 

@@ -27,7 +27,8 @@ type Options struct {
 	LogLevel *slog.LevelVar
 	// OpenDataplane creates the dataplane, delivering IKE messages to h.
 	OpenDataplane func(h dataplane.IKEHandler) (dataplane.Dataplane, error)
-	// LoadConfig re-reads the configuration for Reload; defaults to config.Load(cfg.File).
+	// LoadConfig re-reads the configuration for Reload; defaults to the Load of the
+	// config.Loader that loaded cfg (cfg.Loader()), or of a new one of cfg.File.
 	LoadConfig func() (*config.Config, error)
 	// LogThrottle limits log lines triggered by unauthenticated input, per source, in the
 	// gateway and the IKE engine; nil selects logthrottle's defaults.
@@ -45,6 +46,10 @@ type Gateway struct {
 	metrics *Metrics
 	started time.Time
 	load    func() (*config.Config, error)
+	// release hands a Config that load returned back to its config.Loader once the gateway is
+	// done with it (its memory serves the next load): set when the gateway loads with a
+	// Loader of its own choosing, whose Configs no one else holds.
+	release func(*config.Config)
 	lt      *logthrottle.Throttle // log lines triggered by unauthenticated input
 
 	reloadMu sync.Mutex // serialises Reload (SIGHUP and API)
@@ -69,7 +74,10 @@ type tunnelState struct {
 	// The tunnel's settings (from its configuration) and whether it is taken down on purpose.
 	childProbe time.Duration
 	healDelay  time.Duration // heal_delay
-	heal       bool          // heal: repair when this side lost its state
+	// gen is the generation of the configuration the tunnel runs (config.Tunnel.Gen): a
+	// reload finds a tunnel of the same generation unchanged without comparing it.
+	gen        uint64
+	heal       bool // heal: repair when this side lost its state
 	manualDown bool
 	// What the tunnel does at run time: allocated when it first does something (see state),
 	// so that a configured tunnel that never starts costs only the fields above.
@@ -130,8 +138,13 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		g.lt = logthrottle.New(0, 0)
 	}
 	if g.load == nil {
-		file := cfg.File // not cfg: it holds every tunnel of the file
-		g.load = func() (*config.Config, error) { return config.Load(file) }
+		// The Loader that loaded cfg knows which files it read: the first reload reads only
+		// those that changed since. (Not cfg itself: it holds every tunnel of the file.)
+		l := cfg.Loader()
+		if l == nil {
+			l = config.NewLoader(cfg.File)
+		}
+		g.load, g.release = l.Load, l.Release
 	}
 	// The dataplane first: the engine sends through it. Received IKE messages reach the
 	// engine through in, which is attached to the engine once it is built.
@@ -198,7 +211,7 @@ func (g *Gateway) register(tcs []*ike.TunnelConfig, cts []*config.Tunnel) {
 	}
 	for i, ct := range cts {
 		ts := &slab[i]
-		ts.childProbe, ts.heal, ts.healDelay = ct.ChildProbe, ct.Heal, ct.HealDelay
+		ts.childProbe, ts.heal, ts.healDelay, ts.gen = ct.ChildProbe, ct.Heal, ct.HealDelay, ct.Gen
 		g.tstate[tcs[i].Name] = ts // the engine's copy of the name: the file's is dropped
 	}
 }

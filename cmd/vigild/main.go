@@ -70,7 +70,10 @@ func run(args []string) int {
 	// Start-up (a configuration of 100,000 tunnels, their indexes and policies) allocates a
 	// lot that it drops at once: collect less often until it is done (see FreeOSMemory below).
 	gcPercent := debug.SetGCPercent(200)
-	cfg, err := config.Load(*cfgPath)
+	// The gateway reloads with this loader (cfg.Loader()): it re-reads only the included files
+	// that changed since it last read them, the first time since this load.
+	loader := config.NewLoader(*cfgPath)
+	cfg, err := loader.Load()
 	if err != nil {
 		for _, e := range config.Errors(err) {
 			fmt.Fprintln(os.Stderr, "vigild:", e)
@@ -140,6 +143,7 @@ func run(args []string) int {
 	// The gateway holds the tunnels now; this function keeps only the rest (a copy of 100,000
 	// tunnels' configuration would outlive start-up otherwise).
 	tunnels := len(cfg.Tunnels)
+	loader.Release(cfg) // the first reload may take its memory
 	cfg = &config.Config{File: cfg.File, Global: cfg.Global}
 	debug.SetGCPercent(gcPercent)
 	go settle(log)
