@@ -11,6 +11,9 @@ import (
 	"github.com/vigil-ipsec/vigil/internal/vigiltest"
 )
 
+// tunnelsPerFile is how many tunnels each of B's included files holds.
+const tunnelsPerFile = 1000
+
 // reloadSample is how many other tunnels' SAs are compared before and after the reload.
 const reloadSample = 50
 
@@ -24,9 +27,10 @@ type reloadResult struct {
 	back         time.Duration // until the changed tunnel was up again (A reconnects)
 }
 
-// measureReload changes one tunnel of B's configuration (its dpd_delay), reloads B and checks
-// what issue #12 asks: the reload reports that one tunnel changed and the others unchanged,
-// the others keep their SAs (a sample's SPIs are compared), and the changed one comes back.
+// measureReload changes one tunnel of B's configuration (its dpd_delay, in the included file
+// that holds it), reloads B and checks what issue #12 asks: the reload reports that one tunnel
+// changed and the others unchanged, the others keep their SAs (a sample's SPIs are compared),
+// and the changed one comes back.
 func measureReload(ctx context.Context, vb *rig.Vigil, fb rig.VigilFiles, cb vigiltest.Conf, n int) (reloadResult, error) {
 	var rr reloadResult
 	k := n / 2
@@ -44,7 +48,7 @@ func measureReload(ctx context.Context, vb *rig.Vigil, fb rig.VigilFiles, cb vig
 	old := before[len(names)]
 	cb.Tunnels = slices.Clone(cb.Tunnels)
 	cb.Tunnels[k].DPDDelay = "17s"
-	if _, err := rig.WriteVigilConf(fb.Dir, "vgs-b", cb); err != nil {
+	if err := rig.WriteTunnelFile(fb, cb, tunnelsPerFile, k/tunnelsPerFile); err != nil {
 		return rr, err
 	}
 	t0 := time.Now()

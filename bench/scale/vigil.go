@@ -38,7 +38,9 @@ func (b *bench) vigil(cl *rig.Cleanup, tp *netns.Topo, dir string, plan []scalep
 	if err != nil {
 		return err
 	}
-	fb, err := rig.WriteVigilConf(filepath.Join(dir, "b"), "vgs-b", cb)
+	// B, whose reload is measured, has its tunnels in included files as configuration
+	// management would write them (see measureReload).
+	fb, err := rig.WriteVigilConfSplit(filepath.Join(dir, "b"), "vgs-b", cb, tunnelsPerFile)
 	if err != nil {
 		return err
 	}

@@ -83,12 +83,23 @@ func list(xs []string) string {
 
 // TOML renders the configuration; socket and TUN name are set by Start.
 func (c Conf) TOML(socket, tun string) string {
+	return c.GlobalTOML(socket, tun) + TunnelsTOML(c.Tunnels)
+}
+
+// GlobalTOML is the [global] table of the configuration (TOML without its tunnels).
+func (c Conf) GlobalTOML(socket, tun string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[global]\nsocket = %s\ntun_name = %s\nmetrics_addr = %s\n", q(socket), q(tun), q(c.Metrics))
 	for _, l := range c.Global {
 		b.WriteString(l + "\n")
 	}
-	for _, t := range c.Tunnels {
+	return b.String()
+}
+
+// TunnelsTOML is the [tunnel.NAME] tables of ts.
+func TunnelsTOML(ts []Tunnel) string {
+	var b strings.Builder
+	for _, t := range ts {
 		fmt.Fprintf(&b, "\n[tunnel.%s]\nlocal_addr = %s\nremote_addr = %s\n", t.Name, q(t.LocalAddr), q(t.RemoteAddr))
 		kv := func(k, v string) {
 			if v != "" {

@@ -50,6 +50,37 @@ func WriteVigilConf(dir, tun string, conf vigiltest.Conf) (VigilFiles, error) {
 	return f, os.WriteFile(f.Config, []byte(conf.TOML(f.Socket, tun)), 0o600)
 }
 
+// tunnelsDir is where WriteVigilConfSplit puts the included files, relative to the main file.
+const tunnelsDir = "tunnels.d"
+
+// WriteVigilConfSplit writes conf as WriteVigilConf does, but with the tunnels in included
+// files of perFile tunnels each (dir/tunnels.d/00000.toml, ...; the layout a configuration
+// management system writes for many tunnels), and the main file including them.
+func WriteVigilConfSplit(dir, tun string, conf vigiltest.Conf, perFile int) (VigilFiles, error) {
+	f := VigilFiles{Dir: dir, Config: filepath.Join(dir, "vigil.toml"), Socket: filepath.Join(dir, "vigil.sock")}
+	if err := os.MkdirAll(filepath.Join(dir, tunnelsDir), 0o700); err != nil {
+		return f, err
+	}
+	main := fmt.Sprintf("include = [%q]\n\n", tunnelsDir+"/*.toml") + conf.GlobalTOML(f.Socket, tun) // top-level keys first
+	if err := os.WriteFile(f.Config, []byte(main), 0o600); err != nil {
+		return f, err
+	}
+	for i := 0; i*perFile < len(conf.Tunnels); i++ {
+		if err := WriteTunnelFile(f, conf, perFile, i); err != nil {
+			return f, err
+		}
+	}
+	return f, nil
+}
+
+// WriteTunnelFile (re)writes the i-th included file of a configuration WriteVigilConfSplit
+// wrote with perFile tunnels per file.
+func WriteTunnelFile(f VigilFiles, conf vigiltest.Conf, perFile, i int) error {
+	ts := conf.Tunnels[i*perFile : min((i+1)*perFile, len(conf.Tunnels))]
+	path := filepath.Join(f.Dir, tunnelsDir, fmt.Sprintf("%05d.toml", i))
+	return os.WriteFile(path, []byte(vigiltest.TunnelsTOML(ts)), 0o600)
+}
+
 // VigilOptions are LaunchVigil's less common settings.
 type VigilOptions struct {
 	// Args are extra vigild arguments, e.g. --debug-addr.
