@@ -170,10 +170,16 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	tcs := make([]*ike.TunnelConfig, len(cfg.Tunnels))
 	cts := make([]*config.Tunnel, len(cfg.Tunnels))
 	slab := make([]ike.TunnelConfig, len(cfg.Tunnels)) // one allocation: see register
-	var a arena
+	// The tunnels' values are copied into an arena unless a loader keeps them anyway: the
+	// loader of a configuration with included files holds their parsed tunnels for the next
+	// reload, and a copy would only double them.
+	a := new(arena)
+	if len(cfg.Includes) > 0 {
+		a = nil
+	}
 	for i := range cfg.Tunnels {
 		ct := &cfg.Tunnels[i]
-		slab[i] = tunnelConfig(gl, ct, &a)
+		slab[i] = tunnelConfig(gl, ct, a)
 		tcs[i], cts[i] = &slab[i], ct
 		if a := tcs[i].Local.Addr(); i == 0 || a != tcs[i-1].Local.Addr() {
 			if err := dp.Listen(a); err != nil {
