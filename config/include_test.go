@@ -509,3 +509,24 @@ func TestIncludeUnreadableDirectory(t *testing.T) {
 		t.Errorf("unreadable directory: %v", err)
 	}
 }
+
+// TestIsRacy: a modification time with a fraction of a second (a fine file system clock) is
+// trusted from fineRacyWindow before the read on; a whole second (maybe a coarse clock: ext3,
+// FAT) only from racyWindow before it.
+func TestIsRacy(t *testing.T) {
+	readAt := time.Date(2026, 12, 3, 12, 0, 10, 0, time.UTC)
+	for _, tc := range []struct {
+		mtime time.Time
+		racy  bool
+	}{
+		{readAt.Add(-500 * time.Millisecond).Add(123), false},
+		{readAt.Add(-50 * time.Millisecond).Add(123), true},
+		{readAt.Add(time.Millisecond), true}, // modified after the read began
+		{readAt.Add(-time.Second), true},     // whole second: coarse clock possible
+		{readAt.Add(-3 * time.Second), false},
+	} {
+		if got := isRacy(tc.mtime.UnixNano(), readAt); got != tc.racy {
+			t.Errorf("isRacy(%v before the read) = %v, want %v", readAt.Sub(tc.mtime), got, tc.racy)
+		}
+	}
+}

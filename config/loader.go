@@ -71,8 +71,25 @@ func (l *Loader) Release(c *Config) {
 
 // racyWindow: a file whose modification time is this close to (or later than) the start of
 // the load that read it is not trusted to be unchanged by its status alone. File systems'
-// clocks tick in 1 to 10 ms on Linux, in 2 s on FAT.
-const racyWindow = 2 * time.Second
+// clocks tick in 1 to 10 ms on Linux (fineRacyWindow), in 1 s on ext3 and 2 s on FAT
+// (racyWindow). A time with a fraction of a second comes from a fine clock; a whole second
+// may come from a coarse one, so it gets the long window. (With the long window alone, files
+// that configuration management wrote just before vigild started would all be read again by
+// the first reload.)
+const (
+	racyWindow     = 2 * time.Second
+	fineRacyWindow = 100 * time.Millisecond
+)
+
+// isRacy reports whether a file modified at mtime (unix nanoseconds) is too close to readAt
+// for its status to prove it unchanged later.
+func isRacy(mtime int64, readAt time.Time) bool {
+	w := racyWindow
+	if mtime%int64(time.Second) != 0 {
+		w = fineRacyWindow
+	}
+	return mtime >= readAt.Add(-w).UnixNano()
+}
 
 // lastGen is the last generation given to a parse of a file (see Tunnel.Gen); shared by all
 // Loaders, so that a generation names one parse in the process.
@@ -110,10 +127,9 @@ func newCachedFile(st fs.FileInfo, psks map[string]fileStat, readAt time.Time) *
 	if !ok {
 		return nil
 	}
-	recent := readAt.Add(-racyWindow).UnixNano()
-	e := &cachedFile{stat: fst, psks: psks, racy: fst.mtime >= recent}
+	e := &cachedFile{stat: fst, psks: psks, racy: isRacy(fst.mtime, readAt)}
 	for _, p := range psks {
-		e.racy = e.racy || p.mtime >= recent
+		e.racy = e.racy || isRacy(p.mtime, readAt)
 	}
 	return e
 }

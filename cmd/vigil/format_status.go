@@ -45,6 +45,18 @@ func writeReload(w io.Writer, r api.ReloadResult) error {
 	row(tw, "added", list(r.Added))
 	row(tw, "removed", list(r.Removed))
 	row(tw, "changed", list(r.Changed))
-	row(tw, "unchanged", list(r.Unchanged))
+	row(tw, "unchanged", listOrCount(r.Unchanged))
 	return tw.Flush()
+}
+
+// maxListed: a longer list of names is shown as its count (a gateway may have 100,000
+// unchanged tunnels; -o json still lists them all).
+const maxListed = 20
+
+// listOrCount is list(names), or "N tunnels" when there are more than maxListed.
+func listOrCount(names []string) string {
+	if len(names) > maxListed {
+		return fmt.Sprintf("%d tunnels", len(names))
+	}
+	return list(names)
 }

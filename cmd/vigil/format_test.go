@@ -3,8 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigil-ipsec/vigil/api"
 )
 
 func TestHumanDuration(t *testing.T) {
@@ -77,5 +80,29 @@ func TestEndpoint(t *testing.T) {
 		if got := endpoint(tt[0], tt[1]); got != tt[2] {
 			t.Errorf("endpoint(%q, %q) = %q, want %q", tt[0], tt[1], got, tt[2])
 		}
+	}
+}
+
+// TestWriteReloadCountsManyUnchanged: the table lists added, removed and changed tunnels by
+// name, but 100,000 unchanged ones as a count.
+func TestWriteReloadCountsManyUnchanged(t *testing.T) {
+	var many []string
+	for i := range 100000 {
+		many = append(many, fmt.Sprint("t", i))
+	}
+	var b strings.Builder
+	if err := writeReload(&b, api.ReloadResult{Changed: []string{"t5"}, Unchanged: many}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if !strings.Contains(out, "100000 tunnels") || strings.Contains(out, "t99999") || !strings.Contains(out, "t5") {
+		t.Errorf("reload table:\n%s", out)
+	}
+	b.Reset()
+	if err := writeReload(&b, api.ReloadResult{Unchanged: []string{"a", "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "a, b") {
+		t.Errorf("a short list is not shown by name:\n%s", b.String())
 	}
 }
