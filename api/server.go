@@ -193,6 +193,10 @@ func (s *Server) handleReload(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	res.UnchangedCount = len(res.Unchanged)
+	if len(res.Unchanged) > MaxListedUnchanged && r.URL.Query().Get("unchanged") != "all" {
+		res.Unchanged = nil
+	}
 	res.Added, res.Removed = nonNil(res.Added), nonNil(res.Removed)
 	res.Changed, res.Unchanged = nonNil(res.Changed), nonNil(res.Unchanged)
 	writeJSON(w, http.StatusOK, res)

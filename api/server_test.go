@@ -429,3 +429,24 @@ func TestServeRefusesOtherListeners(t *testing.T) {
 		t.Errorf("Listen on a foreign socket = %v, want %q", err, want)
 	}
 }
+
+// TestReloadAnswerCountsManyUnchanged: a reload that leaves more than MaxListedUnchanged
+// tunnels unchanged answers with their count and without their names, unless asked for all.
+func TestReloadAnswerCountsManyUnchanged(t *testing.T) {
+	fake := apitest.NewFake()
+	fake.ReloadRes = api.ReloadResult{}
+	for i := range api.MaxListedUnchanged + 500 {
+		fake.ReloadRes.Unchanged = append(fake.ReloadRes.Unchanged, fmt.Sprint("t", i))
+	}
+	fake.ReloadRes.Changed = []string{"x"}
+	hc := unixClient(apitest.Serve(t, fake))
+	status, body := do(t, hc, "POST", "/v1/reload", "")
+	want := fmt.Sprintf(`"unchanged":[],"unchanged_count":%d`, api.MaxListedUnchanged+500)
+	if status != 200 || !strings.Contains(body, want) || !strings.Contains(body, `"changed":["x"]`) {
+		t.Errorf("reload answer %d %.200s, want %s", status, body, want)
+	}
+	status, body = do(t, hc, "POST", "/v1/reload?unchanged=all", "")
+	if status != 200 || !strings.Contains(body, `"t1499"`) {
+		t.Errorf("reload?unchanged=all: %d, the names are not all there", status)
+	}
+}

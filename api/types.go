@@ -114,11 +114,18 @@ type Event struct {
 
 // ReloadResult lists tunnel names by what a configuration reload did to them.
 type ReloadResult struct {
-	Added     []string `json:"added"`
-	Removed   []string `json:"removed"`
-	Changed   []string `json:"changed"`
-	Unchanged []string `json:"unchanged"`
+	Added   []string `json:"added"`
+	Removed []string `json:"removed"`
+	Changed []string `json:"changed"`
+	// Unchanged names the tunnels left as they were, if there are at most MaxListedUnchanged
+	// or the request asked for all (?unchanged=all); UnchangedCount always counts them.
+	Unchanged      []string `json:"unchanged"`
+	UnchangedCount int      `json:"unchanged_count"`
 }
+
+// MaxListedUnchanged bounds the unchanged tunnels a reload's answer names unless asked for
+// all: a gateway with 100,000 tunnels would otherwise answer a one-tunnel edit with 1.3 MB.
+const MaxListedUnchanged = 1000
 
 // DeleteResult reports a Child SA deleted by DELETE /v1/sas/child/{spi}.
 type DeleteResult struct {

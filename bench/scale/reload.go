@@ -57,9 +57,9 @@ func measureReload(ctx context.Context, vb *rig.Vigil, fb rig.VigilFiles, cb vig
 	if err != nil {
 		return rr, fmt.Errorf("reload: %w", err)
 	}
-	if !slices.Equal(res.Changed, []string{changed}) || len(res.Added)+len(res.Removed) != 0 || len(res.Unchanged) != n-1 {
+	if !slices.Equal(res.Changed, []string{changed}) || len(res.Added)+len(res.Removed) != 0 || res.UnchangedCount != n-1 {
 		return rr, fmt.Errorf("reload changed %v, added %v, removed %v, %d unchanged; want only %s changed",
-			res.Changed, res.Added, res.Removed, len(res.Unchanged), changed)
+			res.Changed, res.Added, res.Removed, res.UnchangedCount, changed)
 	}
 	after, err := spis(ctx, vb, names)
 	if err != nil {

@@ -45,7 +45,11 @@ func writeReload(w io.Writer, r api.ReloadResult) error {
 	row(tw, "added", list(r.Added))
 	row(tw, "removed", list(r.Removed))
 	row(tw, "changed", list(r.Changed))
-	row(tw, "unchanged", listOrCount(r.Unchanged))
+	if len(r.Unchanged) == 0 && r.UnchangedCount > 0 { // the daemon named too many to list
+		row(tw, "unchanged", fmt.Sprintf("%d tunnels", r.UnchangedCount))
+	} else {
+		row(tw, "unchanged", listOrCount(r.Unchanged))
+	}
 	return tw.Flush()
 }
 
