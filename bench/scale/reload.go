@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"time"
 
@@ -69,6 +70,8 @@ func measureReload(ctx context.Context, vb *rig.Vigil, fb rig.VigilFiles, cb vig
 	for i := range names {
 		if before[i] != "" && before[i] == after[i] {
 			rr.kept++
+		} else {
+			fmt.Fprintf(os.Stderr, "# reload: tunnel %s's SAs before %q, after %q\n", names[i], before[i], after[i])
 		}
 	}
 	t1 := time.Now()
@@ -105,12 +108,19 @@ func spis(ctx context.Context, v *rig.Vigil, names []string) ([]string, error) {
 	return out, nil
 }
 
+// spiString is the SPIs of the established IKE SAs and their installed Child SAs (an SA
+// still negotiating or on its way out is not the tunnel's).
 func spiString(sas []api.IKESA) string {
 	s := ""
 	for _, sa := range sas {
+		if sa.State != "established" {
+			continue
+		}
 		s += fmt.Sprintf("%s/%s;", sa.SPIi, sa.SPIr)
 		for _, c := range sa.Children {
-			s += fmt.Sprintf("%v/%v;", c.SPIIn, c.SPIOut)
+			if c.State == "installed" {
+				s += fmt.Sprintf("%v/%v;", c.SPIIn, c.SPIOut)
+			}
 		}
 	}
 	return s
