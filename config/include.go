@@ -39,20 +39,13 @@ func (d *decoder) include(v *value, p keyPath) {
 		d.typeErr(v, p, `an array of file patterns such as ["tunnels.d/*.toml"]`)
 		return
 	}
-	i := 0
-	for e := d.tr.val(v.sub); e != nil; e, i = d.tr.val(e.next), i+1 {
-		ep := p
-		ep.elem = i + 1
-		s, ok := d.str(e, ep)
-		if !ok {
-			continue
-		}
+	d.eachString(v, p, func(s string, line, i int, ep keyPath) {
 		if s == "" {
-			d.errs.add(int(e.line), "%s: must not be empty", ep)
-			continue
+			d.errs.add(line, "%s: must not be empty", ep)
+			return
 		}
-		d.includes = append(d.includes, includePattern{strings.Clone(s), int(e.line), i})
-	}
+		d.includes = append(d.includes, includePattern{strings.Clone(s), line, i})
+	})
 }
 
 // includedFiles expands the include patterns of the main file main (problems go to errs):

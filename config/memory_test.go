@@ -6,16 +6,9 @@ import (
 	"strings"
 	"testing"
 	"unsafe"
-)
 
-// liveHeap returns the bytes of live heap after a full collection.
-func liveHeap() uint64 {
-	var ms runtime.MemStats
-	runtime.GC()
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
-}
+	"github.com/vigil-ipsec/vigil/internal/memtest"
+)
 
 // maxBytesPerTunnel bounds the live heap a loaded Config holds per tunnel of the scale file
 // (issue #12 allows 2 KiB per idle tunnel for the whole daemon).
@@ -29,12 +22,12 @@ func TestLoadMemory(t *testing.T) {
 	}
 	const n = 100_000
 	path := writeScaleConfig(t, t.TempDir(), n)
-	before := liveHeap()
+	before := memtest.LiveHeap()
 	c, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	after := liveHeap()
+	after := memtest.LiveHeap()
 	per := float64(int64(after)-int64(before)) / n
 	t.Logf("%d tunnels: %.0f bytes of live heap per tunnel (Tunnel struct %d bytes)", n, per, unsafe.Sizeof(Tunnel{}))
 	if tun := c.Tunnel("t77777"); tun == nil || tun.RemoteTS[0] != netip.MustParsePrefix("10.165.250.32/27") {
@@ -71,14 +64,14 @@ esp_proposals = "aes256gcm16"
 start_action = "trap"
 encap = "udp"
 `
-	before := liveHeap()
+	before := memtest.LiveHeap()
 	data := []byte("# " + strings.Repeat("x", pad) + settings)
 	c, err := Parse("keep.toml", data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	data = nil
-	grown := int64(liveHeap()) - int64(before)
+	grown := int64(memtest.LiveHeap()) - int64(before)
 	if c.Global.TUNName != "vpn1" || c.Tunnel("site-b").IKEProposals != "aes256-sha256-modp2048" {
 		t.Fatalf("config not as written: %+v", c)
 	}
@@ -100,7 +93,7 @@ func TestLoaderMemory(t *testing.T) {
 	dir := t.TempDir()
 	main, _ := writeScaleIncludes(t, dir, 100, n/100)
 	one := writeScaleConfig(t, dir, n)
-	before := liveHeap()
+	before := memtest.LiveHeap()
 	l, l1 := NewLoader(main), NewLoader(one)
 	for _, l := range []*Loader{l, l1} {
 		c, err := l.Load()
@@ -112,7 +105,7 @@ func TestLoaderMemory(t *testing.T) {
 		}
 		l.Release(c)
 	}
-	kept := float64(int64(liveHeap())-int64(before)) / n
+	kept := float64(int64(memtest.LiveHeap())-int64(before)) / n
 	t.Logf("a Loader keeps %.0f bytes of live heap per tunnel in included files", kept)
 	runtime.KeepAlive(l)
 	runtime.KeepAlive(l1)

@@ -292,6 +292,19 @@ func (d *decoder) typeErr(v *value, p keyPath, want string) {
 // text returns the text of v. It is part of the document: clone what the Config keeps.
 func (d *decoder) text(v *value) string { return d.tr.s(v.text) }
 
+// eachString calls f with each string element of the array v (at path p) and its line and
+// index (from 0); an element that is not a string is reported and skipped.
+func (d *decoder) eachString(v *value, p keyPath, f func(s string, line int, i int, ep keyPath)) {
+	i := 0
+	for e := d.tr.val(v.sub); e != nil; e, i = d.tr.val(e.next), i+1 {
+		ep := p
+		ep.elem = i + 1
+		if s, ok := d.str(e, ep); ok {
+			f(s, int(e.line), i, ep)
+		}
+	}
+}
+
 func (d *decoder) str(v *value, p keyPath) (string, bool) {
 	if v.kind != kindString {
 		d.typeErr(v, p, "a string")

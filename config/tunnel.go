@@ -356,21 +356,14 @@ func (d *decoder) setPrefixes(dst *[]netip.Prefix, side int, v *value, p keyPath
 		return
 	}
 	out := d.scratch[:0]
-	i := 0
-	for e := d.tr.val(v.sub); e != nil; e, i = d.tr.val(e.next), i+1 {
-		ep := p
-		ep.elem = i + 1
-		s, ok := d.str(e, ep)
-		if !ok {
-			continue
-		}
+	d.eachString(v, p, func(s string, line, _ int, ep keyPath) {
 		pfx, err := parsePrefix(s)
 		if err != nil {
-			d.errs.add(int(e.line), "%s: %v", ep, err)
-			continue
+			d.errs.add(line, "%s: %v", ep, err)
+			return
 		}
 		out = append(out, pfx)
-	}
+	})
 	d.scratch = out
 	if len(out) != int(v.n) {
 		return
