@@ -58,8 +58,8 @@ func TestResultLine(t *testing.T) {
 	if got := r.line(); got != want {
 		t.Errorf("line:\n got %s\nwant %s", got, want)
 	}
-	r.reload = reloadResult{took: 85 * time.Millisecond, kept: 49, sample: 50, back: 1200 * time.Millisecond}
-	want += "  reload B (1 tunnel changed) 85 ms, 49/50 others kept their SAs, changed one up again in 1.20 s"
+	r.reload = reloadResult{took: 85 * time.Millisecond, daemon: 21 * time.Millisecond, kept: 49, sample: 50, back: 1200 * time.Millisecond}
+	want += "  reload B (1 tunnel changed) 85 ms (vigild: 21 ms), 49/50 others kept their SAs, changed one up again in 1.20 s"
 	if got := r.line(); got != want {
 		t.Errorf("line with reload:\n got %s\nwant %s", got, want)
 	}
@@ -175,5 +175,17 @@ func TestMakefileScaleRuns(t *testing.T) {
 	}
 	if runs == 0 {
 		t.Fatal("no bench/scale.sh command in the Makefile")
+	}
+}
+
+func TestReloadTook(t *testing.T) {
+	log := []byte(`{"time":"x","level":"INFO","msg":"vigild started"}
+{"time":"x","level":"INFO","msg":"configuration reloaded","unchanged":99999,"took":21392000,"loop_held":11248000}
+`)
+	if got := reloadTook(log); got != 21392*time.Microsecond {
+		t.Errorf("reloadTook = %v, want 21.392ms", got)
+	}
+	if got := reloadTook([]byte("not json\n")); got != 0 {
+		t.Errorf("reloadTook of no such line = %v", got)
 	}
 }

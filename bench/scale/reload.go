@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -24,12 +26,13 @@ const reloadBackTimeout = time.Minute
 // reloadResult is the measurement of a reload of B that changes one of its n tunnels.
 type reloadResult struct {
 	took         time.Duration // the reload call, as the operator waits for it
+	daemon       time.Duration // what vigild logged the reload took ("took"; 0 if not found)
 	kept, sample int           // sampled other tunnels whose IKE and Child SA SPIs stayed
 	back         time.Duration // until the changed tunnel was up again (A reconnects)
 }
 
 // measureReload changes one tunnel of B's configuration (its dpd_delay, in the included file
-// that holds it), reloads B and checks what issue #12 asks: the reload reports that one tunnel
+// that holds it), reloads B (after one reload without a change) and checks what issue #12 asks: the reload reports that one tunnel
 // changed and the others unchanged, the others keep their SAs (a sample's SPIs are compared),
 // and the changed one comes back.
 func measureReload(ctx context.Context, vb *rig.Vigil, fb rig.VigilFiles, cb vigiltest.Conf, n int) (reloadResult, error) {
@@ -42,6 +45,11 @@ func measureReload(ctx context.Context, vb *rig.Vigil, fb rig.VigilFiles, cb vig
 			names = append(names, cb.Tunnels[i].Name)
 		}
 	}
+	// A first reload that changes nothing: files written moments before vigild read them are
+	// read again once (config: the racy-clean rule), which is not what an edit costs.
+	if _, err := vb.Client.Reload(ctx); err != nil {
+		return rr, fmt.Errorf("first reload: %w", err)
+	}
 	before, err := spis(ctx, vb, append(names, changed))
 	if err != nil {
 		return rr, err
@@ -52,11 +60,15 @@ func measureReload(ctx context.Context, vb *rig.Vigil, fb rig.VigilFiles, cb vig
 	if err := rig.WriteTunnelFile(fb, cb, tunnelsPerFile, k/tunnelsPerFile); err != nil {
 		return rr, err
 	}
+	logOff := vb.LogSize()
 	t0 := time.Now()
 	res, err := vb.Client.Reload(ctx)
 	rr.took = time.Since(t0)
 	if err != nil {
 		return rr, fmt.Errorf("reload: %w", err)
+	}
+	if log, err := vb.LogSince(logOff); err == nil {
+		rr.daemon = reloadTook(log)
 	}
 	if !slices.Equal(res.Changed, []string{changed}) || len(res.Added)+len(res.Removed) != 0 || res.UnchangedCount != n-1 {
 		return rr, fmt.Errorf("reload changed %v, added %v, removed %v, %d unchanged; want only %s changed",
@@ -124,4 +136,19 @@ func spiString(sas []api.IKESA) string {
 		}
 	}
 	return s
+}
+
+// reloadTook finds vigild's "configuration reloaded" line in its JSON log and returns the
+// "took" it gives (slog writes a duration as nanoseconds); 0 if there is none.
+func reloadTook(log []byte) time.Duration {
+	for line := range bytes.Lines(log) {
+		var e struct {
+			Msg  string `json:"msg"`
+			Took int64  `json:"took"`
+		}
+		if json.Unmarshal(line, &e) == nil && e.Msg == "configuration reloaded" {
+			return time.Duration(e.Took)
+		}
+	}
+	return 0
 }

@@ -106,8 +106,11 @@ func (r result) line() string {
 	}
 	fmt.Fprintf(&b, "  load B %s", secs(r.load))
 	if rr := r.reload; rr.sample > 0 {
-		fmt.Fprintf(&b, "  reload B (1 tunnel changed) %s, %d/%d others kept their SAs, changed one up again in %s",
-			ms(rr.took), rr.kept, rr.sample, secs(rr.back))
+		fmt.Fprintf(&b, "  reload B (1 tunnel changed) %s", ms(rr.took))
+		if rr.daemon > 0 {
+			fmt.Fprintf(&b, " (vigild: %s)", ms(rr.daemon))
+		}
+		fmt.Fprintf(&b, ", %d/%d others kept their SAs, changed one up again in %s", rr.kept, rr.sample, secs(rr.back))
 	}
 	if r.err != nil {
 		fmt.Fprintf(&b, "  error: %s", oneLine(r.err))
