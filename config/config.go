@@ -62,7 +62,10 @@ type Global struct {
 	HalfOpenPerSource int        // half_open_per_source: cap on half-open IKE SAs from one address
 	Retransmit        Retransmit // [global.retransmit]
 	TUNName           string     // tun_name: name of the TUN interface
-	InvalidSPI        InvalidSPI // [global.invalid_spi]
+	// DHReuse (dh_reuse): how long one Diffie-Hellman value of ours serves every exchange
+	// that needs one of its group (RFC 7296 2.12); 0 makes one per exchange.
+	DHReuse    time.Duration
+	InvalidSPI InvalidSPI // [global.invalid_spi]
 }
 
 // Retransmit controls IKE request retransmission, the [global.retransmit]

@@ -14,6 +14,10 @@ const (
 	DefaultHalfOpenMax       = 20000
 	DefaultHalfOpenPerSource = 2000
 	DefaultTUNName           = "vigil0"
+	DefaultDHReuse           = time.Second
+	// MaxDHReuse caps dh_reuse: a longer reuse buys no speed (one value per second is
+	// already nothing next to the exchanges it serves) and weakens forward secrecy.
+	MaxDHReuse = time.Minute
 
 	DefaultRetransmitTimeout    = 500 * time.Millisecond
 	DefaultRetransmitBase       = 1.8
@@ -58,6 +62,7 @@ func DefaultGlobal() Global {
 		LogLevel:          DefaultLogLevel,
 		LogFormat:         DefaultLogFormat,
 		MetricsAddr:       DefaultMetricsAddr,
+		DHReuse:           DefaultDHReuse,
 		CookieThreshold:   DefaultCookieThreshold,
 		HalfOpenMax:       DefaultHalfOpenMax,
 		HalfOpenPerSource: DefaultHalfOpenPerSource,

@@ -527,6 +527,7 @@ func (d *decoder) global(t *table, path string, g *Global) {
 			})
 		})},
 		{"tun_name", d.strTo(&g.TUNName)},
+		{"dh_reuse", d.durTo(&g.DHReuse)},
 		{"invalid_spi", d.tableTo(func(t *table, p string) {
 			s := &g.InvalidSPI
 			d.fields(t, p, []field{

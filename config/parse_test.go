@@ -120,6 +120,7 @@ cookie_threshold = 0
 half_open_max = 300
 half_open_per_source = 30
 tun_name = "vpn1"
+dh_reuse = "0s"
 
 [global.retransmit]
 timeout = "1s"
@@ -195,8 +196,8 @@ mobike = true
 	if got == nil || !got.Equal(&want) {
 		t.Fatalf("tunnel = %+v\nwant     %+v", got, want)
 	}
-	if got.Line != 26 {
-		t.Errorf("Line = %d, want 26", got.Line)
+	if got.Line != 27 {
+		t.Errorf("Line = %d, want 27", got.Line)
 	}
 }
 
@@ -301,6 +302,8 @@ func TestErrors(t *testing.T) {
 		{"same ports", "[global]\nike_port = 4500\n" + base, 2, "global.ike_port: ike_port and natt_port must differ"},
 		{"metrics addr", "[global]\nmetrics_addr = \"localhost\"\n" + base, 2, `global.metrics_addr: "localhost" is not host:port`},
 		{"tun name", "[global]\ntun_name = \"a-very-long-interface-name\"\n" + base, 2, "global.tun_name"},
+		{"dh reuse too long", "[global]\ndh_reuse = \"2m\"\n" + base, 2, "global.dh_reuse: 2m0s is longer than 1m0s"},
+		{"dh reuse negative", "[global]\ndh_reuse = \"-1s\"\n" + base, 2, "global.dh_reuse"},
 		{"empty socket", "[global]\nsocket = \"\"\n" + base, 2, "global.socket: must not be empty"},
 		{"retransmit base", "[global.retransmit]\nbase = 0.5\n" + base, 2, "global.retransmit.base: 0.5 is out of range"},
 		{"retransmit nan", "[global.retransmit]\nbase = nan\n" + base, 2, "global.retransmit.base: NaN is out of range"},

@@ -210,6 +210,9 @@ func (d *decoder) checkGlobal(g *Global) {
 	if n := g.TUNName; n == "" || len(n) > maxTUNNameLen || n == "." || n == ".." || strings.ContainsAny(n, "/: \t\n\r\x00") {
 		d.errs.add(d.line("global.tun_name"), "global.tun_name: %q is not a valid interface name (1 to %d characters, no '/', ':' or spaces)", n, maxTUNNameLen)
 	}
+	if g.DHReuse > MaxDHReuse {
+		d.errs.add(d.line("global.dh_reuse"), "global.dh_reuse: %v is longer than %v (a longer reuse weakens forward secrecy and saves nothing more)", g.DHReuse, MaxDHReuse)
+	}
 	r := &g.Retransmit
 	if r.Timeout <= 0 {
 		d.errs.add(d.line("global.retransmit.timeout"), "global.retransmit.timeout: must be positive")

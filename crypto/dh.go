@@ -80,5 +80,7 @@ func WipeDH(d DH) {
 		}
 	case *x25519DH:
 		k.wipe()
+	case interface{ Wipe() }:
+		k.Wipe() // a DH value that wraps one (ike's shared values)
 	}
 }

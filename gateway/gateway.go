@@ -159,7 +159,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		RetransmitTimeout: gl.Retransmit.Timeout, RetransmitBase: gl.Retransmit.Base,
 		RetransmitTries: gl.Retransmit.Tries, RetransmitMax: gl.Retransmit.MaxTimeout,
 		CookieThreshold: gl.CookieThreshold, HalfOpenMax: gl.HalfOpenMax, HalfOpenPerSource: gl.HalfOpenPerSource,
-		LogThrottle: g.lt,
+		LogThrottle: g.lt, DHReuse: dhReuse(gl.DHReuse),
 		// The dataplane limits the unknown-SPI events, per (source, SPI) and per source, with
 		// per_spi_interval and per_peer_rate: each event gets at most one notify.
 		QuietOnUnknownSPI:         gl.InvalidSPI.PerPeerRate == 0,
@@ -387,4 +387,12 @@ func (g *Gateway) tunnelDown(name string) error {
 		g.event(name, "down", "manual", t.Cfg.Remote.Addr().String(), 0, nil, "tunnel taken down by operator", 0)
 	})
 	return err
+}
+
+// dhReuse is the engine's DHReuse for dh_reuse: "0s" turns reuse off.
+func dhReuse(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }

@@ -59,3 +59,57 @@ func TestPacedStart(t *testing.T) {
 		<-doneB
 	})
 }
+
+// TestMassStartReusesDH: tunnels set up within dh_reuse of each other share one
+// Diffie-Hellman value per side (the engines make one and reuse it), and all come up; with
+// dh_reuse = "0s" every exchange makes its own.
+func TestMassStartReusesDH(t *testing.T) {
+	const n = 2 * maxInitiating
+	for _, tc := range []struct {
+		name         string
+		reuse        time.Duration
+		made, reused float64
+	}{{"1s", time.Second, 1, n - 1}, {"off", 0, n, 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfgA, cfgB := scaleConfigs(t, n, false)
+			cfgA.Global.DHReuse, cfgB.Global.DHReuse = tc.reuse, tc.reuse
+			synctest.Test(t, func(t *testing.T) {
+				net := memory.NewNetwork()
+				open := func(h dataplane.IKEHandler) (dataplane.Dataplane, error) {
+					return net.AttachWith(nil, h, memory.Options{IKEQueueLen: 2*n + memory.IKEQueueLen}), nil
+				}
+				gwB, err := New(cfgB, Options{OpenDataplane: open})
+				if err != nil {
+					t.Fatal(err)
+				}
+				gwA, err := New(cfgA, Options{OpenDataplane: open})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				doneA, doneB := make(chan struct{}), make(chan struct{})
+				go func() { gwB.Run(ctx); close(doneB) }()
+				go func() { gwA.Run(ctx); close(doneA) }()
+				for range 100 { // bounded; fake time stands still while they compute
+					synctest.Wait()
+					if gwA.Status().TunnelsUp == n && gwB.Status().TunnelsUp == n {
+						break
+					}
+					time.Sleep(time.Millisecond)
+				}
+				if a, b := gwA.Status().TunnelsUp, gwB.Status().TunnelsUp; a != n || b != n {
+					t.Errorf("%d and %d of %d tunnels up", a, b, n)
+				}
+				for _, g := range []*Gateway{gwA, gwB} {
+					tg := &testGateway{Gateway: g}
+					if made, reused := metric(t, tg, "vigil_ike_dh_values_total", "source", "made"), metric(t, tg, "vigil_ike_dh_values_total", "source", "reused"); made != tc.made || reused != tc.reused {
+						t.Errorf("DH values made %v, reused %v; want %v and %v", made, reused, tc.made, tc.reused)
+					}
+				}
+				cancel()
+				<-doneA
+				<-doneB
+			})
+		})
+	}
+}

@@ -46,6 +46,11 @@ type Config struct {
 	QuietOnUnknownSPI         bool
 	UnprotectedInvalidSPIRate float64
 
+	// DHReuse is how long one Diffie-Hellman value of ours serves every exchange that needs
+	// one of its group (dhreuse.go): 0 selects DefaultDHReuse, a negative value a new value
+	// for every exchange.
+	DHReuse time.Duration
+
 	// Rand is the source of randomness (SPIs, nonces, cookies, message IDs); nil selects
 	// crypto/rand. Tests set it to choose SPIs.
 	Rand io.Reader
@@ -85,6 +90,9 @@ func (c *Config) defaults() {
 	if c.HalfOpenPerSource == 0 {
 		c.HalfOpenPerSource = DefaultHalfOpenPerSource
 	}
+	if c.DHReuse == 0 {
+		c.DHReuse = DefaultDHReuse
+	}
 	if c.Rand == nil {
 		c.Rand = rand.Reader
 	}
@@ -118,6 +126,7 @@ type Engine struct {
 	counts   counts              // totals for operators (counts.go)
 
 	childByID map[uint64]*ChildSA // installed Child SAs by ID (the dataplane's key of outbound SAs)
+	dhShares  map[uint16]*dhShare // the DH value of each group handed out now (dhreuse.go)
 	timers    timerHeap           // armed timers (timers.go)
 	timerSeq  uint64              // timers armed so far
 	wake      *time.Timer         // fires at the earliest deadline in timers
@@ -161,6 +170,9 @@ type Stats struct {
 	HalfOpenRefused, UnprotectedDropped uint64
 	// NotifiesDropped counts volunteered notifies dropped from a full request queue.
 	NotifiesDropped uint64
+	// DHValues counts the Diffie-Hellman values made, DHReused the exchanges that were given
+	// one made earlier (dhreuse.go).
+	DHValues, DHReused uint64
 }
 
 // New creates an engine that speaks the protocols given: ike/v1.New for IKEv1, ike/v2.New for
@@ -202,6 +214,7 @@ func New(cfg Config, dp dataplane.Dataplane, hooks Hooks, log *slog.Logger, prot
 func (e *Engine) Run(ctx context.Context) {
 	defer close(e.stopped)
 	defer e.stopTimers()
+	defer e.retireAllDH()
 	var events <-chan dataplane.Event
 	if e.dp != nil {
 		events = e.dp.Events()

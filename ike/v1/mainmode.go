@@ -151,7 +151,7 @@ func (e *engine) v1MainInitiator(sa *ike.IKESA, local, remote netip.AddrPort, h 
 		v.hash, v.keyLen, v.group = s.hash, s.encrBits/8, s.group
 		v.natt = m.HasVendorID(v1wire.VendorIDNATTRFC3947)
 		v.dpd = m.HasVendorID(v1wire.VendorIDDPD)
-		dh, err := crypto.NewDH(s.group, e.Rand())
+		dh, err := e.NewDH(s.group)
 		if err != nil {
 			e.IKEFailed(sa, err)
 			return
@@ -356,11 +356,12 @@ func (e *engine) v1MainResponder(sa *ike.IKESA, local, remote netip.AddrPort, h 
 			e.RemoveIKE(sa, errors.New("bad nonce"))
 			return
 		}
-		dh, err := crypto.NewDH(v.group, e.Rand())
+		dh, err := e.NewDH(v.group)
 		if err != nil {
 			e.RemoveIKE(sa, err)
 			return
 		}
+		defer crypto.WipeDH(dh) // a responder needs its value for this message only
 		gxy, err := dh.SharedSecret(ke.Data)
 		if err != nil {
 			e.Log().Info("bad KE payload in Main Mode message 3", "peer", remote, "err", err)
@@ -473,6 +474,9 @@ func (e *engine) v1Established(sa *ike.IKESA) {
 	e.SetIKEState(sa, ike.IKEEstablished)
 	sa.Up = time.Now()
 	sa.SetLastInbound(sa.Up)
+	if v.dh != nil {
+		crypto.WipeDH(v.dh)
+	}
 	v.dh = nil
 	t := sa.Tunnel
 	old := v.rekeyOf

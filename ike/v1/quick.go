@@ -172,7 +172,7 @@ func (e *engine) v1QuickStart(sa *ike.IKESA, t *ike.Tunnel, rekey *ike.ChildSA, 
 		&v1wire.Nonce{Data: q.ni},
 	}
 	if pfs != 0 {
-		dh, err := crypto.NewDH(pfs, e.Rand())
+		dh, err := e.NewDH(pfs)
 		if err != nil {
 			e.v1QuickFinish(sa, q, nil, err)
 			return
@@ -310,7 +310,9 @@ func (e *engine) v1QuickAccept(sa *ike.IKESA, q *v1Quick, m *v1wire.Message) (*i
 		if suite.DH != q.dh.Group() || ke == nil {
 			return nil, nil, errors.New("peer did not answer our PFS key exchange")
 		}
-		if gqm, err = q.dh.SharedSecret(ke.Data); err != nil {
+		gqm, err = q.dh.SharedSecret(ke.Data)
+		crypto.WipeDH(q.dh)
+		if err != nil {
 			return nil, nil, err
 		}
 	case suite.DH != 0:
@@ -432,11 +434,12 @@ func (e *engine) v1QuickRequest(sa *ike.IKESA, local, remote netip.AddrPort, h v
 			refuse(v1wire.NotifyInvalidKeyInformation, "PFS transform without KE payload")
 			return
 		}
-		dh, err := crypto.NewDH(suite.DH, e.Rand())
+		dh, err := e.NewDH(suite.DH)
 		if err != nil {
 			refuse(v1wire.NotifyNoProposalChosen, err.Error())
 			return
 		}
+		defer crypto.WipeDH(dh)
 		if gqm, err = dh.SharedSecret(ke.Data); err != nil {
 			refuse(v1wire.NotifyInvalidKeyInformation, "bad KE payload")
 			return

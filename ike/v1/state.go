@@ -263,6 +263,9 @@ func (e *engine) v1Teardown(sa *ike.IKESA, err error) {
 	if v.keys != nil {
 		v.keys.Clear()
 	}
+	if v.dh != nil {
+		crypto.WipeDH(v.dh)
+	}
 	v.dh = nil
 }
 

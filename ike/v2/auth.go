@@ -128,6 +128,9 @@ func (e *engine) handleAuthResponse(sa *ike.IKESA, m *wire.Message) {
 // established marks an IKE SA authenticated and starts its timers. It returns false when the
 // SA turned out to be a duplicate of the tunnel's and is being deleted.
 func (e *engine) established(sa *ike.IKESA) bool {
+	if v2of(sa).dh != nil {
+		crypto.WipeDH(v2of(sa).dh)
+	}
 	v2of(sa).initReq, v2of(sa).initResp, v2of(sa).dh = nil, nil, nil
 	// The IKE SA goes quiet now: its SK ciphers rebuild their state for the next message.
 	crypto.ReleaseSK(v2of(sa).in)

@@ -65,7 +65,7 @@ func (e *engine) childExchange(sa *ike.IKESA, cp *childProposal, budget time.Dur
 			&wire.SA{Proposals: proposal.ToWire(t.Cfg.ESPProposals, wire.ProtocolESP, ike.SPIBytes(cp.spi))},
 			&wire.Nonce{Data: cp.ni})
 		if g := pfsGroup(t.Cfg.ESPProposals); g != 0 {
-			dh, err := crypto.NewDH(g, e.Rand())
+			dh, err := e.NewDH(g)
 			if err == nil {
 				cp.dh = dh
 				ps = append(ps, &wire.KE{Group: g, Data: dh.PublicKey()})
@@ -106,7 +106,9 @@ func (e *engine) acceptChildResponseCreate(sa *ike.IKESA, cp *childProposal, m *
 			return nil, errors.New("CREATE_CHILD_SA response lacks the PFS KE payload")
 		}
 		var err error
-		if gir, err = cp.dh.SharedSecret(ke.Data); err != nil {
+		gir, err = cp.dh.SharedSecret(ke.Data)
+		crypto.WipeDH(cp.dh)
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -208,10 +210,11 @@ func (e *engine) acceptChildRequest(sa *ike.IKESA, m *wire.Message, rekeyOf *ike
 			binary.BigEndian.PutUint16(g[:], suite.DH)
 			return nil, []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidKEPayload, Data: g[:]}}
 		}
-		dh, err := crypto.NewDH(suite.DH, e.Rand())
+		dh, err := e.NewDH(suite.DH)
 		if err != nil {
 			return refuse(wire.NotifyNoProposalChosen, err.Error())
 		}
+		defer crypto.WipeDH(dh)
 		if gir, err = dh.SharedSecret(peerKE.Data); err != nil {
 			return refuse(wire.NotifyInvalidSyntax, "bad KE payload")
 		}

@@ -37,7 +37,7 @@ func (e *engine) v2RekeyIKE(sa *ike.IKESA) {
 	e.Log().Info("rekeying IKE SA", "tunnel", sa.TunnelName(), "ike", sa.String())
 	build := func() []wire.Payload {
 		rk.ni = e.Nonce()
-		dh, err := crypto.NewDH(sa.Suite.DH, e.Rand())
+		dh, err := e.NewDH(sa.Suite.DH)
 		if err != nil {
 			return nil
 		}
@@ -93,6 +93,7 @@ func (e *engine) ikeRekeyResponse(sa *ike.IKESA, rk *ikeRekey, m *wire.Message) 
 		return nil, fmt.Errorf("peer chose %v, which we did not offer", suite)
 	}
 	gir, err := rk.dh.SharedSecret(ke.Data)
+	crypto.WipeDH(rk.dh)
 	if err != nil {
 		return nil, err
 	}
@@ -145,10 +146,11 @@ func (e *engine) handleIKERekeyRequest(sa *ike.IKESA, m *wire.Message) ([]wire.P
 		binary.BigEndian.PutUint16(g[:], suite.DH)
 		return []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidKEPayload, Data: g[:]}}, nil
 	}
-	dh, err := crypto.NewDH(suite.DH, e.Rand())
+	dh, err := e.NewDH(suite.DH)
 	if err != nil {
 		return []wire.Payload{&wire.Notify{Type: wire.NotifyNoProposalChosen}}, nil
 	}
+	defer crypto.WipeDH(dh)
 	gir, err := dh.SharedSecret(ke.Data)
 	if err != nil {
 		return []wire.Payload{&wire.Notify{Type: wire.NotifyInvalidSyntax}}, nil

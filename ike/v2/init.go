@@ -33,10 +33,13 @@ func (e *engine) v2Initiate(t *ike.Tunnel) *ike.IKESA {
 
 // sendInit (re)builds and sends our IKE_SA_INIT request.
 func (e *engine) sendInit(sa *ike.IKESA) {
-	dh, err := crypto.NewDH(v2of(sa).group, e.Rand())
+	dh, err := e.NewDH(v2of(sa).group)
 	if err != nil {
 		e.IKEFailed(sa, err)
 		return
+	}
+	if v2of(sa).dh != nil {
+		crypto.WipeDH(v2of(sa).dh) // an earlier try's (COOKIE, INVALID_KE_PAYLOAD)
 	}
 	v2of(sa).dh = dh
 	var ps []wire.Payload
@@ -305,10 +308,11 @@ func (e *engine) handleInitRequest(local, remote netip.AddrPort, h wire.Header, 
 		e.replyInitError(local, remote, h, &wire.Notify{Type: wire.NotifyInvalidKEPayload, Data: g[:]})
 		return
 	}
-	dh, err := crypto.NewDH(suite.DH, e.Rand())
+	dh, err := e.NewDH(suite.DH)
 	if err != nil {
 		return
 	}
+	defer crypto.WipeDH(dh) // a responder needs its value for this message only
 	gir, err := dh.SharedSecret(ke.Data)
 	if err != nil {
 		e.Log().Info("bad KE payload", "peer", remote, "err", err)
@@ -317,7 +321,7 @@ func (e *engine) handleInitRequest(local, remote netip.AddrPort, h wire.Header, 
 	}
 	sa := e.NewIKESA(2, t, false, local, remote)
 	sa.SPIi, sa.SPIr, sa.State, sa.Suite = h.SPIi, e.RandomSPI(), ike.IKEHalfOpen, suite
-	sa.SetProto(&v2SA{e: e, sa: sa, dh: dh, group: suite.DH, peerMsgID: 1, ni: append([]byte(nil), nonce.Data...), nr: e.Nonce()})
+	sa.SetProto(&v2SA{e: e, sa: sa, group: suite.DH, peerMsgID: 1, ni: append([]byte(nil), nonce.Data...), nr: e.Nonce()})
 	if err := e.deriveIKE(sa, gir); err != nil {
 		e.Log().Warn("key derivation failed", "err", err)
 		return
