@@ -494,8 +494,13 @@ func (e *engine) v1Established(sa *ike.IKESA) {
 		t.Since = sa.Up
 		e.ScheduleKeepalive(sa)
 		if v.rekeyOf != nil {
+			// Our rekey: the old SA is deleted, but not at once. strongSwan moves its IPsec
+			// SAs to an ISAKMP SA it did not initiate in a job of its own, after the Main Mode;
+			// a Delete of the old SA that arrives before that job ran takes them down with it.
+			// Until then the old SA stays as it is, rekeyed (not used for new exchanges, its
+			// timers stopped), answering what the peer still sends on it.
 			v1of(old).rekeying = nil
-			e.DeleteIKE(old, true)
+			e.After(v1DeleteRekeyedDelay, func() { e.DeleteIKE(old, true) })
 		} else {
 			e.RemoveIKE(old, errReplacedV1)
 		}
@@ -514,6 +519,10 @@ func (e *engine) v1Established(sa *ike.IKESA) {
 		})
 	}
 }
+
+// v1DeleteRekeyedDelay is how long an ISAKMP SA we replaced (our rekey) lives on before we
+// delete it (see v1Established).
+const v1DeleteRekeyedDelay = 2 * time.Second
 
 // v1RekeyIKE replaces sa by a new Main Mode to the same peer (IKEv1 cannot rekey an ISAKMP SA
 // in place). When it is established the Child SAs move to it and sa is deleted.
