@@ -162,7 +162,7 @@ func (e *engine) v1MainInitiator(sa *ike.IKESA, local, remote netip.AddrPort, h 
 		if v.natt {
 			ps = append(ps, v1NATD(sa, sa.Local, sa.Remote, t.Cfg.Encap == ike.EncapUDP)...)
 		}
-		e.v1Stop(sa, v.mmReq)
+		e.v1StopMM(sa)
 		v.step = mmSentKE
 		raw := (&v1wire.Message{Header: v1Header(sa, v1wire.ExchangeMainMode, 0), Payloads: ps}).Append(nil)
 		v.mmReq = e.v1Send(sa, raw, 0, func(err error) { e.IKEFailed(sa, err) })
@@ -206,7 +206,7 @@ func (e *engine) v1MainInitiator(sa *ike.IKESA, local, remote netip.AddrPort, h 
 			ps = append(ps, &v1wire.Notification{DOI: v1wire.DOIIPsec, Protocol: v1wire.ProtoISAKMP,
 				SPI: v1wire.CookieSPI(sa.SPIi, sa.SPIr), Type: v1wire.NotifyInitialContact})
 		}
-		e.v1Stop(sa, v.mmReq)
+		e.v1StopMM(sa)
 		v.step = mmSentAuth
 		e.SetIKEState(sa, ike.IKEAuthSent)
 		raw := v1wire.AppendEncrypted(nil, v1Header(sa, v1wire.ExchangeMainMode, 0), ps, v.p1)
@@ -239,8 +239,10 @@ func (e *engine) v1MainInitiator(sa *ike.IKESA, local, remote netip.AddrPort, h 
 			return
 		}
 		v.p1 = trial
-		e.v1Stop(sa, v.mmReq)
+		e.v1StopMM(sa)
 		v.mmReq = nil
+		// The whole Main Mode, three round trips, is one exchange for vigil_ike_exchange_seconds.
+		e.Hooks().Exchange(sa, "MAIN_MODE", time.Since(sa.Created), v.mmTries)
 		v.step = mmDone
 		sa.SetLastInbound(time.Now())
 		if sa.DeleteAfterAuth {
@@ -532,4 +534,14 @@ func (e *engine) v1RekeyIKE(sa *ike.IKESA) {
 	}
 	e.Log().Info("rekeying IKEv1 ISAKMP SA with a new Main Mode", "tunnel", sa.TunnelName(), "ike", sa.String())
 	v1of(sa).rekeying = e.v1Initiate(sa.Tunnel, sa)
+}
+
+// v1StopMM stops the retransmission of our last Main Mode message (initiator), counting its
+// retransmissions into the Main Mode's.
+func (e *engine) v1StopMM(sa *ike.IKESA) {
+	v := v1of(sa)
+	if r := v.mmReq; r != nil && !r.done {
+		v.mmTries += r.retry.Tries
+	}
+	e.v1Stop(sa, v.mmReq)
 }

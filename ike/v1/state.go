@@ -57,6 +57,8 @@ type v1SA struct {
 	mmOut []byte
 	mmIn  []byte
 	mmReq *v1req
+	// mmTries: retransmissions of the Main Mode so far (initiator), for its exchange time.
+	mmTries int
 
 	exch map[uint32]*v1Exchange // Quick Mode / Informational exchanges in flight, by message ID
 	seen midSet                 // message IDs of exchanges the peer started (replay protection)
