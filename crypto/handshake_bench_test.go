@@ -19,12 +19,21 @@ type handshakeCase struct {
 	authReq, reqAAD  []byte
 	peerResp         []byte // the responder's IKE_AUTH response body, sealed with SK_er
 	respAAD          []byte
+	streamed         bool // AUTH with PSKAuthFor rather than ike/v2's own octets
 }
 
-func newHandshakeCase(tb testing.TB) *handshakeCase {
+// Suites of the handshake cases: the default AEAD one and an AES-CBC one.
+var (
+	gcmIKE   = Suite{Encr: EncrAESGCM16, EncrKeyBits: 128, PRF: PRFHMACSHA256, DH: DHCurve25519}
+	gcmChild = Suite{Encr: EncrAESGCM16, EncrKeyBits: 128}
+	cbcIKE   = Suite{Encr: EncrAESCBC, EncrKeyBits: 256, Integ: IntegHMACSHA256128, PRF: PRFHMACSHA256, DH: DHMODP2048}
+	cbcChild = Suite{Encr: EncrAESCBC, EncrKeyBits: 256, Integ: IntegHMACSHA256128}
+)
+
+func newHandshakeCase(tb testing.TB, suite, child Suite) *handshakeCase {
 	h := &handshakeCase{
-		suite:   Suite{Encr: EncrAESGCM16, EncrKeyBits: 128, PRF: PRFHMACSHA256, DH: DHCurve25519},
-		child:   Suite{Encr: EncrAESGCM16, EncrKeyBits: 128},
+		suite:   suite,
+		child:   child,
 		ni:      seq(0, 32),
 		nr:      seq(32, 64),
 		gir:     seq(64, 96),
@@ -47,8 +56,12 @@ func newHandshakeCase(tb testing.TB) *handshakeCase {
 	return h
 }
 
-// pskAuth is ike/v2's pskAuth as it stands.
+// pskAuth is ike/v2's pskAuth as it stands, or with streamed set
+// PSKAuthFor.
 func (h *handshakeCase) pskAuth(prf PRF, skp []byte) []byte {
+	if h.streamed {
+		return PSKAuthFor(prf, h.psk, h.initMsg, h.nr, skp, h.idBody)
+	}
 	octets := make([]byte, 0, len(h.initMsg)+len(h.nr)+prf.Size())
 	octets = append(octets, h.initMsg...)
 	octets = append(octets, h.nr...)
@@ -94,16 +107,29 @@ func (h *handshakeCase) run(tb testing.TB) ChildKeys {
 // crypto (see handshakeCase); allocs/op and B/op are exact, ns/op is not on a
 // shared machine.
 func BenchmarkHandshakeCrypto(b *testing.B) {
-	h := newHandshakeCase(b)
-	b.ReportAllocs()
-	for b.Loop() {
-		h.run(b)
+	for _, tc := range []struct {
+		name         string
+		suite, child Suite
+		streamed     bool
+	}{
+		{"gcm", gcmIKE, gcmChild, false},
+		{"gcm-PSKAuthFor", gcmIKE, gcmChild, true},
+		{"cbc", cbcIKE, cbcChild, false},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			h := newHandshakeCase(b, tc.suite, tc.child)
+			h.streamed = tc.streamed
+			b.ReportAllocs()
+			for b.Loop() {
+				h.run(b)
+			}
+		})
 	}
 }
 
 // BenchmarkHandshakeParts breaks BenchmarkHandshakeCrypto down by call.
 func BenchmarkHandshakeParts(b *testing.B) {
-	h := newHandshakeCase(b)
+	h := newHandshakeCase(b, gcmIKE, gcmChild)
 	prf, _ := NewPRF(h.suite.PRF)
 	keys, _ := DeriveIKEKeys(h.suite, h.ni, h.nr, h.gir, 1, 2)
 	b.Run("DeriveIKEKeys", func(b *testing.B) {
