@@ -135,6 +135,24 @@ func (c *aeadSK) cipher() cipher.AEAD {
 	return *c.aead.Load()
 }
 
+// aeadNonce is salt | IV. A nonce passed to the cipher.AEAD interface would
+// escape to the heap from the stack, so Seal and Open take one from a pool.
+type aeadNonce [aeadSaltLen + aeadIVLen]byte
+
+var aeadNonces = sync.Pool{New: func() any { return new(aeadNonce) }}
+
+// nonce returns a pooled nonce holding c's salt; putNonce returns it.
+func (c *aeadSK) nonce() *aeadNonce {
+	n := aeadNonces.Get().(*aeadNonce)
+	copy(n[:], c.salt[:])
+	return n
+}
+
+func putNonce(n *aeadNonce) {
+	clear(n[:]) // the salt is key material
+	aeadNonces.Put(n)
+}
+
 // SealedLen returns IV + plaintext + pad length byte + tag; no padding
 // beyond the pad length byte is added (AEAD ciphers need no alignment).
 func (c *aeadSK) SealedLen(plainLen int) int {
@@ -149,11 +167,11 @@ func (c *aeadSK) Seal(dst, aad, plaintext []byte) []byte {
 	copy(body, plaintext) // before writing the IV: plaintext may overlap out
 	body[n] = 0
 	iv := c.ctr.Add(1) - 1
-	var nonce [aeadSaltLen + aeadIVLen]byte
-	copy(nonce[:], c.salt[:])
+	nonce := c.nonce()
 	binary.BigEndian.PutUint64(nonce[aeadSaltLen:], iv)
 	copy(out[:aeadIVLen], nonce[aeadSaltLen:])
 	c.cipher().Seal(body[:0], nonce[:], body, aad)
+	putNonce(nonce)
 	return whole
 }
 
@@ -162,10 +180,10 @@ func (c *aeadSK) Open(aad, body []byte) ([]byte, error) {
 	if len(body) < aeadIVLen+1+aeadTagLen {
 		return nil, fmt.Errorf("%w: %d-byte body too short", ErrMalformedSK, len(body))
 	}
-	var nonce [aeadSaltLen + aeadIVLen]byte
-	copy(nonce[:], c.salt[:])
+	nonce := c.nonce()
 	copy(nonce[aeadSaltLen:], body[:aeadIVLen])
 	pt, err := c.cipher().Open(nil, nonce[:], body[aeadIVLen:], aad)
+	putNonce(nonce)
 	if err != nil {
 		return nil, ErrIntegrity
 	}
