@@ -192,8 +192,8 @@ func TestPSKAuthFor(t *testing.T) {
 	}
 }
 
-// FuzzPRF checks Compute and Plus against crypto/hmac for any key, data and
-// length, with every PRF.
+// FuzzPRF checks Compute, Plus and PSKAuthFor against crypto/hmac for any
+// key, data and length, with every PRF.
 func FuzzPRF(f *testing.F) {
 	f.Add(uint8(0), []byte("key"), []byte("data"), uint16(40))
 	f.Add(uint8(1), bytes.Repeat([]byte{1}, 128), []byte{}, uint16(0))
@@ -210,6 +210,13 @@ func FuzzPRF(f *testing.F) {
 		size := int(n) % (p.MaxPlus() + 1)
 		if got := p.Plus(key, data, size); !bytes.Equal(got, refPlus(h, key, data, size)) {
 			t.Fatalf("%s: prf+ of %d bytes differs from crypto/hmac's", p, size)
+		}
+		// AUTH with key as the PSK and data cut into message, nonce, SK_p, ID.
+		cut := func(i int) int { return min(len(data), i) }
+		msg, nonce, skp, idBody := data[:cut(int(n)%97)], data[cut(int(n)%97):cut(100)], data[cut(100):cut(140)], data[cut(140):]
+		want := refHMAC(h, refHMAC(h, key, []byte("Key Pad for IKEv2")), msg, nonce, refHMAC(h, skp, idBody))
+		if got := PSKAuthFor(p, key, msg, nonce, skp, idBody); !bytes.Equal(got, want) {
+			t.Fatalf("%s: PSKAuthFor %x, crypto/hmac %x", p, got, want)
 		}
 	})
 }
