@@ -41,7 +41,7 @@ type stateHash interface {
 type mac struct {
 	pool         *sync.Pool // where it came from and goes back to
 	inner, outer stateHash
-	size, block  int
+	block        int // the hash's block size
 	// istate and ostate are the marshalled hash states after K0 xor ipad
 	// and K0 xor opad; blank is a fresh hash's state, which restoring wipes
 	// every buffered byte (Reset keeps the block buffer's old contents).
@@ -75,7 +75,7 @@ func newMAC(pool *sync.Pool, h func() hash.Hash) *mac {
 	if !ok1 || !ok2 {
 		panic("crypto: the hash implementation cannot save its state (needs AppendBinary and UnmarshalBinary)")
 	}
-	m := &mac{pool: pool, inner: inner, outer: outer, size: inner.Size(), block: inner.BlockSize()}
+	m := &mac{pool: pool, inner: inner, outer: outer, block: inner.BlockSize()}
 	m.blank = m.appendState(inner, nil)
 	n := len(m.blank)
 	m.istate, m.ostate = make([]byte, 0, n), make([]byte, 0, n)

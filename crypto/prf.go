@@ -70,18 +70,23 @@ func (p PRF) MaxPlus() int { return 255 * p.size }
 // 2.13): T1 = prf(K, S | 0x01), Tk = prf(K, Tk-1 | S | k). It panics if n
 // is negative or larger than MaxPlus, which no supported suite needs.
 func (p PRF) Plus(key, seed []byte, n int) []byte {
+	p.checkPlusLen(n) // before taking a mac, which a panic would not wipe
 	m := p.mac(key)
 	out := p.plus(m, n, seed)
 	m.release()
 	return out
 }
 
-// plus returns the first n bytes of prf+ under m's key with the seed given
-// as the concatenation of seedParts (which may be m's spis).
-func (p PRF) plus(m *mac, n int, seedParts ...[]byte) []byte {
+func (p PRF) checkPlusLen(n int) {
 	if n < 0 || n > p.MaxPlus() {
 		panic(fmt.Sprintf("crypto: prf+ output of %d bytes out of range", n))
 	}
+}
+
+// plus returns the first n bytes of prf+ under m's key with the seed given
+// as the concatenation of seedParts (which may be m's spis).
+func (p PRF) plus(m *mac, n int, seedParts ...[]byte) []byte {
+	p.checkPlusLen(n)
 	out := make([]byte, 0, n+p.size) // room for the last whole block
 	for i := 1; len(out) < n; i++ {
 		m.reset()
