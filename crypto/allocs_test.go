@@ -6,7 +6,8 @@ import (
 
 // TestAllocs pins the allocations of the handshake's crypto (issue #12): a
 // result slice per PRF call and per key derivation, one struct per SK
-// cipher. More means a regression; fewer, a chance to lower the pin.
+// cipher. More fails the test; fewer (a new Go release, another platform's
+// AES or GCM) is logged as a chance to lower the pin.
 func TestAllocs(t *testing.T) {
 	if raceEnabled || testing.Short() {
 		t.Skip("allocation counts are not meaningful under the race detector")
@@ -52,9 +53,7 @@ func TestAllocs(t *testing.T) {
 		{"SK state build/gcm", 3, func() { ReleaseSK(gcmSK); gcmSK.Seal(dst[:0], h.reqAAD, h.authReq) }},
 	}
 	for _, tc := range cases {
-		if got := testing.AllocsPerRun(100, tc.f); got != tc.want {
-			t.Errorf("%s: %v allocations, want %v", tc.name, got, tc.want)
-		}
+		checkAllocs(t, tc.name, testing.AllocsPerRun(100, tc.f), tc.want)
 	}
 	// A whole set-up (handshakeCase.run) as ike/v2 calls it today, and with
 	// PSKAuthFor. See BenchmarkHandshakeCrypto for the bytes.
@@ -64,9 +63,17 @@ func TestAllocs(t *testing.T) {
 		want     float64
 	}{{"set-up", false, 18}, {"set-up with PSKAuthFor", true, 14}} {
 		h.streamed = tc.streamed
-		if got := testing.AllocsPerRun(20, func() { h.run(t) }); got != tc.want {
-			t.Errorf("%s: %v allocations, want %v", tc.name, got, tc.want)
-		}
+		checkAllocs(t, tc.name, testing.AllocsPerRun(20, func() { h.run(t) }), tc.want)
+	}
+}
+
+func checkAllocs(t *testing.T, name string, got, pin float64) {
+	t.Helper()
+	switch {
+	case got > pin:
+		t.Errorf("%s: %v allocations, pinned at %v", name, got, pin)
+	case got < pin:
+		t.Logf("%s: %v allocations, fewer than the pin %v: lower it", name, got, pin)
 	}
 }
 
