@@ -75,8 +75,12 @@ func DeriveIKEKeys(s Suite, ni, nr, gir []byte, spii, spir uint64) (IKEKeys, err
 	if err != nil {
 		return IKEKeys{}, err
 	}
-	skeyseed := prf.computeParts(concat(ni, nr), gir)
-	return expandIKEKeys(prf, s, skeyseed, ni, nr, spii, spir), nil
+	m := prf.mac(ni, nr)
+	m.write(gir)
+	skeyseed := m.sum(m.key[:0])
+	k := expandIKEKeys(prf, m, s, skeyseed, ni, nr, spii, spir)
+	m.release()
+	return k, nil
 }
 
 // DeriveRekeyedIKEKeys derives the keys of an IKE SA created by rekeying
@@ -85,7 +89,7 @@ func DeriveIKEKeys(s Suite, ni, nr, gir []byte, spii, spir uint64) (IKEKeys, err
 // over Ni | Nr | SPIi | SPIr. Nonces and SPIs are those of the rekeying
 // exchange's initiator and responder.
 func DeriveRekeyedIKEKeys(s Suite, oldPRF PRF, oldSKd, gir, ni, nr []byte, spii, spir uint64) (IKEKeys, error) {
-	if oldPRF.hash == nil {
+	if oldPRF.macs == nil {
 		return IKEKeys{}, errors.New("crypto: rekey without the old IKE SA's PRF")
 	}
 	if len(oldSKd) == 0 {
@@ -95,8 +99,16 @@ func DeriveRekeyedIKEKeys(s Suite, oldPRF PRF, oldSKd, gir, ni, nr []byte, spii,
 	if err != nil {
 		return IKEKeys{}, err
 	}
-	skeyseed := oldPRF.computeParts(oldSKd, gir, ni, nr)
-	return expandIKEKeys(prf, s, skeyseed, ni, nr, spii, spir), nil
+	old := oldPRF.mac(oldSKd)
+	old.write(gir)
+	old.write(ni)
+	old.write(nr)
+	m := prf.macs.Get().(*mac) // keyed by expandIKEKeys
+	skeyseed := old.sum(m.key[:0])
+	old.release()
+	k := expandIKEKeys(prf, m, s, skeyseed, ni, nr, spii, spir)
+	m.release()
+	return k, nil
 }
 
 func ikePRF(s Suite, ni, nr, gir []byte) (PRF, error) {
@@ -112,15 +124,15 @@ func ikePRF(s Suite, ni, nr, gir []byte) (PRF, error) {
 	return NewPRF(s.PRF)
 }
 
-func expandIKEKeys(prf PRF, s Suite, skeyseed, ni, nr []byte, spii, spir uint64) IKEKeys {
-	seed := make([]byte, 0, len(ni)+len(nr)+16)
-	seed = append(seed, ni...)
-	seed = append(seed, nr...)
-	seed = binary.BigEndian.AppendUint64(seed, spii)
-	seed = binary.BigEndian.AppendUint64(seed, spir)
+// expandIKEKeys keys m, a mac of prf's hash, with skeyseed (which may be one
+// of m's buffers; the caller releases m, which wipes it) and splits
+// prf+(SKEYSEED, Ni | Nr | SPIi | SPIr) into the IKE SA keys.
+func expandIKEKeys(prf PRF, m *mac, s Suite, skeyseed, ni, nr []byte, spii, spir uint64) IKEKeys {
+	m.setKey(skeyseed)
+	binary.BigEndian.PutUint64(m.spis[:8], spii)
+	binary.BigEndian.PutUint64(m.spis[8:], spir)
 	ps, ea, ee := prf.Size(), s.IntegKeyLen(), s.EncrKeyLen()
-	km := prf.Plus(skeyseed, seed, 3*ps+2*ea+2*ee)
-	clear(skeyseed)
+	km := prf.plus(m, 3*ps+2*ea+2*ee, ni, nr, m.spis[:])
 	var k IKEKeys
 	k.SKd, km = km[:ps:ps], km[ps:]
 	k.SKai, km = km[:ea:ea], km[ea:]
@@ -138,7 +150,9 @@ func expandIKEKeys(prf PRF, s Suite, skeyseed, ni, nr []byte, spii, spir uint64)
 // fixes the key lengths (see Suite.EncrKeyLen and Suite.IntegKeyLen).
 func DeriveChildKeys(prf PRF, skd, gir, ni, nr []byte, s Suite) ChildKeys {
 	ee, ea := s.EncrKeyLen(), s.IntegKeyLen()
-	km := prf.Plus(skd, concat(gir, ni, nr), 2*ee+2*ea)
+	m := prf.mac(skd)
+	km := prf.plus(m, 2*ee+2*ea, gir, ni, nr)
+	m.release()
 	var k ChildKeys
 	k.EncrI, km = km[:ee:ee], km[ee:]
 	k.IntegI, km = km[:ea:ea], km[ea:]

@@ -1,18 +1,17 @@
 package crypto
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/sha512"
 	"fmt"
-	"hash"
+	"sync"
 )
 
 // PRF is an IKEv2 pseudorandom function (HMAC-SHA2). The zero value is
 // not usable; create one with NewPRF.
 type PRF struct {
 	id   uint16
-	hash func() hash.Hash
+	macs *sync.Pool // of *mac for the PRF's hash (mac.go)
 	size int
 }
 
@@ -20,11 +19,11 @@ type PRF struct {
 func NewPRF(id uint16) (PRF, error) {
 	switch id {
 	case PRFHMACSHA256:
-		return PRF{id: id, hash: sha256.New, size: sha256.Size}, nil
+		return PRF{id: id, macs: sha256MACs, size: sha256.Size}, nil
 	case PRFHMACSHA384:
-		return PRF{id: id, hash: sha512.New384, size: sha512.Size384}, nil
+		return PRF{id: id, macs: sha384MACs, size: sha512.Size384}, nil
 	case PRFHMACSHA512:
-		return PRF{id: id, hash: sha512.New, size: sha512.Size}, nil
+		return PRF{id: id, macs: sha512MACs, size: sha512.Size}, nil
 	}
 	return PRF{}, fmt.Errorf("crypto: unsupported PRF %d", id)
 }
@@ -39,27 +38,29 @@ func (p PRF) Size() int { return p.size }
 // String names the PRF.
 func (p PRF) String() string { return prfName(p.id) }
 
-func (p PRF) mustHash() func() hash.Hash {
-	if p.hash == nil {
+// mac returns a mac of the PRF's hash keyed with the concatenation of
+// keyParts; the caller releases it.
+func (p PRF) mac(keyParts ...[]byte) *mac {
+	if p.macs == nil {
 		panic("crypto: use of an uninitialised PRF (use NewPRF)")
 	}
-	return p.hash
+	return getMAC(p.macs, keyParts...)
 }
 
 // Compute returns prf(key, data).
 func (p PRF) Compute(key, data []byte) []byte {
-	m := hmac.New(p.mustHash(), key)
-	m.Write(data)
-	return m.Sum(nil)
+	return p.computeParts(key, data)
 }
 
 // computeParts returns prf(key, parts[0] | parts[1] | ...).
 func (p PRF) computeParts(key []byte, parts ...[]byte) []byte {
-	m := hmac.New(p.mustHash(), key)
+	m := p.mac(key)
 	for _, b := range parts {
-		m.Write(b)
+		m.write(b)
 	}
-	return m.Sum(nil)
+	out := m.sum(make([]byte, 0, p.size))
+	m.release()
+	return out
 }
 
 // MaxPlus is the largest output prf+ can produce for this PRF (255 blocks).
@@ -69,19 +70,36 @@ func (p PRF) MaxPlus() int { return 255 * p.size }
 // 2.13): T1 = prf(K, S | 0x01), Tk = prf(K, Tk-1 | S | k). It panics if n
 // is negative or larger than MaxPlus, which no supported suite needs.
 func (p PRF) Plus(key, seed []byte, n int) []byte {
+	p.checkPlusLen(n) // before taking a mac, which a panic would not wipe
+	m := p.mac(key)
+	out := p.plus(m, n, seed)
+	m.release()
+	return out
+}
+
+func (p PRF) checkPlusLen(n int) {
 	if n < 0 || n > p.MaxPlus() {
 		panic(fmt.Sprintf("crypto: prf+ output of %d bytes out of range", n))
 	}
-	out := make([]byte, 0, n+p.size)
-	m := hmac.New(p.mustHash(), key)
-	var t []byte
+}
+
+// plus returns the first n bytes of prf+ under m's key with the seed given
+// as the concatenation of seedParts (which may be m's spis).
+func (p PRF) plus(m *mac, n int, seedParts ...[]byte) []byte {
+	p.checkPlusLen(n)
+	out := make([]byte, 0, n+p.size) // room for the last whole block
 	for i := 1; len(out) < n; i++ {
-		m.Reset()
-		m.Write(t)
-		m.Write(seed)
-		m.Write([]byte{byte(i)})
-		out = m.Sum(out)
-		t = out[len(out)-p.size:]
+		m.reset()
+		if i > 1 {
+			m.write(out[len(out)-p.size:])
+		}
+		for _, s := range seedParts {
+			m.write(s)
+		}
+		m.ctr[0] = byte(i)
+		m.write(m.ctr[:])
+		out = m.sum(out)
 	}
+	clear(out[n:cap(out)]) // key material past the end
 	return out[:n:n]
 }

@@ -5,31 +5,30 @@ import (
 	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/sha512"
 	"fmt"
-	"hash"
 	"io"
+	"sync"
 )
 
 // cbcSK protects SK payloads with AES-CBC and a truncated HMAC-SHA2
 // (RFC 7296 section 3.14, RFC 3602, RFC 4868).
 type cbcSK struct {
 	block    cipher.Block
-	newHash  func() hash.Hash
+	macs     *sync.Pool // of *mac for the integrity algorithm's hash (mac.go)
 	integKey []byte
 	icvLen   int
 	rand     io.Reader // IV source
 }
 
-func integHash(id uint16) func() hash.Hash {
+// integMACs returns the pool of macs for an integrity algorithm's hash.
+func integMACs(id uint16) *sync.Pool {
 	switch id {
 	case IntegHMACSHA256128:
-		return sha256.New
+		return sha256MACs
 	case IntegHMACSHA384192:
-		return sha512.New384
+		return sha384MACs
 	case IntegHMACSHA512256:
-		return sha512.New
+		return sha512MACs
 	}
 	return nil
 }
@@ -41,7 +40,7 @@ func newCBCSK(encrKey []byte, integ uint16, integKey []byte) (*cbcSK, error) {
 	}
 	return &cbcSK{
 		block:    b,
-		newHash:  integHash(integ),
+		macs:     integMACs(integ),
 		integKey: append([]byte(nil), integKey...),
 		icvLen:   IntegICVLen(integ),
 		rand:     rand.Reader,
@@ -59,12 +58,14 @@ func (c *cbcSK) SealedLen(plainLen int) int {
 	return aes.BlockSize + cbcPadded(plainLen) + c.icvLen
 }
 
-// icv computes the truncated HMAC over aad | data into dst.
+// icv appends the truncated HMAC over aad | data to dst.
 func (c *cbcSK) icv(dst, aad, data []byte) []byte {
-	m := hmac.New(c.newHash, c.integKey)
-	m.Write(aad)
-	m.Write(data)
-	return m.Sum(dst)[:len(dst)+c.icvLen]
+	m := getMAC(c.macs, c.integKey)
+	m.write(aad)
+	m.write(data)
+	dst = append(dst, m.sum(m.aux[:0])[:c.icvLen]...)
+	m.release()
+	return dst
 }
 
 // Seal appends IV | AES-CBC(plaintext | zero padding | pad length) | ICV.
@@ -81,8 +82,7 @@ func (c *cbcSK) Seal(dst, aad, plaintext []byte) []byte {
 		panic("crypto: reading random IV: " + err.Error())
 	}
 	cipher.NewCBCEncrypter(c.block, iv).CryptBlocks(body, body)
-	mac := c.icv(make([]byte, 0, c.newHash().Size()), aad, out[:aes.BlockSize+ctLen])
-	copy(out[aes.BlockSize+ctLen:], mac)
+	c.icv(out[aes.BlockSize+ctLen:][:0], aad, out[:aes.BlockSize+ctLen]) // in place
 	return whole
 }
 
@@ -94,7 +94,8 @@ func (c *cbcSK) Open(aad, body []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %d-byte body is not IV + whole blocks + ICV", ErrMalformedSK, len(body))
 	}
 	signed := body[:aes.BlockSize+ctLen]
-	want := c.icv(make([]byte, 0, c.newHash().Size()), aad, signed)
+	var buf [maxSize]byte
+	want := c.icv(buf[:0], aad, signed)
 	if !hmac.Equal(want, body[aes.BlockSize+ctLen:]) {
 		return nil, ErrIntegrity
 	}
