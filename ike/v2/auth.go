@@ -17,11 +17,7 @@ import (
 // pskAuth computes the AUTH value of RFC 7296 2.15 for a shared key:
 // prf(prf(PSK, "Key Pad for IKEv2"), <InitMessage> | <Nonce of the other side> | prf(SK_p, RestOfIDPayload)).
 func pskAuth(prf crypto.PRF, psk, initMsg, otherNonce, skp []byte, id *wire.ID) []byte {
-	octets := make([]byte, 0, len(initMsg)+len(otherNonce)+prf.Size())
-	octets = append(octets, initMsg...)
-	octets = append(octets, otherNonce...)
-	octets = append(octets, prf.Compute(skp, id.RestOfPayload())...)
-	return crypto.PSKAuth(prf, psk, octets)
+	return crypto.PSKAuthFor(prf, psk, initMsg, otherNonce, skp, id.RestOfPayload())
 }
 
 func idPayload(id ike.Identity, responder bool) *wire.ID {
