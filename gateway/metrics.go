@@ -70,8 +70,9 @@ var (
 	descInternal   = prometheus.NewDesc("vigil_internal_errors_total", "Messages or events whose handling failed with an internal error (the SA concerned was torn down; the daemon kept running).", nil, nil)
 	descRejected   = prometheus.NewDesc("vigil_ike_rejected_total", "IKE messages refused for security reasons, by reason.", []string{"reason"}, nil)
 	descDH         = prometheus.NewDesc("vigil_ike_dh_values_total", "Diffie-Hellman values of ours given to exchanges: made new, or reused within dh_reuse.", []string{"source"}, nil)
+	descDHSecrets  = prometheus.NewDesc("vigil_ike_dh_secrets_total", "Diffie-Hellman shared secrets of reused values of ours: computed, or remembered from an earlier exchange with the same peer value.", []string{"source"}, nil)
 	describedDescs = []*prometheus.Desc{descReplay, descAuthFail, descTunnelUp, descBytes, descPackets, descTunnels, descTunnelsUp, descSAs,
-		descRetrans, descTimeouts, descAuthFails, descMalformed, descInternal, descRejected, descDH}
+		descRetrans, descTimeouts, descAuthFails, descMalformed, descInternal, descRejected, descDH, descDHSecrets}
 )
 
 // The SA states reported by vigil_sas, with zeros: a series that vanishes when its count
@@ -219,6 +220,8 @@ func (m *Metrics) collectTotals(ch chan<- prometheus.Metric, n ike.Counts, st ik
 	ch <- prometheus.MustNewConstMetric(descInternal, prometheus.CounterValue, float64(st.InternalErrors))
 	ch <- prometheus.MustNewConstMetric(descDH, prometheus.CounterValue, float64(st.DHValues), "made")
 	ch <- prometheus.MustNewConstMetric(descDH, prometheus.CounterValue, float64(st.DHReused), "reused")
+	ch <- prometheus.MustNewConstMetric(descDHSecrets, prometheus.CounterValue, float64(st.DHSecrets), "computed")
+	ch <- prometheus.MustNewConstMetric(descDHSecrets, prometheus.CounterValue, float64(st.DHSecretsReused), "remembered")
 	for reason, v := range map[string]uint64{
 		"state":            st.Rejected,
 		"address-change":   st.AddressChangesRefused,

@@ -61,15 +61,17 @@ func TestPacedStart(t *testing.T) {
 }
 
 // TestMassStartReusesDH: tunnels set up within dh_reuse of each other share one
-// Diffie-Hellman value per side (the engines make one and reuse it), and all come up; with
-// dh_reuse = "0s" every exchange makes its own.
+// Diffie-Hellman value per side (the engines make one and reuse it), and all come up; as the
+// peer reuses its value too, each side computes one shared secret and remembers it for the
+// other exchanges. With dh_reuse = "0s" every exchange makes its own value and secret.
 func TestMassStartReusesDH(t *testing.T) {
 	const n = 2 * maxInitiating
 	for _, tc := range []struct {
-		name         string
-		reuse        time.Duration
-		made, reused float64
-	}{{"1s", time.Second, 1, n - 1}, {"off", 0, n, 0}} {
+		name                 string
+		reuse                time.Duration
+		made, reused         float64
+		computed, remembered float64 // secrets of shared values
+	}{{"1s", time.Second, 1, n - 1, 1, n - 1}, {"off", 0, n, 0, 0, 0}} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfgA, cfgB := scaleConfigs(t, n, false)
 			cfgA.Global.DHReuse, cfgB.Global.DHReuse = tc.reuse, tc.reuse
@@ -104,6 +106,9 @@ func TestMassStartReusesDH(t *testing.T) {
 					tg := &testGateway{Gateway: g}
 					if made, reused := metric(t, tg, "vigil_ike_dh_values_total", "source", "made"), metric(t, tg, "vigil_ike_dh_values_total", "source", "reused"); made != tc.made || reused != tc.reused {
 						t.Errorf("DH values made %v, reused %v; want %v and %v", made, reused, tc.made, tc.reused)
+					}
+					if c, r := metric(t, tg, "vigil_ike_dh_secrets_total", "source", "computed"), metric(t, tg, "vigil_ike_dh_secrets_total", "source", "remembered"); c != tc.computed || r != tc.remembered {
+						t.Errorf("DH secrets computed %v, remembered %v; want %v and %v", c, r, tc.computed, tc.remembered)
 					}
 				}
 				cancel()

@@ -28,6 +28,17 @@ import (
 // refused (crypto.DH.SharedSecret). The shared secret with each peer is different, and
 // SKEYSEED and KEYMAT also mix in both nonces, so no two SAs share keys.
 //
+// The peer's side: a peer that reuses its values too (another Vigil, say a hub and its spokes
+// restarting together) sends the same value in many exchanges of a window, and the shared
+// secret of our value and that one is then the same as well. RFC 7296 2.12 allows an
+// implementation that reuses to remember the other side's value and skip the second half of
+// the calculation: a shared value keeps the secrets it computed with the last few peer values
+// (dhSecretCache), and an exchange that brings one of them again gets the secret without a
+// scalar multiplication. The secret is what the computation would give (nothing an attacker
+// sends can change it), a hit only tells that the same public value -- visible on the wire --
+// came within the window, and the secrets are wiped with the value. Against a peer that makes
+// a new value per exchange nothing hits and the cache stays at dhSecretCache entries.
+//
 // DHReuse < 0 turns reuse off: every exchange then makes its own value.
 
 // DefaultDHReuse is how long a DH value is handed out when Config.DHReuse is 0.
@@ -39,6 +50,24 @@ type dhShare struct {
 	group   uint16
 	refs    int  // leases not yet released
 	retired bool // no new lease; wiped when refs drops to 0
+	stats   *Stats
+	// secrets: shared secrets computed with this value, by the peer's value (at most
+	// dhSecretCache; only successes, so only validated peer values).
+	secrets map[string][]byte
+}
+
+// dhSecretCache is how many peer values a shared value remembers the secrets of. A Vigil peer
+// needs one (two across its window's end); more would only hold copies for peers that never
+// send a value twice.
+const dhSecretCache = 4
+
+// wipe zeroes the value and the secrets it computed.
+func (s *dhShare) wipe() {
+	crypto.WipeDH(s.dh)
+	for k, z := range s.secrets {
+		clear(z)
+		delete(s.secrets, k)
+	}
 }
 
 // dhLease is an exchange's use of a shared value. It is a crypto.DH; crypto.WipeDH on it
@@ -57,7 +86,23 @@ func (l *dhLease) SharedSecret(peer []byte) ([]byte, error) {
 	if l.released {
 		return nil, errDHReleased
 	}
-	return l.s.dh.SharedSecret(peer)
+	s := l.s
+	if z, ok := s.secrets[string(peer)]; ok {
+		s.stats.DHSecretsReused++
+		return append([]byte(nil), z...), nil // the caller may clear its copy
+	}
+	z, err := s.dh.SharedSecret(peer)
+	if err != nil {
+		return nil, err
+	}
+	s.stats.DHSecrets++
+	if len(s.secrets) < dhSecretCache {
+		if s.secrets == nil {
+			s.secrets = make(map[string][]byte, dhSecretCache)
+		}
+		s.secrets[string(peer)] = append([]byte(nil), z...)
+	}
+	return z, nil
 }
 
 // Wipe releases the lease; the last release of a retired value wipes it.
@@ -68,7 +113,7 @@ func (l *dhLease) Wipe() {
 	l.released = true
 	l.s.refs--
 	if l.s.retired && l.s.refs == 0 {
-		crypto.WipeDH(l.s.dh)
+		l.s.wipe()
 	}
 }
 
@@ -85,7 +130,7 @@ func (e *Engine) NewDH(group uint16) (crypto.DH, error) {
 		if err != nil {
 			return nil, err
 		}
-		s = &dhShare{dh: dh, group: group}
+		s = &dhShare{dh: dh, group: group, stats: &e.stats}
 		if e.dhShares == nil {
 			e.dhShares = map[uint16]*dhShare{}
 		}
@@ -107,7 +152,7 @@ func (e *Engine) retireDH(s *dhShare) {
 	}
 	s.retired = true
 	if s.refs == 0 {
-		crypto.WipeDH(s.dh)
+		s.wipe()
 	}
 }
 

@@ -3,6 +3,7 @@ package ike
 import (
 	"bytes"
 	"context"
+	"errors"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -167,6 +168,56 @@ func TestDHReusePerGroup(t *testing.T) {
 		}
 		if len(p.PublicKey()) != crypto.KELen(crypto.DHECP256) {
 			t.Errorf("ECP-256 value of %d bytes", len(p.PublicKey()))
+		}
+	})
+}
+
+// TestDHSecretRemembered: a shared value remembers the secret it computed with a peer value,
+// and gives it again (an independent copy) when the same peer value comes back; it remembers
+// at most dhSecretCache of them, and wipes them with the value.
+func TestDHSecretRemembered(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e, stop := runEngine(t)
+		defer stop()
+		var a, b crypto.DH
+		e.Call(func() {
+			a, _ = e.NewDH(crypto.DHCurve25519)
+			b, _ = e.NewDH(crypto.DHCurve25519)
+		})
+		peer := peerValue(t)
+		z1, err1 := a.SharedSecret(peer)
+		want := bytes.Clone(z1)
+		clear(z1) // as callers do once the keys are derived
+		z2, err2 := b.SharedSecret(peer)
+		if err1 != nil || err2 != nil || !bytes.Equal(z2, want) {
+			t.Fatalf("second exchange with the same peer value: %x, %v; want %x", z2, errors.Join(err1, err2), want)
+		}
+		share := a.(*dhLease).s
+		if e.stats.DHSecrets != 1 || e.stats.DHSecretsReused != 1 {
+			t.Errorf("DHSecrets %d, DHSecretsReused %d; want 1 and 1", e.stats.DHSecrets, e.stats.DHSecretsReused)
+		}
+		for range 2 * dhSecretCache {
+			if _, err := b.SharedSecret(peerValue(t)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if len(share.secrets) != dhSecretCache {
+			t.Errorf("%d secrets remembered, want at most %d", len(share.secrets), dhSecretCache)
+		}
+		if _, err := b.SharedSecret(make([]byte, 32)); err == nil {
+			t.Error("an all-zero (low-order) peer value was accepted")
+		}
+		if _, ok := share.secrets[string(make([]byte, 32))]; ok {
+			t.Error("a refused peer value was remembered")
+		}
+		kept := share.secrets[string(peer)]
+		crypto.WipeDH(a)
+		crypto.WipeDH(b)
+		time.Sleep(DefaultDHReuse)
+		synctest.Wait()
+		e.Call(func() {})
+		if len(share.secrets) != 0 || !bytes.Equal(kept, make([]byte, len(kept))) {
+			t.Errorf("secrets not wiped with the value: %d left, the first is %x", len(share.secrets), kept)
 		}
 	})
 }

@@ -173,6 +173,9 @@ type Stats struct {
 	// DHValues counts the Diffie-Hellman values made, DHReused the exchanges that were given
 	// one made earlier (dhreuse.go).
 	DHValues, DHReused uint64
+	// DHSecrets counts shared secrets computed with a shared value, DHSecretsReused those it
+	// remembered from an earlier exchange with the same peer value.
+	DHSecrets, DHSecretsReused uint64
 }
 
 // New creates an engine that speaks the protocols given: ike/v1.New for IKEv1, ike/v2.New for
