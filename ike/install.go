@@ -101,7 +101,7 @@ func (e *Engine) Activate(c *ChildSA, old *ChildSA) {
 	c.Tunnel.Child = c
 	e.SwitchOutbound(c)
 	e.ScheduleChildRekey(c)
-	e.log.Info("Child SA installed", "tunnel", c.Tunnel.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn), "spi_out", fmt.Sprintf("0x%08x", c.SPIOut), "algorithms", c.Suite.String(), "encap", encapName(c.Encap), "rekey_of", RekeyOf(old))
+	e.log.Info("Child SA installed", "tunnel", c.Tunnel.Cfg.Name, "spi_in", SPIString(c.SPIIn), "spi_out", SPIString(c.SPIOut), "algorithms", c.Suite.String(), "encap", encapName(c.Encap), "rekey_of", RekeyOf(old))
 	e.hooks.ChildUp(c, old)
 	if old == nil && c.Replaces == nil {
 		e.resolveDuplicate(c)
@@ -132,7 +132,7 @@ func (e *Engine) resolveDuplicate(c *ChildSA) {
 			return // the peer deletes its own
 		}
 		e.log.Info("both sides created a Child SA for the tunnel: deleting ours (lowest nonce)", "tunnel", c.Tunnel.Cfg.Name,
-			"spi_in", fmt.Sprintf("0x%08x", mine.SPIIn), "kept_spi_in", fmt.Sprintf("0x%08x", theirs.SPIIn))
+			"spi_in", SPIString(mine.SPIIn), "kept_spi_in", SPIString(theirs.SPIIn))
 		if c.Tunnel.active == mine {
 			e.SwitchOutbound(theirs)
 		}
@@ -143,12 +143,17 @@ func (e *Engine) resolveDuplicate(c *ChildSA) {
 	}
 }
 
+// RekeyOf is the rekey_of attribute of a Child SA's log line: the SPI of the one it replaces,
+// or "" for none.
 func RekeyOf(old *ChildSA) string {
 	if old == nil {
 		return ""
 	}
-	return fmt.Sprintf("0x%08x", old.SPIIn)
+	return SPIString(old.SPIIn)
 }
+
+// SPIString renders an ESP SPI for the log: "0x" and eight hex digits.
+func SPIString(spi uint32) string { return fmt.Sprintf("0x%08x", spi) }
 
 func encapName(x dataplane.Encap) string {
 	if x == dataplane.EncapUDP {
@@ -241,7 +246,7 @@ func (e *Engine) RemoveChild(c *ChildSA, err error) {
 	if t.Child == nil {
 		t.Child = t.active
 	}
-	e.log.Info("Child SA removed", "tunnel", t.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn), "spi_out", fmt.Sprintf("0x%08x", c.SPIOut), "reason", errString(err))
+	e.log.Info("Child SA removed", "tunnel", t.Cfg.Name, "spi_in", SPIString(c.SPIIn), "spi_out", SPIString(c.SPIOut), "reason", errString(err))
 	e.hooks.ChildDown(c, err)
 	c.wipe()
 }
@@ -297,7 +302,7 @@ func (e *Engine) ScheduleChildRekey(c *ChildSA) {
 	c.RekeyAt = time.Now().Add(d)
 	c.rekeyTimer = e.After(d, func() {
 		if c.State == ChildInstalled && c.IKE.State == IKEEstablished {
-			e.log.Info("rekeying Child SA", "tunnel", c.Tunnel.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn))
+			e.log.Info("rekeying Child SA", "tunnel", c.Tunnel.Cfg.Name, "spi_in", SPIString(c.SPIIn))
 			e.RekeyChild(c, nil)
 		}
 	})

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -99,18 +100,11 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "vigild: bad log level %q (debug, info, warn, error)\n", levelName)
 		return 2
 	}
-	opts := &slog.HandlerOptions{Level: level}
-	var h slog.Handler
-	switch format {
-	case "json":
-		h = slog.NewJSONHandler(os.Stderr, opts)
-	case "text", "":
-		h = slog.NewTextHandler(os.Stderr, opts)
-	default:
-		fmt.Fprintf(os.Stderr, "vigild: bad log format %q (text, json)\n", format)
+	log, err := newLogger(format, level, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vigild:", err)
 		return 2
 	}
-	log := slog.New(h)
 
 	// The control socket first: it refuses to start if another vigild answers on it, before
 	// this one touches the TUN device or the IKE sockets. The API server comes after the
@@ -160,6 +154,19 @@ func run(args []string) int {
 	}
 	log.Info("vigild stopped")
 	return 0
+}
+
+// newLogger returns vigild's logger: format "json" or "text" ("" is text) lines at level and
+// above, written to w.
+func newLogger(format string, level slog.Leveler, w io.Writer) (*slog.Logger, error) {
+	opts := &slog.HandlerOptions{Level: level}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text", "":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("bad log format %q (text, json)", format)
 }
 
 // serve runs the gateway and the control API until SIGTERM or SIGINT, or until one of them
