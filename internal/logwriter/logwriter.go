@@ -20,10 +20,6 @@ import (
 // DefaultMaxPending is the default bound of the lines waiting to be written.
 const DefaultMaxPending = 1 << 20
 
-// keepBuffer: a buffer that grew beyond this in a burst is dropped after its write rather
-// than kept for the next one, so an idle daemon does not carry its largest burst as RSS.
-const keepBuffer = 64 << 10
-
 // Options configure a Writer.
 type Options struct {
 	// MaxPending bounds the bytes waiting to be written (0: DefaultMaxPending). One more
@@ -133,9 +129,9 @@ func (w *Writer) run() {
 			w.mu.Lock()
 		}
 		w.writing = false
-		if cap(batch) <= keepBuffer {
-			w.spare = batch[:0]
-		}
+		// Kept for the next batch: reallocating (and growing) buffers per burst costs more
+		// than the write(2) calls saved. The two buffers stay at most 2 x MaxPending.
+		w.spare = batch[:0]
 		w.room.Broadcast() // Flush waits for the batch to be out
 	}
 }
