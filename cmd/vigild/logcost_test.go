@@ -73,12 +73,13 @@ func cpuTime(b *testing.B) time.Duration {
 func logSetUp(log *slog.Logger, sa *ike.IKESA, c *ike.ChildSA, name string) {
 	spiR := sa.SPIr
 	sa.SPIr = 0
-	log.Info("initiating IKE SA", "tunnel", name, "peer", sa.Remote, "ike", sa.String())
+	ike.LogInfo(log, "initiating IKE SA", slog.String("tunnel", name), slog.String("peer", sa.Remote.String()), slog.String("ike", sa.String()))
 	sa.SPIr = spiR
 	log.Info("IKE SA established", "tunnel", name, "peer", sa.Remote, "ike", sa.String(), "initiator", sa.Initiator,
 		"algorithms", sa.Suite.String(), "udp_encap", sa.Floated || sa.NATLocal || sa.NATRemote)
-	log.Info("Child SA installed", "tunnel", name, "spi_in", ike.SPIString(c.SPIIn), "spi_out", ike.SPIString(c.SPIOut),
-		"algorithms", c.Suite.String(), "encap", "raw", "rekey_of", ike.RekeyOf(nil))
+	ike.LogInfo(log, "Child SA installed", slog.String("tunnel", name), slog.String("spi_in", ike.SPIString(c.SPIIn)),
+		slog.String("spi_out", ike.SPIString(c.SPIOut)), slog.String("algorithms", c.Suite.String()),
+		slog.String("encap", "raw"), slog.String("rekey_of", ike.RekeyOf(nil)))
 }
 
 // BenchmarkLogSetUp measures what logging one tunnel set-up costs the initiator (three lines)
