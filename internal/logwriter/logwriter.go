@@ -24,11 +24,13 @@ const DefaultMaxPending = 1 << 20
 type Options struct {
 	// MaxPending bounds the bytes waiting to be written (0: DefaultMaxPending). One more
 	// batch of at most this size may be in the middle of being written. A single line longer
-	// than the bound is accepted alone.
+	// than the bound is accepted alone. The two buffers are kept for the next burst: a
+	// Writer holds at most about 2 x MaxPending, and only as much as its largest burst.
 	MaxPending int
-	// OnError, if set, is called once, from the writer goroutine, with the first error the
-	// output returns. The batch that failed is dropped (the output said it could not take
-	// it); later batches are still tried, and their errors are not reported again.
+	// OnError, if set, is called once with the first error the output returns (from the
+	// writer goroutine, or from a Write after Close). The batch that failed is dropped (the
+	// output said it could not take it); later batches are still tried, and their errors
+	// are not reported again. OnError must not write to the Writer.
 	OnError func(error)
 }
 
