@@ -12,7 +12,6 @@
 package logwriter
 
 import (
-	"errors"
 	"io"
 	"sync"
 )
@@ -49,13 +48,11 @@ type Writer struct {
 	pending []byte    // lines not yet taken by the writer goroutine
 	spare   []byte    // an empty buffer to take the place of pending
 	writing bool      // the writer goroutine is writing a batch
-	closed  bool
-	err     error // the first write error
+	closed  bool      // Close was called: the writer goroutine stops once nothing is pending
+	stopped bool      // the writer goroutine has stopped: Write writes through
+	err     error     // the first write error
 	done    chan struct{}
 }
-
-// errNegativeWrite stands for an output that breaks the io.Writer contract.
-var errNegativeWrite = errors.New("logwriter: output returned a negative count")
 
 // New returns a Writer writing to out, and starts its writer goroutine; Close stops it.
 func New(out io.Writer, o Options) *Writer {
@@ -74,9 +71,10 @@ func New(out io.Writer, o Options) *Writer {
 // Options.OnError and Close. After Close, p is written straight to the output.
 func (w *Writer) Write(p []byte) (int, error) {
 	w.mu.Lock()
-	if w.closed {
+	if w.stopped {
 		// Lines logged during shutdown after the flush (nothing is pending any more, so
-		// order holds): write them through rather than lose them.
+		// order holds): write them through rather than lose them. Lines written while
+		// Close is flushing are queued as before and flushed with the rest.
 		n, err := w.out.Write(p)
 		first := w.noteError(err)
 		w.mu.Unlock()
@@ -108,7 +106,8 @@ func (w *Writer) run() {
 			w.wake.Wait()
 		}
 		if len(w.pending) == 0 {
-			return // closed and flushed
+			w.stopped = true // closed and flushed
+			return
 		}
 		batch := w.pending
 		w.pending, w.spare = w.spare[:0], nil
@@ -117,11 +116,8 @@ func (w *Writer) run() {
 		w.mu.Unlock()
 
 		n, err := w.out.Write(batch)
-		if err == nil && (n < 0 || n < len(batch)) {
-			err = io.ErrShortWrite
-			if n < 0 {
-				err = errNegativeWrite
-			}
+		if err == nil && n != len(batch) {
+			err = io.ErrShortWrite // the output broke io.Writer's contract
 		}
 
 		w.mu.Lock()
@@ -147,7 +143,8 @@ func (w *Writer) noteError(err error) (first bool) {
 	return true
 }
 
-// report passes the first error to OnError, without w.mu held: the callback may log.
+// report passes the first error to OnError, without w.mu held: the callback may take its
+// own locks and write elsewhere (it must not write to w).
 func (w *Writer) report(first bool, err error) {
 	if first && w.onError != nil {
 		w.onError(err)

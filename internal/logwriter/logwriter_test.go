@@ -202,8 +202,8 @@ func TestLongLineAlone(t *testing.T) {
 	}
 }
 
-// TestCloseFlushes: Close returns after every line written before it is out; lines written
-// after Close go straight to the output.
+// TestCloseFlushes: Close returns after every line written before it (or while it flushes)
+// is out; lines written after Close go straight to the output.
 func TestCloseFlushes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		out := &output{gate: make(chan struct{})}
@@ -221,6 +221,10 @@ func TestCloseFlushes(t *testing.T) {
 			t.Fatal("Close returned with lines still pending")
 		default:
 		}
+		// A line written while Close flushes is queued behind the others (written through,
+		// it would overtake them, or here wait for the blocked output).
+		fmt.Fprintf(w, "during Close\n")
+		want.WriteString("during Close\n")
 		close(out.gate) // let the writes through from now on
 		if err := <-closed; err != nil {
 			t.Fatal(err)
