@@ -2,7 +2,10 @@ package crypto
 
 import (
 	"fmt"
+	"maps"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Suite is a negotiated algorithm set for an IKE SA or a Child SA.
@@ -19,7 +22,39 @@ type Suite struct {
 // "aes128gcm16-prfsha256-x25519", "aes256-sha256-modp2048" or
 // "aes128gcm16-esn". The PRF is omitted when it is the one implied by the
 // integrity algorithm, so the output parses back to the same suite.
+//
+// The name is computed once per suite and then served from a cache: it is logged for every
+// IKE SA and Child SA set up, and a gateway negotiates only a handful of suites.
 func (s Suite) String() string {
+	if name, ok := (*suiteNames.Load())[s]; ok {
+		return name
+	}
+	name := s.format()
+	suiteNamesMu.Lock()
+	defer suiteNamesMu.Unlock()
+	if old := *suiteNames.Load(); len(old) < maxSuiteNames {
+		// Copy on write: readers look names up without a lock.
+		m := make(map[Suite]string, len(old)+1)
+		maps.Copy(m, old)
+		m[s] = name
+		suiteNames.Store(&m)
+	}
+	return name
+}
+
+// maxSuiteNames bounds the cache of String, against suites that only pass through (a
+// peer's proposals that were parsed but not chosen, fuzzing): the first ones stay.
+const maxSuiteNames = 64
+
+var (
+	suiteNames   atomic.Pointer[map[Suite]string]
+	suiteNamesMu sync.Mutex // serialises the writers of suiteNames
+)
+
+func init() { suiteNames.Store(&map[Suite]string{}) }
+
+// format builds String's name.
+func (s Suite) format() string {
 	parts := make([]string, 0, 5)
 	parts = append(parts, encrName(s.Encr, s.EncrKeyBits))
 	if s.Integ != IntegNone {

@@ -1,7 +1,6 @@
 package ike
 
 import (
-	"fmt"
 	"net/netip"
 	"time"
 
@@ -121,6 +120,22 @@ func (sa *IKESA) Children() map[uint64]*ChildSA { return sa.children }
 // Algorithms renders the negotiated suite.
 func (sa *IKESA) Algorithms() string { return sa.Suite.String() }
 
+// String names the SA by its SPIs, "%016x_i %016x_r". It is formatted by hand (one
+// allocation) since it is logged for every IKE SA set up.
 func (sa *IKESA) String() string {
-	return fmt.Sprintf("%016x_i %016x_r", sa.SPIi, sa.SPIr)
+	var b [len("0123456789abcdef_i 0123456789abcdef_r")]byte
+	putHex(b[0:16], sa.SPIi)
+	copy(b[16:19], "_i ")
+	putHex(b[19:35], sa.SPIr)
+	copy(b[35:], "_r")
+	return string(b[:])
+}
+
+// putHex writes v into b in lower-case hex, zero-padded to len(b) digits (at most 16).
+func putHex(b []byte, v uint64) {
+	const digits = "0123456789abcdef"
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = digits[v&0xf]
+		v >>= 4
+	}
 }

@@ -1,7 +1,9 @@
 package ike
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/netip"
 	"time"
@@ -101,7 +103,9 @@ func (e *Engine) Activate(c *ChildSA, old *ChildSA) {
 	c.Tunnel.Child = c
 	e.SwitchOutbound(c)
 	e.ScheduleChildRekey(c)
-	e.log.Info("Child SA installed", "tunnel", c.Tunnel.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn), "spi_out", fmt.Sprintf("0x%08x", c.SPIOut), "algorithms", c.Suite.String(), "encap", encapName(c.Encap), "rekey_of", RekeyOf(old))
+	LogInfo(e.log, "Child SA installed", slog.String("tunnel", c.Tunnel.Cfg.Name), slog.String("spi_in", SPIString(c.SPIIn)),
+		slog.String("spi_out", SPIString(c.SPIOut)), slog.String("algorithms", c.Suite.String()),
+		slog.String("encap", encapName(c.Encap)), slog.String("rekey_of", RekeyOf(old)))
 	e.hooks.ChildUp(c, old)
 	if old == nil && c.Replaces == nil {
 		e.resolveDuplicate(c)
@@ -132,7 +136,7 @@ func (e *Engine) resolveDuplicate(c *ChildSA) {
 			return // the peer deletes its own
 		}
 		e.log.Info("both sides created a Child SA for the tunnel: deleting ours (lowest nonce)", "tunnel", c.Tunnel.Cfg.Name,
-			"spi_in", fmt.Sprintf("0x%08x", mine.SPIIn), "kept_spi_in", fmt.Sprintf("0x%08x", theirs.SPIIn))
+			"spi_in", SPIString(mine.SPIIn), "kept_spi_in", SPIString(theirs.SPIIn))
 		if c.Tunnel.active == mine {
 			e.SwitchOutbound(theirs)
 		}
@@ -143,11 +147,36 @@ func (e *Engine) resolveDuplicate(c *ChildSA) {
 	}
 }
 
+// RekeyOf is the rekey_of attribute of a Child SA's log line: the SPI of the one it replaces,
+// or "" for none.
 func RekeyOf(old *ChildSA) string {
 	if old == nil {
 		return ""
 	}
-	return fmt.Sprintf("0x%08x", old.SPIIn)
+	return SPIString(old.SPIIn)
+}
+
+// LogInfo logs msg with attrs at level Info, as log.LogAttrs would but without looking up the
+// caller (runtime.Callers, a good part of a line's cost), for the lines logged for every SA
+// set up. vigild's handlers do not print the source; a handler with AddSource prints none
+// for these lines.
+func LogInfo(log *slog.Logger, msg string, attrs ...slog.Attr) {
+	ctx := context.Background()
+	if !log.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	r := slog.NewRecord(time.Now(), slog.LevelInfo, msg, 0)
+	r.AddAttrs(attrs...)
+	_ = log.Handler().Handle(ctx, r) // as slog.Logger does: a handler's error has nowhere to go
+}
+
+// SPIString renders an ESP SPI for the log: "0x" and eight hex digits (as "0x%08x", without
+// fmt: it is logged several times for every Child SA set up).
+func SPIString(spi uint32) string {
+	var b [len("0x01234567")]byte
+	b[0], b[1] = '0', 'x'
+	putHex(b[2:], uint64(spi))
+	return string(b[:])
 }
 
 func encapName(x dataplane.Encap) string {
@@ -241,7 +270,7 @@ func (e *Engine) RemoveChild(c *ChildSA, err error) {
 	if t.Child == nil {
 		t.Child = t.active
 	}
-	e.log.Info("Child SA removed", "tunnel", t.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn), "spi_out", fmt.Sprintf("0x%08x", c.SPIOut), "reason", errString(err))
+	e.log.Info("Child SA removed", "tunnel", t.Cfg.Name, "spi_in", SPIString(c.SPIIn), "spi_out", SPIString(c.SPIOut), "reason", errString(err))
 	e.hooks.ChildDown(c, err)
 	c.wipe()
 }
@@ -297,7 +326,7 @@ func (e *Engine) ScheduleChildRekey(c *ChildSA) {
 	c.RekeyAt = time.Now().Add(d)
 	c.rekeyTimer = e.After(d, func() {
 		if c.State == ChildInstalled && c.IKE.State == IKEEstablished {
-			e.log.Info("rekeying Child SA", "tunnel", c.Tunnel.Cfg.Name, "spi_in", fmt.Sprintf("0x%08x", c.SPIIn))
+			e.log.Info("rekeying Child SA", "tunnel", c.Tunnel.Cfg.Name, "spi_in", SPIString(c.SPIIn))
 			e.RekeyChild(c, nil)
 		}
 	})

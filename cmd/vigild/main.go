@@ -13,6 +13,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -34,6 +35,7 @@ import (
 	"github.com/vigil-ipsec/vigil/dataplane/sad"
 	"github.com/vigil-ipsec/vigil/dataplane/tunudp"
 	"github.com/vigil-ipsec/vigil/gateway"
+	"github.com/vigil-ipsec/vigil/internal/logwriter"
 )
 
 func main() {
@@ -99,25 +101,25 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "vigild: bad log level %q (debug, info, warn, error)\n", levelName)
 		return 2
 	}
-	opts := &slog.HandlerOptions{Level: level}
-	var h slog.Handler
-	switch format {
-	case "json":
-		h = slog.NewJSONHandler(os.Stderr, opts)
-	case "text", "":
-		h = slog.NewTextHandler(os.Stderr, opts)
-	default:
-		fmt.Fprintf(os.Stderr, "vigild: bad log format %q (text, json)\n", format)
+	// Log lines go through a group-commit writer: the lines logged while one write(2) is in
+	// progress go out together in the next, which matters when thousands of tunnels come up
+	// at once (issue #12). From here on, vigild's own messages to stderr go through it too,
+	// so that they stay in order with the log. The deferred Close writes out what is pending
+	// on every return from run, and while a panic of this goroutine unwinds.
+	out := logwriter.New(os.Stderr, logwriter.Options{OnError: logOutputFailed})
+	defer out.Close()
+	log, err := newLogger(format, level, out)
+	if err != nil {
+		fmt.Fprintln(out, "vigild:", err)
 		return 2
 	}
-	log := slog.New(h)
 
 	// The control socket first: it refuses to start if another vigild answers on it, before
 	// this one touches the TUN device or the IKE sockets. The API server comes after the
 	// gateway it serves; until then connections wait in the socket's backlog.
 	ln, err := api.Listen(cfg.Global.Socket)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "vigild:", err)
+		fmt.Fprintln(out, "vigild:", err)
 		return 1
 	}
 	defer ln.Close()
@@ -134,7 +136,7 @@ func run(args []string) int {
 		},
 	})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "vigild:", err)
+		fmt.Fprintln(out, "vigild:", err)
 		return 1
 	}
 	// Building 100,000 tunnels leaves more garbage than the tunnels themselves hold: give it
@@ -160,6 +162,25 @@ func run(args []string) int {
 	}
 	log.Info("vigild stopped")
 	return 0
+}
+
+// newLogger returns vigild's logger: format "json" or "text" ("" is text) lines at level and
+// above, written to w.
+func newLogger(format string, level slog.Leveler, w io.Writer) (*slog.Logger, error) {
+	opts := &slog.HandlerOptions{Level: level}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text", "":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("bad log format %q (text, json)", format)
+}
+
+// logOutputFailed reports the first error of writing the log (its later ones are not
+// reported), directly to stderr: the log may be what failed.
+func logOutputFailed(err error) {
+	fmt.Fprintln(os.Stderr, "vigild: writing the log failed (later failures are not reported):", err)
 }
 
 // serve runs the gateway and the control API until SIGTERM or SIGINT, or until one of them

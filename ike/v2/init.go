@@ -26,7 +26,7 @@ func (e *engine) v2Initiate(t *ike.Tunnel) *ike.IKESA {
 	sa.SetProto(&v2SA{e: e, sa: sa, group: t.Cfg.IKEProposals[0].DH[0], ni: e.Nonce()})
 	e.AddIKE(sa)
 	t.IKE = sa
-	e.Log().Info("initiating IKE SA", "tunnel", t.Cfg.Name, "peer", sa.Remote, "ike", sa.String())
+	ike.LogInfo(e.Log(), "initiating IKE SA", slog.String("tunnel", t.Cfg.Name), slog.String("peer", sa.Remote.String()), slog.String("ike", sa.String()))
 	e.sendInit(sa)
 	return sa
 }
