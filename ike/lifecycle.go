@@ -3,6 +3,7 @@ package ike
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -220,8 +221,15 @@ func (e *Engine) Establish(sa *IKESA, adopt bool, busy func(old *IKESA) bool, wh
 	e.ScheduleIKERekey(sa)
 	e.ScheduleDPD(sa)
 	e.ScheduleKeepalive(sa)
-	e.log.Info(what, append([]any{"tunnel", t.Cfg.Name, "peer", sa.Remote, "ike", sa.String(), "initiator", sa.Initiator,
-		"algorithms", sa.Suite.String(), "udp_encap", sa.Floated || sa.NATLocal || sa.NATRemote}, attrs...)...)
+	// LogInfo (no caller lookup) and the peer as a string: one of these per tunnel set up.
+	la := make([]slog.Attr, 0, 6+len(attrs)/2)
+	la = append(la, slog.String("tunnel", t.Cfg.Name), slog.String("peer", sa.Remote.String()), slog.String("ike", sa.String()),
+		slog.Bool("initiator", sa.Initiator), slog.String("algorithms", sa.Suite.String()), slog.Bool("udp_encap", sa.Floated || sa.NATLocal || sa.NATRemote))
+	for i := 0; i+1 < len(attrs); i += 2 {
+		k, _ := attrs[i].(string)
+		la = append(la, slog.Any(k, attrs[i+1]))
+	}
+	LogInfo(e.log, what, la...)
 	e.hooks.IKEUp(sa)
 	return true
 }

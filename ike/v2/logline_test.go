@@ -107,16 +107,16 @@ func TestSetUpLogLines(t *testing.T) {
 		{false, []string{
 			`level=INFO msg="initiating IKE SA" tunnel=site-b peer=192.0.2.2:500 ike="` + ikeInit + `"` + "\n",
 			`level=INFO msg="IKE SA established" tunnel=site-b peer=192.0.2.2:500 ike="` + ikeSA + `" initiator=true algorithms=aes128gcm16-prfsha256-x25519 udp_encap=false` + "\n",
-			`level=INFO msg="Child SA installed" tunnel=site-b spi_in=0x374303f2 spi_out=0x14a1da05 algorithms=aes256gcm16-esn encap=raw rekey_of=""` + "\n",
+			`level=INFO msg="Child SA installed" tunnel=site-b spi_in=0x7b7c831d spi_out=0x14a1da05 algorithms=aes256gcm16-esn encap=raw rekey_of=""` + "\n",
 			`level=INFO msg="IKE SA established" tunnel=site-b peer=192.0.2.1:500 ike="` + ikeSA + `" initiator=false algorithms=aes128gcm16-prfsha256-x25519 udp_encap=false` + "\n",
-			`level=INFO msg="Child SA installed" tunnel=site-b spi_in=0x14a1da05 spi_out=0x374303f2 algorithms=aes256gcm16-esn encap=raw rekey_of=""` + "\n",
+			`level=INFO msg="Child SA installed" tunnel=site-b spi_in=0x14a1da05 spi_out=0x7b7c831d algorithms=aes256gcm16-esn encap=raw rekey_of=""` + "\n",
 		}},
 		{true, []string{
 			`{"level":"INFO","msg":"initiating IKE SA","tunnel":"site-b","peer":"192.0.2.2:500","ike":"` + ikeInit + `"}` + "\n",
 			`{"level":"INFO","msg":"IKE SA established","tunnel":"site-b","peer":"192.0.2.2:500","ike":"` + ikeSA + `","initiator":true,"algorithms":"aes128gcm16-prfsha256-x25519","udp_encap":false}` + "\n",
-			`{"level":"INFO","msg":"Child SA installed","tunnel":"site-b","spi_in":"0x374303f2","spi_out":"0x14a1da05","algorithms":"aes256gcm16-esn","encap":"raw","rekey_of":""}` + "\n",
+			`{"level":"INFO","msg":"Child SA installed","tunnel":"site-b","spi_in":"0x7b7c831d","spi_out":"0x14a1da05","algorithms":"aes256gcm16-esn","encap":"raw","rekey_of":""}` + "\n",
 			`{"level":"INFO","msg":"IKE SA established","tunnel":"site-b","peer":"192.0.2.1:500","ike":"` + ikeSA + `","initiator":false,"algorithms":"aes128gcm16-prfsha256-x25519","udp_encap":false}` + "\n",
-			`{"level":"INFO","msg":"Child SA installed","tunnel":"site-b","spi_in":"0x14a1da05","spi_out":"0x374303f2","algorithms":"aes256gcm16-esn","encap":"raw","rekey_of":""}` + "\n",
+			`{"level":"INFO","msg":"Child SA installed","tunnel":"site-b","spi_in":"0x14a1da05","spi_out":"0x7b7c831d","algorithms":"aes256gcm16-esn","encap":"raw","rekey_of":""}` + "\n",
 		}},
 	} {
 		ini, resp := setUpLogged(t, tc.json)
