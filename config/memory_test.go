@@ -114,7 +114,7 @@ func TestLoaderMemory(t *testing.T) {
 	}
 	l1.mu.Lock()
 	defer l1.mu.Unlock()
-	if len(l1.cache.all) != 0 || len(l1.cache.files) != 0 {
-		t.Errorf("a Loader of one file keeps %d tunnels", len(l1.cache.all))
+	if len(l1.cache.shape) != 0 || len(l1.cache.files) != 0 {
+		t.Errorf("a Loader of one file keeps %d snapshots", len(l1.cache.shape))
 	}
 }

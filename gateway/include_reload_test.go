@@ -199,7 +199,7 @@ func TestReloadIncludes(t *testing.T) {
 	g.engine.Call(func() {
 		for _, name := range all {
 			running = append(running, g.tstate[name].gen)
-			inFile = append(inFile, cfg.Tunnel(name).Gen)
+			inFile = append(inFile, cfg.Tunnel(cfg.Find(name)).Gen)
 		}
 	})
 	if !slices.Equal(running, inFile) {
