@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"time"
@@ -171,6 +172,12 @@ func newSnapshot(file string, gen uint64, tunnels []Tunnel) *snapshot {
 		tunnels[i] = s.tunnel(i)
 	}
 	return s
+}
+
+// Format prints what s is a snapshot of, never its content: s holds pre-shared keys in an
+// unexported field, which fmt would print as bytes (see Secret).
+func (s snapshot) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "snapshot of %d tunnels of %s", len(s.recs), s.file)
 }
 
 // len is the number of tunnels in s.
