@@ -27,7 +27,7 @@ type Options struct {
 	LogLevel *slog.LevelVar
 	// OpenDataplane creates the dataplane, delivering IKE messages to h.
 	OpenDataplane func(h dataplane.IKEHandler) (dataplane.Dataplane, error)
-	// LoadConfig re-reads the configuration for Reload; defaults to the Load of the
+	// LoadConfig re-reads the configuration for Reload; defaults to the LoadUpdate of the
 	// config.Loader that loaded cfg (cfg.Loader()), or of a new one of cfg.File.
 	LoadConfig func() (*config.Config, error)
 	// LogThrottle limits log lines triggered by unauthenticated input, per source, in the
