@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -316,4 +317,53 @@ func processCPU(tb testing.TB) time.Duration {
 		tb.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestReloadAfterRefusedReload: a reload refused after the load (listening on a changed
+// tunnel's new local address failed) leaves the loader with the new generation of the edited
+// file, which the running tunnels do not have. The next reload, without any file changed,
+// reuses that file: its tunnels are rebuilt from the loader's snapshot where their generation
+// differs from the running one, and found changed (the one edited) or unchanged (the others).
+func TestReloadAfterRefusedReload(t *testing.T) {
+	dir := t.TempDir()
+	main := includeConf(t, dir)
+	file := func(k int) string { return filepath.Join(dir, "tunnels.d", fmt.Sprintf("%d.toml", k)) }
+	for k := range 3 {
+		writeConf(t, file(k), spokeFile(10*k, 10*k+3, nil, nil), longAgo)
+	}
+	cfg, err := config.Load(main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const moved = "198.51.100.7"
+	bad := map[netip.Addr]bool{netip.MustParseAddr(moved): true}
+	n := memory.NewNetwork()
+	g, err := New(cfg, Options{OpenDataplane: func(h dataplane.IKEHandler) (dataplane.Dataplane, error) {
+		return failListen{n.Attach(nil, h), bad}, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Loader().Release(cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { g.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	writeConf(t, file(1), spokeFile(10, 11, nil, nil)+strings.Replace(spokeTOML(11, "none"), addrA, moved, 1)+spokeFile(12, 13, nil, nil),
+		longAgo.Add(time.Minute))
+	if _, err := g.Reload(); err == nil || !strings.Contains(err.Error(), "listening on "+moved) {
+		t.Fatalf("reload with an address the dataplane refuses: %v", err)
+	}
+	delete(bad, netip.MustParseAddr(moved))
+	res, err := g.Reload()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameResult(t, res, api.ReloadResult{Changed: []string{"t11"}, Unchanged: []string{"t0", "t1", "t2", "t10", "t12", "t20", "t21", "t22"}})
+	var local netip.Addr
+	g.engine.Call(func() { local = g.engine.Tunnel("t11").Cfg.Local.Addr() })
+	if local != netip.MustParseAddr(moved) {
+		t.Errorf("t11 runs from %v, want %s", local, moved)
+	}
 }
