@@ -49,7 +49,7 @@ type tunnelRec struct {
 	localAddr, remoteAddr     uint32 // indexes in addrs
 	settings                  uint32 // index in settings
 	localIDLen, remoteIDLen   uint16 // at most maxIdentityLen
-	pskLen                    uint16 // at most maxPSKFileSize
+	pskLen                    uint16 // a psk_file holds at most maxPSKFileSize; a longer inline psk: see fitsSnapshot
 	nameLen                   uint8  // at most maxNameLen
 	localIDType, remoteIDType uint8
 }
