@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -210,5 +211,33 @@ func TestSnapshotPrintsNoKey(t *testing.T) {
 		if strings.Contains(out, key) || strings.Contains(out, fmt.Sprintf("%x", key)) || !strings.Contains(out, "snapshot of 1 tunnels of f.toml") {
 			t.Errorf("printed as %s", out)
 		}
+	}
+}
+
+// TestLoaderTunnelBeyondSnapshot: a tunnel too large for a snapshot record (an inline psk of
+// more than 65,535 bytes) is loaded as written; its file is read again by every load (nothing
+// of it is kept), while the other files are still reused.
+func TestLoaderTunnelBeyondSnapshot(t *testing.T) {
+	key := strings.Repeat("k", 70000)
+	dir := writeTree(t, t.TempDir(), map[string]string{
+		"vigil.toml": "include = [\"t/*.toml\"]\n",
+		"t/a.toml":   strings.Replace(incTunnel("a1", 2), "0123456789abcdef", key, 1),
+		"t/b.toml":   incTunnel("b1", 4),
+	})
+	l := NewLoader(filepath.Join(dir, "vigil.toml"))
+	c1, err := l.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := l.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a1, b1 := c2.Tunnel("a1"), c2.Tunnel("b1")
+	if a1 == nil || string(a1.PSK) != key || !a1.Equal(c1.Tunnel("a1")) || a1.Gen == c1.Tunnel("a1").Gen {
+		t.Errorf("a1: %+v (was generation %d)", a1, c1.Tunnel("a1").Gen)
+	}
+	if b1 == nil || b1.Gen != c1.Tunnel("b1").Gen {
+		t.Errorf("b1 not reused: %+v", b1)
 	}
 }
