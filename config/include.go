@@ -102,6 +102,7 @@ type fileResult struct {
 	entry   *cachedFile // what a Loader may keep of it; nil if nothing
 	reused  bool        // entry is the cache's: the file was not read (tunnels is nil)
 	snap    *snapshot   // its tunnels' snapshot, when it has no problem
+	gen     uint64      // the generation of its tunnels
 }
 
 // loadIncluded returns the tunnels of each included file, decoded with the main file's
@@ -112,7 +113,7 @@ func loadIncluded(files []string, main string, g *Global, prev *fileCache, readA
 	var todo []int
 	for i, f := range files {
 		if e := prev.fresh(f); e != nil {
-			res[i] = fileResult{path: f, errs: &errList{file: f}, entry: e, reused: true, snap: e.snap}
+			res[i] = fileResult{path: f, errs: &errList{file: f}, entry: e, reused: true, snap: e.snap, gen: e.snap.gen}
 			continue
 		}
 		todo = append(todo, i)
@@ -152,6 +153,7 @@ func parseIncluded(path, main string, g *Global, readAt time.Time) fileResult {
 	d := &decoder{errs: r.errs, dir: filepath.Dir(path), tr: tr, mode: st.Mode(), checkMode: true, psks: map[string]fileStat{}}
 	r.tunnels = d.included(g, main)
 	gen := newGen()
+	r.gen = gen
 	for i := range r.tunnels {
 		r.tunnels[i].File, r.tunnels[i].Gen = path, gen
 	}
@@ -216,12 +218,12 @@ func build(filename string, data []byte, mode fs.FileMode, checkMode bool, prev 
 	at := func(t *Tunnel, format string, args ...any) { byFile[t.File].add(t.Line, format, args...) }
 
 	u := &Update{File: filename, Global: c.Global, parts: make([]part, 1, 1+len(results))}
-	u.parts[0] = part{tunnels: c.Tunnels}
+	u.parts[0] = part{tunnels: c.Tunnels, gen: gen}
 	u.n = len(c.Tunnels)
 	for i := range results {
 		r := &results[i]
 		u.Includes = append(u.Includes, r.path)
-		u.parts = append(u.parts, part{off: u.n, tunnels: r.tunnels, snap: r.snap})
+		u.parts = append(u.parts, part{off: u.n, tunnels: r.tunnels, snap: r.snap, gen: r.gen})
 		u.n += u.parts[len(u.parts)-1].len()
 	}
 

@@ -149,6 +149,24 @@ func TestLoadUpdate(t *testing.T) {
 		if u.Find("nonexistent") != -1 {
 			t.Error("found a tunnel that is not there")
 		}
+		// Files cover the tunnels in order; a file's generation is each of its tunnels'.
+		next := 0
+		u.Files(func(off, n int, gen uint64) bool {
+			if off != next {
+				t.Errorf("a file starts at %d, want %d", off, next)
+			}
+			next = off + n
+			u.RangeFrom(off, n, func(i int, name string, g uint64) bool {
+				if i < off || i >= off+n || name != c.Tunnels[i].Name || g != c.Tunnels[i].Gen || (gen != 0 && g != gen) {
+					t.Errorf("tunnel %d (%q, generation %d) of the file from %d (%d tunnels, generation %d)", i, name, g, off, n, gen)
+				}
+				return true
+			})
+			return true
+		})
+		if next != u.Len() {
+			t.Errorf("files cover %d tunnels of %d", next, u.Len())
+		}
 	}
 	same(u, c)
 	if c.Tunnel("t10").StartAction != "trap" || c.Tunnel("t11").StartAction != "start" {

@@ -34,6 +34,7 @@ type part struct {
 	off     int       // index of its first tunnel in the Update
 	tunnels []Tunnel  // in full; nil for a reused file's (then snap has them)
 	snap    *snapshot // the file's snapshot, if a Loader keeps one
+	gen     uint64    // the generation of every tunnel of the part, one parse of a file; 0 if not known
 }
 
 // full reports whether p's tunnels are in p.tunnels.
@@ -60,9 +61,9 @@ func (p *part) remoteTS(i int) []netip.Prefix {
 	return p.tunnels[i].RemoteTS
 }
 
-func (p *part) gen(i int) uint64 {
-	if !p.full() {
-		return p.snap.gen
+func (p *part) genOf(i int) uint64 {
+	if p.gen != 0 {
+		return p.gen
 	}
 	return p.tunnels[i].Gen
 }
@@ -76,7 +77,33 @@ func (u *Update) Range(f func(i int, name string, gen uint64) bool) {
 	for k := range u.parts {
 		p := &u.parts[k]
 		for i := range p.len() {
-			if !f(p.off+i, p.name(i), p.gen(i)) {
+			if !f(p.off+i, p.name(i), p.genOf(i)) {
+				return
+			}
+		}
+	}
+}
+
+// Files calls f for the tunnels of each file in turn, until f returns false: off is the index
+// of the file's first tunnel, n how many it has, and gen their generation, which is the same
+// for every tunnel of a file a Loader loaded (one parse of it), and 0 for an Update of a
+// Config (Config.Update), whose tunnels are all one run.
+func (u *Update) Files(f func(off, n int, gen uint64) bool) {
+	for k := range u.parts {
+		p := &u.parts[k]
+		if !f(p.off, p.len(), p.gen) {
+			return
+		}
+	}
+}
+
+// RangeFrom is Range over the n tunnels from index off, as Files gives them.
+func (u *Update) RangeFrom(off, n int, f func(i int, name string, gen uint64) bool) {
+	for k := range u.parts {
+		p := &u.parts[k]
+		lo, hi := max(off, p.off), min(off+n, p.off+p.len())
+		for i := lo; i < hi; i++ {
+			if !f(i, p.name(i-p.off), p.genOf(i-p.off)) {
 				return
 			}
 		}

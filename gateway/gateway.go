@@ -60,6 +60,10 @@ type Gateway struct {
 
 	// Loop-owned state.
 	tstate map[string]*tunnelState
+	// gens counts the tunnels of tstate by the generation they run (tunnelState.gen, not 0):
+	// a reload finds every tunnel of an unchanged file unchanged at once when as many run its
+	// generation as the file has tunnels (see diff). Loop only.
+	gens map[uint64]int
 	// restartHealAt: the last restart heal per configured peer address (heal.go).
 	restartHealAt map[netip.Addr]time.Time
 	pace          pacer // initiations in flight and waiting (pacing.go)
@@ -225,8 +229,26 @@ func (g *Gateway) register(tcs []*ike.TunnelConfig, cts []*config.Tunnel) {
 	}
 	for i, ct := range cts {
 		ts := &slab[i]
-		ts.childProbe, ts.heal, ts.healDelay, ts.gen = ct.ChildProbe, ct.Heal, ct.HealDelay, ct.Gen
+		ts.childProbe, ts.heal, ts.healDelay = ct.ChildProbe, ct.Heal, ct.HealDelay
+		g.setGen(ts, ct.Gen)
 		g.tstate[tcs[i].Name] = ts // the engine's copy of the name: the file's is dropped
+	}
+}
+
+// setGen records that the tunnel of ts runs the settings of generation gen (0: none known),
+// keeping gens in step.
+func (g *Gateway) setGen(ts *tunnelState, gen uint64) {
+	if ts.gen != 0 {
+		if g.gens[ts.gen]--; g.gens[ts.gen] <= 0 {
+			delete(g.gens, ts.gen)
+		}
+	}
+	ts.gen = gen
+	if gen != 0 {
+		if g.gens == nil {
+			g.gens = map[uint64]int{}
+		}
+		g.gens[gen]++
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -150,6 +151,25 @@ func runLoaded(t testing.TB, n *memory.Network, main string) (*Gateway, *reloadL
 	return g, log
 }
 
+// checkGens fails the test unless the gateway's count of running tunnels per generation
+// agrees with its tunnels' generations.
+func checkGens(t *testing.T, g *Gateway) {
+	t.Helper()
+	want := map[uint64]int{}
+	var got map[uint64]int
+	g.engine.Call(func() {
+		for _, ts := range g.tstate {
+			if ts.gen != 0 {
+				want[ts.gen]++
+			}
+		}
+		got = maps.Clone(g.gens)
+	})
+	if !maps.Equal(got, want) {
+		t.Errorf("tunnels per generation %v, the tunnels run %v", got, want)
+	}
+}
+
 func sameResult(t *testing.T, got, want api.ReloadResult) {
 	t.Helper()
 	if !slices.Equal(got.Added, want.Added) || !slices.Equal(got.Removed, want.Removed) ||
@@ -183,6 +203,7 @@ func TestReloadIncludes(t *testing.T) {
 	}
 	sameResult(t, res, api.ReloadResult{Added: []string{"t30", "t31"}, Removed: []string{"t20", "t21", "t22"},
 		Changed: []string{"t11"}, Unchanged: []string{"t0", "t1", "t2", "t10", "t12"}})
+	checkGens(t, g)
 
 	// File 0 rewritten, reworded (the default port written out): read again, nothing changed.
 	writeConf(t, file(0), strings.ReplaceAll(spokeFile(0, 3, nil, nil), "start_action", "remote_port = 500\nstart_action"), longAgo.Add(time.Minute))
@@ -191,6 +212,12 @@ func TestReloadIncludes(t *testing.T) {
 		t.Fatal(err)
 	}
 	all := []string{"t0", "t1", "t2", "t10", "t11", "t12", "t30", "t31"}
+	sameResult(t, res, api.ReloadResult{Unchanged: all})
+	checkGens(t, g)
+	// Nothing changed since: every file is found unchanged as a whole.
+	if res, err = g.Reload(); err != nil {
+		t.Fatal(err)
+	}
 	sameResult(t, res, api.ReloadResult{Unchanged: all})
 	// Found unchanged, the tunnels run the settings of the file's new generation.
 	var running, inFile []uint64
@@ -260,6 +287,7 @@ func TestReloadOneTunnelOf100k(t *testing.T) {
 		t.Fatalf("reload: %d added, %d removed, changed %v, %d unchanged; want only t%d changed and %d unchanged",
 			len(res.Added), len(res.Removed), res.Changed, len(res.Unchanged), edited, files*per-1)
 	}
+	checkGens(t, a)
 	var dpd time.Duration
 	a.engine.Call(func() { dpd = a.engine.Tunnel(fmt.Sprintf("t%d", edited)).Cfg.DPDDelay })
 	if dpd != 17*time.Second {
@@ -361,6 +389,7 @@ func TestReloadAfterRefusedReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameResult(t, res, api.ReloadResult{Changed: []string{"t11"}, Unchanged: []string{"t0", "t1", "t2", "t10", "t12", "t20", "t21", "t22"}})
+	checkGens(t, g)
 	var local netip.Addr
 	g.engine.Call(func() { local = g.engine.Tunnel("t11").Cfg.Local.Addr() })
 	if local != netip.MustParseAddr(moved) {

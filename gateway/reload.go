@@ -134,6 +134,9 @@ func (g *Gateway) applyReload(p *reloadPlan) {
 	}
 	g.engine.RemoveTunnels(gone, true)
 	for _, name := range gone {
+		if ts := g.tstate[name]; ts != nil {
+			g.setGen(ts, 0)
+		}
 		delete(g.tstate, name)
 	}
 	setUp := append(append([]string(nil), p.changed...), p.added...)
@@ -166,13 +169,21 @@ func (g *Gateway) applyReload(p *reloadPlan) {
 // cut short twice. A tunnel whose configuration has the generation (config.Tunnel.Gen) the
 // running one was found equal to is unchanged: the engine's configuration is built and
 // compared only for the others: the tunnels of an included file that did not change, which
-// the loader reused, are not even rebuilt in full (see config.Update). And when every running
-// tunnel was found by name, none was removed: the engine's tunnels are not walked. The file's
-// tunnels of the added and changed tunnels go into cts.
+// the loader reused, are not even rebuilt in full (see config.Update). When as many running
+// tunnels run a file's generation as the file has tunnels, they are that file's tunnels
+// (a generation is one parse of one file, whose names are distinct, and a running tunnel gets
+// a generation only from a tunnel of its name): the whole file is unchanged without a
+// look-up of its tunnels by name. And when every running tunnel was found by name, none was
+// removed: the engine's tunnels are not walked. The file's tunnels of the added and changed
+// tunnels go into cts.
 func (g *Gateway) diff(gl config.Global, newCfg *config.Update, setUp map[string]*ike.TunnelConfig, cts map[string]*config.Tunnel) (added, removed, changed, unchanged []string) {
 	unchanged = make([]string, 0, newCfg.Len())
 	found := 0 // running tunnels found in the file
-	newCfg.Range(func(i int, name string, gen uint64) bool {
+	keep := func(_ int, name string, _ uint64) bool {
+		unchanged = append(unchanged, name)
+		return true
+	}
+	compare := func(i int, name string, gen uint64) bool {
 		ts := g.tstate[name] // settings only: no run-time part is made
 		if ts != nil && gen != 0 && ts.gen == gen {
 			found++
@@ -193,12 +204,21 @@ func (g *Gateway) diff(gl config.Global, newCfg *config.Update, setUp map[string
 			unchanged = append(unchanged, ct.Name)
 			// The tunnel runs the settings of this generation, whether or not the reload
 			// applies: the next reload need not compare it again.
-			ts.gen = ct.Gen
+			g.setGen(ts, ct.Gen)
 			return true
 		}
 		changed = append(changed, ct.Name)
 		tc := next
 		setUp[ct.Name], cts[ct.Name] = &tc, ct
+		return true
+	}
+	newCfg.Files(func(off, n int, gen uint64) bool {
+		if gen != 0 && n > 0 && g.gens[gen] == n {
+			found += n
+			newCfg.RangeFrom(off, n, keep)
+		} else {
+			newCfg.RangeFrom(off, n, compare)
+		}
 		return true
 	})
 	if found != len(g.engine.Tunnels()) {
