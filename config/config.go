@@ -36,7 +36,7 @@ func (c *Config) Tunnel(name string) *Tunnel {
 		return nil
 	}
 	if c.byName.slots != nil {
-		if i := c.byName.find(c.Tunnels, name); i >= 0 {
+		if i := c.byName.find(len(c.Tunnels), c.tunnelName, name); i >= 0 {
 			return &c.Tunnels[i]
 		}
 		return nil
@@ -47,6 +47,14 @@ func (c *Config) Tunnel(name string) *Tunnel {
 		}
 	}
 	return nil
+}
+
+// tunnelName is the name of c.Tunnels[i], for the name index.
+func (c *Config) tunnelName(i int) string { return c.Tunnels[i].Name }
+
+// nameIn returns the name of tunnels[i], for the name index.
+func nameIn(tunnels []Tunnel) func(int) string {
+	return func(i int) string { return tunnels[i].Name }
 }
 
 // Global holds daemon-wide settings, the [global] table.

@@ -100,7 +100,9 @@ type fileResult struct {
 	tunnels []Tunnel
 	errs    *errList    // its problems, and those of its tunnels found across files
 	entry   *cachedFile // what a Loader may keep of it; nil if nothing
-	reused  bool        // entry is the cache's: the file was not read
+	reused  bool        // entry is the cache's: the file was not read (tunnels is nil)
+	snap    *snapshot   // its tunnels' snapshot, when it has no problem
+	gen     uint64      // the generation of its tunnels
 }
 
 // loadIncluded returns the tunnels of each included file, decoded with the main file's
@@ -111,7 +113,7 @@ func loadIncluded(files []string, main string, g *Global, prev *fileCache, readA
 	var todo []int
 	for i, f := range files {
 		if e := prev.fresh(f); e != nil {
-			res[i] = fileResult{path: f, tunnels: e.tunnels, errs: &errList{file: f}, entry: e, reused: true}
+			res[i] = fileResult{path: f, errs: &errList{file: f}, entry: e, reused: true, snap: e.snap, gen: e.snap.gen}
 			continue
 		}
 		todo = append(todo, i)
@@ -151,10 +153,12 @@ func parseIncluded(path, main string, g *Global, readAt time.Time) fileResult {
 	d := &decoder{errs: r.errs, dir: filepath.Dir(path), tr: tr, mode: st.Mode(), checkMode: true, psks: map[string]fileStat{}}
 	r.tunnels = d.included(g, main)
 	gen := newGen()
+	r.gen = gen
 	for i := range r.tunnels {
 		r.tunnels[i].File, r.tunnels[i].Gen = path, gen
 	}
 	if r.errs.empty() {
+		r.snap = newSnapshot(path, gen, r.tunnels)
 		r.entry = newCachedFile(st, d.psks, readAt)
 	}
 	return r
@@ -183,9 +187,9 @@ func (d *decoder) included(g *Global, main string) []Tunnel {
 
 // build decodes a configuration: the main file (filename, holding data, of the given mode if
 // checkMode) and the files it includes, reusing what prev (nil: nothing) holds of included
-// files that did not change, and checks it across files. It returns the Config and what a
-// Loader keeps of its included files; on failure, every problem found.
-func build(filename string, data []byte, mode fs.FileMode, checkMode bool, prev *fileCache, readAt time.Time) (*Config, *fileCache, error) {
+// files that did not change, and checks it across files. It returns the configuration and
+// what a Loader keeps of its included files; on failure, every problem found.
+func build(filename string, data []byte, mode fs.FileMode, checkMode bool, prev *fileCache, readAt time.Time) (*Update, *fileCache, error) {
 	errs := &errList{file: filename}
 	tr := parseTree(data, errs)
 	if tr == nil {
@@ -193,7 +197,6 @@ func build(filename string, data []byte, mode fs.FileMode, checkMode bool, prev 
 	}
 	d := &decoder{errs: errs, dir: filepath.Dir(filename), tr: tr, mode: mode, checkMode: checkMode}
 	c := d.config()
-	c.File = filename
 	gen := newGen()
 	for i := range c.Tunnels {
 		c.Tunnels[i].File, c.Tunnels[i].Gen = filename, gen
@@ -214,29 +217,44 @@ func build(filename string, data []byte, mode fs.FileMode, checkMode bool, prev 
 	}
 	at := func(t *Tunnel, format string, args ...any) { byFile[t.File].add(t.Line, format, args...) }
 
-	// One slice of every file's tunnels, the main file's first. When the tunnels have the
-	// shape of the last load's, the checks across tunnels would find nothing, as they did
-	// then; and the last load's slice, if its Config was released, takes the new tunnels in
-	// place of its own (after every problem is known: a failed load changes nothing).
-	var all []Tunnel
-	var byName nameIndex
-	same := prev.sameShape(c.Tunnels, results)
-	inPlace := same && prev.released
-	if same {
-		byName = prev.byName
+	u := &Update{File: filename, Global: c.Global, parts: make([]part, 1, 1+len(results))}
+	u.parts[0] = part{tunnels: c.Tunnels, gen: gen}
+	u.n = len(c.Tunnels)
+	for i := range results {
+		r := &results[i]
+		u.Includes = append(u.Includes, r.path)
+		u.parts = append(u.parts, part{off: u.n, tunnels: r.tunnels, snap: r.snap, gen: r.gen})
+		u.n += u.parts[len(u.parts)-1].len()
 	}
-	if !inPlace {
-		all = c.Tunnels
+
+	// When the tunnels have the shape of the last load's, the checks across tunnels would
+	// find nothing, as they did then, and the last load's name index serves. Otherwise they
+	// run over every tunnel in full, in one slice (the reused files' tunnels rebuilt), the main
+	// file's first.
+	if prev.sameShape(u.parts) {
+		u.byName = prev.byName
+	} else {
+		all := c.Tunnels
 		if len(results) > 0 {
-			all = make([]Tunnel, 0, len(c.Tunnels)+tunnelsIn(results))
-			all = append(all, c.Tunnels...)
-			for i := range results {
-				all = append(all, results[i].tunnels...)
+			all = make([]Tunnel, 0, u.n)
+			for k := range u.parts {
+				p := &u.parts[k]
+				if p.full() {
+					all = append(all, p.tunnels...)
+					continue
+				}
+				for i := range p.snap.len() {
+					all = append(all, p.snap.tunnel(i))
+				}
+			}
+			for k := range u.parts {
+				p := &u.parts[k]
+				n := p.len()
+				p.tunnels = all[p.off : p.off+n : p.off+n]
 			}
 		}
-	}
-	if !same {
-		byName = newNameIndex(all, func(first, later int) {
+		u.all = all
+		u.byName = newNameIndex(len(all), nameIn(all), func(first, later int) {
 			a, b := &all[first], &all[later]
 			at(b, "duplicate tunnel %q: already defined at %s:%d", b.Name, a.File, a.Line)
 		})
@@ -245,80 +263,55 @@ func build(filename string, data []byte, mode fs.FileMode, checkMode bool, prev 
 	if err := joinErrors(lists...); err != nil {
 		return nil, nil, err
 	}
-	if inPlace {
-		all = prev.all
-		copy(all, c.Tunnels)
-		off := len(c.Tunnels)
-		for _, r := range results {
-			if !r.reusedAt(off) {
-				copy(all[off:], r.tunnels)
-			}
-			off += len(r.tunnels)
-		}
-	}
 
-	c.Tunnels, c.byName = all, byName
 	next := &fileCache{global: c.Global, files: make(map[string]*cachedFile, len(results))}
 	if len(results) > 0 {
 		// Kept for the next load's sameShape only with included files: a configuration in
 		// one file is read whole every time, and the Loader should not keep its tunnels.
-		next.all, next.byName = all, byName
+		// (The main file's tunnels then share the snapshot's memory, as the included files'
+		// do: see newSnapshot.)
+		next.shape = make([]*snapshot, len(u.parts))
+		next.shape[0] = newSnapshot(filename, gen, u.parts[0].tunnels)
+		for i := range results {
+			next.shape[i+1] = results[i].snap
+		}
+		next.byName = u.byName
 	}
-	off := len(c.Tunnels) - tunnelsIn(results)
 	for _, r := range results {
-		c.Includes = append(c.Includes, r.path)
-		n := len(r.tunnels)
-		if r.entry != nil {
+		if r.entry != nil && r.snap != nil {
 			e := *r.entry
-			// The cache shares the Config's tunnels (read-only): no second copy of them.
-			e.tunnels, e.off = all[off:off+n:off+n], off
+			e.snap = r.snap
 			next.files[r.path] = &e
 		}
-		off += n
 	}
-	return c, next, nil
+	return u, next, nil
 }
 
-// reusedAt reports whether r is a file whose tunnels the cache held at index off of the last
-// load's: the same tunnels at the same place.
-func (r *fileResult) reusedAt(off int) bool { return r.reused && r.entry.off == off }
-
-// sameShape reports whether the tunnels of a load, main's then those of results, have the
-// names and remote subnets, position by position, of the tunnels of the load that filled c
-// (which may be nil). Then the checks across tunnels, which depend on nothing else, would find
-// what they found then: nothing; and c's name index serves the new tunnels. Editing a
-// tunnel's other settings, the common reload, so costs no check of 100,000 tunnels.
-func (c *fileCache) sameShape(main []Tunnel, results []fileResult) bool {
-	if c == nil || len(c.all) != len(main)+tunnelsIn(results) {
+// sameShape reports whether the tunnels of parts, the parts of a load, have the names and
+// remote subnets, position by position, of the tunnels of the load that filled c (which may
+// be nil). Then the checks across tunnels, which depend on nothing else, would find what they
+// found then: nothing; and c's name index serves the new tunnels. Editing a tunnel's other
+// settings, the common reload, so costs no check of 100,000 tunnels. (Positions are compared
+// file by file: a tunnel moved from one file to the next is a new shape, and checked.)
+func (c *fileCache) sameShape(parts []part) bool {
+	if c == nil || len(c.shape) != len(parts) {
 		return false
 	}
-	same := func(ts []Tunnel, off int) bool {
-		for i := range ts {
-			if o := &c.all[off+i]; ts[i].Name != o.Name || !slices.Equal(ts[i].RemoteTS, o.RemoteTS) {
+	for k := range parts {
+		p, s := &parts[k], c.shape[k]
+		switch {
+		case s == nil:
+			return false
+		case p.snap == s:
+			continue // a reused file, at the place it had (the parts before it have their length)
+		case p.len() != s.len():
+			return false
+		}
+		for i := range p.len() {
+			if p.name(i) != s.name(i) || !slices.Equal(p.remoteTS(i), s.remoteTS(i)) {
 				return false
 			}
 		}
-		return true
-	}
-	if !same(main, 0) {
-		return false
-	}
-	off := len(main)
-	for i := range results {
-		r := &results[i]
-		if !r.reusedAt(off) && !same(r.tunnels, off) {
-			return false
-		}
-		off += len(r.tunnels)
 	}
 	return true
-}
-
-// tunnelsIn counts the tunnels of results.
-func tunnelsIn(results []fileResult) int {
-	n := 0
-	for i := range results {
-		n += len(results[i].tunnels)
-	}
-	return n
 }

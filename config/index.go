@@ -14,16 +14,18 @@ type nameIndex struct {
 	slots []int32 // 1 + index in Tunnels; 0 for an empty slot
 }
 
-// newNameIndex indexes tunnels. A name is indexed once: for each later tunnel of the same
-// name, dup is called with the index of the first and of the later one.
-func newNameIndex(tunnels []Tunnel, dup func(first, later int)) nameIndex {
-	x := nameIndex{seed: maphash.MakeSeed(), slots: make([]int32, len(tunnels)*4/3+1)}
+// newNameIndex indexes n tunnels, tunnel i called nameOf(i). A name is indexed once: for each
+// later tunnel of the same name, dup is called with the index of the first and of the later
+// one. (Names are looked up by index, so that the tunnels of a load need not be in one slice:
+// see Update.)
+func newNameIndex(n int, nameOf func(int) string, dup func(first, later int)) nameIndex {
+	x := nameIndex{seed: maphash.MakeSeed(), slots: make([]int32, n*4/3+1)}
 next:
-	for i := range tunnels {
-		name := tunnels[i].Name
+	for i := range n {
+		name := nameOf(i)
 		h := x.home(name)
 		for x.slots[h] != 0 {
-			if j := int(x.slots[h] - 1); tunnels[j].Name == name {
+			if j := int(x.slots[h] - 1); nameOf(j) == name {
 				dup(j, i)
 				continue next
 			}
@@ -48,14 +50,14 @@ func (x *nameIndex) nextSlot(h int) int {
 	return h
 }
 
-// find returns the index in tunnels of the tunnel called name, or -1. tunnels are the ones
-// x was built from.
-func (x *nameIndex) find(tunnels []Tunnel, name string) int {
+// find returns the index of the tunnel called name, or -1, among the n tunnels x was built
+// from, tunnel i called nameOf(i).
+func (x *nameIndex) find(n int, nameOf func(int) string, name string) int {
 	if len(x.slots) == 0 {
 		return -1
 	}
 	for h := x.home(name); x.slots[h] != 0; h = x.nextSlot(h) {
-		if i := int(x.slots[h] - 1); i < len(tunnels) && tunnels[i].Name == name {
+		if i := int(x.slots[h] - 1); i < n && nameOf(i) == name {
 			return i
 		}
 	}

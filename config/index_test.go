@@ -13,17 +13,17 @@ func TestNameIndex(t *testing.T) {
 		for i := range tunnels {
 			tunnels[i].Name = fmt.Sprintf("t%d", i)
 		}
-		x := newNameIndex(tunnels, func(first, later int) { t.Fatalf("duplicate %d, %d", first, later) })
+		x := newNameIndex(len(tunnels), nameIn(tunnels), func(first, later int) { t.Fatalf("duplicate %d, %d", first, later) })
 		for i := range tunnels {
-			if got := x.find(tunnels, tunnels[i].Name); got != i {
+			if got := x.find(len(tunnels), nameIn(tunnels), tunnels[i].Name); got != i {
 				t.Fatalf("%d tunnels: find(%q) = %d", n, tunnels[i].Name, got)
 			}
-			if got := x.find(tunnels, fmt.Sprintf("u%d", i)); got != -1 {
+			if got := x.find(len(tunnels), nameIn(tunnels), fmt.Sprintf("u%d", i)); got != -1 {
 				t.Fatalf("%d tunnels: find(u%d) = %d, want -1", n, i, got)
 			}
 		}
 		if n > 0 {
-			if got := x.find(tunnels[:n-1], tunnels[n-1].Name); got != -1 {
+			if got := x.find(n-1, nameIn(tunnels), tunnels[n-1].Name); got != -1 {
 				t.Errorf("%d tunnels: find in a shorter slice = %d, want -1", n, got)
 			}
 		}
@@ -38,7 +38,7 @@ func TestNameIndexDuplicates(t *testing.T) {
 		tunnels[i].Name = fmt.Sprintf("t%d", i%600)
 	}
 	var dups [][2]int
-	x := newNameIndex(tunnels, func(first, later int) { dups = append(dups, [2]int{first, later}) })
+	x := newNameIndex(len(tunnels), nameIn(tunnels), func(first, later int) { dups = append(dups, [2]int{first, later}) })
 	if len(dups) != 400 {
 		t.Fatalf("%d duplicates reported, want 400", len(dups))
 	}
@@ -47,7 +47,7 @@ func TestNameIndexDuplicates(t *testing.T) {
 			t.Errorf("duplicate %v: want (later-600, later)", d)
 		}
 	}
-	if got := x.find(tunnels, "t5"); got != 5 {
+	if got := x.find(len(tunnels), nameIn(tunnels), "t5"); got != 5 {
 		t.Errorf("find(t5) = %d, want 5", got)
 	}
 }

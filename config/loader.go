@@ -19,10 +19,10 @@ import (
 // all the same: a second write within the same tick of the file system's clock, of the same
 // size, would leave every field of its status as it was (git's "racily clean" files).
 //
-// The Configs a Loader returns share their tunnels with it: like every Config, they are
-// read-only. A caller done with a Config may release it (see Release) so that the next Load
-// can reuse its memory. A Loader may be used from several goroutines; its loads run one at a
-// time.
+// What a Loader keeps of the included files' tunnels between loads is a compact snapshot of
+// them (snapshot.go), some 60 bytes a tunnel besides the names, identities, keys and subnets,
+// which the tunnels it hands out share with it (read-only, like every Config). A Loader may
+// be used from several goroutines; its loads run one at a time.
 type Loader struct {
 	path  string
 	mu    sync.Mutex
@@ -33,8 +33,18 @@ type Loader struct {
 func NewLoader(path string) *Loader { return &Loader{path: path} }
 
 // Load reads and validates the configuration, as [Load] does, reading only the included
-// files that changed since the last successful Load.
+// files that changed since the last successful Load (of either kind).
 func (l *Loader) Load() (*Config, error) {
+	u, err := l.LoadUpdate()
+	if err != nil {
+		return nil, err
+	}
+	return u.Config(), nil
+}
+
+// LoadUpdate is Load without putting the tunnels into one slice (see Update): for a caller
+// that compares most tunnels by name and generation only, such as the gateway's reload.
+func (l *Loader) LoadUpdate() (*Update, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	readAt := time.Now()
@@ -42,29 +52,21 @@ func (l *Loader) Load() (*Config, error) {
 	if err != nil {
 		return nil, &Error{File: l.path, Msg: "cannot read configuration: " + err.Error()}
 	}
-	c, cache, err := build(l.path, data, st.Mode(), true, l.cache, readAt)
+	u, cache, err := build(l.path, data, st.Mode(), true, l.cache, readAt)
 	if err != nil {
 		return nil, err
 	}
 	l.cache = cache
-	c.loader = l
-	return c, nil
+	u.loader = l
+	return u, nil
 }
 
 // Release hands back c, a Config this Loader's Load returned, that the caller will not use
-// again: c's Tunnels are emptied (a use after release finds no tunnels, not another load's),
-// and if c is the last Config loaded, the next Load may write its own tunnels into c's memory
-// rather than allocate 45 MB for 100,000 tunnels again, which a reload of one changed tunnel
-// would otherwise spend most of its time on. That happens when the tunnels keep their names
-// and remote subnets, position by position (an edit of other settings).
+// again: c's Tunnels are emptied, so that a use after release finds no tunnels, and c keeps
+// nothing alive. (The Loader keeps no Config's tunnels, so it has nothing to reuse.)
 func (l *Loader) Release(c *Config) {
 	if c == nil || c.loader != l {
 		return
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.cache != nil && len(c.Tunnels) > 0 && len(l.cache.all) == len(c.Tunnels) && &l.cache.all[0] == &c.Tunnels[0] {
-		l.cache.released = true
 	}
 	c.Tunnels, c.byName, c.loader = nil, nameIndex{}, nil
 }
@@ -101,23 +103,19 @@ func newGen() uint64 { return lastGen.Add(1) }
 type fileCache struct {
 	global Global                 // the [global] their tunnels were decoded with
 	files  map[string]*cachedFile // by path, as matched
-	// With included files: every tunnel of the load, the tunnels of its Config (see
-	// sameShape), and their index.
-	all    []Tunnel
+	// With included files: the snapshot of each file's tunnels, the main file's first (see
+	// sameShape; nil for a file that has none), and the index of their names.
+	shape  []*snapshot
 	byName nameIndex
-	// released: the Config of the load was released (see Loader.Release): the next load
-	// may write its tunnels into all.
-	released bool
 }
 
 // cachedFile is an included file's tunnels and what must not have changed for them to be
 // reused.
 type cachedFile struct {
-	stat    fileStat
-	psks    map[string]fileStat // every psk_file its tunnels read
-	racy    bool                // the file or a psk_file was modified just before it was read
-	tunnels []Tunnel
-	off     int // index of its first tunnel in the load's
+	stat fileStat
+	psks map[string]fileStat // every psk_file its tunnels read
+	racy bool                // the file or a psk_file was modified just before it was read
+	snap *snapshot           // its tunnels
 }
 
 // newCachedFile records an included file of status st, whose tunnels read psks, read in the

@@ -34,8 +34,11 @@ func Load(path string) (*Config, error) { return NewLoader(path).Load() }
 // then each included file's). Parse does not know the mode of the file data came from; Load
 // checks it. Included files Parse reads itself, and checks them as Load does.
 func Parse(filename string, data []byte) (*Config, error) {
-	c, _, err := build(filename, data, 0, false, nil, time.Now())
-	return c, err
+	u, _, err := build(filename, data, 0, false, nil, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	return u.Config(), nil
 }
 
 // readFile reads at most limit bytes of the file at path and returns them

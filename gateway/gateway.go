@@ -27,7 +27,7 @@ type Options struct {
 	LogLevel *slog.LevelVar
 	// OpenDataplane creates the dataplane, delivering IKE messages to h.
 	OpenDataplane func(h dataplane.IKEHandler) (dataplane.Dataplane, error)
-	// LoadConfig re-reads the configuration for Reload; defaults to the Load of the
+	// LoadConfig re-reads the configuration for Reload; defaults to the LoadUpdate of the
 	// config.Loader that loaded cfg (cfg.Loader()), or of a new one of cfg.File.
 	LoadConfig func() (*config.Config, error)
 	// LogThrottle limits log lines triggered by unauthenticated input, per source, in the
@@ -45,12 +45,11 @@ type Gateway struct {
 	events  *eventLog
 	metrics *Metrics
 	started time.Time
-	load    func() (*config.Config, error)
-	// release hands a Config that load returned back to its config.Loader once the gateway is
-	// done with it (its memory serves the next load): set when the gateway loads with a
-	// Loader of its own choosing, whose Configs no one else holds.
-	release func(*config.Config)
-	lt      *logthrottle.Throttle // log lines triggered by unauthenticated input
+	// load re-reads the configuration for Reload. With the default loader it does not put the
+	// tunnels of the included files that did not change into a Config: Reload needs only their
+	// names and generations (see config.Update).
+	load func() (*config.Update, error)
+	lt   *logthrottle.Throttle // log lines triggered by unauthenticated input
 
 	reloadMu sync.Mutex // serialises Reload (SIGHUP and API)
 	cfgMu    sync.Mutex // guards cfg for readers outside the loop; written on the loop
@@ -61,6 +60,10 @@ type Gateway struct {
 
 	// Loop-owned state.
 	tstate map[string]*tunnelState
+	// gens counts the tunnels of tstate by the generation they run (tunnelState.gen, not 0):
+	// a reload finds every tunnel of an unchanged file unchanged at once when as many run its
+	// generation as the file has tunnels (see diff). Loop only.
+	gens map[uint64]int
 	// restartHealAt: the last restart heal per configured peer address (heal.go).
 	restartHealAt map[netip.Addr]time.Time
 	pace          pacer // initiations in flight and waiting (pacing.go)
@@ -130,21 +133,29 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	g := &Gateway{
 		log: o.Logger, level: o.LogLevel, cfg: cfg, events: newEventLog(10000),
 		started: time.Now(), tstate: map[string]*tunnelState{}, restartHealAt: map[netip.Addr]time.Time{},
-		load: o.LoadConfig, lt: o.LogThrottle,
+		lt: o.LogThrottle,
 	}
 	g.pace = pacer{inflight: map[*ike.IKESA]struct{}{}, waiting: map[string]bool{}}
 	g.metrics = newMetrics(g)
 	if g.lt == nil {
 		g.lt = logthrottle.New(0, 0)
 	}
-	if g.load == nil {
+	if load := o.LoadConfig; load != nil {
+		g.load = func() (*config.Update, error) {
+			c, err := load()
+			if err != nil {
+				return nil, err
+			}
+			return c.Update(), nil
+		}
+	} else {
 		// The Loader that loaded cfg knows which files it read: the first reload reads only
 		// those that changed since. (Not cfg itself: it holds every tunnel of the file.)
 		l := cfg.Loader()
 		if l == nil {
 			l = config.NewLoader(cfg.File)
 		}
-		g.load, g.release = l.Load, l.Release
+		g.load = l.LoadUpdate
 	}
 	// The dataplane first: the engine sends through it. Received IKE messages reach the
 	// engine through in, which is attached to the engine once it is built.
@@ -171,8 +182,9 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	cts := make([]*config.Tunnel, len(cfg.Tunnels))
 	slab := make([]ike.TunnelConfig, len(cfg.Tunnels)) // one allocation: see register
 	// The tunnels' values are copied into an arena unless a loader keeps them anyway: the
-	// loader of a configuration with included files holds their parsed tunnels for the next
-	// reload, and a copy would only double them.
+	// loader of a configuration with included files keeps their names, identities, keys and
+	// subnets, in blocks, for the next reload (config/snapshot.go), and a copy would only
+	// double them.
 	a := new(arena)
 	if len(cfg.Includes) > 0 {
 		a = nil
@@ -217,8 +229,26 @@ func (g *Gateway) register(tcs []*ike.TunnelConfig, cts []*config.Tunnel) {
 	}
 	for i, ct := range cts {
 		ts := &slab[i]
-		ts.childProbe, ts.heal, ts.healDelay, ts.gen = ct.ChildProbe, ct.Heal, ct.HealDelay, ct.Gen
+		ts.childProbe, ts.heal, ts.healDelay = ct.ChildProbe, ct.Heal, ct.HealDelay
+		g.setGen(ts, ct.Gen)
 		g.tstate[tcs[i].Name] = ts // the engine's copy of the name: the file's is dropped
+	}
+}
+
+// setGen records that the tunnel of ts runs the settings of generation gen (0: none known),
+// keeping gens in step.
+func (g *Gateway) setGen(ts *tunnelState, gen uint64) {
+	if ts.gen != 0 {
+		if g.gens[ts.gen]--; g.gens[ts.gen] <= 0 {
+			delete(g.gens, ts.gen)
+		}
+	}
+	ts.gen = gen
+	if gen != 0 {
+		if g.gens == nil {
+			g.gens = map[uint64]int{}
+		}
+		g.gens[gen]++
 	}
 }
 

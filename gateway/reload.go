@@ -18,9 +18,10 @@ func identityString(t uint8, v []byte) string {
 
 // reloadPlan is a reload worked out in full, and checked, before anything changes.
 type reloadPlan struct {
-	cfg                                *config.Config
+	cfg                                *config.Config // the new configuration without its tunnels
 	added, removed, changed, unchanged []string
 	tcs                                map[string]*ike.TunnelConfig // added and changed tunnels, ready for the engine
+	cts                                map[string]*config.Tunnel    // the same tunnels as the file gives them
 	compared                           time.Duration                // time the comparison held the engine loop
 }
 
@@ -54,7 +55,6 @@ func (g *Gateway) Reload() (api.ReloadResult, error) {
 		g.applyReload(p)
 		applied = time.Since(t0)
 	})
-	g.done(p.cfg)
 	// How long the reload took, and how long of that it held the engine loop (which then
 	// handles no IKE message and no timer): with 100,000 tunnels, both matter.
 	g.log.Info("configuration reloaded", "added", p.added, "removed", p.removed, "changed", p.changed, "unchanged", len(p.unchanged),
@@ -79,15 +79,14 @@ func (g *Gateway) planReload() (*reloadPlan, error) {
 	if fileGlobal != old.Global {
 		g.log.Warn("reload: [global] settings changed; they take effect only after a restart of vigild")
 	}
-	p := &reloadPlan{tcs: map[string]*ike.TunnelConfig{}}
+	p := &reloadPlan{tcs: map[string]*ike.TunnelConfig{}, cts: map[string]*config.Tunnel{}}
 	// Keep the running [global]: the engine, dataplane and limiters were built from it.
-	p.cfg = newCfg
-	p.cfg.Global = old.Global
+	p.cfg = &config.Config{File: newCfg.File, Global: old.Global}
 	// The running tunnels are compared with what the file now says they should be (the
 	// gateway keeps no copy of the file's tunnels: the engine's configuration is the record).
 	g.engine.Call(func() {
 		t0 := time.Now()
-		p.added, p.removed, p.changed, p.unchanged = g.diff(old.Global, newCfg, p.tcs)
+		p.added, p.removed, p.changed, p.unchanged = g.diff(old.Global, newCfg, p.tcs, p.cts)
 		p.compared = time.Since(t0)
 	})
 
@@ -109,22 +108,13 @@ func (g *Gateway) planReload() (*reloadPlan, error) {
 		}
 		listened[a] = true
 		if err := g.dp.Listen(a); err != nil {
-			errs = append(errs, fail(newCfg.Tunnel(name), fmt.Errorf("tunnel %s: listening on %v: %w", name, a, err)))
+			errs = append(errs, fail(p.cts[name], fmt.Errorf("tunnel %s: listening on %v: %w", name, a, err)))
 		}
 	}
 	if len(errs) > 0 {
-		g.done(newCfg)
 		return nil, errors.Join(errs...)
 	}
 	return p, nil
-}
-
-// done hands a configuration the gateway loaded back to its loader, once the engine has what
-// it needs of it (the engine's configurations share no memory with a Config's tunnels).
-func (g *Gateway) done(c *config.Config) {
-	if g.release != nil {
-		g.release(c)
-	}
 }
 
 // applyReload switches to a checked plan (loop only); nothing in it can fail.
@@ -144,17 +134,20 @@ func (g *Gateway) applyReload(p *reloadPlan) {
 	}
 	g.engine.RemoveTunnels(gone, true)
 	for _, name := range gone {
+		if ts := g.tstate[name]; ts != nil {
+			g.setGen(ts, 0)
+		}
 		delete(g.tstate, name)
 	}
 	setUp := append(append([]string(nil), p.changed...), p.added...)
 	tcs := make([]*ike.TunnelConfig, len(setUp))
 	cts := make([]*config.Tunnel, len(setUp))
 	for i, name := range setUp {
-		tcs[i], cts[i] = p.tcs[name], p.cfg.Tunnel(name)
+		tcs[i], cts[i] = p.tcs[name], p.cts[name]
 	}
 	g.register(tcs, cts)
 	g.cfgMu.Lock()
-	g.cfg = withoutTunnels(p.cfg)
+	g.cfg = p.cfg
 	g.cfgMu.Unlock()
 	for _, name := range setUp {
 		if t := g.engine.Tunnel(name); t != nil && t.Cfg.StartAction == ike.StartStart {
@@ -175,25 +168,35 @@ func (g *Gateway) applyReload(p *reloadPlan) {
 // With 100,000 tunnels, most of them in files a reload did not read again, the comparison is
 // cut short twice. A tunnel whose configuration has the generation (config.Tunnel.Gen) the
 // running one was found equal to is unchanged: the engine's configuration is built and
-// compared only for the others. And when every running tunnel was found by name, none was
-// removed: the engine's tunnels are not walked.
-func (g *Gateway) diff(gl config.Global, newCfg *config.Config, setUp map[string]*ike.TunnelConfig) (added, removed, changed, unchanged []string) {
-	unchanged = make([]string, 0, len(newCfg.Tunnels))
+// compared only for the others: the tunnels of an included file that did not change, which
+// the loader reused, are not even rebuilt in full (see config.Update). When as many running
+// tunnels run a file's generation as the file has tunnels, they are that file's tunnels
+// (a generation is one parse of one file, whose names are distinct, and a running tunnel gets
+// a generation only from a tunnel of its name): the whole file is unchanged without a
+// look-up of its tunnels by name. And when every running tunnel was found by name, none was
+// removed: the engine's tunnels are not walked. The file's tunnels of the added and changed
+// tunnels go into cts.
+func (g *Gateway) diff(gl config.Global, newCfg *config.Update, setUp map[string]*ike.TunnelConfig, cts map[string]*config.Tunnel) (added, removed, changed, unchanged []string) {
+	unchanged = make([]string, 0, newCfg.Len())
 	found := 0 // running tunnels found in the file
-	for i := range newCfg.Tunnels {
-		ct := &newCfg.Tunnels[i]
-		ts := g.tstate[ct.Name] // settings only: no run-time part is made
-		if ts != nil && ct.Gen != 0 && ts.gen == ct.Gen {
+	keep := func(_ int, name string, _ uint64) bool {
+		unchanged = append(unchanged, name)
+		return true
+	}
+	compare := func(i int, name string, gen uint64) bool {
+		ts := g.tstate[name] // settings only: no run-time part is made
+		if ts != nil && gen != 0 && ts.gen == gen {
 			found++
-			unchanged = append(unchanged, ct.Name)
-			continue
+			unchanged = append(unchanged, name)
+			return true
 		}
+		ct := newCfg.Tunnel(i)
 		t := g.engine.Tunnel(ct.Name)
 		if t == nil || ts == nil {
 			added = append(added, ct.Name)
 			tc := tunnelConfig(gl, ct, nil)
-			setUp[ct.Name] = &tc
-			continue
+			setUp[ct.Name], cts[ct.Name] = &tc, ct
+			return true
 		}
 		found++
 		next := tunnelConfig(gl, ct, nil)
@@ -201,16 +204,26 @@ func (g *Gateway) diff(gl config.Global, newCfg *config.Config, setUp map[string
 			unchanged = append(unchanged, ct.Name)
 			// The tunnel runs the settings of this generation, whether or not the reload
 			// applies: the next reload need not compare it again.
-			ts.gen = ct.Gen
-			continue
+			g.setGen(ts, ct.Gen)
+			return true
 		}
 		changed = append(changed, ct.Name)
 		tc := next
-		setUp[ct.Name] = &tc
+		setUp[ct.Name], cts[ct.Name] = &tc, ct
+		return true
 	}
+	newCfg.Files(func(off, n int, gen uint64) bool {
+		if gen != 0 && n > 0 && g.gens[gen] == n {
+			found += n
+			newCfg.RangeFrom(off, n, keep)
+		} else {
+			newCfg.RangeFrom(off, n, compare)
+		}
+		return true
+	})
 	if found != len(g.engine.Tunnels()) {
 		for name := range g.engine.Tunnels() {
-			if newCfg.Tunnel(name) == nil {
+			if newCfg.Find(name) < 0 {
 				removed = append(removed, name)
 			}
 		}
