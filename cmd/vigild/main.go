@@ -145,7 +145,7 @@ func run(args []string) int {
 	// The gateway holds the tunnels now; this function keeps only the rest (a copy of 100,000
 	// tunnels' configuration would outlive start-up otherwise).
 	tunnels := len(cfg.Tunnels)
-	loader.Release(cfg) // the first reload may take its memory
+	loader.Release(cfg) // empties it: the loader keeps its own compact snapshots
 	cfg = &config.Config{File: cfg.File, Global: cfg.Global}
 	debug.SetGCPercent(gcPercent)
 	go settle(log)
