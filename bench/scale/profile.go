@@ -23,12 +23,12 @@ type vigilProfiles struct {
 	ctx       context.Context
 }
 
-func (b *bench) newVigilProfiles(tp *netns.Topo, n int) *vigilProfiles {
+func (b *bench) newVigilProfiles(tp *netns.Topo, sys string, n int) *vigilProfiles {
 	if b.o.profile == "" {
 		return nil
 	}
 	return &vigilProfiles{
-		dir: b.o.profile, name: fmt.Sprintf("vigil-n%d-peers%d", n, b.o.peers), ctx: b.ctx,
+		dir: b.o.profile, name: fmt.Sprintf("%s-n%d-peers%d", sys, n, b.o.peers), ctx: b.ctx,
 		ns:  map[string]*netns.NS{"a": tp.GwA, "b": tp.GwB},
 		cpu: map[string]*rig.CPUProfiler{},
 	}

@@ -50,7 +50,9 @@ func (b *bench) measure(sys string, n int) result {
 	}
 	switch sys {
 	case sysVigil:
-		r.err = b.vigil(&cl, tp, dir, plan, &r)
+		r.err = b.vigil(&cl, tp, dir, plan, &r, false)
+	case sysVigilDH0:
+		r.err = b.vigil(&cl, tp, dir, plan, &r, true)
 	case sysSwan:
 		r.err = b.strongswan(&cl, tp, dir, plan, &r)
 	}

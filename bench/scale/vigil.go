@@ -27,13 +27,17 @@ const (
 	logTail = 30
 )
 
-// vigil measures Vigil↔Vigil: B (every tunnel start_action "none") is launched and its idle
+// vigil measures Vigil↔Vigil (with noDHReuse, both with dh_reuse = "0s"): B (every tunnel start_action "none") is launched and its idle
 // RSS read, then A (every tunnel start_action "start") is launched and its status polled
 // until TunnelsUp reaches n. The time runs from A's launch, so it includes A loading its
 // configuration.
-func (b *bench) vigil(cl *rig.Cleanup, tp *netns.Topo, dir string, plan []scaleplan.Tunnel, r *result) error {
+func (b *bench) vigil(cl *rig.Cleanup, tp *netns.Topo, dir string, plan []scaleplan.Tunnel, r *result, noDHReuse bool) error {
 	ctx, n := b.ctx, len(plan)
 	ca, cb := scaleplan.VigilConfs(plan, "start")
+	if noDHReuse {
+		ca.Global = append(ca.Global, `dh_reuse = "0s"`)
+		cb.Global = append(cb.Global, `dh_reuse = "0s"`)
+	}
 	fa, err := rig.WriteVigilConf(filepath.Join(dir, "a"), "vgs-a", ca)
 	if err != nil {
 		return err
@@ -70,7 +74,11 @@ func (b *bench) vigil(cl *rig.Cleanup, tp *netns.Topo, dir string, plan []scalep
 	if err != nil {
 		return err
 	}
-	prof := b.newVigilProfiles(tp, n)
+	sys := sysVigil
+	if noDHReuse {
+		sys = sysVigilDH0
+	}
+	prof := b.newVigilProfiles(tp, sys, n)
 	defer prof.stop(ctx) // on failure; on success they end when all are up
 	prof.start("b")
 
