@@ -18,7 +18,7 @@ func inConfig(spi uint32) dataplane.SAConfig {
 // removal touches only its own SPI.
 func TestInTableShards(t *testing.T) {
 	db := newDB(t, nil)
-	const n = 5000
+	const n = 3 * inShards
 	for i := range n {
 		if err := db.AddSA(inConfig(uint32(1000 + i*7919))); err != nil {
 			t.Fatal(err)
