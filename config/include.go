@@ -259,6 +259,7 @@ func build(filename string, data []byte, mode fs.FileMode, checkMode bool, prev 
 			at(b, "duplicate tunnel %q: already defined at %s:%d", b.Name, a.File, a.Line)
 		})
 		checkOverlaps(all, at)
+		checkV1Identities(all, at)
 	}
 	if err := joinErrors(lists...); err != nil {
 		return nil, nil, err
@@ -287,8 +288,8 @@ func build(filename string, data []byte, mode fs.FileMode, checkMode bool, prev 
 	return u, next, nil
 }
 
-// sameShape reports whether the tunnels of parts, the parts of a load, have the names and
-// remote subnets, position by position, of the tunnels of the load that filled c (which may
+// sameShape reports whether the tunnels of parts, the parts of a load, have the names,
+// remote subnets and (IKEv1) peer identities, position by position, of the tunnels of the load that filled c (which may
 // be nil). Then the checks across tunnels, which depend on nothing else, would find what they
 // found then: nothing; and c's name index serves the new tunnels. Editing a tunnel's other
 // settings, the common reload, so costs no check of 100,000 tunnels. (Positions are compared
@@ -308,7 +309,7 @@ func (c *fileCache) sameShape(parts []part) bool {
 			return false
 		}
 		for i := range p.len() {
-			if p.name(i) != s.name(i) || !slices.Equal(p.remoteTS(i), s.remoteTS(i)) {
+			if p.name(i) != s.name(i) || !slices.Equal(p.remoteTS(i), s.remoteTS(i)) || p.v1Key(i) != s.v1Key(i) {
 				return false
 			}
 		}

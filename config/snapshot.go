@@ -198,6 +198,18 @@ func (s *snapshot) remoteTS(i int) []netip.Prefix {
 	return span(s.prefixes, r.remoteTS, r.nRemoteTS)
 }
 
+// v1Key is tunnel i's v1Key (see checkV1Identities).
+func (s *snapshot) v1Key(i int) string {
+	r := &s.recs[i]
+	if s.settings[r.settings].Version != 1 {
+		return ""
+	}
+	off := r.text + uint32(r.nameLen)
+	local := Identity{Type: r.localIDType, Value: span(s.text, off, uint32(r.localIDLen))}
+	remote := Identity{Type: r.remoteIDType, Value: span(s.text, off+uint32(r.localIDLen), uint32(r.remoteIDLen))}
+	return v1Key(1, s.addrs[r.remoteAddr], local, remote)
+}
+
 // tunnel rebuilds tunnel i. Its strings and slices share s's blocks, and are full (an append
 // to one copies it rather than write into the block).
 func (s *snapshot) tunnel(i int) Tunnel {

@@ -61,6 +61,14 @@ func (p *part) remoteTS(i int) []netip.Prefix {
 	return p.tunnels[i].RemoteTS
 }
 
+func (p *part) v1Key(i int) string {
+	if !p.full() {
+		return p.snap.v1Key(i)
+	}
+	t := &p.tunnels[i]
+	return v1Key(t.Version, t.RemoteAddr, t.LocalID, t.RemoteID)
+}
+
 func (p *part) genOf(i int) uint64 {
 	if p.gen != 0 {
 		return p.gen

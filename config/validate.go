@@ -267,6 +267,44 @@ func family(a netip.Addr) string {
 	return "IPv6"
 }
 
+// v1Key is what an IKEv1 responder tells a tunnel by in Main Mode (the peer's address and
+// the two identities: Main Mode carries no traffic selectors, and each tunnel has its own
+// ISAKMP SA), or "" for an IKEv2 tunnel.
+func v1Key(version int, remote netip.Addr, local, rem Identity) string {
+	if version != 1 {
+		return ""
+	}
+	b := remote.AppendTo(nil)
+	b = append(b, 0, local.Type)
+	b = append(b, local.Value...)
+	b = append(b, 0, rem.Type)
+	b = append(b, rem.Value...)
+	return string(b)
+}
+
+// checkV1Identities rejects two IKEv1 tunnels to the same peer with the same local_id and
+// remote_id: the peer's Main Mode could not be matched to one of them. The error is reported
+// at the later tunnel and names the earlier one.
+func checkV1Identities(ts []Tunnel, report func(at *Tunnel, format string, args ...any)) {
+	var seen map[string]int
+	for i := range ts {
+		t := &ts[i]
+		k := v1Key(t.Version, t.RemoteAddr, t.LocalID, t.RemoteID)
+		if k == "" {
+			continue
+		}
+		if seen == nil {
+			seen = map[string]int{}
+		}
+		if j, ok := seen[k]; ok {
+			report(t, "tunnel %q: IKEv1 tunnel to %s with the local_id and remote_id of tunnel %q (%s): IKEv1 tunnels to one peer must differ in identities (Main Mode has no traffic selectors to tell them apart)",
+				t.Name, t.RemoteAddr, ts[j].Name, position(&ts[j], t.File))
+			continue
+		}
+		seen[k] = i
+	}
+}
+
 // checkOverlaps rejects ambiguous traffic selectors: two tunnels to the same
 // peer whose local×remote subnets overlap, and any two tunnels whose remote
 // subnets overlap (a packet could not be routed to one tunnel). The error
