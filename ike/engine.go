@@ -116,6 +116,9 @@ type Engine struct {
 	tunnels  map[string]*Tunnel
 	peers    map[netip.Addr]*peer // by configured remote address (index.go)
 	byPeerID map[peerID][]*Tunnel // by remote address and identity
+	// byRemoteSubnet: the tunnels of byPeerID's lists of two or more, also by each remote
+	// subnet (index.go).
+	byRemoteSubnet map[peerSubnet][]*Tunnel
 
 	ikeSAs   map[uint64]*IKESA      // by our own IKE SPI
 	halfOpen map[HalfOpenKey]*IKESA // responder SAs by (peer, SPIi) for IKE_SA_INIT retransmits

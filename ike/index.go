@@ -1,6 +1,9 @@
 package ike
 
-import "net/netip"
+import (
+	"net/netip"
+	"slices"
+)
 
 // The engine's indexes of tunnels and IKE SAs by peer. A gateway may carry 100,000 tunnels,
 // all to one peer address: every lookup a message or a dataplane event needs is a map access
@@ -19,6 +22,15 @@ type peer struct {
 type peerID struct {
 	addr netip.Addr
 	id   string // Identity.key of the remote identity
+}
+
+// peerSubnet keys the tunnels of a peerID by one of their remote subnets: tunnels that share a
+// peer address and remote identity (several subnets to one site, each its own tunnel) are told
+// apart in IKE_AUTH by the initiator's traffic selectors, which name one of them exactly when
+// both sides configured the same subnets (the usual case).
+type peerSubnet struct {
+	peerID
+	subnet netip.Prefix
 }
 
 // key is the identity as a map key.
@@ -41,6 +53,48 @@ func (e *Engine) indexTunnel(t *Tunnel) {
 	k := peerID{a, t.remoteKey}
 	t.idPos = len(e.byPeerID[k])
 	e.byPeerID[k] = append(e.byPeerID[k], t)
+	// A tunnel alone with its identity needs no more (most configurations: no memory for
+	// this index); the second one indexes both.
+	if l := e.byPeerID[k]; len(l) > 1 {
+		for _, o := range l {
+			e.indexSubnets(k, o)
+		}
+	}
+}
+
+// indexSubnets adds t, of the tunnels keyed by k, to byRemoteSubnet unless it is there.
+func (e *Engine) indexSubnets(k peerID, t *Tunnel) {
+	if t.bySubnet {
+		return
+	}
+	if e.byRemoteSubnet == nil {
+		e.byRemoteSubnet = map[peerSubnet][]*Tunnel{}
+	}
+	for _, p := range t.Cfg.RemoteTS {
+		ks := peerSubnet{k, p.Masked()}
+		e.byRemoteSubnet[ks] = append(e.byRemoteSubnet[ks], t)
+	}
+	t.bySubnet = true
+}
+
+// unindexSubnets removes t from byRemoteSubnet.
+func (e *Engine) unindexSubnets(k peerID, t *Tunnel) {
+	if !t.bySubnet {
+		return
+	}
+	for _, p := range t.Cfg.RemoteTS {
+		ks := peerSubnet{k, p.Masked()}
+		l := e.byRemoteSubnet[ks]
+		if i := slices.Index(l, t); i >= 0 {
+			l = slices.Delete(l, i, i+1)
+		}
+		if len(l) == 0 {
+			delete(e.byRemoteSubnet, ks)
+		} else {
+			e.byRemoteSubnet[ks] = l
+		}
+	}
+	t.bySubnet = false
 }
 
 // unindexTunnel removes t from the indexes (RemoveTunnel), moving the last tunnel of each
@@ -58,6 +112,7 @@ func (e *Engine) unindexTunnel(t *Tunnel) {
 		}
 	}
 	k := peerID{a, t.remoteKey}
+	e.unindexSubnets(k, t)
 	if l := swapRemove(e.byPeerID[k], t.idPos, func(m *Tunnel) { m.idPos = t.idPos }); len(l) > 0 {
 		e.byPeerID[k] = l
 	} else {
@@ -93,6 +148,13 @@ func (e *Engine) TunnelsTo(addr netip.Addr) []*Tunnel {
 // (loop only; do not keep the slice).
 func (e *Engine) TunnelsFor(addr netip.Addr, id Identity) []*Tunnel {
 	return e.byPeerID[peerID{addr, id.key()}]
+}
+
+// TunnelsForSubnet returns the tunnels configured with remote address addr, remote identity id
+// and the remote subnet p, when more than one tunnel has that address and identity; nil
+// otherwise (loop only; do not keep the slice). The caller falls back on TunnelsFor.
+func (e *Engine) TunnelsForSubnet(addr netip.Addr, id Identity, p netip.Prefix) []*Tunnel {
+	return e.byRemoteSubnet[peerSubnet{peerID{addr, id.key()}, p.Masked()}]
 }
 
 // sameIdentities returns the tunnels with t's remote address and both its identities.

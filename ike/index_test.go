@@ -21,6 +21,7 @@ func TestPeerIndex(t *testing.T) {
 			Remote:   netip.AddrPortFrom(addrs[i%2], 500),
 			LocalID:  Identity{Type: IDFQDN, Data: []byte(fmt.Sprintf("a%d", i%7))},
 			RemoteID: Identity{Type: IDFQDN, Data: []byte(fmt.Sprintf("b%d", i%5))},
+			RemoteTS: []netip.Prefix{netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 0}), 24)},
 		}
 		tun := &Tunnel{Cfg: c}
 		e.tunnels[c.Name] = tun
@@ -77,6 +78,14 @@ func TestPeerIndex(t *testing.T) {
 				if got := e.TunnelsFor(a, id); !sameSet(got, wantID) {
 					t.Fatalf("%s: TunnelsFor(%v, %s) has %d tunnels, want %d", step, a, id.Data, len(got), len(wantID))
 				}
+				// By subnet: the tunnel itself once its identity has two or more (a tunnel
+				// left alone may stay indexed), never another one.
+				for _, tun := range wantID {
+					got := e.TunnelsForSubnet(a, id, tun.Cfg.RemoteTS[0])
+					if len(wantID) > 1 && !sameSet(got, []*Tunnel{tun}) || len(got) > 1 || len(got) == 1 && got[0] != tun {
+						t.Fatalf("%s: TunnelsForSubnet(%v, %s, %v) = %d tunnels, want %s alone", step, a, id.Data, tun.Cfg.RemoteTS[0], len(got), tun.Cfg.Name)
+					}
+				}
 			}
 		}
 	}
@@ -96,8 +105,8 @@ func TestPeerIndex(t *testing.T) {
 		}
 		check(fmt.Sprintf("%s removed, %d left", tun.Cfg.Name, len(all)))
 	}
-	if len(e.peers) != 0 || len(e.byPeerID) != 0 {
-		t.Fatalf("indexes not empty after removing every tunnel: %d peers, %d identity lists", len(e.peers), len(e.byPeerID))
+	if len(e.peers) != 0 || len(e.byPeerID) != 0 || len(e.byRemoteSubnet) != 0 {
+		t.Fatalf("indexes not empty after removing every tunnel: %d peers, %d identity lists, %d subnet lists", len(e.peers), len(e.byPeerID), len(e.byRemoteSubnet))
 	}
 }
 

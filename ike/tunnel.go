@@ -106,6 +106,7 @@ type Tunnel struct {
 	// lists of its peer and of its peer and remote identity.
 	remoteKey, localKey string
 	peerPos, idPos      int
+	bySubnet            bool // in the engine's byRemoteSubnet index (index.go)
 }
 
 // State reports the tunnel's state.

@@ -146,19 +146,7 @@ func (e *engine) handleAuthRequest(sa *ike.IKESA, m *wire.Message) ([]wire.Paylo
 	if idi == nil || auth == nil {
 		return fail("IKE_AUTH request without IDi or AUTH")
 	}
-	// The tunnel: same peer identity and address; among several (one IKE SA per tunnel), the
-	// one whose selectors fit the proposed ones.
-	var t *ike.Tunnel
-	tsi, tsr := m.TSi(), m.TSr()
-	for _, c := range e.TunnelsFor(sa.Remote.Addr(), ike.Identity{Type: ike.IDType(idi.IDType), Data: idi.Data}) {
-		if t == nil {
-			t = c
-		}
-		if tsi != nil && tsr != nil && len(ike.Narrow(fromWireTS(tsi.Selectors), ike.Selectors(c.Cfg.RemoteTS))) > 0 && len(ike.Narrow(fromWireTS(tsr.Selectors), ike.Selectors(c.Cfg.LocalTS))) > 0 {
-			t = c
-			break
-		}
-	}
+	t := e.authTunnel(sa, idi, m.TSi(), m.TSr())
 	if t == nil {
 		return fail("no tunnel configured for this peer identity", "id", idString(idi.IDType, idi.Data))
 	}
@@ -203,4 +191,56 @@ func idString(t wire.IDType, d []byte) string {
 		}
 	}
 	return fmt.Sprintf("id%d:%x", t, d)
+}
+
+// authTunnel finds the tunnel of an initiator's IKE_AUTH: same peer address and identity;
+// among several (one IKE SA per tunnel, several subnets to one site), the one whose selectors
+// fit the proposed ones. When the initiator's first selector is exactly one of our remote
+// subnets (both sides configured the same subnets) the subnet index names it; otherwise, or
+// if that tunnel does not fit, the tunnels of that identity are tried in turn. nil: none is
+// configured for the identity.
+func (e *engine) authTunnel(sa *ike.IKESA, idi *wire.ID, tsi, tsr *wire.TrafficSelectors) *ike.Tunnel {
+	id := ike.Identity{Type: ike.IDType(idi.IDType), Data: idi.Data}
+	all := e.TunnelsFor(sa.Remote.Addr(), id)
+	if len(all) == 0 {
+		return nil
+	}
+	if len(all) == 1 || tsi == nil || tsr == nil || len(tsi.Selectors) == 0 {
+		return all[0]
+	}
+	pi, pr := fromWireTS(tsi.Selectors), fromWireTS(tsr.Selectors)
+	fits := func(c *ike.Tunnel) bool {
+		return len(ike.Narrow(pi, ike.Selectors(c.Cfg.RemoteTS))) > 0 && len(ike.Narrow(pr, ike.Selectors(c.Cfg.LocalTS))) > 0
+	}
+	if p, ok := selectorPrefix(pi[0]); ok {
+		for _, c := range e.TunnelsForSubnet(sa.Remote.Addr(), id, p) {
+			if fits(c) {
+				return c
+			}
+		}
+	}
+	for _, c := range all {
+		if fits(c) {
+			return c
+		}
+	}
+	return all[0]
+}
+
+// selectorPrefix returns the subnet a selector is exactly (any protocol and port, a range
+// of addresses that is one prefix).
+func selectorPrefix(s ike.Selector) (netip.Prefix, bool) {
+	if s.Proto != 0 || s.StartPort != 0 || s.EndPort != 0xffff || !s.StartAddr.IsValid() || s.StartAddr.BitLen() != s.EndAddr.BitLen() {
+		return netip.Prefix{}, false
+	}
+	for bits := s.StartAddr.BitLen(); bits >= 0; bits-- {
+		p := netip.PrefixFrom(s.StartAddr, bits)
+		if p.Masked().Addr() != s.StartAddr {
+			break // StartAddr has host bits below bits+1: no shorter prefix starts at it
+		}
+		if first, last := ike.PrefixRange(p); first == s.StartAddr && last == s.EndAddr {
+			return p, true
+		}
+	}
+	return netip.Prefix{}, false
 }
