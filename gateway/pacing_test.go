@@ -6,6 +6,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/vigil-ipsec/vigil/config"
 	"github.com/vigil-ipsec/vigil/dataplane"
 	"github.com/vigil-ipsec/vigil/dataplane/memory"
 )
@@ -17,22 +18,8 @@ func TestPacedStart(t *testing.T) {
 	const n = 3 * maxInitiating
 	cfgA, cfgB := scaleConfigs(t, n, false)
 	synctest.Test(t, func(t *testing.T) {
-		net := memory.NewNetwork()
-		open := func(h dataplane.IKEHandler) (dataplane.Dataplane, error) {
-			return net.AttachWith(nil, h, memory.Options{IKEQueueLen: 2*n + memory.IKEQueueLen}), nil
-		}
-		gwB, err := New(cfgB, Options{OpenDataplane: open})
-		if err != nil {
-			t.Fatal(err)
-		}
-		gwA, err := New(cfgA, Options{OpenDataplane: open})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		doneA, doneB := make(chan struct{}), make(chan struct{})
-		go func() { gwB.Run(ctx); close(doneB) }()
-		go func() { gwA.Run(ctx); close(doneA) }()
+		gwA, gwB, stop := runPair(t, cfgA, cfgB, n)
+		defer stop()
 		most := 0
 		for range 600 { // bounded: 60 s of fake time
 			synctest.Wait()
@@ -54,9 +41,6 @@ func TestPacedStart(t *testing.T) {
 		if sa != 0 || sb != 0 {
 			t.Errorf("A retransmitted %d requests, B sent %d COOKIEs; want none", sa, sb)
 		}
-		cancel()
-		<-doneA
-		<-doneB
 	})
 }
 
@@ -76,22 +60,8 @@ func TestMassStartReusesDH(t *testing.T) {
 			cfgA, cfgB := scaleConfigs(t, n, false)
 			cfgA.Global.DHReuse, cfgB.Global.DHReuse = tc.reuse, tc.reuse
 			synctest.Test(t, func(t *testing.T) {
-				net := memory.NewNetwork()
-				open := func(h dataplane.IKEHandler) (dataplane.Dataplane, error) {
-					return net.AttachWith(nil, h, memory.Options{IKEQueueLen: 2*n + memory.IKEQueueLen}), nil
-				}
-				gwB, err := New(cfgB, Options{OpenDataplane: open})
-				if err != nil {
-					t.Fatal(err)
-				}
-				gwA, err := New(cfgA, Options{OpenDataplane: open})
-				if err != nil {
-					t.Fatal(err)
-				}
-				ctx, cancel := context.WithCancel(context.Background())
-				doneA, doneB := make(chan struct{}), make(chan struct{})
-				go func() { gwB.Run(ctx); close(doneB) }()
-				go func() { gwA.Run(ctx); close(doneA) }()
+				gwA, gwB, stop := runPair(t, cfgA, cfgB, n)
+				defer stop()
 				for range 100 { // bounded; fake time stands still while they compute
 					synctest.Wait()
 					if gwA.Status().TunnelsUp == n && gwB.Status().TunnelsUp == n {
@@ -111,10 +81,30 @@ func TestMassStartReusesDH(t *testing.T) {
 						t.Errorf("DH secrets computed %v, remembered %v; want %v and %v", c, r, tc.computed, tc.remembered)
 					}
 				}
-				cancel()
-				<-doneA
-				<-doneB
 			})
 		})
 	}
+}
+
+// runPair starts B, then A (n tunnels, IKE queues deep enough for all of them at once) on an
+// in-memory network; stop ends both and waits for them.
+func runPair(t *testing.T, cfgA, cfgB *config.Config, n int) (gwA, gwB *Gateway, stop func()) {
+	t.Helper()
+	net := memory.NewNetwork()
+	open := func(h dataplane.IKEHandler) (dataplane.Dataplane, error) {
+		return net.AttachWith(nil, h, memory.Options{IKEQueueLen: 2*n + memory.IKEQueueLen}), nil
+	}
+	gwB, err := New(cfgB, Options{OpenDataplane: open})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gwA, err = New(cfgA, Options{OpenDataplane: open})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	doneA, doneB := make(chan struct{}), make(chan struct{})
+	go func() { gwB.Run(ctx); close(doneB) }()
+	go func() { gwA.Run(ctx); close(doneA) }()
+	return gwA, gwB, func() { cancel(); <-doneA; <-doneB }
 }

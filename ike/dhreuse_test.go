@@ -36,6 +36,13 @@ func usable(t *testing.T, d crypto.DH) bool {
 	return err == nil
 }
 
+// passWindow lets DefaultDHReuse of fake time pass and the engine run the timers due.
+func passWindow(e *Engine) {
+	time.Sleep(DefaultDHReuse)
+	synctest.Wait()
+	e.Call(func() {})
+}
+
 // TestDHReusedWithinWindow: exchanges within DHReuse of each other get the same value; the
 // first one after it a new one; the counters say so.
 func TestDHReusedWithinWindow(t *testing.T) {
@@ -82,9 +89,7 @@ func TestDHWipedWhenRetiredAndReleased(t *testing.T) {
 		if !usable(t, b) {
 			t.Fatal("releasing one lease broke the other's value")
 		}
-		time.Sleep(DefaultDHReuse)
-		synctest.Wait()
-		e.Call(func() {})
+		passWindow(e)
 		if !share.retired {
 			t.Fatal("value not retired after its window")
 		}
@@ -117,9 +122,7 @@ func TestDHUnusedValueWipedAtWindowEnd(t *testing.T) {
 		if _, err := share.dh.SharedSecret(peerValue(t)); err != nil {
 			t.Fatal("value wiped inside its window")
 		}
-		time.Sleep(DefaultDHReuse)
-		synctest.Wait()
-		e.Call(func() {})
+		passWindow(e)
 		if _, err := share.dh.SharedSecret(peerValue(t)); err == nil {
 			t.Error("value not wiped at the end of its window")
 		}
@@ -213,9 +216,7 @@ func TestDHSecretRemembered(t *testing.T) {
 		kept := share.secrets[string(peer)]
 		crypto.WipeDH(a)
 		crypto.WipeDH(b)
-		time.Sleep(DefaultDHReuse)
-		synctest.Wait()
-		e.Call(func() {})
+		passWindow(e)
 		if len(share.secrets) != 0 || !bytes.Equal(kept, make([]byte, len(kept))) {
 			t.Errorf("secrets not wiped with the value: %d left, the first is %x", len(share.secrets), kept)
 		}
