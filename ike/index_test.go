@@ -23,6 +23,9 @@ func TestPeerIndex(t *testing.T) {
 			RemoteID: Identity{Type: IDFQDN, Data: []byte(fmt.Sprintf("b%d", i%5))},
 			RemoteTS: []netip.Prefix{netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 0}), 24)},
 		}
+		if i%11 == 0 {
+			c.RemoteID = Identity{} // accepts any remote identity (engine tests only)
+		}
 		tun := &Tunnel{Cfg: c}
 		e.tunnels[c.Name] = tun
 		e.indexTunnel(tun)
@@ -55,6 +58,10 @@ func TestPeerIndex(t *testing.T) {
 			}
 			if got := e.TunnelsTo(a); !sameSet(got, want) {
 				t.Fatalf("%s: TunnelsTo(%v) has %d tunnels, want %d", step, a, len(got), len(want))
+			}
+			anyID := slices.ContainsFunc(want, func(tun *Tunnel) bool { return len(tun.Cfg.RemoteID.Data) == 0 })
+			if got := e.TunnelsToAnyID(a); anyID && !sameSet(got, want) || !anyID && got != nil {
+				t.Fatalf("%s: TunnelsToAnyID(%v) has %d tunnels; a tunnel without remote identity: %v", step, a, len(got), anyID)
 			}
 			wantV := 2
 			if len(want) > 0 && v1 == len(want) {

@@ -458,8 +458,8 @@ func (e *engine) v1TunnelForID(sa *ike.IKESA, id *v1wire.ID) *ike.Tunnel {
 		}
 	}
 	// A tunnel without a remote identity accepts any (tests configure such tunnels; the
-	// configuration always sets one).
-	for _, t := range e.TunnelsTo(sa.Remote.Addr()) {
+	// configuration always sets one, and then nothing is walked here).
+	for _, t := range e.TunnelsToAnyID(sa.Remote.Addr()) {
 		if ok(t) {
 			return t
 		}
