@@ -121,6 +121,9 @@ func (b *bench) vigil(cl *rig.Cleanup, tp *netns.Topo, dir string, plan []scalep
 			return vigilFailed(err, va, vb)
 		}
 	}
+	if r.idleCPUA, r.idleCPUB, err = idleCPU(ctx, va.PID(), vb.PID()); err != nil {
+		return vigilFailed(fmt.Errorf("idle CPU: %w", err), va, vb)
+	}
 	if r.reload, err = measureReload(ctx, vb, fb, cb, n); err != nil {
 		return vigilFailed(fmt.Errorf("reload of one tunnel: %w", err), va, vb)
 	}
@@ -200,4 +203,27 @@ func waitSettled(ctx context.Context, v *rig.Vigil) error {
 		}
 	}
 	return nil
+}
+
+// idleWindow is how long the daemons' CPU is read with every tunnel up and no traffic.
+const idleWindow = 10 * time.Second
+
+// idleCPU returns the CPU time the two daemons used in idleWindow, once all tunnels are up:
+// what the timers of n established tunnels (DPD, rekeys, the dataplane's liveness checks)
+// cost when nothing happens.
+func idleCPU(ctx context.Context, pidA, pidB int) (a, b time.Duration, err error) {
+	m, err := rig.StartCPU(pidA, pidB)
+	if err != nil {
+		return 0, 0, err
+	}
+	select {
+	case <-ctx.Done():
+		return 0, 0, ctx.Err()
+	case <-time.After(idleWindow):
+	}
+	used, err := m.Stop()
+	if err != nil {
+		return 0, 0, err
+	}
+	return used[0], used[1], nil
 }
