@@ -58,8 +58,8 @@ func TestResultLine(t *testing.T) {
 	if got := r.line(); got != want {
 		t.Errorf("line:\n got %s\nwant %s", got, want)
 	}
-	r.idleCPUA, r.idleCPUB = 20*time.Millisecond, 5*time.Millisecond
-	want += "  idle CPU (all up, 10.0 s) A 0.20% B 0.05% of a core"
+	r.idleCPU = [2][2]time.Duration{{340 * time.Millisecond, 330 * time.Millisecond}, {0, 10 * time.Millisecond}}
+	want += "  idle CPU (all up, no traffic; % of a core over 10.0 s) first A 3.4% B 3.3%, after 20.0 s A 0.0% B 0.1%"
 	r.reload = reloadResult{took: 85 * time.Millisecond, daemon: 21 * time.Millisecond, kept: 49, sample: 50, back: 1200 * time.Millisecond}
 	want += "  reload B (1 tunnel changed) 85 ms (vigild: 21 ms), 49/50 others kept their SAs, changed one up again in 1.20 s"
 	if got := r.line(); got != want {

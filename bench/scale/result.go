@@ -24,9 +24,10 @@ type result struct {
 	idleB, baseA, rssA, rssB int64
 	// cpu is the CPU time A and B used during the setup (A's from its start).
 	cpu time.Duration
-	// idleCPUA and idleCPUB: Vigil only, the CPU each daemon used in idleWindow with all
-	// tunnels up and no traffic (DPD and rekey timers, liveness of the dataplane).
-	idleCPUA, idleCPUB time.Duration
+	// idleCPU: Vigil only, the CPU each daemon (A, B) used in idleWindow with all tunnels up
+	// and no traffic, right after the last came up ([0]: each tunnel's first liveness and
+	// probe checks fall in it) and idleLater after that ([1]: the steady state).
+	idleCPU [2][2]time.Duration
 	// reload: Vigil only, B's reload changing one tunnel once all were up.
 	reload reloadResult
 	// note says why a run that ended without error is incomplete; "" means the timeout of
@@ -108,9 +109,11 @@ func (r result) line() string {
 		fmt.Fprintf(&b, "  CPU %s", secs(r.cpu))
 	}
 	fmt.Fprintf(&b, "  load B %s", secs(r.load))
-	if r.idleCPUA > 0 || r.idleCPUB > 0 {
+	if r.idleCPU != [2][2]time.Duration{} {
 		pct := func(d time.Duration) float64 { return 100 * float64(d) / float64(idleWindow) }
-		fmt.Fprintf(&b, "  idle CPU (all up, %s) A %.2f%% B %.2f%% of a core", secs(idleWindow), pct(r.idleCPUA), pct(r.idleCPUB))
+		c := r.idleCPU
+		fmt.Fprintf(&b, "  idle CPU (all up, no traffic; %% of a core over %s) first A %.1f%% B %.1f%%, after %s A %.1f%% B %.1f%%",
+			secs(idleWindow), pct(c[0][0]), pct(c[0][1]), secs(idleLater), pct(c[1][0]), pct(c[1][1]))
 	}
 	if rr := r.reload; rr.sample > 0 {
 		fmt.Fprintf(&b, "  reload B (1 tunnel changed) %s", ms(rr.took))
