@@ -183,8 +183,8 @@ func TestWrongPSK(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, v := range []*vigiltest.Vigil{a, b} {
-			log := v.Log()
-			if !contains(log, iv.authFailed) {
+			log, err := v.WaitLog(ctxT(t, 5*time.Second), iv.authFailed)
+			if err != nil {
 				t.Errorf("no %s log line:\n%s", iv.authFailed, log)
 			}
 			if contains(log, testPSK) || contains(log, otherPSK) {

@@ -67,9 +67,11 @@ func measureReload(ctx context.Context, vb *rig.Vigil, fb rig.VigilFiles, cb vig
 	if err != nil {
 		return rr, fmt.Errorf("reload: %w", err)
 	}
-	if log, err := vb.LogSince(logOff); err == nil {
+	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	if log, err := vb.WaitLogSince(lctx, logOff, `"msg":"configuration reloaded"`); err == nil {
 		rr.daemon = reloadTook(log)
 	}
+	cancel()
 	if !slices.Equal(res.Changed, []string{changed}) || len(res.Added)+len(res.Removed) != 0 || res.UnchangedCount != n-1 {
 		return rr, fmt.Errorf("reload changed %v, added %v, removed %v, %d unchanged; want only %s changed",
 			res.Changed, res.Added, res.Removed, res.UnchangedCount, changed)

@@ -110,7 +110,7 @@ func (r *runner) vigilOnce(a, b *rig.Vigil) (inDaemon, viaAPI time.Duration, err
 	if err := b.WaitChild(ctx, tunnelName); err != nil {
 		return 0, 0, err
 	}
-	newLog, err := a.LogSince(logOff)
+	newLog, err := a.WaitLogSince(ctx, logOff, "Child SA installed")
 	if err != nil {
 		return 0, 0, err
 	}

@@ -231,6 +231,27 @@ func (v *Vigil) Log() string {
 	return string(b)
 }
 
+// WaitLog returns the daemon's log once it contains substr, or what it holds when ctx ends
+// (and ctx's error). vigild writes its log through a writer goroutine (internal/logwriter),
+// so a line may reach the file a moment after the event that followed it reached an API
+// client: a test that looks for a line waits for it. The file is polled (there is no event
+// for it), every 10 ms.
+func (v *Vigil) WaitLog(ctx context.Context, substr string) (string, error) {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		log := v.Log()
+		if strings.Contains(log, substr) {
+			return log, nil
+		}
+		select {
+		case <-ctx.Done():
+			return log, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
 // WaitFor re-evaluates cond on the daemon's SAs after every event until it holds or ctx ends.
 func (v *Vigil) WaitFor(ctx context.Context, what string, cond func([]api.IKESA) bool) ([]api.IKESA, error) {
 	ctx, cancel := context.WithCancel(ctx)

@@ -1,6 +1,7 @@
 package rig
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -139,6 +140,29 @@ func (v *Vigil) LogSize() int64 {
 		return 0
 	}
 	return fi.Size()
+}
+
+// WaitLogSince returns the log from byte offset off on once that part contains substr, or ctx's
+// error. vigild writes its log through a writer goroutine (internal/logwriter), so a line
+// may reach the file a moment after the API showed what followed it; the file is polled every
+// 10 ms (there is no event for it).
+func (v *Vigil) WaitLogSince(ctx context.Context, off int64, substr string) ([]byte, error) {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		b, err := v.LogSince(off)
+		if err != nil {
+			return nil, err
+		}
+		if bytes.Contains(b, []byte(substr)) {
+			return b, nil
+		}
+		select {
+		case <-ctx.Done():
+			return b, fmt.Errorf("%q not in vigild's log: %w", substr, ctx.Err())
+		case <-tick.C:
+		}
+	}
 }
 
 // LogSince returns the log from byte offset off on.
