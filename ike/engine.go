@@ -131,6 +131,7 @@ type Engine struct {
 	childByID map[uint64]*ChildSA // installed Child SAs by ID (the dataplane's key of outbound SAs)
 	dhShares  map[uint16]*dhShare // the DH value of each group handed out now (dhreuse.go)
 	timers    timerHeap           // armed timers (timers.go)
+	epoch     time.Time           // origin of the timers' deadlines (clock)
 	timerSeq  uint64              // timers armed so far
 	wake      *time.Timer         // fires at the earliest deadline in timers
 
@@ -192,7 +193,7 @@ func New(cfg Config, dp dataplane.Dataplane, hooks Hooks, log *slog.Logger, prot
 		log = slog.New(slog.DiscardHandler)
 	}
 	e := &Engine{
-		cfg: cfg, log: log, dp: dp, hooks: hooks, rand: cfg.Rand,
+		cfg: cfg, log: log, dp: dp, hooks: hooks, rand: cfg.Rand, epoch: time.Now(),
 		loop:        make(chan func(), 4096),
 		stopped:     make(chan struct{}),
 		tunnels:     map[string]*Tunnel{},

@@ -16,26 +16,34 @@ import "time"
 // Timer is one armed timer of the engine's loop.
 type Timer struct {
 	e     *Engine
-	at    time.Time
-	seq   uint64 // arming order: timers with the same deadline run in it
 	f     func()
 	idx   int         // position in the engine's heap; -1 once run or stopped
 	group *TimerGroup // nil: the engine's own
 }
 
+// timerEntry is a timer's place in the heap: its deadline (monotonic nanoseconds since the
+// engine's epoch) and arming order are kept here, so that the comparisons of a heap of
+// 300,000 timers read one contiguous array instead of a Timer object each (a cache miss
+// each, at that size).
+type timerEntry struct {
+	at  int64
+	seq uint64 // arming order: timers with the same deadline run in it
+	t   *Timer
+}
+
 // timerHeap is a binary min-heap of timers by (at, seq).
-type timerHeap []*Timer
+type timerHeap []timerEntry
 
 func (h timerHeap) less(i, j int) bool {
-	if !h[i].at.Equal(h[j].at) {
-		return h[i].at.Before(h[j].at)
+	if h[i].at != h[j].at {
+		return h[i].at < h[j].at
 	}
 	return h[i].seq < h[j].seq
 }
 
 func (h timerHeap) swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].idx, h[j].idx = i, j
+	h[i].t.idx, h[j].t.idx = i, j
 }
 
 func (h timerHeap) up(i int) {
@@ -67,21 +75,21 @@ func (h timerHeap) down(i int) {
 	}
 }
 
-func (h *timerHeap) push(t *Timer) {
-	t.idx = len(*h)
-	*h = append(*h, t)
-	h.up(t.idx)
+func (h *timerHeap) push(en timerEntry) {
+	en.t.idx = len(*h)
+	*h = append(*h, en)
+	h.up(en.t.idx)
 }
 
 // remove takes the timer at position i out of the heap.
 func (h *timerHeap) remove(i int) *Timer {
 	old := *h
-	t := old[i]
+	t := old[i].t
 	last := len(old) - 1
 	if i != last {
 		old.swap(i, last)
 	}
-	old[last] = nil
+	old[last] = timerEntry{}
 	*h = old[:last]
 	if i != last {
 		h.down(i)
@@ -96,8 +104,8 @@ func (e *Engine) After(d time.Duration, f func()) *Timer { return e.after(d, f, 
 
 func (e *Engine) after(d time.Duration, f func(), g *TimerGroup) *Timer {
 	e.timerSeq++
-	lt := &Timer{e: e, at: time.Now().Add(d), seq: e.timerSeq, f: f, group: g}
-	e.timers.push(lt)
+	lt := &Timer{e: e, f: f, group: g}
+	e.timers.push(timerEntry{at: e.clock() + int64(d), seq: e.timerSeq, t: lt})
 	if g != nil {
 		g.pending[lt] = struct{}{}
 	}
@@ -120,13 +128,12 @@ func (e *Engine) armWake(d time.Duration) {
 // (loop). A function that arms a timer already due has it run in this same round.
 func (e *Engine) runTimers() {
 	for len(e.timers) > 0 {
-		now := time.Now()
-		next := e.timers[0]
-		if next.at.After(now) {
-			e.armWake(next.at.Sub(now))
+		now := e.clock()
+		if at := e.timers[0].at; at > now {
+			e.armWake(time.Duration(at - now))
 			return
 		}
-		e.timers.remove(0)
+		next := e.timers.remove(0)
 		if next.group != nil {
 			delete(next.group.pending, next)
 		}
@@ -179,7 +186,8 @@ func (e *Engine) stopTimers() {
 	if e.wake != nil {
 		e.wake.Stop()
 	}
-	for _, lt := range e.timers {
+	for _, en := range e.timers {
+		lt := en.t
 		lt.idx = -1
 		if lt.group != nil {
 			delete(lt.group.pending, lt)
@@ -188,3 +196,6 @@ func (e *Engine) stopTimers() {
 	clear(e.timers)
 	e.timers = e.timers[:0]
 }
+
+// clock is the engine's monotonic time for timer deadlines: nanoseconds since its epoch.
+func (e *Engine) clock() int64 { return int64(time.Since(e.epoch)) }

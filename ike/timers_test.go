@@ -179,3 +179,25 @@ func TestManyTimers(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkTimerArmStop arms and stops timers among 300,000 pending ones (100,000 tunnels
+// with a few timers each): the cost of the heap at scale, where each comparison may miss
+// the cache.
+func BenchmarkTimerArmStop(b *testing.B) {
+	e := New(Config{}, nil, nil, nil)
+	const pending = 300000
+	for i := range pending {
+		e.after(time.Duration(i%7919)*time.Second+time.Hour, func() {}, nil)
+	}
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		i++
+		lt := e.after(time.Duration(i%6151)*time.Second+time.Hour, func() {}, nil)
+		lt.Stop()
+	}
+	b.StopTimer()
+	if e.wake != nil {
+		e.wake.Stop()
+	}
+}
