@@ -171,13 +171,19 @@ func (tr *tree) set(t int32, k str, v int32) {
 	if tb.index != nil {
 		tb.index[tr.s(k)] = v
 	}
-	if tb.last == 0 {
-		tb.first = v
+	tr.link(&tb.first, &tb.last, &tb.n, v)
+}
+
+// link appends value v to a list of values chained by next (a table's keys, an array's
+// elements) whose first and last are *first and *last and length *n.
+func (tr *tree) link(first, last, n *int32, v int32) {
+	if *last == 0 {
+		*first = v
 	} else {
-		tr.vals[tb.last].next = v
+		tr.vals[*last].next = v
 	}
-	tb.last = v
-	tb.n++
+	*last = v
+	*n++
 }
 
 // addValue appends v and returns its index.
@@ -515,13 +521,7 @@ func (b *builder) value(n *unstable.Node, line int, path []str) int32 {
 				cpath = append(path[:len(path):len(path)], b.escaped(strconv.Itoa(int(v.n))))
 			}
 			ei := b.value(c, b.nodeLine(c, line), cpath)
-			if v.last == 0 {
-				v.sub = ei
-			} else {
-				tr.vals[v.last].next = ei
-			}
-			v.last = ei
-			v.n++
+			tr.link(&v.sub, &v.last, &v.n, ei)
 		}
 		return tr.addValue(v)
 	case unstable.InlineTable:
