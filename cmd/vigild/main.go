@@ -105,8 +105,11 @@ func run(args []string) int {
 	// progress go out together in the next, which matters when thousands of tunnels come up
 	// at once (issue #12). From here on, vigild's own messages to stderr go through it too,
 	// so that they stay in order with the log. The deferred Close writes out what is pending
-	// on every return from run, and while a panic of this goroutine unwinds.
-	out := logwriter.New(os.Stderr, logwriter.Options{OnError: logOutputFailed})
+	// on every return from run, and while a panic of this goroutine unwinds. The writer
+	// lingers 2 ms after each write, so that a steady stream of lines (3 per tunnel set up)
+	// wakes it a few hundred times a second rather than once per line; a line after a quiet
+	// spell is still written at once.
+	out := logwriter.New(os.Stderr, logwriter.Options{OnError: logOutputFailed, Linger: logLinger})
 	defer out.Close()
 	log, err := newLogger(format, level, out)
 	if err != nil {
@@ -179,6 +182,9 @@ func newLogger(format string, level slog.Leveler, w io.Writer) (*slog.Logger, er
 
 // logOutputFailed reports the first error of writing the log (its later ones are not
 // reported), directly to stderr: the log may be what failed.
+// logLinger is how long the log writer gathers lines after each write.
+const logLinger = 2 * time.Millisecond
+
 func logOutputFailed(err error) {
 	fmt.Fprintln(os.Stderr, "vigild: writing the log failed (later failures are not reported):", err)
 }

@@ -1,9 +1,12 @@
 // Package logwriter puts a "group commit" between a log handler and its output (stderr, a
 // file): each Write hands a complete line to a writer goroutine, which writes everything
 // pending in one call. At a low rate every line is written at once (the goroutine is idle and
-// takes it immediately; there is no timer); in a burst, the lines that arrive while one write
-// is in progress go out together in the next, so a burst of thousands of lines costs a few
-// write(2) calls instead of one each.
+// takes it immediately); in a burst, the lines that arrive while one write is in progress go
+// out together in the next, so a burst of thousands of lines costs a few write(2) calls
+// instead of one each. With Options.Linger, the writer also waits that long after each write
+// before it takes the next lines: a steady stream of lines then wakes it at most once per
+// Linger instead of once per line (each wake is a thread switch, and a daemon setting up
+// thousands of SAs a second logs thousands of lines a second).
 //
 // Lines are never dropped, reordered or split: a Write is copied whole into the pending
 // buffer, in the order of the calls. Memory is bounded: when the pending lines reach the
@@ -14,6 +17,7 @@ package logwriter
 import (
 	"io"
 	"sync"
+	"time"
 )
 
 // DefaultMaxPending is the default bound of the lines waiting to be written.
@@ -31,6 +35,11 @@ type Options struct {
 	// output said it could not take it); later batches are still tried, and their errors
 	// are not reported again. OnError must not write to the Writer.
 	OnError func(error)
+	// Linger is how long the writer goroutine waits after a write before it takes the lines
+	// that came meanwhile (0: it takes them at once). A line that finds the writer idle is
+	// still written at once; a line may wait up to Linger behind a previous write. Close and
+	// Flush wait for the linger in progress.
+	Linger time.Duration
 }
 
 // Writer is an io.Writer that coalesces the lines written to it in a burst into one write
@@ -41,13 +50,14 @@ type Writer struct {
 	out     io.Writer
 	max     int
 	onError func(error)
+	linger  time.Duration
 
 	mu      sync.Mutex
 	wake    sync.Cond // the writer goroutine waits for lines or Close
 	room    sync.Cond // Write waits for room; Flush for the output to catch up
 	pending []byte    // lines not yet taken by the writer goroutine
 	spare   []byte    // an empty buffer to take the place of pending
-	writing bool      // the writer goroutine is writing a batch
+	writing bool      // the writer goroutine is writing a batch (or lingering after one)
 	closed  bool      // Close was called: the writer goroutine stops once nothing is pending
 	stopped bool      // the writer goroutine has stopped: Write writes through
 	err     error     // the first write error
@@ -56,7 +66,7 @@ type Writer struct {
 
 // New returns a Writer writing to out, and starts its writer goroutine; Close stops it.
 func New(out io.Writer, o Options) *Writer {
-	w := &Writer{out: out, max: o.MaxPending, onError: o.OnError, done: make(chan struct{})}
+	w := &Writer{out: out, max: o.MaxPending, onError: o.OnError, linger: o.Linger, done: make(chan struct{})}
 	if w.max <= 0 {
 		w.max = DefaultMaxPending
 	}
@@ -120,6 +130,10 @@ func (w *Writer) run() {
 			err = io.ErrShortWrite // the output broke io.Writer's contract
 		}
 
+		if w.linger > 0 {
+			// Still "writing": Writes meanwhile queue their lines without waking us.
+			time.Sleep(w.linger)
+		}
 		w.mu.Lock()
 		if w.noteError(err) {
 			w.mu.Unlock()

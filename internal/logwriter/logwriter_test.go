@@ -278,3 +278,44 @@ func TestShortWriteIsAnError(t *testing.T) {
 		t.Error("a short write was not reported")
 	}
 }
+
+// TestLingerCoalesces: with Linger, a line that finds the writer idle is written at once, and
+// the lines that follow it within Linger go out together when the linger ends, in one write.
+func TestLingerCoalesces(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const linger = 2 * time.Millisecond
+		out := &output{}
+		w := New(out, Options{Linger: linger})
+		defer w.Close()
+		start := time.Now()
+		w.Write([]byte("one\n"))
+		synctest.Wait() // written; the writer lingers
+		for _, l := range []string{"two\n", "three\n"} {
+			w.Write([]byte(l))
+		}
+		synctest.Wait()
+		if got := out.calls(); len(got) != 1 || got[0] != "one\n" {
+			t.Fatalf("writes %q during the linger, want only the first line", got)
+		}
+		time.Sleep(linger)
+		synctest.Wait()
+		if got := out.calls(); len(got) != 2 || got[1] != "two\nthree\n" {
+			t.Fatalf("writes %q after the linger, want the two lines in one write", got)
+		}
+		if d := time.Since(start); d != linger {
+			t.Errorf("second write after %v, want %v", d, linger)
+		}
+		time.Sleep(10 * linger) // idle again
+		idle := time.Now()
+		w.Write([]byte("four\n"))
+		synctest.Wait()
+		if got := out.calls(); len(got) != 3 || got[2] != "four\n" || time.Since(idle) != 0 {
+			t.Errorf("writes %q, want the line after a quiet spell written at once", got)
+		}
+		w.Write([]byte("five\n"))
+		w.Flush() // waits out the linger
+		if got := out.text(); got != "one\ntwo\nthree\nfour\nfive\n" {
+			t.Errorf("output %q", got)
+		}
+	})
+}
