@@ -58,8 +58,8 @@ func (g *Gateway) apiTunnel(t *ike.Tunnel) api.Tunnel {
 		out.IKESAs = 1
 		out.ChildSAs = len(t.IKE.Children())
 	}
-	if ts := g.tstate[c.Name]; ts != nil && ts.tunnelRun != nil {
-		out.LastEvent = ts.lastEvent
+	if ts := g.tstate[c.Name]; ts != nil && ts.tunnelRun != nil && ts.lastKind != "" {
+		out.LastEvent = ts.lastKind + ": " + ts.lastMsg
 	}
 	return out
 }

@@ -100,7 +100,7 @@ type tunnelRun struct {
 	// probeIdle, dpdIdle: the Child SA probe, the DPD check wait for the dataplane's
 	// EventActive (nothing goes out), with only a long backstop timer armed.
 	probeIdle, dpdIdle bool
-	lastEvent          string
+	lastKind, lastMsg  string // of the last event: "kind: message" in the tunnel's status
 	everUp             bool
 	probeSince         time.Time // last inbound before the probe in flight; zero if none
 	probeCause         string

@@ -18,7 +18,7 @@ func (g *Gateway) IKEUp(sa *ike.IKESA) {
 	t := sa.Tunnel
 	g.metrics.ikeUp.Inc()
 	g.event(t.Cfg.Name, "up", "", sa.Remote.Addr().String(), 0, nil,
-		fmt.Sprintf("IKE SA %s established (%s)", sa.String(), sa.Algorithms()), 0)
+		"IKE SA "+sa.String()+" established ("+sa.Algorithms()+")", 0)
 }
 
 func (g *Gateway) IKEDown(sa *ike.IKESA, err error) {
@@ -110,11 +110,28 @@ func (g *Gateway) ChildUp(c, old *ike.ChildSA) {
 		g.event(t.Cfg.Name, "rekey", "", c.IKE.Remote.Addr().String(), api.SPI(c.SPIIn), nil,
 			fmt.Sprintf("Child SA rekeyed: in 0x%08x out 0x%08x (was in 0x%08x out 0x%08x)", c.SPIIn, c.SPIOut, old.SPIIn, old.SPIOut), 0)
 	} else {
-		g.event(t.Cfg.Name, "up", "", c.IKE.Remote.Addr().String(), api.SPI(c.SPIIn), nil,
-			fmt.Sprintf("Child SA installed: in 0x%08x out 0x%08x %s %v === %v", c.SPIIn, c.SPIOut, c.Algorithms(), c.LocalTSStrings(), c.RemoteTSStrings()), 0)
+		g.event(t.Cfg.Name, "up", "", c.IKE.Remote.Addr().String(), api.SPI(c.SPIIn), nil, childInstalled(c), 0)
 	}
 	g.endOutage(t.Cfg.Name, ts)
 	g.armProbe(c)
+}
+
+// childInstalled is the message of a new Child SA's "up" event: "Child SA installed: in
+// 0x%08x out 0x%08x <algorithms> [<local selectors>] === [<remote selectors>]". It is built
+// without fmt (one allocation): it is made for every tunnel set up.
+func childInstalled(c *ike.ChildSA) string {
+	var buf [160]byte
+	b := append(buf[:0], "Child SA installed: in "...)
+	b = ike.AppendSPI(b, c.SPIIn)
+	b = append(b, " out "...)
+	b = ike.AppendSPI(b, c.SPIOut)
+	b = append(b, ' ')
+	b = append(b, c.Algorithms()...)
+	b = append(b, ' ')
+	b = ike.AppendSelectors(b, c.LocalTS)
+	b = append(b, " === "...)
+	b = ike.AppendSelectors(b, c.RemoteTS)
+	return string(b)
 }
 
 func (g *Gateway) ChildDown(c *ike.ChildSA, err error) {

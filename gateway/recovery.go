@@ -426,7 +426,7 @@ func ptr[T any](v T) *T { return &v }
 func (g *Gateway) event(tunnel, kind, cause, peer string, spi api.SPI, protected *bool, msg string, outageMS float64) {
 	ev := g.events.add(api.Event{Time: time.Now(), Tunnel: tunnel, Kind: kind, Cause: cause, Peer: peer, SPI: spi, Protected: protected, Message: msg, OutageMS: outageMS})
 	if ts := g.state(tunnel); ts != nil {
-		ts.lastEvent = kind + ": " + msg
+		ts.lastKind, ts.lastMsg = kind, msg // joined when asked for: most are never read
 	}
 	g.log.Log(nil, slog.LevelDebug, "event", "tunnel", tunnel, "kind", kind, "cause", cause, "seq", ev.Seq)
 }

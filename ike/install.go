@@ -174,9 +174,14 @@ func LogInfo(log *slog.Logger, msg string, attrs ...slog.Attr) {
 // fmt: it is logged several times for every Child SA set up).
 func SPIString(spi uint32) string {
 	var b [len("0x01234567")]byte
-	b[0], b[1] = '0', 'x'
-	putHex(b[2:], uint64(spi))
-	return string(b[:])
+	return string(AppendSPI(b[:0], spi))
+}
+
+// AppendSPI appends spi as SPIString renders it.
+func AppendSPI(b []byte, spi uint32) []byte {
+	b = append(b, "0x00000000"...)
+	putHex(b[len(b)-8:], uint64(spi))
+	return b
 }
 
 func encapName(x dataplane.Encap) string {

@@ -1,8 +1,11 @@
 package ike
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"net/netip"
 	"slices"
+	"strconv"
 
 	"github.com/vigil-ipsec/vigil/dataplane"
 )
@@ -15,17 +18,26 @@ type Selector = dataplane.Selector
 func PrefixRange(p netip.Prefix) (netip.Addr, netip.Addr) {
 	p = p.Masked()
 	start := p.Addr()
-	b := start.AsSlice()
-	bits := p.Bits()
-	for i := range b {
-		for j := 0; j < 8; j++ {
-			if i*8+j >= bits {
-				b[i] |= 0x80 >> j
-			}
-		}
+	switch {
+	case !start.IsValid():
+		return start, netip.Addr{}
+	case start.Is4():
+		a := start.As4()
+		v := binary.BigEndian.Uint32(a[:]) | (1<<(32-p.Bits()) - 1) // 1<<32 is 0 in a uint32
+		binary.BigEndian.PutUint32(a[:], v)
+		return start, netip.AddrFrom4(a)
 	}
-	end, _ := netip.AddrFromSlice(b)
-	return start, end
+	a := start.As16()
+	hi, lo := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(a[8:])
+	if n := p.Bits(); n < 64 {
+		hi |= 1<<(64-n) - 1
+		lo = ^uint64(0)
+	} else {
+		lo |= 1<<(128-n) - 1
+	}
+	binary.BigEndian.PutUint64(a[:8], hi)
+	binary.BigEndian.PutUint64(a[8:], lo)
+	return start, netip.AddrFrom16(a)
 }
 
 func maxAddr(a, b netip.Addr) netip.Addr {
@@ -116,39 +128,68 @@ func Within(got, allowed []Selector) bool {
 // SelectorStrings renders selectors for operators ("10.1.0.0/16", or a range when not a prefix).
 func SelectorStrings(ts []Selector) []string {
 	out := make([]string, 0, len(ts))
+	var b []byte
 	for _, t := range ts {
-		s := rangeString(t.StartAddr, t.EndAddr)
-		if t.Proto != 0 || t.StartPort != 0 || t.EndPort != 0xffff {
-			s += "[" + itoa(int(t.Proto)) + "/" + itoa(int(t.StartPort)) + "-" + itoa(int(t.EndPort)) + "]"
-		}
-		out = append(out, s)
+		b = AppendSelector(b[:0], t)
+		out = append(out, string(b))
 	}
 	return out
 }
 
-func rangeString(s, e netip.Addr) string {
-	for bits := 0; bits <= s.BitLen(); bits++ {
-		p := netip.PrefixFrom(s, bits)
-		if p.Masked().Addr() != s {
-			continue
+// AppendSelectors appends the selectors as fmt's %v prints SelectorStrings ("[10.1.0.0/16
+// 10.3.0.0/16]"), without building the strings: it is done for every Child SA set up.
+func AppendSelectors(b []byte, ts []Selector) []byte {
+	b = append(b, '[')
+	for i, t := range ts {
+		if i > 0 {
+			b = append(b, ' ')
 		}
-		if ps, pe := PrefixRange(p); ps == s && pe == e {
-			return p.String()
-		}
+		b = AppendSelector(b, t)
 	}
-	return s.String() + "-" + e.String()
+	return append(b, ']')
 }
 
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
+// AppendSelector appends one selector as SelectorStrings renders it: the address range as a
+// prefix where it is one ("10.1.0.0/16", else "10.1.0.1-10.1.0.9"), and then protocol and
+// ports in brackets unless they are "any" ("[6/443-443]").
+func AppendSelector(b []byte, t Selector) []byte {
+	if p, ok := rangePrefix(t.StartAddr, t.EndAddr); ok {
+		b = p.AppendTo(b)
+	} else {
+		b = t.StartAddr.AppendTo(b)
+		b = append(b, '-')
+		b = t.EndAddr.AppendTo(b)
 	}
-	var b [12]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
+	if t.Proto != 0 || t.StartPort != 0 || t.EndPort != 0xffff {
+		b = append(b, '[')
+		b = strconv.AppendUint(b, uint64(t.Proto), 10)
+		b = append(b, '/')
+		b = strconv.AppendUint(b, uint64(t.StartPort), 10)
+		b = append(b, '-')
+		b = strconv.AppendUint(b, uint64(t.EndPort), 10)
+		b = append(b, ']')
 	}
-	return string(b[i:])
+	return b
+}
+
+// rangePrefix returns the prefix that covers exactly s..e, if there is one. The only
+// candidate is the prefix of the bits s and e share: s must continue with zeros and e with
+// ones.
+func rangePrefix(s, e netip.Addr) (netip.Prefix, bool) {
+	if !s.IsValid() || s.BitLen() != e.BitLen() || s.Zone() != "" || e.Zone() != "" {
+		return netip.Prefix{}, false
+	}
+	a, z := s.As16(), e.As16()
+	hi := binary.BigEndian.Uint64(a[:8]) ^ binary.BigEndian.Uint64(z[:8])
+	lo := binary.BigEndian.Uint64(a[8:]) ^ binary.BigEndian.Uint64(z[8:])
+	common := bits.LeadingZeros64(hi)
+	if hi == 0 {
+		common = 64 + bits.LeadingZeros64(lo)
+	}
+	common -= 128 - s.BitLen() // an IPv4 address is the last 32 of the 128
+	p := netip.PrefixFrom(s, common)
+	if ps, pe := PrefixRange(p); ps != s || pe != e {
+		return netip.Prefix{}, false
+	}
+	return p, true
 }
