@@ -65,30 +65,36 @@ func (e *engine) sendInit(sa *ike.IKESA) {
 	e.sendRequest(sa, r)
 }
 
-// natHash is the NAT_DETECTION_*_IP value (RFC 7296 2.23).
-func natHash(spii, spir uint64, ap netip.AddrPort) []byte {
-	h := sha1.New()
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], spii)
-	h.Write(b[:])
-	binary.BigEndian.PutUint64(b[:], spir)
-	h.Write(b[:])
-	h.Write(ap.Addr().AsSlice())
-	binary.BigEndian.PutUint16(b[:2], ap.Port())
-	h.Write(b[:2])
-	return h.Sum(nil)
+// natHash is the NAT_DETECTION_*_IP value (RFC 7296 2.23): SHA-1 of both SPIs, the address
+// and the port. The input is built on the stack (it is hashed four times per IKE SA set up).
+func natHash(spii, spir uint64, ap netip.AddrPort) [sha1.Size]byte {
+	var b [8 + 8 + 16 + 2]byte
+	in := binary.BigEndian.AppendUint64(b[:0], spii)
+	in = binary.BigEndian.AppendUint64(in, spir)
+	if a := ap.Addr(); a.Is4() {
+		a4 := a.As4()
+		in = append(in, a4[:]...)
+	} else {
+		a16 := a.As16()
+		in = append(in, a16[:]...)
+	}
+	in = binary.BigEndian.AppendUint16(in, ap.Port())
+	return sha1.Sum(in)
 }
 
 // natDetection builds our two NAT detection notifies. With force, the source hash is made not
 // to match, so that both sides move to UDP encapsulation (what strongSwan calls forceencaps).
 func (e *engine) natDetection(sa *ike.IKESA, local, remote netip.AddrPort, force bool) []wire.Payload {
-	src := natHash(sa.SPIi, sa.SPIr, local)
+	spii := sa.SPIi
 	if force {
-		src = natHash(sa.SPIi^0xffffffffffffffff, sa.SPIr, local)
+		spii = ^spii
 	}
+	src, dst := natHash(spii, sa.SPIr, local), natHash(sa.SPIi, sa.SPIr, remote)
+	data := make([]byte, 0, 2*sha1.Size) // the two values in one allocation
+	data = append(append(data, src[:]...), dst[:]...)
 	return []wire.Payload{
-		&wire.Notify{Type: wire.NotifyNATDetectionSourceIP, Data: src},
-		&wire.Notify{Type: wire.NotifyNATDetectionDestinationIP, Data: natHash(sa.SPIi, sa.SPIr, remote)},
+		&wire.Notify{Type: wire.NotifyNATDetectionSourceIP, Data: data[:sha1.Size:sha1.Size]},
+		&wire.Notify{Type: wire.NotifyNATDetectionDestinationIP, Data: data[sha1.Size:]},
 	}
 }
 
@@ -110,12 +116,12 @@ func checkNAT(sa *ike.IKESA, m *wire.Message, local, remote netip.AddrPort) bool
 		switch n.Type {
 		case wire.NotifyNATDetectionSourceIP:
 			seen = true
-			if bytes.Equal(n.Data, natHash(sa.SPIi, spir, remote)) {
+			if h := natHash(sa.SPIi, spir, remote); bytes.Equal(n.Data, h[:]) {
 				srcMatch = true
 			}
 		case wire.NotifyNATDetectionDestinationIP:
 			seen = true
-			if !bytes.Equal(n.Data, natHash(sa.SPIi, spir, local)) {
+			if h := natHash(sa.SPIi, spir, local); !bytes.Equal(n.Data, h[:]) {
 				sa.NATLocal = true
 			}
 		}

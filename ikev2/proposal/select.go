@@ -49,11 +49,27 @@ func spiSizeOK(proto wire.ProtocolID, n int) bool {
 // byType splits a proposal's transforms by type; ok is false if a
 // transform type is unknown.
 func byType(p wire.Proposal) (t [wire.TransformESN + 1][]wire.Transform, ok bool) {
+	// Count per type, then fill one array in type order, each type's in the peer's order (a
+	// peer's proposal is selected for every exchange: one allocation, not one per type).
+	var n [wire.TransformESN + 1]int
 	for _, tr := range p.Transforms {
 		if tr.Type < wire.TransformENCR || tr.Type > wire.TransformESN {
 			return t, false
 		}
-		t[tr.Type] = append(t[tr.Type], tr)
+		n[tr.Type]++
+	}
+	all := make([]wire.Transform, 0, len(p.Transforms))
+	for typ := range t {
+		if n[typ] == 0 {
+			continue
+		}
+		start := len(all)
+		for _, tr := range p.Transforms {
+			if tr.Type == wire.TransformType(typ) {
+				all = append(all, tr)
+			}
+		}
+		t[typ] = all[start:len(all):len(all)]
 	}
 	return t, true
 }
@@ -151,6 +167,7 @@ func match(op wire.Proposal, cp crypto.Proposal, proto wire.ProtocolID) (crypto.
 		if s.Check(ike) != nil {
 			continue
 		}
+		chosen.Transforms = make([]wire.Transform, 0, 5) // ENCR, PRF, INTEG, DH, ESN at most
 		chosen.Transforms = append(chosen.Transforms, etr)
 		if ike {
 			chosen.Transforms = append(chosen.Transforms, wire.Transform{Type: wire.TransformPRF, ID: s.PRF})

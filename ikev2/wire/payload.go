@@ -131,10 +131,31 @@ func ParsePayloads(first PayloadType, b []byte) ([]Payload, error) {
 	return ps, err
 }
 
+// countChain counts the payloads of a chain by their generic headers alone, up to the first
+// that is cut short (parseChain reports it), so that the list is allocated once.
+func countChain(next PayloadType, b []byte) int {
+	n, off := 0, 0
+	for next != PayloadNone && len(b)-off >= genericHeaderLen && n < 64 {
+		l := int(binary.BigEndian.Uint16(b[off+2:]))
+		if l < genericHeaderLen || l > len(b)-off {
+			break
+		}
+		n++
+		if next == PayloadSK || next == PayloadSKF {
+			break
+		}
+		next, off = PayloadType(b[off]), off+l
+	}
+	return n
+}
+
 // parseChain parses a payload chain in b, aliasing b. If allowEnc is set, an
 // SK or SKF payload may terminate the chain; encOff is then its offset in b
 // (otherwise -1).
 func parseChain(first PayloadType, b []byte, allowEnc bool) (ps []Payload, encOff int, err error) {
+	if n := countChain(first, b); n > 0 {
+		ps = make([]Payload, 0, n)
+	}
 	next := first
 	off := 0
 	encOff = -1
