@@ -319,8 +319,9 @@ func (g *Gateway) Problem() string {
 	return ""
 }
 
-// shutdown stops the gateway's timers, deletes every IKE SA with a Delete notify, waiting up
-// to 1.5 s for the answers, then removes the tunnels (policies, routes).
+// shutdown stops the gateway's timers, deletes every IKE SA with a Delete notify, sent once
+// (the engine stops retransmitting), waiting for the answers up to one retransmission timeout
+// and at most 1.5 s, then removes the tunnels (policies, routes).
 func (g *Gateway) shutdown() {
 	done := make(chan struct{})
 	g.engine.Call(func() {
@@ -330,6 +331,7 @@ func (g *Gateway) shutdown() {
 			ts.manualDown = true
 		}
 		g.timers.StopAll()
+		g.engine.Quiesce() // each Delete goes out once: one retransmission timeout, not 1.5 s
 		// The whole set first: an IKEv1 Delete completes at once, and its IKEDown may find the
 		// set empty (and close it) while later SAs are still to be deleted.
 		var established []*ike.IKESA

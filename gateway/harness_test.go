@@ -74,6 +74,7 @@ type testGateway struct {
 	next  atomic.Pointer[config.Config]
 	loads func() // called by every load, before it returns (tests may block in it)
 	stop  context.CancelFunc
+	done  chan struct{} // closed when Run has returned
 }
 
 func startGateway(t *testing.T, n *memory.Network, cfg *config.Config, bad ...string) *testGateway {
@@ -104,6 +105,7 @@ func startGateway(t *testing.T, n *memory.Network, cfg *config.Config, bad ...st
 	ctx, cancel := context.WithCancel(context.Background())
 	tg.stop = cancel
 	done := make(chan struct{})
+	tg.done = done
 	go func() { g.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	t.Cleanup(func() { checkCounts(t, g) }) // first, while the gateway runs

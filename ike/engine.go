@@ -137,6 +137,7 @@ type Engine struct {
 
 	cur            *IKESA               // the IKE SA whose message is being handled (for run's recover)
 	later          []func()             // run after the current event (Later)
+	quiesced       bool                 // shutting down: no retransmissions (Quiesce)
 	unprotectedIn  syncLimiter          // unauthenticated messages other than set-up let into the loop (any goroutine)
 	setupIn        syncLimiter          // IKE_SA_INIT / Main Mode messages let into the loop (any goroutine)
 	unprotectedOut syncLimiter          // unprotected INVALID_SPI notifies sent

@@ -27,6 +27,9 @@ func (e *Engine) StartRetransmission(budget time.Duration) Retransmission {
 // set, if the request is to be sent again; false if its tries or its budget are used up: it is
 // counted and logged as a timeout (what) and has failed.
 func (e *Engine) NextRetransmission(sa *IKESA, r *Retransmission, what string) bool {
+	if e.quiesced {
+		return false // not logged: the gateway is going away, and with it every SA
+	}
 	elapsed := time.Since(r.Started)
 	budget := r.Budget
 	if budget == 0 && sa.Tunnel != nil {
@@ -45,3 +48,10 @@ func (e *Engine) NextRetransmission(sa *IKESA, r *Retransmission, what string) b
 	}
 	return true
 }
+
+// Quiesce stops retransmissions (loop only): from now on a request that is not answered
+// within its first timeout fails. The gateway calls it when it shuts down, before it sends a
+// Delete for every IKE SA: it waits for the answers only briefly anyway, and resending the
+// Deletes a busy peer has not answered yet, 100,000 of them at scale, would only add to the
+// load on both sides. A Delete that fails this way removes its SA as an answered one would.
+func (e *Engine) Quiesce() { e.quiesced = true }
