@@ -16,21 +16,7 @@ import (
 // bookkeeping of the Deletes in flight must not be emptied while the SAs are walked).
 func TestShutdownDeletesEveryIKESA(t *testing.T) {
 	forVersions(t, func(t *testing.T, v string) {
-		var ca, cb string
-		for i, name := range []string{"t1", "t2"} {
-			ids := func(l, r string) []string {
-				return []string{strings.TrimSpace(v), fmt.Sprintf("local_id = \"fqdn:%s%d.example\"", l, i), fmt.Sprintf("remote_id = \"fqdn:%s%d.example\"", r, i)}
-			}
-			ca += tunnelTOML(name, addrA, addrB, i+1, "start", ids("a", "b")...)
-			cb += mirrorTOML(name, addrB, addrA, i+1) + lines(ids("b", "a"))
-		}
-		n := memory.NewNetwork()
-		b := startGateway(t, n, parseConf(t, cb))
-		a := startGateway(t, n, parseConf(t, ca))
-		for _, name := range []string{"t1", "t2"} {
-			childSPIs(t, a.Gateway, name)
-			childSPIs(t, b.Gateway, name)
-		}
+		a, b := upPair(t, v, 2)
 		a.stop()
 		deadline := time.Now().Add(5 * time.Second)
 		for {
@@ -55,21 +41,7 @@ func TestShutdownDeletesEveryIKESA(t *testing.T) {
 // shutdown gives up on each at its first retransmission timeout.
 func TestShutdownSendsEachDeleteOnce(t *testing.T) {
 	forVersions(t, func(t *testing.T, v string) {
-		var ca, cb string
-		for i, name := range []string{"t1", "t2", "t3"} {
-			ids := func(l, r string) []string {
-				return []string{strings.TrimSpace(v), fmt.Sprintf("local_id = \"fqdn:%s%d.example\"", l, i), fmt.Sprintf("remote_id = \"fqdn:%s%d.example\"", r, i)}
-			}
-			ca += tunnelTOML(name, addrA, addrB, i+1, "start", ids("a", "b")...)
-			cb += mirrorTOML(name, addrB, addrA, i+1) + lines(ids("b", "a"))
-		}
-		n := memory.NewNetwork()
-		b := startGateway(t, n, parseConf(t, cb))
-		a := startGateway(t, n, parseConf(t, ca))
-		for _, name := range []string{"t1", "t2", "t3"} {
-			childSPIs(t, a.Gateway, name)
-			childSPIs(t, b.Gateway, name)
-		}
+		a, _ := upPair(t, v, 3)
 		var sent atomic.Int64
 		a.dp.(failListen).DropIKE(func(_, _ netip.AddrPort, _ []byte) bool { sent.Add(1); return true }) // B hears nothing
 		a.stop()
@@ -84,4 +56,26 @@ func TestShutdownSendsEachDeleteOnce(t *testing.T) {
 			t.Errorf("A sent %d IKE messages while shutting down, want %d (each Delete once, none resent)", got, want)
 		}
 	})
+}
+
+// upPair starts gateways A and B with n tunnels (IKE version line v) between them, each with
+// its own identities, A initiating, and waits until every tunnel is up on both.
+func upPair(t *testing.T, v string, n int) (a, b *testGateway) {
+	t.Helper()
+	var ca, cb string
+	for i := range n {
+		ids := func(l, r string) []string {
+			return []string{strings.TrimSpace(v), fmt.Sprintf("local_id = \"fqdn:%s%d.example\"", l, i), fmt.Sprintf("remote_id = \"fqdn:%s%d.example\"", r, i)}
+		}
+		ca += tunnelTOML(fmt.Sprintf("t%d", i+1), addrA, addrB, i+1, "start", ids("a", "b")...)
+		cb += mirrorTOML(fmt.Sprintf("t%d", i+1), addrB, addrA, i+1) + lines(ids("b", "a"))
+	}
+	net := memory.NewNetwork()
+	b = startGateway(t, net, parseConf(t, cb))
+	a = startGateway(t, net, parseConf(t, ca))
+	for i := range n {
+		childSPIs(t, a.Gateway, fmt.Sprintf("t%d", i+1))
+		childSPIs(t, b.Gateway, fmt.Sprintf("t%d", i+1))
+	}
+	return a, b
 }
