@@ -23,6 +23,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	rpprof "runtime/pprof"
 	"strings"
 	"sync"
@@ -335,14 +336,31 @@ func loopbackOnly(addr string) bool {
 const settleDelay = 5 * time.Second
 
 // settle returns the garbage of start-up to the system, once at once and once after
-// settleDelay (a heap of 100,000 tunnels does not collect again for a long while when idle, and
-// would carry it as RSS until then), and logs the live heap: "start-up settled" is the moment
-// an idle daemon's memory can be read.
+// settleDelay if the daemon has been quiet meanwhile (a heap of 100,000 tunnels does not
+// collect again for a long while when idle, and would carry it as RSS until then), and logs
+// the live heap: "start-up settled" is the moment an idle daemon's memory can be read. A
+// daemon that has collected on its own meanwhile is busy (setting up its tunnels, say): its
+// heap has grown into the garbage, the runtime returns what stays unused, and a forced
+// collection and return in the middle of the work would only cost it (every page returned is
+// faulted in again as the heap grows).
 func settle(log *slog.Logger) {
 	debug.FreeOSMemory()
+	before := gcCycles()
 	time.Sleep(settleDelay)
-	debug.FreeOSMemory()
+	if gcCycles() == before {
+		debug.FreeOSMemory()
+	}
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	log.Info("start-up settled: memory returned to the system", "heap_live_mib", m.HeapAlloc>>20, "heap_pages_mib", m.HeapInuse>>20)
+}
+
+// gcCycles is the number of garbage collections completed so far.
+func gcCycles() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0 // not supported: always quiet
+	}
+	return s[0].Value.Uint64()
 }
