@@ -73,6 +73,9 @@ func run(args []string) int {
 	// Start-up (a configuration of 100,000 tunnels, their indexes and policies) allocates a
 	// lot that it drops at once: collect less often until it is done (see FreeOSMemory below).
 	gcPercent := debug.SetGCPercent(200)
+	if os.Getenv("GOGC") == "" {
+		gcPercent = defaultGCPercent
+	}
 	// The gateway reloads with this loader (cfg.Loader()): it re-reads only the included files
 	// that changed since it last read them, the first time since this load.
 	loader := config.NewLoader(*cfgPath)
@@ -329,6 +332,14 @@ func loopbackOnly(addr string) bool {
 	}
 	return ip.Unmap().IsLoopback()
 }
+
+// defaultGCPercent is vigild's GOGC unless the environment sets one: a collection when the
+// heap has grown by 80 % since the last, not 100 %. A gateway's heap is mostly long-lived SA
+// state, so the collector's headroom is most of the difference between the memory its
+// tunnels hold and its RSS: 80 keeps an established tunnel under 8 KiB of RSS at 10,000
+// tunnels too (7.2-7.7 KiB, against 7.6-8.6 at 100), for about 3 % more CPU when setting
+// up 100,000.
+const defaultGCPercent = 80
 
 // settleDelay: how long after start-up the daemon returns memory to the system a second time.
 // The first return comes as soon as the gateway is built (the configuration's garbage); by the
