@@ -90,21 +90,29 @@ func TestMassStartReusesDH(t *testing.T) {
 // in-memory network; stop ends both and waits for them.
 func runPair(t *testing.T, cfgA, cfgB *config.Config, n int) (gwA, gwB *Gateway, stop func()) {
 	t.Helper()
+	gwA, gwB = newPair(t, cfgA, cfgB, n)
+	ctx, cancel := context.WithCancel(context.Background())
+	doneA, doneB := make(chan struct{}), make(chan struct{})
+	go func() { gwB.Run(ctx); close(doneB) }()
+	go func() { gwA.Run(ctx); close(doneA) }()
+	return gwA, gwB, func() { cancel(); <-doneA; <-doneB }
+}
+
+// newPair builds gateways A and B (not started) on a new in-memory network whose IKE queues
+// hold a message from each of n tunnels at once.
+func newPair(tb testing.TB, cfgA, cfgB *config.Config, n int) (gwA, gwB *Gateway) {
+	tb.Helper()
 	net := memory.NewNetwork()
 	open := func(h dataplane.IKEHandler) (dataplane.Dataplane, error) {
 		return net.AttachWith(nil, h, memory.Options{IKEQueueLen: 2*n + memory.IKEQueueLen}), nil
 	}
 	gwB, err := New(cfgB, Options{OpenDataplane: open})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	gwA, err = New(cfgA, Options{OpenDataplane: open})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	doneA, doneB := make(chan struct{}), make(chan struct{})
-	go func() { gwB.Run(ctx); close(doneB) }()
-	go func() { gwA.Run(ctx); close(doneA) }()
-	return gwA, gwB, func() { cancel(); <-doneA; <-doneB }
+	return gwA, gwB
 }

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/vigil-ipsec/vigil/config"
-	"github.com/vigil-ipsec/vigil/dataplane"
-	"github.com/vigil-ipsec/vigil/dataplane/memory"
 )
 
 // BenchmarkSetup sets up n tunnels between two gateways on the in-memory network: A has one
@@ -77,18 +75,7 @@ func scaleConfigs(b testing.TB, n int, hub bool) (*config.Config, *config.Config
 // waits until all n tunnels are up on both.
 func setupTunnels(b *testing.B, n int, cfgA, cfgB *config.Config) {
 	b.StopTimer()
-	net := memory.NewNetwork()
-	open := func(h dataplane.IKEHandler) (dataplane.Dataplane, error) {
-		return net.AttachWith(nil, h, memory.Options{IKEQueueLen: 2*n + memory.IKEQueueLen}), nil
-	}
-	gwB, err := New(cfgB, Options{OpenDataplane: open})
-	if err != nil {
-		b.Fatal(err)
-	}
-	gwA, err := New(cfgA, Options{OpenDataplane: open})
-	if err != nil {
-		b.Fatal(err)
-	}
+	gwA, gwB := newPair(b, cfgA, cfgB, n)
 	ctx, cancel := context.WithCancel(context.Background())
 	doneA, doneB := make(chan struct{}), make(chan struct{})
 	go func() { gwB.Run(ctx); close(doneB) }()
